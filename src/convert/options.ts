@@ -1,0 +1,48 @@
+import type { Protocol } from '../model/index.js';
+
+export const EndpointForm = {
+  /** One ServiceEntry with inline `endpoints` (the default). */
+  INLINE: 'inline',
+  /** ServiceEntry with `workloadSelector` plus one WorkloadEntry per endpoint. */
+  WORKLOAD_ENTRY: 'workloadEntry',
+} as const;
+export type EndpointForm = (typeof EndpointForm)[keyof typeof EndpointForm];
+
+/**
+ * How one registry's services become Istio resources. Built from the config by the composition
+ * root; conversion reads nothing else.
+ */
+export interface ConversionOptions {
+  /** Kubernetes namespace the objects are written to (and named under in MCP). */
+  readonly namespace: string;
+  /** ServiceEntry.exportTo; empty means "leave unset" (Istio's default: all namespaces). */
+  readonly exportTo: readonly string[];
+  /**
+   * Host template, e.g. `{name}.{registry}.svc`. Placeholders: {name}, {namespace}, {registry},
+   * {kind}, and every service attribute ({group}, {version}, {datacenter}, ...). An attribute
+   * that is missing removes its placeholder and one adjacent dot.
+   */
+  readonly hostTemplate: string;
+  readonly form: EndpointForm;
+  /** Publish endpoints the registry reports unhealthy (default false). */
+  readonly includeUnhealthy: boolean;
+  /** Protocol for ports whose protocol the registry did not state (default TCP). */
+  readonly defaultProtocol: Protocol;
+  /** Overrides by port name or number (as a string): config wins over registry metadata. */
+  readonly portProtocols: Readonly<Record<string, Protocol>>;
+  /** Endpoint network when the registry does not say. */
+  readonly network?: string;
+  /** Extra labels put on every object of this registry. */
+  readonly extraLabels: Readonly<Record<string, string>>;
+}
+
+export const defaultConversionOptions: ConversionOptions = {
+  namespace: 'default',
+  exportTo: [],
+  hostTemplate: '{name}.{registry}.local',
+  form: EndpointForm.INLINE,
+  includeUnhealthy: false,
+  defaultProtocol: 'TCP',
+  portProtocols: {},
+  extraLabels: {},
+};

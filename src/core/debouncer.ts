@@ -1,0 +1,88 @@
+/**
+ * Collapses bursts of change notifications into one flush.
+ *
+ * Contract: after a `trigger()`, `flush` runs once no trigger arrived for `quietPeriodMs`, or
+ * at the latest `maxDelayMs` after the first trigger of the burst. Flushes never overlap: a
+ * trigger during a running (async) flush schedules one more flush after it. `stop()` cancels
+ * pending timers; `flushNow()` runs a pending flush immediately.
+ */
+export interface DebouncerOptions {
+  readonly quietPeriodMs: number;
+  readonly maxDelayMs: number;
+  readonly flush: () => void | Promise<void>;
+  /** Called for every trigger that joined an already pending burst. */
+  readonly onMerged?: () => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export class Debouncer {
+  private readonly options: DebouncerOptions;
+  private quietTimer: NodeJS.Timeout | undefined;
+  private maxTimer: NodeJS.Timeout | undefined;
+  private pending = false;
+  private running = false;
+  private rerun = false;
+  private stopped = false;
+
+  constructor(options: DebouncerOptions) {
+    if (options.quietPeriodMs < 0 || options.maxDelayMs < options.quietPeriodMs) {
+      throw new RangeError('debounce: need 0 <= quietPeriodMs <= maxDelayMs');
+    }
+    this.options = options;
+  }
+
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      if (this.rerun) this.options.onMerged?.();
+      this.rerun = true;
+      return;
+    }
+    if (this.pending) this.options.onMerged?.();
+    this.pending = true;
+    if (this.quietTimer !== undefined) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => void this.fire(), this.options.quietPeriodMs);
+    if (this.maxTimer === undefined) {
+      this.maxTimer = setTimeout(() => void this.fire(), this.options.maxDelayMs);
+    }
+  }
+
+  /** Runs a pending flush now (used at shutdown and when the first sync completes). */
+  async flushNow(): Promise<void> {
+    if (this.pending) await this.fire();
+  }
+
+  isPending(): boolean {
+    return this.pending || this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+  }
+
+  private clearTimers(): void {
+    if (this.quietTimer !== undefined) clearTimeout(this.quietTimer);
+    if (this.maxTimer !== undefined) clearTimeout(this.maxTimer);
+    this.quietTimer = undefined;
+    this.maxTimer = undefined;
+  }
+
+  private async fire(): Promise<void> {
+    if (!this.pending || this.running) return;
+    this.clearTimers();
+    this.pending = false;
+    this.running = true;
+    try {
+      await this.options.flush();
+    } catch (e) {
+      this.options.onError?.(e);
+    } finally {
+      this.running = false;
+    }
+    if (this.rerun) {
+      this.rerun = false;
+      this.trigger();
+    }
+  }
+}

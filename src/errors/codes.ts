@@ -1,0 +1,63 @@
+/**
+ * Stable error codes. A code never changes meaning once released; docs/errors.md lists every
+ * code (a unit test keeps the two in step). Metrics label skipped entries and dropped labels with
+ * these codes.
+ */
+export const ErrorCode = {
+  // configuration
+  CONFIG_READ: 'MB_CONFIG_READ',
+  CONFIG_PARSE: 'MB_CONFIG_PARSE',
+  CONFIG_INVALID: 'MB_CONFIG_INVALID',
+  CONFIG_ENV_MISSING: 'MB_CONFIG_ENV_MISSING',
+  // registry entries (the offending entry is skipped; neighbours still sync)
+  SOURCE_READ: 'MB_SOURCE_READ',
+  SOURCE_PARSE: 'MB_SOURCE_PARSE',
+  ENTRY_INVALID: 'MB_ENTRY_INVALID',
+  ENTRY_BAD_ADDRESS: 'MB_ENTRY_BAD_ADDRESS',
+  ENTRY_BAD_PORT: 'MB_ENTRY_BAD_PORT',
+  ENTRY_DUPLICATE_PORT: 'MB_ENTRY_DUPLICATE_PORT',
+  ENTRY_DUPLICATE_SERVICE: 'MB_ENTRY_DUPLICATE_SERVICE',
+  // conversion
+  NAME_INVALID: 'MB_NAME_INVALID',
+  LABEL_DROPPED: 'MB_LABEL_DROPPED',
+  LIMIT_EXCEEDED: 'MB_LIMIT_EXCEEDED',
+  HOST_CONFLICT: 'MB_HOST_CONFLICT',
+  // safety
+  PROTECT_HELD: 'MB_PROTECT_HELD',
+  REGISTRY_UNREACHABLE: 'MB_REGISTRY_UNREACHABLE',
+  REGISTRY_SYNC_TIMEOUT: 'MB_REGISTRY_SYNC_TIMEOUT',
+  // serving
+  XDS_BAD_REQUEST: 'MB_XDS_BAD_REQUEST',
+  XDS_LISTEN: 'MB_XDS_LISTEN',
+  ADMIN_LISTEN: 'MB_ADMIN_LISTEN',
+  RENDER_WRITE: 'MB_RENDER_WRITE',
+  INTERNAL: 'MB_INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One line of documentation per code; docs/errors.md expands on each. */
+export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
+  MB_CONFIG_READ: 'The config file could not be read.',
+  MB_CONFIG_PARSE: 'The config file is not valid YAML or JSON.',
+  MB_CONFIG_INVALID: 'The config does not match the schema; the message names the key.',
+  MB_CONFIG_ENV_MISSING: 'A config value refers to an environment variable that is not set.',
+  MB_SOURCE_READ: 'A registry source (file) could not be read; the last good state is kept.',
+  MB_SOURCE_PARSE: 'A registry source is not valid YAML/JSON; the last good state is kept.',
+  MB_ENTRY_INVALID: 'A registry entry is malformed; it is skipped, its neighbours still sync.',
+  MB_ENTRY_BAD_ADDRESS: 'An instance address is not an IP address or DNS name; the instance is skipped.',
+  MB_ENTRY_BAD_PORT: 'A port number is outside 1-65535 or not an integer; the port or instance is skipped.',
+  MB_ENTRY_DUPLICATE_PORT: 'Two ports of a service share a number or name; the later one is skipped.',
+  MB_ENTRY_DUPLICATE_SERVICE: 'A service is defined twice in one registry; the later definition is skipped.',
+  MB_NAME_INVALID: 'A host or object name derived from the registry is not valid DNS; the service is skipped.',
+  MB_LABEL_DROPPED: 'Instance metadata that is not a valid Kubernetes label was dropped.',
+  MB_LIMIT_EXCEEDED: 'A service exceeds a CRD limit (ports, hosts); the excess is dropped.',
+  MB_HOST_CONFLICT: 'Two registries publish the same host under the precedence policy; the lower one is hidden.',
+  MB_PROTECT_HELD: 'A registry lost more services in one pass than the protect threshold allows; deletions held back.',
+  MB_REGISTRY_UNREACHABLE: 'A registry cannot be reached; its last known services are kept and marked stale.',
+  MB_REGISTRY_SYNC_TIMEOUT: 'A registry did not finish its first sync in time.',
+  MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, bad type).',
+  MB_XDS_LISTEN: 'The MCP/xDS server could not listen on its address.',
+  MB_ADMIN_LISTEN: 'The admin HTTP server could not listen on its address.',
+  MB_RENDER_WRITE: 'Rendered resources could not be written to the output folder.',
+  MB_INTERNAL: 'A bug: an invariant did not hold. Please report it.',
+};

@@ -1,0 +1,125 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric Meshbridge exports, on a registry of its own (several instances can
+ * live in one process, as tests do). Names are part of the public interface: docs/operations.md
+ * lists them.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly registryServices = new Gauge({
+    name: 'meshbridge_registry_services',
+    help: 'Services currently known per registry.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly registryEndpoints = new Gauge({
+    name: 'meshbridge_registry_endpoints',
+    help: 'Endpoints currently known per registry.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly registrySynced = new Gauge({
+    name: 'meshbridge_registry_synced',
+    help: '1 once the registry completed its first full sync.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly registryStale = new Gauge({
+    name: 'meshbridge_registry_stale',
+    help: '1 while the registry is unreachable and its last known state is served.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly registryLastSync = new Gauge({
+    name: 'meshbridge_registry_last_sync_timestamp_seconds',
+    help: 'Unix time of the last successful sync per registry.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly registryErrors = new Counter({
+    name: 'meshbridge_registry_errors_total',
+    help: 'Problems reported by registries (skipped entries, connection errors), by error code.',
+    labelNames: ['registry', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly entriesSkipped = new Counter({
+    name: 'meshbridge_entries_skipped_total',
+    help: 'Registry entries or services skipped because they were invalid, by error code.',
+    labelNames: ['registry', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly labelsDropped = new Counter({
+    name: 'meshbridge_labels_dropped_total',
+    help: 'Instance metadata entries dropped because they are not valid Kubernetes labels.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly protectHeld = new Counter({
+    name: 'meshbridge_protect_held_total',
+    help: 'Passes in which deletions were held back by the protect threshold.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly debounceEvents = new Counter({
+    name: 'meshbridge_debounce_events_total',
+    help: 'Change events that reached the debouncer.',
+    registers: [this.registry],
+  });
+  readonly debounceMerged = new Counter({
+    name: 'meshbridge_debounce_merged_total',
+    help: 'Change events merged into an already pending flush.',
+    registers: [this.registry],
+  });
+  readonly debounceFlushes = new Counter({
+    name: 'meshbridge_debounce_flushes_total',
+    help: 'Flushes of the debouncer (each may publish a snapshot).',
+    registers: [this.registry],
+  });
+  readonly snapshotSequence = new Gauge({
+    name: 'meshbridge_snapshot_version',
+    help: 'Sequence number of the current snapshot (increments on every content change).',
+    registers: [this.registry],
+  });
+  readonly snapshotResources = new Gauge({
+    name: 'meshbridge_snapshot_resources',
+    help: 'Resources in the current snapshot, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly buildDuration = new Histogram({
+    name: 'meshbridge_snapshot_build_duration_seconds',
+    help: 'Time to merge, convert and publish one snapshot.',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly xdsClients = new Gauge({
+    name: 'meshbridge_xds_connected_clients',
+    help: 'Open ADS streams.',
+    registers: [this.registry],
+  });
+  readonly xdsPushes = new Counter({
+    name: 'meshbridge_xds_pushes_total',
+    help: 'DiscoveryResponses sent, by type URL.',
+    labelNames: ['type_url'] as const,
+    registers: [this.registry],
+  });
+  readonly xdsPushDuration = new Histogram({
+    name: 'meshbridge_xds_push_duration_seconds',
+    help: 'Time to assemble and write one DiscoveryResponse.',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+  readonly xdsPushBytes = new Counter({
+    name: 'meshbridge_xds_push_bytes_total',
+    help: 'Bytes of DiscoveryResponses sent.',
+    registers: [this.registry],
+  });
+
+  /** Adds Node.js process metrics (memory, CPU, event loop lag). */
+  withProcessMetrics(): this {
+    collectDefaultMetrics({ register: this.registry, prefix: 'meshbridge_' });
+    return this;
+  }
+}

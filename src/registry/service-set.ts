@@ -1,0 +1,120 @@
+import { servicesEqual, serviceKey, type Service } from '../model/index.js';
+import type { MeshbridgeError } from '../errors/index.js';
+import type { Registry, RegistryEvent, RegistryStatus } from './types.js';
+
+/**
+ * Shared state keeping for adapters: holds the registry's current services, turns replacements
+ * into minimal upsert/delete events (equal services emit nothing), and tracks sync and
+ * connection status. Adapters extend it and implement `run`.
+ */
+export abstract class ServiceSetRegistry implements Registry {
+  readonly name: string;
+  readonly kind: string;
+  private readonly current = new Map<string, Service>();
+  private readonly handlers: Array<(e: RegistryEvent) => void> = [];
+  private synced = false;
+  private connected = false;
+  private lastSyncTime: number | undefined;
+  private lastError: { code: string; message: string } | undefined;
+  private endpointCount = 0;
+
+  protected constructor(name: string, kind: string) {
+    this.name = name;
+    this.kind = kind;
+  }
+
+  onEvent(handler: (event: RegistryEvent) => void): void {
+    this.handlers.push(handler);
+  }
+
+  abstract start(signal: AbortSignal): Promise<void>;
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  services(): ReadonlyMap<string, Service> {
+    return this.current;
+  }
+
+  status(): RegistryStatus {
+    return {
+      name: this.name,
+      kind: this.kind,
+      synced: this.synced,
+      connected: this.connected,
+      stale: this.synced && !this.connected,
+      services: this.current.size,
+      endpoints: this.endpointCount,
+      lastSyncTime: this.lastSyncTime,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Replace the whole set (a full listing). Emits only the differences. */
+  protected replaceAll(services: Iterable<Service>): void {
+    const seen = new Set<string>();
+    for (const s of services) {
+      const key = serviceKey(s);
+      seen.add(key);
+      this.upsert(s);
+    }
+    for (const [key, old] of [...this.current]) {
+      if (!seen.has(key)) {
+        this.current.delete(key);
+        this.endpointCount -= old.endpoints.length;
+        this.emit({ type: 'delete', registry: this.name, service: old });
+      }
+    }
+    this.markSyncedNow();
+  }
+
+  /** Add or replace one service; emits nothing when it is equal to what is held. */
+  protected upsert(service: Service): void {
+    const key = serviceKey(service);
+    const old = this.current.get(key);
+    if (old !== undefined && servicesEqual(old, service)) return;
+    this.current.set(key, service);
+    this.endpointCount += service.endpoints.length - (old?.endpoints.length ?? 0);
+    this.emit({ type: 'upsert', registry: this.name, service });
+  }
+
+  /** Remove one service by key; emits nothing when it is not held. */
+  protected remove(key: string): void {
+    const old = this.current.get(key);
+    if (old === undefined) return;
+    this.current.delete(key);
+    this.endpointCount -= old.endpoints.length;
+    this.emit({ type: 'delete', registry: this.name, service: old });
+  }
+
+  /** Record a successful sync (full or incremental); the first call marks the registry synced. */
+  protected markSyncedNow(): void {
+    this.lastSyncTime = Date.now();
+    if (!this.connected) {
+      this.connected = true;
+      this.emit({ type: 'status', registry: this.name });
+    }
+    if (!this.synced) {
+      this.synced = true;
+      this.emit({ type: 'synced', registry: this.name });
+    }
+  }
+
+  /** Record a lost connection or failed read. Services are kept (stale), never cleared. */
+  protected markDisconnected(error: MeshbridgeError): void {
+    this.lastError = { code: error.code, message: error.message };
+    if (this.connected) {
+      this.connected = false;
+      this.emit({ type: 'status', registry: this.name });
+    }
+  }
+
+  protected clearError(): void {
+    this.lastError = undefined;
+  }
+
+  private emit(e: RegistryEvent): void {
+    for (const h of this.handlers) h(e);
+  }
+}

@@ -1,0 +1,11 @@
+export {
+  ResourceKind,
+  ISTIO_GROUP,
+  ISTIO_API_VERSION,
+  OwnershipLabel,
+  ContentHashAnnotation,
+  resourceKey,
+} from './resource.js';
+export type { IstioResource } from './resource.js';
+export { SnapshotStore } from './store.js';
+export type { Snapshot, KindSnapshot, SnapshotListener } from './store.js';
