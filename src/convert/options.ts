@@ -46,3 +46,20 @@ export const defaultConversionOptions: ConversionOptions = {
   portProtocols: {},
   extraLabels: {},
 };
+
+/**
+ * One Istio host as the aggregate resolved it: the services (from one or more registries) that
+ * publish under this host, already merged by the configured conflict policy.
+ *
+ * Contract: `primary` is the service whose registry's ConversionOptions apply (namespace,
+ * exportTo, form, labels); `ports` are the merged ports (unique by number and by name);
+ * `endpoints` carry their `origin` registry.
+ */
+export interface ConvertInput {
+  readonly host: string;
+  readonly primary: import('../model/index.js').Service;
+  readonly ports: readonly import('../model/index.js').Port[];
+  readonly endpoints: readonly import('../model/index.js').Endpoint[];
+  /** Names of all registries contributing endpoints, in precedence order. */
+  readonly origins: readonly string[];
+}
