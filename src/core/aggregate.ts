@@ -1,0 +1,104 @@
+import { endpointKey, serviceKey, type Endpoint, type Port, type Service } from '../model/index.js';
+import type { ConvertInput } from '../convert/options.js';
+
+export const ConflictPolicy = {
+  /** The same host from several registries: one ServiceEntry with every registry's endpoints. */
+  MERGE: 'merge',
+  /** The same host from several registries: only the first registry (config order) publishes it. */
+  PRECEDENCE: 'precedence',
+} as const;
+export type ConflictPolicy = (typeof ConflictPolicy)[keyof typeof ConflictPolicy];
+
+export interface HostConflict {
+  readonly host: string;
+  /** The registry that publishes the host. */
+  readonly winner: string;
+  /** Registries (or services) hidden by the precedence policy. */
+  readonly hidden: readonly string[];
+}
+
+export interface MergeResult {
+  readonly inputs: readonly ConvertInput[];
+  readonly conflicts: readonly HostConflict[];
+}
+
+interface Member {
+  readonly service: Service;
+  readonly rank: number;
+}
+
+/**
+ * Groups services from every registry by Istio host and merges each group by the policy.
+ *
+ * Contract: pure. `views` are in precedence order (config order of the registries); within one
+ * registry, services are ranked by key so the result does not depend on arrival order. Two
+ * services of the SAME registry that map to one host are always merged (their registry chose
+ * that host template). Endpoints carry their `origin`; ports merge by number, the first name and
+ * protocol for a number wins, and a later port whose name is taken gets skipped.
+ */
+export function mergeByHost(
+  views: ReadonlyArray<{ readonly registry: string; readonly services: readonly Service[] }>,
+  hostOf: (s: Service) => string | undefined,
+  policy: ConflictPolicy,
+): MergeResult {
+  const groups = new Map<string, Member[]>();
+  views.forEach((view, rank) => {
+    for (const service of view.services) {
+      const host = hostOf(service);
+      if (host === undefined) continue;
+      let g = groups.get(host);
+      if (g === undefined) groups.set(host, (g = []));
+      g.push({ service, rank });
+    }
+  });
+  const inputs: ConvertInput[] = [];
+  const conflicts: HostConflict[] = [];
+  for (const [host, members] of groups) {
+    members.sort((a, b) => a.rank - b.rank || cmp(serviceKey(a.service), serviceKey(b.service)));
+    const first = members[0];
+    if (first === undefined) continue;
+    let used = members;
+    if (policy === ConflictPolicy.PRECEDENCE) {
+      used = members.filter((m) => m.rank === first.rank);
+      const hidden = members.filter((m) => m.rank !== first.rank).map((m) => m.service.registry);
+      if (hidden.length > 0) conflicts.push({ host, winner: first.service.registry, hidden: [...new Set(hidden)] });
+    }
+    inputs.push(used.length === 1 ? single(host, first.service) : merged(host, used.map((m) => m.service)));
+  }
+  inputs.sort((a, b) => cmp(a.host, b.host));
+  return { inputs, conflicts };
+}
+
+function single(host: string, s: Service): ConvertInput {
+  return { host, primary: s, ports: s.ports, endpoints: s.endpoints, origins: [s.registry] };
+}
+
+function merged(host: string, services: readonly Service[]): ConvertInput {
+  const primary = services[0];
+  if (primary === undefined) throw new Error('merged: no services');
+  const byNumber = new Map<number, Port>();
+  const names = new Set<string>();
+  for (const s of services) {
+    for (const p of s.ports) {
+      if (byNumber.has(p.number) || names.has(p.name)) continue;
+      byNumber.set(p.number, p);
+      names.add(p.name);
+    }
+  }
+  const seen = new Set<string>();
+  const endpoints: Endpoint[] = [];
+  for (const s of services) {
+    for (const e of s.endpoints) {
+      const k = `${e.origin}|${endpointKey(e)}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      endpoints.push(e);
+    }
+  }
+  const origins = [...new Set(services.map((s) => s.registry))];
+  return { host, primary, ports: [...byNumber.values()], endpoints, origins };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

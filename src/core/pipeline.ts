@@ -1,0 +1,247 @@
+import type { Service } from '../model/index.js';
+import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
+import type { ConversionOptions, ConvertInput } from '../convert/options.js';
+import type { IstioResource, SnapshotStore } from '../snapshot/index.js';
+import type { Registry, RegistryEvent } from '../registry/types.js';
+import type { Logger, Metrics } from '../observability/index.js';
+import { Debouncer } from './debouncer.js';
+import { ProtectGuard } from './protect.js';
+import { mergeByHost, type ConflictPolicy, type HostConflict } from './aggregate.js';
+
+/** What conversion gives back for one host (see src/convert). */
+export interface ConvertOutput {
+  readonly resources: readonly IstioResource[];
+  readonly problems: readonly MeshbridgeError[];
+  readonly droppedLabels: number;
+}
+
+export interface PipelineOptions {
+  /** In precedence order (config order). Names are unique. */
+  readonly registries: readonly Registry[];
+  readonly conversion: ReadonlyMap<string, ConversionOptions>;
+  readonly protectPercent: ReadonlyMap<string, number>;
+  readonly conflictPolicy: ConflictPolicy;
+  readonly debounce: { readonly quietPeriodMs: number; readonly maxDelayMs: number };
+  readonly store: SnapshotStore;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Pure conversion functions, injected by the composition root. */
+  readonly hostFor: (service: Service, options: ConversionOptions) => string;
+  readonly convert: (input: ConvertInput, options: ConversionOptions) => ConvertOutput;
+}
+
+interface CacheEntry {
+  readonly input: ConvertInput;
+  readonly output: ConvertOutput;
+}
+
+/**
+ * Registries -> debounce -> protect -> merge by host -> convert -> snapshot.
+ *
+ * Contract:
+ * - Nothing is published before every registry has synced once; then the first snapshot is
+ *   published at once, and later changes are debounced (quiet period, max delay).
+ * - Conversion results are cached per host and reused while the host's input is made of the
+ *   same service objects (adapters replace a service object on every change), so a flush costs
+ *   work proportional to what changed, plus one pass over the hosts.
+ * - A problem with one service (invalid host, bad entry) is reported and skips only that
+ *   service; a host that fails to convert keeps nothing of its old resources only if the
+ *   registry removed it, else its previous resources stay published.
+ */
+export class Pipeline {
+  private readonly o: PipelineOptions;
+  private readonly guard: ProtectGuard;
+  private readonly debouncer: Debouncer;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly hostCache = new WeakMap<Service, string | null>();
+  private readonly reported = new Set<string>();
+  private conflicts: readonly HostConflict[] = [];
+  private held = new Map<string, readonly string[]>();
+  private allSynced = false;
+
+  constructor(options: PipelineOptions) {
+    this.o = options;
+    this.guard = new ProtectGuard((r) => options.protectPercent.get(r) ?? 50);
+    this.debouncer = new Debouncer({
+      quietPeriodMs: options.debounce.quietPeriodMs,
+      maxDelayMs: options.debounce.maxDelayMs,
+      flush: () => this.flush(),
+      onMerged: () => options.metrics.debounceMerged.inc(),
+      onError: (e) => options.logger.error({ err: e }, 'snapshot build failed'),
+    });
+  }
+
+  /** Registers handlers, then starts every registry. Resolves once all are started. */
+  async start(signal: AbortSignal): Promise<void> {
+    for (const r of this.o.registries) r.onEvent((e) => this.onEvent(e));
+    signal.addEventListener('abort', () => this.debouncer.stop(), { once: true });
+    await Promise.all(this.o.registries.map((r) => r.start(signal)));
+    this.checkSynced();
+  }
+
+  /** True once every registry synced and the first snapshot was published. */
+  ready(): boolean {
+    return this.allSynced && this.o.store.current() !== undefined;
+  }
+
+  /** Reasons the pipeline is not ready (empty when ready). */
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    for (const r of this.o.registries) {
+      if (!r.hasSynced()) {
+        const st = r.status();
+        reasons.push(`registry ${r.name} has not synced${st.lastError ? `: ${st.lastError.code} ${st.lastError.message}` : ''}`);
+      }
+    }
+    if (reasons.length === 0 && this.o.store.current() === undefined) reasons.push('first snapshot not published yet');
+    return reasons;
+  }
+
+  /** For /debug: host conflicts and held deletions. */
+  debugState(): { conflicts: readonly HostConflict[]; held: Record<string, readonly string[]> } {
+    return { conflicts: this.conflicts, held: Object.fromEntries(this.held) };
+  }
+
+  /** Runs a pending debounced flush now (for shutdown and tests). */
+  async flushNow(): Promise<void> {
+    await this.debouncer.flushNow();
+  }
+
+  private onEvent(e: RegistryEvent): void {
+    this.updateRegistryMetrics(e.registry);
+    if (e.type === 'synced') {
+      this.checkSynced();
+      return;
+    }
+    if (e.type === 'status') return;
+    if (!this.allSynced) return; // the first publish covers it
+    this.o.metrics.debounceEvents.inc();
+    this.debouncer.trigger();
+  }
+
+  private checkSynced(): void {
+    if (this.allSynced) return;
+    if (!this.o.registries.every((r) => r.hasSynced())) return;
+    this.allSynced = true;
+    this.o.logger.info({ registries: this.o.registries.map((r) => r.name) }, 'all registries synced; publishing');
+    this.flush();
+  }
+
+  private updateRegistryMetrics(name: string): void {
+    const r = this.o.registries.find((x) => x.name === name);
+    if (r === undefined) return;
+    const st = r.status();
+    const m = this.o.metrics;
+    m.registryServices.set({ registry: name }, st.services);
+    m.registryEndpoints.set({ registry: name }, st.endpoints);
+    m.registrySynced.set({ registry: name }, st.synced ? 1 : 0);
+    m.registryStale.set({ registry: name }, st.stale ? 1 : 0);
+    if (st.lastSyncTime !== undefined) m.registryLastSync.set({ registry: name }, st.lastSyncTime / 1000);
+  }
+
+  /** Builds and publishes a snapshot from the registries' current state. Synchronous. */
+  flush(): void {
+    if (!this.allSynced) return;
+    const end = this.o.metrics.buildDuration.startTimer();
+    this.o.metrics.debounceFlushes.inc();
+    const views = this.o.registries.map((r) => {
+      const res = this.guard.apply(r.name, r.services());
+      this.noteHeld(r.name, res.held, res.previous);
+      return { registry: r.name, services: res.view };
+    });
+    const { inputs, conflicts } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
+    this.noteConflicts(conflicts);
+    const resources: IstioResource[] = [];
+    const live = new Set<string>();
+    for (const input of inputs) {
+      live.add(input.host);
+      for (const r of this.convertCached(input).resources) resources.push(r);
+    }
+    for (const host of [...this.cache.keys()]) if (!live.has(host)) this.cache.delete(host);
+    const snap = this.o.store.publish(resources);
+    if (snap !== undefined) {
+      this.o.metrics.snapshotSequence.set(snap.sequence);
+      for (const [kind, ks] of snap.kinds) this.o.metrics.snapshotResources.set({ kind }, ks.resources.size);
+      this.o.logger.info({ version: snap.version, sequence: snap.sequence, resources: resources.length }, 'snapshot published');
+    }
+    end();
+  }
+
+  private host(s: Service): string | undefined {
+    const cached = this.hostCache.get(s);
+    if (cached !== undefined) return cached ?? undefined;
+    const opts = this.o.conversion.get(s.registry);
+    if (opts === undefined) return undefined;
+    try {
+      const h = this.o.hostFor(s, opts);
+      this.hostCache.set(s, h);
+      return h;
+    } catch (e) {
+      this.hostCache.set(s, null);
+      const err = e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.NAME_INVALID, describeError(e), { cause: e });
+      this.problem(s.registry, err, true);
+      return undefined;
+    }
+  }
+
+  private convertCached(input: ConvertInput): ConvertOutput {
+    const prev = this.cache.get(input.host);
+    if (prev !== undefined && sameInput(prev.input, input)) return prev.output;
+    const opts = this.o.conversion.get(input.primary.registry);
+    if (opts === undefined) return { resources: [], problems: [], droppedLabels: 0 };
+    const output = this.o.convert(input, opts);
+    for (const p of output.problems) this.problem(input.primary.registry, p, true);
+    if (output.droppedLabels > 0) this.o.metrics.labelsDropped.inc({ registry: input.primary.registry }, output.droppedLabels);
+    this.cache.set(input.host, { input, output });
+    return output;
+  }
+
+  private problem(registry: string, err: MeshbridgeError, skipped: boolean): void {
+    if (skipped) this.o.metrics.entriesSkipped.inc({ registry, code: err.code });
+    this.o.logger.warn({ registry, code: err.code, path: err.path }, err.message);
+  }
+
+  private noteHeld(registry: string, held: readonly string[], previous: number): void {
+    const before = this.held.get(registry);
+    if (held.length === 0) {
+      if (before !== undefined) {
+        this.held.delete(registry);
+        this.o.logger.info({ registry }, 'protect threshold: registry recovered or deletions now within threshold');
+      }
+      return;
+    }
+    this.held.set(registry, held);
+    if (before === undefined || before.length !== held.length) {
+      this.o.metrics.protectHeld.inc({ registry });
+      const err = new MeshbridgeError(
+        ErrorCode.PROTECT_HELD,
+        `registry ${registry} lost ${held.length} of ${previous} services in one pass, more than the protect threshold allows; ` +
+          'their deletion is held back (raise protect.maxDeletePercent to let it through)',
+        { details: { held: held.slice(0, 20) } },
+      );
+      this.o.logger.error({ registry, code: err.code, held: held.length, previous }, err.message);
+    }
+  }
+
+  private noteConflicts(conflicts: readonly HostConflict[]): void {
+    this.conflicts = conflicts;
+    for (const c of conflicts) {
+      const key = `${c.host}|${c.winner}|${c.hidden.join(',')}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      for (const h of c.hidden) {
+        this.o.metrics.registryErrors.inc({ registry: h, code: ErrorCode.HOST_CONFLICT });
+      }
+      this.o.logger.warn({ host: c.host, winner: c.winner, hidden: c.hidden, code: ErrorCode.HOST_CONFLICT }, 'host published by several registries; precedence policy hides the later ones');
+    }
+  }
+}
+
+function sameInput(a: ConvertInput, b: ConvertInput): boolean {
+  if (a.primary !== b.primary || a.origins.length !== b.origins.length) return false;
+  if (a.ports === b.ports && a.endpoints === b.endpoints) return true;
+  if (a.ports.length !== b.ports.length || a.endpoints.length !== b.endpoints.length) return false;
+  for (let i = 0; i < a.ports.length; i++) if (a.ports[i] !== b.ports[i]) return false;
+  for (let i = 0; i < a.endpoints.length; i++) if (a.endpoints[i] !== b.endpoints[i]) return false;
+  return true;
+}
