@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pipeline, type ConvertOutput } from './pipeline.js';
+import { SnapshotStore, resourceKey, type IstioResource } from '../snapshot/index.js';
+import { Metrics, silentLogger } from '../observability/index.js';
+import { defaultConversionOptions, type ConvertInput } from '../convert/options.js';
+import { FakeRegistry, svc } from '../registry/testing/fake-registry.js';
+import { hashOf } from '../util/hash.js';
+
+let converts = 0;
+function convert(input: ConvertInput): ConvertOutput {
+  converts++;
+  const spec = { hosts: [input.host], endpoints: input.endpoints.map((e) => ({ address: e.address })) };
+  const r: IstioResource = {
+    kind: 'ServiceEntry',
+    namespace: 'ns',
+    name: input.host,
+    key: resourceKey('ServiceEntry', 'ns', input.host),
+    labels: {},
+    annotations: {},
+    spec,
+    version: hashOf(spec),
+  };
+  return { resources: [r], problems: [], droppedLabels: 0 };
+}
+
+function build(registries: FakeRegistry[], quiet = 20, max = 200) {
+  const store = new SnapshotStore();
+  const metrics = new Metrics();
+  const p = new Pipeline({
+    registries,
+    conversion: new Map(registries.map((r) => [r.name, defaultConversionOptions])),
+    protectPercent: new Map(),
+    conflictPolicy: 'merge',
+    debounce: { quietPeriodMs: quiet, maxDelayMs: max },
+    store,
+    metrics,
+    logger: silentLogger(),
+    hostFor: (s) => {
+      if (s.name.includes(' ')) throw new Error('bad name');
+      return `${s.name}.mesh`;
+    },
+    convert,
+  });
+  return { p, store, metrics };
+}
+
+function hosts(store: SnapshotStore): string[] {
+  return [...(store.current()?.kinds.get('ServiceEntry')?.resources.values() ?? [])].map((r) => r.name);
+}
+
+test('nothing is published before every registry synced', async () => {
+  const a = new FakeRegistry('a', [svc('a', 'x', ['10.0.0.1'])]);
+  const b = new FakeRegistry('b'); // never synced until set()
+  const { p, store } = build([a, b]);
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  assert.equal(store.current(), undefined);
+  assert.equal(p.ready(), false);
+  assert.match(p.notReadyReasons().join(), /registry b has not synced/);
+  b.set([svc('b', 'y', ['10.0.0.2'])]);
+  assert.equal(p.ready(), true);
+  assert.deepEqual(hosts(store), ['x.mesh', 'y.mesh']);
+  ac.abort();
+});
+
+test('a burst of changes becomes one snapshot; no-op changes publish nothing', async () => {
+  const a = new FakeRegistry('a', [svc('a', 'x', ['10.0.0.1'])]);
+  const { p, store, metrics } = build([a]);
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  const first = store.current()!.sequence;
+  for (let i = 2; i < 12; i++) a.put(svc('a', `s${i}`, [`10.0.0.${i}`]));
+  await sleep(80);
+  assert.equal(store.current()!.sequence, first + 1);
+  assert.equal(hosts(store).length, 11);
+  a.put(svc('a', 'x', ['10.0.0.1'])); // equal to what is held: no event at all
+  await sleep(60);
+  assert.equal(store.current()!.sequence, first + 1);
+  assert.ok((await metrics.debounceMerged.get()).values[0]!.value >= 9);
+  ac.abort();
+});
+
+test('unchanged hosts are not converted again', async () => {
+  const services = Array.from({ length: 50 }, (_, i) => svc('a', `s${i}`, [`10.0.1.${i}`]));
+  const a = new FakeRegistry('a', services);
+  const { p } = build([a]);
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  const before = converts;
+  a.put(svc('a', 's3', ['10.9.9.9']));
+  p.flush();
+  assert.equal(converts - before, 1);
+  ac.abort();
+});
+
+test('a service with an invalid host is skipped and counted; neighbours publish', async () => {
+  const a = new FakeRegistry('a', [svc('a', 'bad name', ['10.0.0.1']), svc('a', 'good', ['10.0.0.2'])]);
+  const { p, store, metrics } = build([a]);
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  assert.deepEqual(hosts(store), ['good.mesh']);
+  const skipped = await metrics.entriesSkipped.get();
+  assert.equal(skipped.values[0]?.labels.code, 'MB_NAME_INVALID');
+  ac.abort();
+});
+
+test('an unreachable registry keeps its services; a sudden empty answer deletes nothing', async () => {
+  const services = Array.from({ length: 4 }, (_, i) => svc('a', `s${i}`, [`10.0.2.${i}`]));
+  const a = new FakeRegistry('a', services);
+  const { p, store, metrics } = build([a]);
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  a.disconnect();
+  assert.equal(a.status().stale, true);
+  a.set([]);
+  p.flush();
+  assert.equal(hosts(store).length, 4);
+  assert.equal((await metrics.protectHeld.get()).values[0]?.value, 1);
+  assert.equal(p.debugState().held['a']?.length, 4);
+  ac.abort();
+});
