@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCli } from './args.js';
+
+const cases: Array<[string[], unknown]> = [
+  [['run', '--config', 'a.yaml'], { type: 'run', config: 'a.yaml' }],
+  [['run', '-c', 'a.yaml'], { type: 'run', config: 'a.yaml' }],
+  [['render', '--config', 'a.yaml', '--out', 'd'], { type: 'render', config: 'a.yaml', out: 'd' }],
+  [['render', '--config', 'a.yaml'], { type: 'render', config: 'a.yaml', out: undefined }],
+  [['check', '--config=a.yaml'], { type: 'check', config: 'a.yaml' }],
+  [['--version'], { type: 'version' }],
+  [['version'], { type: 'version' }],
+  [['--help'], { type: 'help', topic: undefined }],
+  [[], { type: 'help', topic: undefined }],
+  [['help', 'run'], { type: 'help', topic: 'run' }],
+  [['run'], { type: 'usage-error', message: 'run needs --config FILE' }],
+  [['frobnicate', '-c', 'x'], { type: 'usage-error', message: 'unknown command: frobnicate' }],
+  [['run', '-c', 'x', '--out', 'd'], { type: 'usage-error', message: '--out is only for render' }],
+];
+
+for (const [argv, want] of cases) {
+  test(`parseCli ${JSON.stringify(argv)}`, () => {
+    assert.deepEqual(parseCli(argv), want);
+  });
+}
+
+test('unknown flags are usage errors', () => {
+  const r = parseCli(['run', '--confg', 'x']);
+  assert.equal(r.type, 'usage-error');
+});

@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+
+export const Command = {
+  RUN: 'run',
+  RENDER: 'render',
+  CHECK: 'check',
+  VERSION: 'version',
+  HELP: 'help',
+} as const;
+export type Command = (typeof Command)[keyof typeof Command];
+
+export type ParsedArgs =
+  | { readonly type: 'run'; readonly config: string }
+  | { readonly type: 'render'; readonly config: string; readonly out: string | undefined }
+  | { readonly type: 'check'; readonly config: string }
+  | { readonly type: 'version' }
+  | { readonly type: 'help'; readonly topic: string | undefined }
+  | { readonly type: 'usage-error'; readonly message: string };
+
+export const USAGE = `meshbridge: publish services from service registries to Istio
+
+Usage:
+  meshbridge run    --config FILE            watch registries, serve MCP-over-xDS, write sinks
+  meshbridge render --config FILE [--out DIR] sync once, print the Istio YAML (or write to DIR)
+  meshbridge check  --config FILE            validate the config and reach every registry
+  meshbridge --version
+  meshbridge --help
+
+Options:
+  -c, --config FILE   the config file (YAML or JSON); see docs/configuration.md
+  -o, --out DIR       render: write one file per resource into DIR instead of stdout
+  -h, --help          this text
+  -v, --version       print the version
+
+Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad config.`;
+
+/** Parses argv (without node and script). Pure: never exits, never prints. */
+export function parseCli(argv: readonly string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        out: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (e) {
+    return { type: 'usage-error', message: e instanceof Error ? e.message : String(e) };
+  }
+  const { values, positionals } = parsed;
+  if (values.version === true) return { type: 'version' };
+  const cmd = positionals[0];
+  if (values.help === true || cmd === undefined || cmd === 'help') {
+    return { type: 'help', topic: cmd === 'help' ? positionals[1] : cmd };
+  }
+  if (positionals.length > 1) return { type: 'usage-error', message: `unexpected argument: ${positionals[1]}` };
+  if (cmd === 'version') return { type: 'version' };
+  if (cmd !== 'run' && cmd !== 'render' && cmd !== 'check') {
+    return { type: 'usage-error', message: `unknown command: ${cmd}` };
+  }
+  if (values.config === undefined) return { type: 'usage-error', message: `${cmd} needs --config FILE` };
+  if (cmd === 'render') return { type: 'render', config: values.config, out: values.out };
+  if (values.out !== undefined) return { type: 'usage-error', message: '--out is only for render' };
+  return { type: cmd, config: values.config };
+}
