@@ -1,0 +1,199 @@
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
+import { Protocol } from '../../model/index.js';
+import type { Logger } from '../../observability/index.js';
+import { ServiceSetRegistry } from '../service-set.js';
+import type { RegistryContext } from '../types.js';
+import { detectFormat, parseSource } from './parse.js';
+import { FILE_REGISTRY_KIND, validateDocument } from './validate.js';
+import { watchFile } from './watch.js';
+
+export interface FileRegistryOptions {
+  /** Configured registry name: Service.registry and Endpoint.origin. */
+  readonly name: string;
+  /**
+   * The registry file (YAML, or JSON for `.json`). Relative paths resolve against the process's
+   * working directory when the registry is built; problem paths show it as given here.
+   */
+  readonly path: string;
+  /** Where skipped entries and read/parse failures are reported. */
+  readonly context: RegistryContext;
+  readonly logger: Logger;
+  /** File-system events closer together than this are read once (default 50 ms). */
+  readonly debounceMs?: number;
+  /**
+   * Safety re-stat interval in ms (default 5000; 0 disables): a fallback for filesystems where
+   * fs.watch misses events. See watch.ts.
+   */
+  readonly pollIntervalMs?: number;
+  /** Protocol of ports that state none and whose name has no protocol prefix (default TCP). */
+  readonly defaultProtocol?: Protocol;
+  /** Larger files are refused with MB_SOURCE_READ (default 32 MiB). */
+  readonly maxBytes?: number;
+}
+
+const DEFAULT_DEBOUNCE_MS = 50;
+const DEFAULT_POLL_MS = 5000;
+const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A registry whose services are listed in one YAML/JSON file (docs/file-registry.md).
+ *
+ * Contract:
+ * - The constructor does no I/O. `start(signal)` watches the file's directory, reads the file
+ *   once and resolves; it keeps watching until `signal` aborts, then releases the watch and
+ *   every timer.
+ * - Every successful read replaces the whole set (`replaceAll`): only differences are emitted,
+ *   so rewriting the same content emits nothing. Reads are serialised; events that arrive during
+ *   a read cause exactly one more read.
+ * - A file that cannot be read (missing, deleted) or parsed (half-written, garbage) never
+ *   changes the services: the last good state is kept, MB_SOURCE_READ / MB_SOURCE_PARSE is
+ *   reported once per distinct failure, the registry is marked disconnected (stale once synced),
+ *   and the next change event retries. Before the first good read the registry stays unsynced.
+ * - Bad entries are reported (stable codes, `path` = `<file>: <entry path>`) once per content
+ *   change and skipped; the rest syncs. `services: []` is a valid, empty registry.
+ */
+export class FileRegistry extends ServiceSetRegistry {
+  private readonly o: FileRegistryOptions;
+  private readonly absPath: string;
+  private readonly log: Logger;
+  private signal: AbortSignal | undefined;
+  /** Text of the last successfully applied read; equal text skips parsing and reporting. */
+  private lastText: string | undefined;
+  /** Key of the last reported source failure, so a persisting failure is reported once. */
+  private lastFailure: string | undefined;
+  private dirty = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(options: FileRegistryOptions) {
+    super(options.name, FILE_REGISTRY_KIND);
+    this.o = options;
+    this.absPath = resolve(options.path);
+    this.log = options.logger.child({ registry: options.name, kind: FILE_REGISTRY_KIND, file: options.path });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    this.signal = signal;
+    if (signal.aborted) return;
+    // Watch first, then read: a change between the read and the watch would otherwise be lost.
+    watchFile({
+      path: this.absPath,
+      debounceMs: this.o.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+      pollIntervalMs: this.o.pollIntervalMs ?? DEFAULT_POLL_MS,
+      signal,
+      onChange: () => void this.requestReload(),
+      onWatchError: (err) => this.log.warn({ err: describeError(err) }, 'cannot watch the directory; relying on the periodic re-stat'),
+    });
+    await this.requestReload();
+  }
+
+  /** Asks for a read; resolves once a read that started after this call has finished. */
+  private requestReload(): Promise<void> {
+    this.dirty = true;
+    this.loop ??= this.runLoop();
+    return this.loop;
+  }
+
+  private async runLoop(): Promise<void> {
+    await Promise.resolve(); // let `this.loop` be assigned before the body runs
+    try {
+      while (this.dirty && this.signal?.aborted === false) {
+        this.dirty = false;
+        try {
+          await this.reloadOnce();
+        } catch (e) {
+          this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `file registry reload failed: ${describeError(e)}`, { cause: e }));
+        }
+      }
+    } finally {
+      this.loop = undefined;
+    }
+  }
+
+  private async reloadOnce(): Promise<void> {
+    let text: string;
+    try {
+      text = await this.read();
+    } catch (e) {
+      if (this.signal?.aborted !== false) return;
+      this.failed(e instanceof MeshbridgeError ? e : this.readError(e));
+      return;
+    }
+    if (this.signal?.aborted !== false) return;
+    if (text === this.lastText) {
+      this.succeeded();
+      return;
+    }
+    let doc: unknown;
+    try {
+      doc = parseSource(text, this.o.path, detectFormat(this.absPath, text));
+    } catch (e) {
+      this.failed(e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.SOURCE_PARSE, describeError(e), { path: this.o.path, cause: e }));
+      return;
+    }
+    const result = validateDocument(doc, {
+      registry: this.name,
+      file: this.o.path,
+      defaultProtocol: this.o.defaultProtocol ?? Protocol.TCP,
+    });
+    if (result.type === 'invalid') {
+      this.failed(result.error);
+      return;
+    }
+    for (const problem of result.problems) this.o.context.report(problem);
+    this.lastText = text;
+    this.clearError();
+    this.lastFailure = undefined;
+    this.replaceAll(result.services);
+    const st = this.status();
+    this.log.info({ services: st.services, endpoints: st.endpoints, skipped: result.problems.length }, 'file registry loaded');
+  }
+
+  /** Reads the whole file through one handle (size checked on the same inode that is read). */
+  private async read(): Promise<string> {
+    const fh = await open(this.absPath, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new MeshbridgeError(ErrorCode.SOURCE_READ, 'not a regular file', { path: this.o.path });
+      const max = this.o.maxBytes ?? DEFAULT_MAX_BYTES;
+      if (st.size > max) {
+        throw new MeshbridgeError(ErrorCode.SOURCE_READ, `file is ${st.size} bytes, more than the limit of ${max}`, { path: this.o.path });
+      }
+      const text = await fh.readFile({ encoding: 'utf8' });
+      return text.startsWith('\uFEFF') ? text.slice(1) : text;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private readError(e: unknown): MeshbridgeError {
+    const code = (e as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? 'file does not exist' : `cannot read the file: ${describeError(e)}`;
+    return new MeshbridgeError(ErrorCode.SOURCE_READ, message, { path: this.o.path, cause: e, details: { registry: this.name } });
+  }
+
+  /** The same content as the last good read (for example re-created after a delete). */
+  private succeeded(): void {
+    this.lastFailure = undefined;
+    this.clearError();
+    this.markSyncedNow();
+  }
+
+  /** Keeps every service; reports a failure once until it changes or a read succeeds. */
+  private failed(error: MeshbridgeError): void {
+    const key = `${error.code} ${error.message}`;
+    if (key !== this.lastFailure) {
+      this.lastFailure = key;
+      this.o.context.report(error);
+      this.log.warn({ code: error.code, synced: this.hasSynced() }, `${error.message}; keeping the last good state`);
+    }
+    this.markDisconnected(error);
+  }
+}
+
+/** Factory for the composition root: builds (no I/O) a file registry. */
+export function createFileRegistry(options: FileRegistryOptions): FileRegistry {
+  return new FileRegistry(options);
+}
