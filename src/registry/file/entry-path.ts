@@ -63,6 +63,7 @@ export function scalarText(v: unknown): string | undefined {
 
 /** Short description of a value's type for messages. */
 export function typeName(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
