@@ -117,6 +117,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly kubeWrites = new Counter({
+    name: 'meshbridge_kube_writes_total',
+    help: 'Writes to the Kubernetes API server by operation (apply, delete), kind and result.',
+    labelNames: ['op', 'kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly kubeClashes = new Gauge({
+    name: 'meshbridge_kube_host_clashes',
+    help: 'Resources not written because an object Meshbridge does not own claims their host or name.',
+    registers: [this.registry],
+  });
+  readonly kubeLeader = new Gauge({
+    name: 'meshbridge_kube_leader',
+    help: '1 while this replica holds the leader lease and writes to the API server.',
+    registers: [this.registry],
+  });
+
   /** Adds Node.js process metrics (memory, CPU, event loop lag). */
   withProcessMetrics(): this {
     collectDefaultMetrics({ register: this.registry, prefix: 'meshbridge_' });

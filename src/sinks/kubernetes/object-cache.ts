@@ -1,0 +1,131 @@
+import type { Logger } from '../../observability/index.js';
+import { apiError, type KubeClient } from './kube-client.js';
+import { observe, type ObservedObject } from './observed.js';
+
+export interface ObjectCacheOptions {
+  readonly client: KubeClient;
+  readonly kind: ObservedObject['kind'];
+  /** Plural resource name, e.g. serviceentries. */
+  readonly plural: string;
+  /** Namespaces to watch; empty = all namespaces. */
+  readonly namespaces: readonly string[];
+  readonly logger: Logger;
+  /** Called after every change to the cache (after the initial list too). */
+  readonly onChange: () => void;
+}
+
+/**
+ * A list+watch cache of one Istio kind, fed by the API server (the informer pattern: list, then
+ * watch from the list's resourceVersion; a 410 Gone re-lists). Holds every object of the kind in
+ * the watched namespaces, owned or not: unowned ServiceEntries matter for host clashes.
+ *
+ * Contract: `hasSynced()` is true once every namespace was listed; `objects()` is the current
+ * view; no write ever happens here.
+ */
+export class ObjectCache {
+  private readonly o: ObjectCacheOptions;
+  private readonly items = new Map<string, ObservedObject>();
+  private syncedNamespaces = new Set<string>();
+
+  constructor(options: ObjectCacheOptions) {
+    this.o = options;
+  }
+
+  hasSynced(): boolean {
+    const wanted = this.o.namespaces.length === 0 ? 1 : this.o.namespaces.length;
+    return this.syncedNamespaces.size >= wanted;
+  }
+
+  objects(): ReadonlyMap<string, ObservedObject> {
+    return this.items;
+  }
+
+  /**
+   * Puts the API server's answer to our own write into the cache at once, so the next
+   * reconcile does not write again before the watch event arrives.
+   */
+  record(obj: ObservedObject): void {
+    const old = this.items.get(obj.key);
+    if (old !== undefined && newer(old.resourceVersion, obj.resourceVersion)) return;
+    this.items.set(obj.key, obj);
+  }
+
+  forget(key: string): void {
+    this.items.delete(key);
+  }
+
+  /** Starts one list+watch loop per namespace (or one cluster-wide); returns at once. */
+  start(signal: AbortSignal): void {
+    const scopes = this.o.namespaces.length === 0 ? [undefined] : this.o.namespaces;
+    for (const ns of scopes) void this.loop(ns, signal);
+  }
+
+  private path(ns: string | undefined): string {
+    const base = '/apis/networking.istio.io/v1';
+    return ns === undefined ? `${base}/${this.o.plural}` : `${base}/namespaces/${ns}/${this.o.plural}`;
+  }
+
+  private async loop(ns: string | undefined, signal: AbortSignal): Promise<void> {
+    let rv: string | undefined;
+    let backoff = 500;
+    while (!signal.aborted) {
+      try {
+        if (rv === undefined) rv = await this.list(ns, signal);
+        let lastRv: string = rv;
+        await this.o.client.watch(
+          this.path(ns),
+          { resourceVersion: rv, timeoutSeconds: 300 },
+          (ev) => {
+            const meta = (ev.object as { metadata?: { resourceVersion?: string } }).metadata;
+            if (meta?.resourceVersion !== undefined) lastRv = meta.resourceVersion;
+            if (ev.type === 'BOOKMARK') return;
+            const obj = observe(this.o.kind, ev.object);
+            if (obj === undefined) return;
+            const old = this.items.get(obj.key);
+            if (ev.type === 'DELETED') this.items.delete(obj.key);
+            else if (old === undefined || !newer(old.resourceVersion, obj.resourceVersion)) this.items.set(obj.key, obj);
+            this.o.onChange();
+          },
+          signal,
+        );
+        rv = lastRv;
+        backoff = 500;
+      } catch (e) {
+        if (signal.aborted) return;
+        const api = apiError(e);
+        if (api?.status === 410) {
+          rv = undefined; // too old: re-list
+          continue;
+        }
+        this.o.logger.warn({ kind: this.o.kind, namespace: ns, err: e instanceof Error ? e.message : String(e) }, 'watch failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+
+  private async list(ns: string | undefined, signal: AbortSignal): Promise<string> {
+    const res = await this.o.client.request<{ metadata?: { resourceVersion?: string }; items?: unknown[] }>({
+      method: 'GET',
+      path: this.path(ns),
+      signal,
+    });
+    const fresh = new Map<string, ObservedObject>();
+    for (const raw of res.items ?? []) {
+      const obj = observe(this.o.kind, raw);
+      if (obj !== undefined) fresh.set(obj.key, obj);
+    }
+    // Replace this scope's entries with the fresh list.
+    for (const [k, v] of this.items) if ((ns === undefined || v.namespace === ns) && !fresh.has(k)) this.items.delete(k);
+    for (const [k, v] of fresh) this.items.set(k, v);
+    this.syncedNamespaces.add(ns ?? '*');
+    this.o.onChange();
+    return res.metadata?.resourceVersion ?? '';
+  }
+}
+
+/** True when resourceVersion `a` is known to be newer than `b` (both numeric, as etcd's are). */
+function newer(a: string, b: string): boolean {
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) > BigInt(b);
+}

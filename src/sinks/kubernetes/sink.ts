@@ -1,0 +1,269 @@
+import { ISTIO_API_VERSION, type IstioResource, type SnapshotStore } from '../../snapshot/index.js';
+import type { Logger, Metrics } from '../../observability/index.js';
+import { apiError, type KubeClient } from './kube-client.js';
+import { ObjectCache } from './object-cache.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { plan, type HeldDeletion, type HostClash } from './plan.js';
+import { observe, type ObservedObject } from './observed.js';
+
+export const FIELD_MANAGER = 'meshbridge';
+
+const PLURAL: Record<ObservedObject['kind'], string> = {
+  ServiceEntry: 'serviceentries',
+  WorkloadEntry: 'workloadentries',
+};
+
+export interface KubernetesSinkOptions {
+  readonly client: KubeClient;
+  readonly store: SnapshotStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Names of the registries this instance publishes (the ownership label values). */
+  readonly registries: readonly string[];
+  /** Namespaces to watch and write; empty = cluster-wide watch. */
+  readonly namespaces: readonly string[];
+  readonly maxDeletePercent: number;
+  /** Parallel writes (each still passes the client's rate limit). */
+  readonly concurrency: number;
+  /** Undefined: no election, this replica always writes. */
+  readonly leaderElection: Omit<LeaderElectionOptions, 'client' | 'logger' | 'onChange'> | undefined;
+}
+
+export interface KubernetesSinkDebug {
+  readonly leader: boolean;
+  readonly cachesSynced: boolean;
+  readonly lastReconcile: string | undefined;
+  readonly lastSnapshotVersion: string | undefined;
+  readonly clashes: readonly HostClash[];
+  readonly held: readonly HeldDeletion[];
+  readonly writes: { readonly apply: number; readonly delete: number; readonly failed: number };
+}
+
+/**
+ * Writes the snapshot's resources to the Kubernetes API server with server-side apply.
+ *
+ * Contract:
+ * - Only the leader writes (when election is on); leadership is checked before every write, so
+ *   a lost lease stops writing at once. Every replica keeps its caches warm.
+ * - Writes only what changed (content-hash annotation versus the watch-fed cache); a restart
+ *   with unchanged content writes nothing.
+ * - Deletes only owned objects (managed-by label and one of our registry labels), only after a
+ *   snapshot exists (every registry synced), never more than `maxDeletePercent` of a registry's
+ *   ServiceEntries in one pass, and never an object that changed since we saw it.
+ * - Reconciles run one at a time; requests that arrive meanwhile coalesce into one more run.
+ */
+export class KubernetesSink {
+  readonly name = 'kubernetes';
+  private readonly o: KubernetesSinkOptions;
+  private readonly caches: Record<ObservedObject['kind'], ObjectCache>;
+  private readonly elector: LeaderElector | undefined;
+  private readonly written = new Map<string, number>();
+  private requested = false;
+  private running = false;
+  private signal: AbortSignal | undefined;
+  private debug: { clashes: readonly HostClash[]; held: readonly HeldDeletion[]; lastReconcile?: string; lastVersion?: string } = {
+    clashes: [],
+    held: [],
+  };
+  private counts = { apply: 0, delete: 0, failed: 0 };
+  private readonly reportedClashes = new Set<string>();
+  private readonly reportedHeld = new Set<string>();
+
+  constructor(options: KubernetesSinkOptions) {
+    this.o = options;
+    const mk = (kind: ObservedObject['kind']): ObjectCache =>
+      new ObjectCache({
+        client: options.client,
+        kind,
+        plural: PLURAL[kind],
+        namespaces: options.namespaces,
+        logger: options.logger,
+        onChange: () => this.request(),
+      });
+    this.caches = { ServiceEntry: mk('ServiceEntry'), WorkloadEntry: mk('WorkloadEntry') };
+    this.elector =
+      options.leaderElection === undefined
+        ? undefined
+        : new LeaderElector({
+            ...options.leaderElection,
+            client: options.client,
+            logger: options.logger,
+            onChange: (leader) => {
+              options.metrics.kubeLeader.set(leader ? 1 : 0);
+              if (leader) this.request();
+            },
+          });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
+    await this.o.client.init();
+    this.caches.ServiceEntry.start(signal);
+    this.caches.WorkloadEntry.start(signal);
+    if (this.elector !== undefined) this.elector.start(signal);
+    else this.o.metrics.kubeLeader.set(1);
+    const unsubscribe = this.o.store.subscribe(() => this.request());
+    signal.addEventListener('abort', unsubscribe, { once: true });
+    this.request();
+  }
+
+  isLeader(): boolean {
+    return this.elector === undefined || this.elector.isLeader();
+  }
+
+  cachesSynced(): boolean {
+    return this.caches.ServiceEntry.hasSynced() && this.caches.WorkloadEntry.hasSynced();
+  }
+
+  debugState(): KubernetesSinkDebug {
+    return {
+      leader: this.isLeader(),
+      cachesSynced: this.cachesSynced(),
+      lastReconcile: this.debug.lastReconcile,
+      lastSnapshotVersion: this.debug.lastVersion,
+      clashes: this.debug.clashes,
+      held: this.debug.held,
+      writes: { ...this.counts },
+    };
+  }
+
+  /** Resolves when no reconcile is running or requested (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running || this.requested) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private request(): void {
+    this.requested = true;
+    if (!this.running) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.requested) {
+        this.requested = false;
+        try {
+          await this.reconcile();
+        } catch (e) {
+          this.o.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'kubernetes reconcile failed; retrying');
+          setTimeout(() => this.request(), 2000).unref();
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async reconcile(): Promise<void> {
+    const snap = this.o.store.current();
+    if (snap === undefined || !this.cachesSynced() || !this.isLeader() || this.signal?.aborted === true) return;
+    const desired: IstioResource[] = [];
+    for (const ks of snap.kinds.values()) for (const r of ks.resources.values()) desired.push(r);
+    const observed = new Map<string, ObservedObject>([...this.caches.ServiceEntry.objects(), ...this.caches.WorkloadEntry.objects()]);
+    const p = plan({
+      desired,
+      observed,
+      registries: new Set(this.o.registries),
+      written: this.written,
+      maxDeletePercent: this.o.maxDeletePercent,
+    });
+    this.report(p.clashes, p.held);
+    // ServiceEntries first so a WorkloadEntry never exists without its selector's owner.
+    const order = [...p.apply].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'ServiceEntry' ? -1 : 1));
+    await this.parallel(order, (r) => this.apply(r));
+    await this.parallel(p.remove, (o) => this.remove(o));
+    this.debug = { ...this.debug, clashes: p.clashes, held: p.held, lastReconcile: new Date().toISOString(), lastVersion: snap.version };
+    if (p.apply.length > 0 || p.remove.length > 0) {
+      this.o.logger.info({ applied: p.apply.length, deleted: p.remove.length, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
+    }
+  }
+
+  private async apply(r: IstioResource): Promise<void> {
+    if (!this.isLeader()) return;
+    const body = {
+      apiVersion: ISTIO_API_VERSION,
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace, labels: r.labels, annotations: r.annotations },
+      spec: r.spec,
+    };
+    try {
+      const res = await this.o.client.request({
+        method: 'PATCH',
+        path: `/apis/networking.istio.io/v1/namespaces/${r.namespace}/${PLURAL[r.kind]}/${r.name}`,
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        body,
+        contentType: 'application/apply-patch+yaml',
+        retryConflict: true,
+        ...(this.signal !== undefined ? { signal: this.signal } : {}),
+      });
+      const obs = observe(r.kind, res);
+      if (obs !== undefined) {
+        this.written.set(r.key, obs.generation);
+        this.caches[r.kind].record(obs);
+      }
+      this.counts.apply++;
+      this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'ok' });
+    } catch (e) {
+      this.counts.failed++;
+      this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'error' });
+      this.o.logger.error({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'server-side apply failed');
+    }
+  }
+
+  private async remove(o: ObservedObject): Promise<void> {
+    if (!this.isLeader()) return;
+    try {
+      await this.o.client.request({
+        method: 'DELETE',
+        path: `/apis/networking.istio.io/v1/namespaces/${o.namespace}/${PLURAL[o.kind]}/${o.name}`,
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: o.resourceVersion }, propagationPolicy: 'Background' },
+        ...(this.signal !== undefined ? { signal: this.signal } : {}),
+      });
+      this.counts.delete++;
+      this.written.delete(o.key);
+      this.caches[o.kind].forget(o.key);
+      this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'ok' });
+    } catch (e) {
+      const status = apiError(e)?.status;
+      if (status === 404) {
+        this.caches[o.kind].forget(o.key);
+        return;
+      }
+      // 409: changed since we saw it; the watch brings the new state and the next pass re-plans.
+      this.counts.failed++;
+      this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'error' });
+      this.o.logger.warn({ resource: o.key, status, err: e instanceof Error ? e.message : String(e) }, 'delete failed');
+    }
+  }
+
+  private report(clashes: readonly HostClash[], held: readonly HeldDeletion[]): void {
+    this.o.metrics.kubeClashes.set(clashes.length);
+    for (const c of clashes) {
+      const k = `${c.resource}|${c.claimedBy}`;
+      if (this.reportedClashes.has(k)) continue;
+      this.reportedClashes.add(k);
+      this.o.logger.warn({ code: 'MB_HOST_CONFLICT', resource: c.resource, host: c.host, claimedBy: c.claimedBy }, 'an object Meshbridge does not own claims this host or name; skipping it');
+    }
+    for (const h of held) {
+      const k = `${h.registry}|${h.wouldDelete}|${h.owned}`;
+      if (this.reportedHeld.has(k)) continue;
+      this.reportedHeld.add(k);
+      this.o.metrics.protectHeld.inc({ registry: h.registry });
+      this.o.logger.error(
+        { code: 'MB_PROTECT_HELD', registry: h.registry, wouldDelete: h.wouldDelete, owned: h.owned },
+        `refusing to delete ${h.wouldDelete} of ${h.owned} ServiceEntries of registry ${h.registry} in one pass (protect threshold ${this.o.maxDeletePercent}%)`,
+      );
+    }
+  }
+
+  private async parallel<T>(items: readonly T[], fn: (t: T) => Promise<void>): Promise<void> {
+    let i = 0;
+    const worker = async (): Promise<void> => {
+      while (i < items.length) {
+        const item = items[i++];
+        if (item !== undefined) await fn(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, items.length) }, worker));
+  }
+}
