@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { isMap, isPair, isScalar, parseDocument, visit, Scalar } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, Scalar } from 'yaml';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 
 export const SourceFormat = {
@@ -50,15 +50,16 @@ export function parseSource(text: string, file: string, format: SourceFormat): u
       });
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   const err = doc.errors[0];
   if (err !== undefined) {
-    const pos = err.linePos?.[0];
-    const where = pos !== undefined ? ` (line ${pos.line}, column ${pos.col})` : '';
+    const pos = lineCounter.linePos(err.pos[0]);
+    const where = ` (line ${pos.line}, column ${pos.col})`;
     throw new MeshbridgeError(ErrorCode.SOURCE_PARSE, `not valid YAML${where}: ${err.message.split('\n')[0] ?? ''}`, {
       path: file,
       cause: err,
-      ...(pos !== undefined ? { details: { line: pos.line, column: pos.col } } : {}),
+      details: { line: pos.line, column: pos.col },
     });
   }
   visit(doc, {
