@@ -1,0 +1,604 @@
+// Starts real peers for integration tests: etcd, kube-apiserver (with Istio's CRDs) and istiod.
+// Plain ESM JavaScript, no build step. The binaries come from test-support/build-peers.sh, which
+// caches them in ${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers} by the versions pinned in
+// test-support/versions.env.
+//
+// Contracts:
+// - Every peer binds and advertises 127.0.0.1 only, on ports picked free at start.
+// - Every start function resolves once the peer answers its readiness check, or rejects after its
+//   timeout (or when the process exits first) with an Error whose message ends with the log tail.
+// - stop() kills the peer's whole process group (SIGTERM, then SIGKILL after 5 s), is idempotent,
+//   and removes the peer's temp folder unless MESHBRIDGE_PEERS_KEEP is set. Peers still running
+//   when the Node process exits are killed with SIGKILL.
+// - A missing binary: start functions throw. Use peerAvailable()/peersSkipReason() to skip a
+//   test; when process.env.CI === 'true', peersSkipReason() throws instead (a missing peer fails).
+
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import https from 'node:https';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** @returns {Record<string, string>} the KEY=value pairs of test-support/versions.env */
+export function peerVersions() {
+  const text = fs.readFileSync(path.join(HERE, 'versions.env'), 'utf8');
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)=(\S*)\s*$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** @returns {string} the cache root the binaries are built into */
+export function peersCacheDir() {
+  return process.env.MESHBRIDGE_PEERS_CACHE || path.join(os.homedir(), '.cache', 'meshbridge-peers');
+}
+
+const PEER_NAMES = ['etcd', 'kube-apiserver', 'istiod', 'istio-crds'];
+
+/**
+ * @param {'etcd'|'kube-apiserver'|'istiod'|'istio-crds'} name
+ * @returns {string} absolute path of the peer's binary (or of crd-all.gen.yaml for istio-crds)
+ */
+export function peerPath(name) {
+  const v = peerVersions();
+  const root = peersCacheDir();
+  switch (name) {
+    case 'etcd': return path.join(root, `etcd-${v.ETCD_VERSION}`, 'etcd');
+    case 'kube-apiserver': return path.join(root, `kube-apiserver-${v.KUBERNETES_VERSION}`, 'kube-apiserver');
+    case 'istiod': return path.join(root, `istiod-${v.ISTIO_LABEL}`, 'pilot-discovery');
+    case 'istio-crds': return path.join(root, `istio-crds-${v.ISTIO_LABEL}`, 'crd-all.gen.yaml');
+    default: throw new Error(`unknown peer '${String(name)}' (one of ${PEER_NAMES.join(', ')})`);
+  }
+}
+
+/** @param {'etcd'|'kube-apiserver'|'istiod'|'istio-crds'} name @returns {boolean} */
+export function peerAvailable(name) {
+  try {
+    return fs.statSync(peerPath(name)).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For node:test's `skip` option: false when every named peer is built, else a reason string.
+ * Throws instead when process.env.CI === 'true': in CI a missing peer is a failure.
+ * @param {...('etcd'|'kube-apiserver'|'istiod'|'istio-crds')} names
+ * @returns {false|string}
+ */
+export function peersSkipReason(...names) {
+  const missing = names.filter((n) => !peerAvailable(n));
+  if (missing.length === 0) return false;
+  const msg = `peer(s) not built: ${missing.map((n) => `${n} (${peerPath(n)})`).join(', ')}; run test-support/build-peers.sh`;
+  if (process.env.CI === 'true') throw new Error(msg);
+  return msg;
+}
+
+function requirePeer(name) {
+  if (!peerAvailable(name)) {
+    throw new Error(`peer '${name}' is not built: ${peerPath(name)} is missing; run test-support/build-peers.sh ${name === 'istio-crds' ? 'istiod' : name}`);
+  }
+  return peerPath(name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports, processes, waiting
+
+/**
+ * Picks `count` distinct free TCP ports on 127.0.0.1 (all held open until every one is chosen).
+ * @param {number} [count]
+ * @returns {Promise<number[]>}
+ */
+export async function freePorts(count = 1) {
+  /** @type {net.Server[]} */
+  const servers = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = net.createServer();
+      await new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve(undefined));
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => /** @type {net.AddressInfo} */ (s.address()).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+  }
+}
+
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const running = new Set();
+process.once('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+});
+
+function killGroup(child, signal) {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try { child.kill(signal); } catch { /* already gone */ }
+  }
+}
+
+/** @param {string} file @param {number} [lines] @returns {string} */
+export function logTail(file, lines = 60) {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.split('\n').slice(-lines - 1).join('\n');
+  } catch (e) {
+    return `(no log at ${file}: ${e instanceof Error ? e.message : String(e)})`;
+  }
+}
+
+/**
+ * Spawns `bin` in its own process group with stdout+stderr appended to `logFile`.
+ * @returns {{child: import('node:child_process').ChildProcess, exited: Promise<{code: number|null, signal: string|null}>}}
+ */
+function spawnPeer(bin, args, { cwd, env, logFile }) {
+  fs.appendFileSync(logFile, `# ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
+  const fd = fs.openSync(logFile, 'a');
+  const child = spawn(bin, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd],
+    detached: true, // own process group: stop() kills the group
+  });
+  fs.closeSync(fd);
+  running.add(child);
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+    child.once('error', (err) => {
+      running.delete(child);
+      fs.appendFileSync(logFile, `# spawn error: ${err.message}\n`);
+      resolve({ code: -1, signal: null });
+    });
+  });
+  child.unref();
+  return { child, exited };
+}
+
+function makeStop(name, child, exited, dir, extra) {
+  let stopping;
+  return function stop() {
+    stopping ??= (async () => {
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      // The group may hold children that outlived the leader.
+      killGroup(child, 'SIGKILL');
+      if (extra) await extra();
+      if (!process.env.MESHBRIDGE_PEERS_KEEP) {
+        await fsp.rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      } else {
+        process.stderr.write(`[peers] kept ${name} folder ${dir}\n`);
+      }
+    })();
+    return stopping;
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `probe` (resolving truthy when ready) until it succeeds, the process exits, or timeout.
+ * On failure rejects with the log tail in the message (and prints it to stderr).
+ */
+async function waitReady(name, probe, { exited, logFile, timeoutMs, intervalMs = 200 }) {
+  const deadline = Date.now() + timeoutMs;
+  let exit = null;
+  void exited.then((e) => { exit = e; });
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (exit) break;
+    try {
+      const r = await probe();
+      if (r) return;
+      lastError = 'not ready';
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+    }
+    await sleep(intervalMs);
+  }
+  const why = exit
+    ? `exited (code ${exit.code}, signal ${exit.signal}) before it was ready`
+    : `not ready after ${timeoutMs} ms (last probe: ${lastError})`;
+  const tail = logTail(logFile);
+  process.stderr.write(`[peers] ${name} ${why}; log ${logFile}:\n${tail}\n`);
+  throw new Error(`${name} ${why}; last lines of ${logFile}:\n${tail}`);
+}
+
+/**
+ * Plain HTTP(S) request. Resolves with status, headers and the body as text.
+ * @param {string} url
+ * @param {{method?: string, headers?: Record<string,string>, body?: string|Buffer, ca?: string, timeoutMs?: number}} [opts]
+ * @returns {Promise<{status: number, headers: import('node:http').IncomingHttpHeaders, text: string}>}
+ */
+export function httpRequest(url, opts = {}) {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(u, {
+      method: opts.method ?? 'GET',
+      headers: opts.headers ?? {},
+      ...(u.protocol === 'https:' ? (opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }) : {}),
+      timeout: opts.timeoutMs ?? 10000,
+      agent: false,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 10000} ms: ${opts.method ?? 'GET'} ${url}`)));
+    req.on('error', reject);
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
+
+async function newPeerDir(name) {
+  return fsp.mkdtemp(path.join(os.tmpdir(), `meshbridge-${name}-`));
+}
+
+// ---------------------------------------------------------------------------------------------
+// etcd
+
+/**
+ * Starts a single-member etcd on 127.0.0.1 with its data in a temp folder.
+ * @param {{timeoutMs?: number}} [opts]
+ * @returns {Promise<{name: 'etcd', endpoint: string, dir: string, logFile: string, pid: number, logTail: (lines?: number) => string, stop: () => Promise<void>}>}
+ */
+export async function startEtcd(opts = {}) {
+  const bin = requirePeer('etcd');
+  const dir = await newPeerDir('etcd');
+  const logFile = path.join(dir, 'etcd.log');
+  const [clientPort, peerPort] = await freePorts(2);
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const { child, exited } = spawnPeer(bin, [
+    '--name=meshbridge-test',
+    `--data-dir=${path.join(dir, 'data')}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=meshbridge-test=${peer}`,
+    '--initial-cluster-state=new',
+    '--unsafe-no-fsync=true',
+    '--log-level=info',
+  ], { cwd: dir, env: {}, logFile });
+  const stop = makeStop('etcd', child, exited, dir);
+  try {
+    await waitReady('etcd', async () => {
+      const r = await httpRequest(`${client}/health`, { timeoutMs: 2000 });
+      return r.status === 200 && /"health":\s*"true"/.test(r.text);
+    }, { exited, logFile, timeoutMs: opts.timeoutMs ?? 30000 });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    name: 'etcd', endpoint: client, dir, logFile, pid: /** @type {number} */ (child.pid),
+    logTail: (lines) => logTail(logFile, lines), stop,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// kube-apiserver
+
+/**
+ * @typedef {object} KubeApi
+ * @property {string} url          https://127.0.0.1:PORT
+ * @property {string} token        bearer token of user 'admin' (group system:masters)
+ * @property {{name: string, token: string}} limitedUser  user 'limited' (no groups: RBAC decides)
+ * @property {string} ca           PEM of the API server's self-signed serving CA
+ * @property {string} caPath
+ * @property {string} kubeconfigPath  kubeconfig (JSON) for 'admin' with the CA
+ * @property {string} dir
+ * @property {string} logFile
+ * @property {{endpoint: string, stop: () => Promise<void>}} etcd
+ * @property {(lines?: number) => string} logTail
+ * @property {() => Promise<void>} stop  stops the API server, then the etcd it started (if any)
+ */
+
+/**
+ * Starts kube-apiserver on 127.0.0.1 against `opts.etcd` (or an etcd it starts and stops itself).
+ * No controllers run (see README). Anonymous requests are refused (401).
+ * @param {{authorization?: 'AlwaysAllow'|'RBAC', etcd?: {endpoint: string}, timeoutMs?: number, extraArgs?: string[]}} [opts]
+ * @returns {Promise<KubeApi>}
+ */
+export async function startKubeApiserver(opts = {}) {
+  const authorization = opts.authorization ?? 'AlwaysAllow';
+  if (authorization !== 'AlwaysAllow' && authorization !== 'RBAC') {
+    throw new Error(`authorization must be 'AlwaysAllow' or 'RBAC', not '${authorization}'`);
+  }
+  const bin = requirePeer('kube-apiserver');
+  /** @type {{endpoint: string, stop: () => Promise<void>}} */
+  let etcd;
+  let ownEtcd = false;
+  if (opts.etcd) {
+    etcd = { endpoint: opts.etcd.endpoint, stop: async () => {} };
+  } else {
+    etcd = await startEtcd();
+    ownEtcd = true;
+  }
+  const dir = await newPeerDir('kube-apiserver');
+  const certDir = path.join(dir, 'certs');
+  await fsp.mkdir(certDir, { recursive: true });
+  const logFile = path.join(dir, 'kube-apiserver.log');
+
+  const { privateKey } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const saKey = path.join(dir, 'sa.key');
+  await fsp.writeFile(saKey, privateKey, { mode: 0o600 });
+  const token = crypto.randomBytes(24).toString('hex');
+  const limitedToken = crypto.randomBytes(24).toString('hex');
+  const tokenFile = path.join(dir, 'tokens.csv');
+  await fsp.writeFile(tokenFile, `${token},admin,admin,"system:masters"\n${limitedToken},limited,limited\n`, { mode: 0o600 });
+
+  const [port] = await freePorts(1);
+  const url = `https://127.0.0.1:${port}`;
+  const { child, exited } = spawnPeer(bin, [
+    `--etcd-servers=${etcd.endpoint}`,
+    `--etcd-prefix=/registry-${crypto.randomBytes(4).toString('hex')}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${saKey}`,
+    `--service-account-signing-key-file=${saKey}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    `--authorization-mode=${authorization}`,
+    `--token-auth-file=${tokenFile}`,
+    '--anonymous-auth=false',
+    '--endpoint-reconciler-type=none',
+    '--enable-priority-and-fairness=false',
+    // No token controller runs, so the ServiceAccount admission plugin would refuse every pod.
+    '--disable-admission-plugins=ServiceAccount',
+    ...(opts.extraArgs ?? []),
+  ], { cwd: dir, env: {}, logFile });
+
+  const stopApi = makeStop('kube-apiserver', child, exited, dir);
+  const stop = async () => {
+    await stopApi();
+    if (ownEtcd) await etcd.stop();
+  };
+  try {
+    await waitReady('kube-apiserver', async () => {
+      const r = await httpRequest(`${url}/readyz`, { headers: { Authorization: `Bearer ${token}` }, timeoutMs: 3000 });
+      return r.status === 200;
+    }, { exited, logFile, timeoutMs: opts.timeoutMs ?? 90000, intervalMs: 300 });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  // The self-signed serving certificate (generated into --cert-dir) chains to a CA written into
+  // the same file: that file is the CA bundle to trust.
+  const caPath = path.join(certDir, 'apiserver.crt');
+  const ca = await fsp.readFile(caPath, 'utf8');
+  const kubeconfigPath = path.join(dir, 'kubeconfig');
+  await fsp.writeFile(kubeconfigPath, JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'test', cluster: { server: url, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
+    users: [{ name: 'admin', user: { token } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin' } }],
+    'current-context': 'test',
+  }, null, 2), { mode: 0o600 });
+
+  return {
+    url, token, limitedUser: { name: 'limited', token: limitedToken }, ca, caPath, kubeconfigPath,
+    dir, logFile, etcd, logTail: (lines) => logTail(logFile, lines), stop,
+  };
+}
+
+/**
+ * A request to the API server as admin (or with `opts.token`). JSON bodies are stringified.
+ * @param {{url: string, token: string, ca?: string}} api
+ * @param {string} method
+ * @param {string} apiPath   e.g. /api/v1/namespaces
+ * @param {unknown} [body]
+ * @param {{token?: string, contentType?: string}} [opts]
+ * @returns {Promise<{status: number, body: any, text: string}>}
+ */
+export async function kubeRequest(api, method, apiPath, body, opts = {}) {
+  /** @type {Record<string,string>} */
+  const headers = { Authorization: `Bearer ${opts.token ?? api.token}`, Accept: 'application/json' };
+  let payload;
+  if (body !== undefined) {
+    payload = typeof body === 'string' ? body : JSON.stringify(body);
+    headers['Content-Type'] = opts.contentType ?? 'application/json';
+  }
+  const r = await httpRequest(`${api.url}${apiPath}`, {
+    method, headers, ...(payload !== undefined ? { body: payload } : {}), ...(api.ca ? { ca: api.ca } : {}),
+    timeoutMs: 30000,
+  });
+  let parsed;
+  try { parsed = JSON.parse(r.text); } catch { parsed = undefined; }
+  return { status: r.status, body: parsed, text: r.text };
+}
+
+/**
+ * Creates a namespace unless it exists.
+ * @param {{url: string, token: string, ca?: string}} api
+ * @param {string} name
+ */
+export async function ensureNamespace(api, name) {
+  const r = await kubeRequest(api, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`creating namespace ${name}: HTTP ${r.status}: ${r.text}`);
+}
+
+/**
+ * Applies Istio's CRDs of the pinned release (server-side apply) and waits until each is
+ * Established. Resolves with the CRD names.
+ * @param {{url: string, token: string, ca?: string}} api
+ * @param {{file?: string, timeoutMs?: number}} [opts]
+ * @returns {Promise<string[]>}
+ */
+export async function applyIstioCrds(api, opts = {}) {
+  const file = opts.file ?? requirePeer('istio-crds');
+  const { parseAllDocuments } = await import('yaml');
+  const docs = parseAllDocuments(await fsp.readFile(file, 'utf8'))
+    .map((d) => d.toJSON())
+    .filter((o) => o && o.kind === 'CustomResourceDefinition');
+  if (docs.length === 0) throw new Error(`no CustomResourceDefinition in ${file}`);
+  const names = [];
+  for (const crd of docs) {
+    const name = crd.metadata.name;
+    const r = await kubeRequest(api, 'PATCH',
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=meshbridge-tests&force=true`,
+      crd, { contentType: 'application/apply-patch+yaml' });
+    if (r.status !== 200 && r.status !== 201) throw new Error(`applying CRD ${name}: HTTP ${r.status}: ${r.text}`);
+    names.push(name);
+  }
+  const deadline = Date.now() + (opts.timeoutMs ?? 60000);
+  let pending = [...names];
+  while (pending.length > 0) {
+    const still = [];
+    for (const name of pending) {
+      const r = await kubeRequest(api, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+      const conds = r.body?.status?.conditions ?? [];
+      if (!conds.some((c) => c.type === 'Established' && c.status === 'True')) still.push(name);
+    }
+    pending = still;
+    if (pending.length === 0) break;
+    if (Date.now() > deadline) throw new Error(`CRDs not Established in time: ${pending.join(', ')}`);
+    await sleep(250);
+  }
+  return names;
+}
+
+// ---------------------------------------------------------------------------------------------
+// istiod
+
+/**
+ * @typedef {object} Istiod
+ * @property {string} httpUrl        http://127.0.0.1:P (--httpAddr): /ready, /debug/registryz, ...
+ * @property {string} monitoringUrl  http://127.0.0.1:P (--monitoringAddr): /metrics, /debug/...
+ * @property {string} grpcAddress    127.0.0.1:P plaintext xDS (--grpcAddr)
+ * @property {Record<string, number>} ports
+ * @property {string} meshConfigPath
+ * @property {string} dir
+ * @property {string} logFile
+ * @property {(lines?: number) => string} logTail
+ * @property {() => boolean} running
+ * @property {() => Promise<void>} stop
+ */
+
+/**
+ * Starts pilot-discovery.
+ * - {mode: 'kubernetes', kubeconfig}: reads Kubernetes (and Istio CRDs) through the kubeconfig;
+ *   creates the istio-system namespace first when the kubeconfig is one startKubeApiserver wrote
+ *   (or pass `api`).
+ * - {mode: 'mcp', xdsAddress: 'host:port'}: no Kubernetes (--registries= empty), config from an
+ *   MCP-over-xDS server through meshConfig.configSources.
+ * waitReady (default true): resolve only when /ready answers 200. With false, resolve once the
+ * HTTP port answers at all (istiod in MCP mode is not ready before its MCP server answered).
+ * @param {({mode: 'kubernetes', kubeconfig: string, api?: {url: string, token: string, ca?: string}} | {mode: 'mcp', xdsAddress: string}) & {waitReady?: boolean, timeoutMs?: number, logLevel?: string, extraArgs?: string[], env?: Record<string,string>, meshConfig?: string}} opts
+ * @returns {Promise<Istiod>}
+ */
+export async function startIstiod(opts) {
+  const bin = requirePeer('istiod');
+  if (!opts || (opts.mode !== 'kubernetes' && opts.mode !== 'mcp')) {
+    throw new Error("startIstiod: opts.mode must be 'kubernetes' or 'mcp'");
+  }
+  const dir = await newPeerDir('istiod');
+  const logFile = path.join(dir, 'istiod.log');
+  const [grpc, http_, monitoring, secureGrpc, https_, ctrlz] = await freePorts(6);
+  const ports = { grpc, http: http_, monitoring, secureGrpc, https: https_, ctrlz };
+
+  let mesh;
+  const args = ['discovery'];
+  if (opts.mode === 'kubernetes') {
+    if (!opts.kubeconfig) throw new Error("startIstiod: mode 'kubernetes' needs kubeconfig");
+    let api = opts.api;
+    if (!api) {
+      try {
+        const kc = JSON.parse(await fsp.readFile(opts.kubeconfig, 'utf8'));
+        const c = kc.clusters?.[0]?.cluster;
+        const u = kc.users?.[0]?.user;
+        if (c?.server && u?.token) {
+          api = { url: c.server, token: u.token, ...(c['certificate-authority-data'] ? { ca: Buffer.from(c['certificate-authority-data'], 'base64').toString('utf8') } : {}) };
+        }
+      } catch { /* not one of ours (YAML): the caller creates istio-system */ }
+    }
+    if (api) await ensureNamespace(api, 'istio-system');
+    mesh = opts.meshConfig ?? 'configSources:\n- address: k8s://\n';
+    args.push(`--kubeconfig=${opts.kubeconfig}`, '--registries=Kubernetes');
+  } else {
+    if (!opts.xdsAddress) throw new Error("startIstiod: mode 'mcp' needs xdsAddress (host:port)");
+    mesh = opts.meshConfig ?? `configSources:\n- address: xds://${opts.xdsAddress}\n`;
+    args.push('--registries=');
+  }
+  const meshConfigPath = path.join(dir, 'mesh.yaml');
+  await fsp.writeFile(meshConfigPath, mesh);
+  args.push(
+    `--meshConfig=${meshConfigPath}`,
+    `--networksConfig=${path.join(dir, 'meshNetworks.yaml')}`,
+    `--grpcAddr=127.0.0.1:${grpc}`,
+    `--httpAddr=127.0.0.1:${http_}`,
+    `--monitoringAddr=127.0.0.1:${monitoring}`,
+    `--secureGRPCAddr=127.0.0.1:${secureGrpc}`,
+    `--httpsAddr=127.0.0.1:${https_}`,
+    `--ctrlz_port=${ctrlz}`,
+    '--ctrlz_address=127.0.0.1',
+    '--domain=cluster.local',
+    `--log_output_level=${opts.logLevel ?? 'default:info'}`,
+    ...(opts.extraArgs ?? []),
+  );
+  await fsp.writeFile(path.join(dir, 'meshNetworks.yaml'), 'networks: {}\n');
+
+  const env = {
+    POD_NAMESPACE: 'istio-system',
+    POD_NAME: 'istiod-test',
+    REVISION: 'default',
+    CLUSTER_ID: 'Kubernetes',
+    JWT_POLICY: 'first-party-jwt',
+    PILOT_CERT_PROVIDER: 'istiod',
+    // No webhooks to patch in these tests.
+    INJECTION_WEBHOOK_CONFIG_NAME: '',
+    VALIDATION_WEBHOOK_CONFIG_NAME: '',
+    ISTIOD_CUSTOM_HOST: '127.0.0.1',
+    ...(opts.env ?? {}),
+  };
+  const { child, exited } = spawnPeer(bin, args, { cwd: dir, env, logFile });
+  let alive = true;
+  void exited.then(() => { alive = false; });
+  const stop = makeStop('istiod', child, exited, dir);
+  const httpUrl = `http://127.0.0.1:${http_}`;
+  try {
+    const needReady = opts.waitReady ?? true;
+    await waitReady('istiod', async () => {
+      const r = await httpRequest(`${httpUrl}/ready`, { timeoutMs: 2000 });
+      return needReady ? r.status === 200 : r.status > 0;
+    }, { exited, logFile, timeoutMs: opts.timeoutMs ?? 90000, intervalMs: 300 });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    httpUrl, monitoringUrl: `http://127.0.0.1:${monitoring}`, grpcAddress: `127.0.0.1:${grpc}`, ports,
+    meshConfigPath, dir, logFile, logTail: (lines) => logTail(logFile, lines), running: () => alive, stop,
+  };
+}
