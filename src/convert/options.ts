@@ -1,4 +1,4 @@
-import type { Protocol } from '../model/index.js';
+import type { Endpoint, Port, Protocol, Service } from '../model/index.js';
 
 export const EndpointForm = {
   /** One ServiceEntry with inline `endpoints` (the default). */
@@ -57,9 +57,9 @@ export const defaultConversionOptions: ConversionOptions = {
  */
 export interface ConvertInput {
   readonly host: string;
-  readonly primary: import('../model/index.js').Service;
-  readonly ports: readonly import('../model/index.js').Port[];
-  readonly endpoints: readonly import('../model/index.js').Endpoint[];
+  readonly primary: Service;
+  readonly ports: readonly Port[];
+  readonly endpoints: readonly Endpoint[];
   /** Names of all registries contributing endpoints, in precedence order. */
   readonly origins: readonly string[];
 }
