@@ -1,0 +1,192 @@
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
+import type { Logger, Metrics } from '../../observability/index.js';
+import type { DiscoveryRequestMessage, NodeInfo } from './messages.js';
+import { assembleResponse } from './response.js';
+import { RequestClass, classifyRequest, newTypeState, type NonceSource, type TypeState } from './subscription.js';
+
+/** What one type URL currently holds: the version and the pre-framed resources block. */
+export interface TypeContent {
+  readonly version: string;
+  readonly resources: Buffer;
+  readonly count: number;
+}
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  /** False until the pipeline is ready and a snapshot exists: requests are held meanwhile. */
+  readonly serving: () => boolean;
+  /** The current content of a type URL; only called while serving. */
+  readonly content: (typeUrl: string) => TypeContent;
+  readonly nonces: NonceSource;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly onNack: () => void;
+  readonly onClose: (connection: Connection, reason: string) => void;
+}
+
+export interface XdsTypeDebug {
+  readonly typeUrl: string;
+  readonly sentVersion: string | undefined;
+  readonly sentNonce: string | undefined;
+  readonly ackedVersion: string | undefined;
+  readonly nacks: number;
+  readonly lastNack: string | undefined;
+}
+
+export interface XdsClientDebug {
+  readonly id: number;
+  readonly nodeId: string | undefined;
+  readonly cluster: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly peer: string;
+  readonly connectedAt: string;
+  readonly types: readonly XdsTypeDebug[];
+}
+
+export type AdsCall = ServerDuplexStream<DiscoveryRequestMessage, Buffer>;
+
+/**
+ * One StreamAggregatedResources stream (one istiod), state of the world.
+ *
+ * Contract:
+ * - Every type URL the client asks for gets answered: its full state, or an empty response for a
+ *   type Meshbridge does not publish. Nothing is sent before the server is serving.
+ * - A type is pushed only when its current version differs from what this stream last got
+ *   (subscription: nothing got yet). NACKs are counted and logged, never answered by a resend of
+ *   the same version.
+ * - Writes respect backpressure: while the stream is congested nothing more is written; on
+ *   'drain' the stream catches up with the latest version of each type (intermediate versions
+ *   are skipped, which state of the world allows).
+ */
+export class Connection {
+  readonly id: number;
+  readonly peer: string;
+  readonly connectedAt = new Date();
+  private node: NodeInfo | undefined;
+  private readonly types = new Map<string, TypeState>();
+  private congested = false;
+  private closed = false;
+  private readonly call: AdsCall;
+  private readonly ctx: ConnectionContext;
+
+  constructor(id: number, call: AdsCall, ctx: ConnectionContext) {
+    this.id = id;
+    this.call = call;
+    this.ctx = ctx;
+    this.peer = call.getPeer();
+    call.on('data', (req: DiscoveryRequestMessage) => this.onRequest(req));
+    call.on('end', () => {
+      this.close('client ended the stream');
+      call.end();
+    });
+    call.on('cancelled', () => this.close('cancelled by client'));
+    call.on('error', (e: unknown) => this.close(`error: ${describeError(e)}`));
+    call.on('close', () => this.close('closed'));
+    call.on('drain', () => {
+      this.congested = false;
+      this.sync();
+    });
+  }
+
+  nodeId(): string | undefined {
+    return this.node?.id;
+  }
+
+  /** Sends every subscribed type whose version changed since this stream last got it. */
+  sync(): void {
+    if (this.closed || this.congested || !this.ctx.serving()) return;
+    for (const st of this.types.values()) {
+      const content = this.ctx.content(st.typeUrl);
+      if (st.sentVersion === content.version) continue;
+      this.push(st, content);
+      if (this.congested || this.closed) return;
+    }
+  }
+
+  /** Ends the stream with a status (shutdown). */
+  end(code: GrpcStatus, details: string): void {
+    if (this.closed) return;
+    this.call.emit('error', { code, details });
+  }
+
+  debug(): XdsClientDebug {
+    return {
+      id: this.id,
+      nodeId: this.node?.id,
+      cluster: this.node?.cluster,
+      userAgent: this.node === undefined ? undefined : `${this.node.userAgentName} ${this.node.userAgentVersion}`.trim(),
+      peer: this.peer,
+      connectedAt: this.connectedAt.toISOString(),
+      types: [...this.types.values()].map((s) => ({
+        typeUrl: s.typeUrl,
+        sentVersion: s.sentVersion,
+        sentNonce: s.sentNonce,
+        ackedVersion: s.ackedVersion,
+        nacks: s.nacks,
+        lastNack: s.lastNack,
+      })),
+    };
+  }
+
+  private onRequest(req: DiscoveryRequestMessage): void {
+    if (this.closed) return;
+    if (this.node === undefined && req.node !== undefined) {
+      this.node = req.node;
+      this.ctx.logger.info(
+        { nodeId: req.node.id, cluster: req.node.cluster, peer: this.peer, stream: this.id },
+        'xds client connected',
+      );
+    }
+    if (req.typeUrl === '') {
+      const err = new MeshbridgeError(ErrorCode.XDS_BAD_REQUEST, 'DiscoveryRequest without type_url on an ADS stream');
+      this.ctx.logger.warn({ code: err.code, nodeId: this.node?.id, peer: this.peer }, err.message);
+      this.call.emit('error', { code: GrpcStatus.INVALID_ARGUMENT, details: `${err.code}: ${err.message}` });
+      return;
+    }
+    const state = this.types.get(req.typeUrl);
+    const cls = classifyRequest(state, { responseNonce: req.responseNonce, hasError: req.errorDetail !== undefined });
+    if (state === undefined || cls === RequestClass.Subscribe) {
+      if (state === undefined) this.types.set(req.typeUrl, newTypeState(req.typeUrl));
+      this.ctx.logger.debug({ nodeId: this.node?.id, typeUrl: req.typeUrl }, 'xds subscribe');
+      this.sync();
+      return;
+    }
+    if (cls === RequestClass.Ack) {
+      state.ackedVersion = req.versionInfo;
+    } else if (cls === RequestClass.Nack) {
+      state.nacks += 1;
+      state.lastNack = req.errorDetail?.message ?? '';
+      this.ctx.onNack();
+      this.ctx.logger.warn(
+        { nodeId: this.node?.id, typeUrl: req.typeUrl, version: state.sentVersion, error: req.errorDetail },
+        'xds client rejected a response (NACK); not resending the same version',
+      );
+    }
+    // Stale: superseded by a later response; the client will ACK that one.
+  }
+
+  private push(st: TypeState, content: TypeContent): void {
+    const start = performance.now();
+    const nonce = this.ctx.nonces.next();
+    const bytes = assembleResponse({ versionInfo: content.version, typeUrl: st.typeUrl, nonce, resources: content.resources });
+    st.sentNonce = nonce;
+    st.sentVersion = content.version;
+    const ok = this.call.write(bytes);
+    if (!ok) this.congested = true;
+    const m = this.ctx.metrics;
+    m.xdsPushes.inc({ type_url: st.typeUrl });
+    m.xdsPushBytes.inc(bytes.length);
+    m.xdsPushDuration.observe((performance.now() - start) / 1000);
+    this.ctx.logger.debug(
+      { nodeId: this.node?.id, typeUrl: st.typeUrl, version: content.version, resources: content.count, bytes: bytes.length },
+      'xds push',
+    );
+  }
+
+  private close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.onClose(this, reason);
+  }
+}
