@@ -1,3 +1,5 @@
 export { Metrics } from './metrics.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
+export { AdminServer } from './admin.js';
+export type { AdminServerOptions, Readiness } from './admin.js';
