@@ -1,4 +1,5 @@
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
+import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { messageType, ProtoName, TypeUrl } from '../../proto/index.js';
 import { ResourceKind, type IstioResource } from '../../snapshot/index.js';
 
@@ -26,8 +27,42 @@ export function bodyTypeUrl(kind: ResourceKind): string {
  * Encodes the CRD-shaped spec (camelCase JSON, enums as their names) as the Istio proto message.
  * Contract: the spec comes from Meshbridge's own conversion, which follows the CRD schema;
  * fields unknown to the proto are dropped (as protobuf does), enum names map to their numbers.
+ * Throws MeshbridgeError INTERNAL when a value does not fit the proto (an unknown enum name, a
+ * string where a list is expected): protobufjs alone would turn an unknown enum name into 0.
  */
 export function encodeBody(resource: IstioResource): Uint8Array {
   const t = types()[resource.kind].type;
-  return t.encode(t.fromObject(resource.spec)).finish();
+  try {
+    checkEnums(t, resource.spec, '');
+    return t.encode(t.fromObject(resource.spec)).finish();
+  } catch (e) {
+    if (e instanceof MeshbridgeError) throw e;
+    throw new MeshbridgeError(ErrorCode.INTERNAL, `${resource.key}: spec does not fit ${t.fullName.slice(1)}`, { cause: e });
+  }
+}
+
+function checkEnum(field: protobuf.Field, value: unknown, path: string): void {
+  const en = field.resolvedType;
+  if (!(en instanceof protobuf.Enum)) return;
+  const ok = typeof value === 'string' ? en.values[value] !== undefined : typeof value === 'number' && en.valuesById[value] !== undefined;
+  if (!ok) {
+    throw new MeshbridgeError(ErrorCode.INTERNAL, `${path}: ${JSON.stringify(value)} is not a ${en.name} value`);
+  }
+}
+
+/** Rejects enum values the proto does not define, at any depth of the spec. */
+function checkEnums(type: protobuf.Type, obj: unknown, path: string): void {
+  if (typeof obj !== 'object' || obj === null) return;
+  const o = obj as Record<string, unknown>;
+  for (const field of type.fieldsArray) {
+    const v = o[field.name];
+    if (v === undefined || v === null) continue;
+    const p = path === '' ? field.name : `${path}.${field.name}`;
+    const rt = field.resolvedType;
+    const items: unknown[] = field.repeated && Array.isArray(v) ? v : field.map && typeof v === 'object' ? Object.values(v) : [v];
+    for (const item of items) {
+      if (rt instanceof protobuf.Enum) checkEnum(field, item, p);
+      else if (rt instanceof protobuf.Type) checkEnums(rt, item, p);
+    }
+  }
 }

@@ -3,7 +3,14 @@ import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { DiscoveryRequestMessage, NodeInfo } from './messages.js';
 import { assembleResponse } from './response.js';
-import { RequestClass, classifyRequest, newTypeState, type NonceSource, type TypeState } from './subscription.js';
+import {
+  ReplyState,
+  RequestClass,
+  classifyRequest,
+  newTypeState,
+  type NonceSource,
+  type TypeState,
+} from './subscription.js';
 
 /** What one type URL currently holds: the version and the pre-framed resources block. */
 export interface TypeContent {
@@ -21,7 +28,8 @@ export interface ConnectionContext {
   readonly nonces: NonceSource;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  readonly onNack: () => void;
+  /** A client rejected a response (counted in a metric by the server). */
+  readonly onNack: (typeUrl: string) => void;
   readonly onClose: (connection: Connection, reason: string) => void;
 }
 
@@ -29,6 +37,7 @@ export interface XdsTypeDebug {
   readonly typeUrl: string;
   readonly sentVersion: string | undefined;
   readonly sentNonce: string | undefined;
+  readonly reply: ReplyState;
   readonly ackedVersion: string | undefined;
   readonly nacks: number;
   readonly lastNack: string | undefined;
@@ -104,10 +113,17 @@ export class Connection {
     }
   }
 
-  /** Ends the stream with a status (shutdown). */
+  /**
+   * Ends the stream with a status (shutdown). grpc-js turns an 'error' event on a server stream
+   * into the final status once queued writes are flushed.
+   */
   end(code: GrpcStatus, details: string): void {
     if (this.closed) return;
     this.call.emit('error', { code, details });
+  }
+
+  isClosed(): boolean {
+    return this.closed;
   }
 
   debug(): XdsClientDebug {
@@ -122,6 +138,7 @@ export class Connection {
         typeUrl: s.typeUrl,
         sentVersion: s.sentVersion,
         sentNonce: s.sentNonce,
+        reply: s.reply,
         ackedVersion: s.ackedVersion,
         nacks: s.nacks,
         lastNack: s.lastNack,
@@ -154,10 +171,12 @@ export class Connection {
     }
     if (cls === RequestClass.Ack) {
       state.ackedVersion = req.versionInfo;
+      state.reply = ReplyState.Acked;
     } else if (cls === RequestClass.Nack) {
       state.nacks += 1;
       state.lastNack = req.errorDetail?.message ?? '';
-      this.ctx.onNack();
+      state.reply = ReplyState.Nacked;
+      this.ctx.onNack(req.typeUrl);
       this.ctx.logger.warn(
         { nodeId: this.node?.id, typeUrl: req.typeUrl, version: state.sentVersion, error: req.errorDetail },
         'xds client rejected a response (NACK); not resending the same version',
@@ -172,6 +191,7 @@ export class Connection {
     const bytes = assembleResponse({ versionInfo: content.version, typeUrl: st.typeUrl, nonce, resources: content.resources });
     st.sentNonce = nonce;
     st.sentVersion = content.version;
+    st.reply = ReplyState.Pending;
     const ok = this.call.write(bytes);
     if (!ok) this.congested = true;
     const m = this.ctx.metrics;

@@ -24,6 +24,14 @@ export interface ResourceCacheStats {
   readonly entries: number;
   readonly encodes: number;
   readonly hits: number;
+  readonly failures: number;
+}
+
+export interface ResourceCacheOptions {
+  /** Clock for metadata.create_time (ms since the epoch). Default Date.now. */
+  readonly now?: (() => number) | undefined;
+  /** Called for a resource whose spec cannot be encoded; that resource is left out. */
+  readonly onEncodeError?: ((resource: IstioResource, error: unknown) => void) | undefined;
 }
 
 /**
@@ -35,17 +43,23 @@ export interface ResourceCacheStats {
  * - metadata.create_time is the first time this process saw the key (kept while the key stays
  *   in the snapshot); it never affects metadata.version, which is the resource's content hash.
  * - `retain(snapshot)` evicts every entry, create time and block not in that snapshot.
+ * - A resource whose spec cannot be encoded (a conversion bug) is left out of the block and
+ *   reported through onEncodeError; encodeKind never throws for it, so one bad resource cannot
+ *   stop the others from being served.
  */
 export class ResourceCache {
   private readonly entries = new Map<string, Entry>();
   private readonly created = new Map<string, number>();
   private readonly blocks = new Map<ResourceKind, KindEncoding>();
   private readonly now: () => number;
+  private readonly onEncodeError: (resource: IstioResource, error: unknown) => void;
   private encodes = 0;
   private hits = 0;
+  private failures = 0;
 
-  constructor(now: () => number = Date.now) {
-    this.now = now;
+  constructor(options: ResourceCacheOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.onEncodeError = options.onEncodeError ?? (() => undefined);
   }
 
   encodeKind(ks: KindSnapshot): KindEncoding {
@@ -55,6 +69,7 @@ export class ResourceCache {
     let total = 0;
     for (const r of ks.resources.values()) {
       const f = this.field(r);
+      if (f === undefined) continue;
       fields.push(f);
       total += f.length;
     }
@@ -81,16 +96,23 @@ export class ResourceCache {
   }
 
   stats(): ResourceCacheStats {
-    return { entries: this.entries.size, encodes: this.encodes, hits: this.hits };
+    return { entries: this.entries.size, encodes: this.encodes, hits: this.hits, failures: this.failures };
   }
 
-  private field(r: IstioResource): Buffer {
+  private field(r: IstioResource): Buffer | undefined {
     const hit = this.entries.get(r.key);
     if (hit !== undefined && hit.version === r.version) {
       this.hits += 1;
       return hit.field;
     }
-    const field = frameResource(encodeResourceAny(r, this.createTime(r.key)));
+    let field: Buffer;
+    try {
+      field = frameResource(encodeResourceAny(r, this.createTime(r.key)));
+    } catch (e) {
+      this.failures += 1;
+      this.onEncodeError(r, e);
+      return undefined;
+    }
     this.entries.set(r.key, { kind: r.kind, version: r.version, field });
     this.encodes += 1;
     return field;
@@ -125,6 +147,7 @@ export function encodeResourceAny(r: IstioResource, createTimeMs: number): Uint8
   });
   const value = resource
     .encode({
+      // encode() reads plain objects by camelCase field name; no fromObject needed here.
       metadata: {
         name: `${r.namespace}/${r.name}`,
         createTime: { seconds: Math.floor(createTimeMs / 1000), nanos: (createTimeMs % 1000) * 1_000_000 },

@@ -10,12 +10,33 @@ export interface TypeState {
   sentVersion: string | undefined;
   /** version_info the client last ACKed. */
   ackedVersion: string | undefined;
+  /** What the client answered to the last response sent (reset to Pending on every push). */
+  reply: ReplyState;
   nacks: number;
   lastNack: string | undefined;
 }
 
+/** Where a type stands on a stream, for /debug. */
+export const ReplyState = {
+  /** Subscribed, nothing sent yet (the server is not ready, or the stream is congested). */
+  Waiting: 'waiting',
+  /** Sent, neither ACKed nor NACKed yet. */
+  Pending: 'pending',
+  Acked: 'acked',
+  Nacked: 'nacked',
+} as const;
+export type ReplyState = (typeof ReplyState)[keyof typeof ReplyState];
+
 export function newTypeState(typeUrl: string): TypeState {
-  return { typeUrl, sentNonce: undefined, sentVersion: undefined, ackedVersion: undefined, nacks: 0, lastNack: undefined };
+  return {
+    typeUrl,
+    sentNonce: undefined,
+    sentVersion: undefined,
+    ackedVersion: undefined,
+    reply: ReplyState.Waiting,
+    nacks: 0,
+    lastNack: undefined,
+  };
 }
 
 export const RequestClass = {
