@@ -143,6 +143,69 @@ export function logTail(file, lines = 60) {
 }
 
 /**
+ * The TCP sockets a process holds (listening and connected), read from /proc: its fds' socket
+ * inodes matched against /proc/<pid>/net/tcp and tcp6. Linux only. For checks that a peer binds
+ * and dials only loopback addresses.
+ * @param {number} pid
+ * @returns {{local: string, remote: string, state: string}[]}
+ */
+export function peerSockets(pid) {
+  const inodes = new Set();
+  let fds = [];
+  try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { return []; }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  const states = { '01': 'ESTABLISHED', '02': 'SYN_SENT', '06': 'TIME_WAIT', '08': 'CLOSE_WAIT', '0A': 'LISTEN' };
+  const out = [];
+  for (const file of ['tcp', 'tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      out.push({ local: procAddr(f[1]), remote: procAddr(f[2]), state: states[f[3]] ?? f[3] });
+    }
+  }
+  return out;
+}
+
+function procAddr(hexPort) {
+  const [hex, portHex] = hexPort.split(':');
+  const port = parseInt(portHex, 16);
+  if (hex.length === 8) {
+    const b = Buffer.from(hex, 'hex');
+    return `${b[3]}.${b[2]}.${b[1]}.${b[0]}:${port}`;
+  }
+  // IPv6: four little-endian 32-bit words.
+  const words = [];
+  for (let i = 0; i < 32; i += 8) {
+    const b = Buffer.from(hex.slice(i, i + 8), 'hex');
+    words.push(Buffer.from([b[3], b[2], b[1], b[0]]).toString('hex'));
+  }
+  const full = words.join('');
+  if (full === '00000000000000000000ffff' + full.slice(24)) {
+    const v4 = Buffer.from(full.slice(24), 'hex');
+    return `${v4[0]}.${v4[1]}.${v4[2]}.${v4[3]}:${port}`;
+  }
+  const groups = full.match(/.{4}/g).map((g) => g.replace(/^0+(?=.)/, ''));
+  return `[${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${port}`;
+}
+
+/**
+ * Sockets of `pid` bound to or connected to anything but loopback (127.0.0.0/8, ::1). Empty
+ * when the peer keeps to loopback.
+ * @param {number} pid
+ */
+export function nonLoopbackSockets(pid) {
+  const loop = (a) => a.startsWith('127.') || a.startsWith('[::1]:');
+  return peerSockets(pid).filter((s) => !loop(s.local) || (s.state !== 'LISTEN' && !loop(s.remote)));
+}
+
+/**
  * Spawns `bin` in its own process group with stdout+stderr appended to `logFile`.
  * @returns {{child: import('node:child_process').ChildProcess, exited: Promise<{code: number|null, signal: string|null}>}}
  */
@@ -398,17 +461,11 @@ export async function startKubeApiserver(opts = {}) {
   const caPath = path.join(certDir, 'apiserver.crt');
   const ca = await fsp.readFile(caPath, 'utf8');
   const kubeconfigPath = path.join(dir, 'kubeconfig');
-  await fsp.writeFile(kubeconfigPath, JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server: url, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
-    users: [{ name: 'admin', user: { token } }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin' } }],
-    'current-context': 'test',
-  }, null, 2), { mode: 0o600 });
+  await writeKubeconfig({ url, ca }, { token, file: kubeconfigPath, user: 'admin' });
 
   return {
     url, token, limitedUser: { name: 'limited', token: limitedToken }, ca, caPath, kubeconfigPath,
+    authorization, pid: /** @type {number} */ (child.pid),
     dir, logFile, etcd, logTail: (lines) => logTail(logFile, lines), stop,
   };
 }
@@ -437,6 +494,109 @@ export async function kubeRequest(api, method, apiPath, body, opts = {}) {
   let parsed;
   try { parsed = JSON.parse(r.text); } catch { parsed = undefined; }
   return { status: r.status, body: parsed, text: r.text };
+}
+
+/**
+ * Writes a kubeconfig (JSON, which every YAML reader accepts) for the API server with a bearer
+ * token, trusting the server's CA. Resolves with the file's path.
+ * @param {{url: string, ca?: string}} api
+ * @param {{token: string, file: string, user?: string}} opts
+ * @returns {Promise<string>}
+ */
+export async function writeKubeconfig(api, opts) {
+  const user = opts.user ?? 'user';
+  await fsp.writeFile(opts.file, JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'test', cluster: { server: api.url, ...(api.ca ? { 'certificate-authority-data': Buffer.from(api.ca).toString('base64') } : { 'insecure-skip-tls-verify': true }) } }],
+    users: [{ name: user, user: { token: opts.token } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user } }],
+    'current-context': 'test',
+  }, null, 2), { mode: 0o600 });
+  return opts.file;
+}
+
+/**
+ * A real ServiceAccount token from the TokenRequest API (the API server signs it with its
+ * --service-account-signing-key-file; no controller is needed). The ServiceAccount must exist.
+ * Requests go as admin. The token authenticates as system:serviceaccount:<ns>:<name> with groups
+ * system:serviceaccounts and system:serviceaccounts:<ns>.
+ * @param {{url: string, token: string, ca?: string}} api
+ * @param {string} namespace
+ * @param {string} name
+ * @param {{expirationSeconds?: number}} [opts]
+ * @returns {Promise<string>}
+ */
+export async function serviceAccountToken(api, namespace, name, opts = {}) {
+  const r = await kubeRequest(api, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: opts.expirationSeconds ?? 3600 },
+  });
+  if (r.status !== 201 || typeof r.body?.status?.token !== 'string') {
+    throw new Error(`TokenRequest for ${namespace}/${name}: HTTP ${r.status}: ${r.text}`);
+  }
+  return r.body.status.token;
+}
+
+/** REST paths of the kinds the tests apply (group/version, plural, namespaced). */
+const KIND_PATHS = {
+  'v1/Namespace': ['/api/v1', 'namespaces', false],
+  'v1/ServiceAccount': ['/api/v1', 'serviceaccounts', true],
+  'v1/ConfigMap': ['/api/v1', 'configmaps', true],
+  'v1/Secret': ['/api/v1', 'secrets', true],
+  'v1/Service': ['/api/v1', 'services', true],
+  'rbac.authorization.k8s.io/v1/ClusterRole': ['/apis/rbac.authorization.k8s.io/v1', 'clusterroles', false],
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ['/apis/rbac.authorization.k8s.io/v1', 'clusterrolebindings', false],
+  'rbac.authorization.k8s.io/v1/Role': ['/apis/rbac.authorization.k8s.io/v1', 'roles', true],
+  'rbac.authorization.k8s.io/v1/RoleBinding': ['/apis/rbac.authorization.k8s.io/v1', 'rolebindings', true],
+  'coordination.k8s.io/v1/Lease': ['/apis/coordination.k8s.io/v1', 'leases', true],
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': ['/apis/apiextensions.k8s.io/v1', 'customresourcedefinitions', false],
+};
+
+/**
+ * The REST path of an object: a known core/RBAC kind, or any networking.istio.io/security.istio.io
+ * /... kind by its lower-case plural (kind + 's', 'ies' for a trailing 'y').
+ * @param {{apiVersion: string, kind: string, metadata: {name: string, namespace?: string}}} obj
+ * @param {{withName?: boolean}} [opts]
+ */
+export function objectPath(obj, opts = {}) {
+  const known = KIND_PATHS[`${obj.apiVersion}/${obj.kind}`];
+  let base, plural, namespaced;
+  if (known) [base, plural, namespaced] = known;
+  else {
+    const k = obj.kind.toLowerCase();
+    base = `/apis/${obj.apiVersion}`;
+    plural = k.endsWith('y') ? `${k.slice(0, -1)}ies` : `${k}s`;
+    namespaced = true;
+  }
+  const ns = obj.metadata.namespace;
+  if (namespaced && !ns) throw new Error(`${obj.kind}/${obj.metadata.name} needs metadata.namespace`);
+  const prefix = namespaced ? `${base}/namespaces/${ns}/${plural}` : `${base}/${plural}`;
+  return opts.withName === false ? prefix : `${prefix}/${obj.metadata.name}`;
+}
+
+/**
+ * Server-side applies every object of a manifest (YAML text with '---' separators, or objects)
+ * as admin (or `opts.token`), in order. Resolves with the applied objects as the server returned
+ * them; rejects on the first refusal.
+ * @param {{url: string, token: string, ca?: string}} api
+ * @param {string | object[]} manifest
+ * @param {{token?: string, fieldManager?: string}} [opts]
+ * @returns {Promise<any[]>}
+ */
+export async function applyManifest(api, manifest, opts = {}) {
+  let objects = manifest;
+  if (typeof manifest === 'string') {
+    const { parseAllDocuments } = await import('yaml');
+    objects = parseAllDocuments(manifest).map((d) => d.toJSON()).filter((o) => o && typeof o === 'object' && o.kind);
+  }
+  const out = [];
+  for (const obj of /** @type {any[]} */ (objects)) {
+    const r = await kubeRequest(api, 'PATCH', `${objectPath(obj)}?fieldManager=${opts.fieldManager ?? 'meshbridge-tests'}&force=true`,
+      obj, { contentType: 'application/apply-patch+yaml', ...(opts.token ? { token: opts.token } : {}) });
+    if (r.status !== 200 && r.status !== 201) throw new Error(`applying ${obj.kind} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name}: HTTP ${r.status}: ${r.text}`);
+    out.push(r.body);
+  }
+  return out;
 }
 
 /**
@@ -512,10 +672,12 @@ export async function applyIstioCrds(api, opts = {}) {
  *   creates the istio-system namespace first when the kubeconfig is one startKubeApiserver wrote
  *   (or pass `api`).
  * - {mode: 'mcp', xdsAddress: 'host:port'}: no Kubernetes (--registries= empty), config from an
- *   MCP-over-xDS server through meshConfig.configSources.
+ *   MCP-over-xDS server through meshConfig.configSources. Istio 1.30+/1.31-dev panics in this mode
+ *   (nil multicluster controller, see README); add `kubeconfig` (and `api`) for the hybrid: config
+ *   only from MCP (configSources has no k8s://), services and pods from that API server.
  * waitReady (default true): resolve only when /ready answers 200. With false, resolve once the
  * HTTP port answers at all (istiod in MCP mode is not ready before its MCP server answered).
- * @param {({mode: 'kubernetes', kubeconfig: string, api?: {url: string, token: string, ca?: string}} | {mode: 'mcp', xdsAddress: string}) & {waitReady?: boolean, timeoutMs?: number, logLevel?: string, extraArgs?: string[], env?: Record<string,string>, meshConfig?: string}} opts
+ * @param {({mode: 'kubernetes', kubeconfig: string, api?: {url: string, token: string, ca?: string}} | {mode: 'mcp', xdsAddress: string, kubeconfig?: string, api?: {url: string, token: string, ca?: string}}) & {waitReady?: boolean, timeoutMs?: number, logLevel?: string, extraArgs?: string[], env?: Record<string,string>, meshConfig?: string}} opts
  * @returns {Promise<Istiod>}
  */
 export async function startIstiod(opts) {
@@ -530,8 +692,9 @@ export async function startIstiod(opts) {
 
   let mesh;
   const args = ['discovery'];
-  if (opts.mode === 'kubernetes') {
-    if (!opts.kubeconfig) throw new Error("startIstiod: mode 'kubernetes' needs kubeconfig");
+  if (opts.mode === 'kubernetes' && !opts.kubeconfig) throw new Error("startIstiod: mode 'kubernetes' needs kubeconfig");
+  if (opts.mode === 'mcp' && !opts.xdsAddress) throw new Error("startIstiod: mode 'mcp' needs xdsAddress (host:port)");
+  if (opts.kubeconfig) {
     let api = opts.api;
     if (!api) {
       try {
@@ -544,13 +707,13 @@ export async function startIstiod(opts) {
       } catch { /* not one of ours (YAML): the caller creates istio-system */ }
     }
     if (api) await ensureNamespace(api, 'istio-system');
-    mesh = opts.meshConfig ?? 'configSources:\n- address: k8s://\n';
     args.push(`--kubeconfig=${opts.kubeconfig}`, '--registries=Kubernetes');
   } else {
-    if (!opts.xdsAddress) throw new Error("startIstiod: mode 'mcp' needs xdsAddress (host:port)");
-    mesh = opts.meshConfig ?? `configSources:\n- address: xds://${opts.xdsAddress}\n`;
     args.push('--registries=');
   }
+  mesh = opts.meshConfig ?? (opts.mode === 'kubernetes'
+    ? 'configSources:\n- address: k8s://\n'
+    : `configSources:\n- address: xds://${opts.xdsAddress}\n`);
   const meshConfigPath = path.join(dir, 'mesh.yaml');
   await fsp.writeFile(meshConfigPath, mesh);
   args.push(
@@ -597,8 +760,35 @@ export async function startIstiod(opts) {
     await stop();
     throw e;
   }
-  return {
+  const istiod = {
+    mode: opts.mode, kubernetes: Boolean(opts.kubeconfig),
     httpUrl, monitoringUrl: `http://127.0.0.1:${monitoring}`, grpcAddress: `127.0.0.1:${grpc}`, ports,
+    pid: /** @type {number} */ (child.pid),
     meshConfigPath, dir, logFile, logTail: (lines) => logTail(logFile, lines), running: () => alive, stop,
+    /** @param {string} what e.g. 'configz', 'registryz' */
+    debug: (what) => istiodDebug(istiod, what),
   };
+  return istiod;
 }
+
+/**
+ * Reads one of istiod's debug endpoints (/debug/configz, /debug/registryz, /debug/endpointz, ...)
+ * from its HTTP port and parses the JSON. Rejects on a non-200 answer or a body that is not JSON.
+ * @param {{httpUrl: string}} istiod
+ * @param {string} what
+ * @returns {Promise<any>}
+ */
+export async function istiodDebug(istiod, what) {
+  const r = await httpRequest(`${istiod.httpUrl}/debug/${what.replace(/^\/?(debug\/)?/, '')}`, { timeoutMs: 10000 });
+  if (r.status !== 200) throw new Error(`istiod /debug/${what}: HTTP ${r.status}: ${r.text.slice(0, 500)}`);
+  try {
+    return JSON.parse(r.text);
+  } catch {
+    throw new Error(`istiod /debug/${what}: not JSON: ${r.text.slice(0, 500)}`);
+  }
+}
+
+/** configz: the Istio config istiod holds (each with kind, name, namespace, spec, ...). */
+export const istiodConfigz = (istiod) => istiodDebug(istiod, 'configz');
+/** registryz: the services istiod's registries hold (each with hostname, ports, ...). */
+export const istiodRegistryz = (istiod) => istiodDebug(istiod, 'registryz');

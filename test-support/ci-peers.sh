@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# CI step before the tests: makes sure every real peer of test-support/versions.env is built
+# (etcd, kube-apiserver, istiod, Istio's CRDs), building what is missing into the cache
+# (${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers}), and prints what it found and how
+# long each step took. Exits non-zero when any peer fails to build: in CI a missing peer is a
+# failure (the tests' requirePeers() throws too), never a skip.
+#
+#   test-support/ci-peers.sh            build what is missing
+#   test-support/ci-peers.sh --check    ... then start each peer once (test-support/check-peers.mjs)
+#
+# Cold (empty cache, empty Go module cache) on 2 cores: about 30 min, see README.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers}
+CHECK=0
+for a in "$@"; do
+  case "$a" in
+    --check) CHECK=1 ;;
+    *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '[ci-peers %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+t0=$(date +%s)
+
+command -v go >/dev/null || { say "FAIL: go is not installed"; exit 1; }
+mkdir -p "$CACHE"
+avail_kb=$(df -Pk "$CACHE" | awk 'NR==2 {print $4}')
+say "$(go version); cache $CACHE; $((avail_kb / 1024 / 1024)) GiB free"
+# A cold build needs about 8 GiB (module cache ~3 GiB, build cache ~4 GiB, binaries ~0.3 GiB).
+if [[ $avail_kb -lt $((8 * 1024 * 1024)) ]]; then
+  say "WARNING: less than 8 GiB free; a cold build may run out of disk"
+fi
+
+status=0
+bash "$HERE/build-peers.sh" all || status=$?
+
+for f in "$CACHE"/*/build-info.txt; do
+  [[ -f "$f" ]] || continue
+  # shellcheck disable=SC1090
+  ( . "$f"; printf '[ci-peers] %-40s %6s s  %4s MiB  (%s, built %s)\n' "$(basename "$(dirname "$f")")" "$seconds" "$((bytes / 1024 / 1024))" "$go" "$built" )
+done
+
+if [[ $status -ne 0 ]]; then
+  say "FAIL: build-peers.sh exited $status after $(( $(date +%s) - t0 )) s"
+  exit "$status"
+fi
+
+# Every pinned peer must now be present (build-peers.sh would have failed otherwise).
+missing=$(node --input-type=module -e "
+  const m = await import('$HERE/peers.mjs');
+  const miss = ['etcd', 'kube-apiserver', 'istiod', 'istio-crds'].filter((n) => !m.peerAvailable(n)).map((n) => m.peerPath(n));
+  console.log(miss.join(' '));
+")
+if [[ -n "$missing" ]]; then
+  say "FAIL: missing after the build: $missing"
+  exit 1
+fi
+
+if [[ $CHECK -eq 1 ]]; then
+  t1=$(date +%s)
+  node "$HERE/check-peers.mjs" etcd kube istiod-k8s || { say "FAIL: check-peers.mjs"; exit 1; }
+  say "peers checked in $(( $(date +%s) - t1 )) s"
+fi
+say "peers ready in $(( $(date +%s) - t0 )) s"
