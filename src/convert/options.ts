@@ -63,3 +63,26 @@ export interface ConvertInput {
   /** Names of all registries contributing endpoints, in precedence order. */
   readonly origins: readonly string[];
 }
+
+/**
+ * Default host template per registry kind, used by the config loader when a registry sets no
+ * `host.template` (docs/mapping.md explains each choice). Kinds not listed use
+ * `defaultConversionOptions.hostTemplate`.
+ */
+export const defaultHostTemplates: Readonly<Record<string, string>> = {
+  file: '{name}.{namespace}.{registry}.local',
+  // Dubbo interface names are already dotted and unique (aeraki's dubbo2istio uses them as is).
+  zookeeper: '{name}',
+  dubbo: '{name}',
+  consul: '{name}.service.{datacenter}.consul',
+  nacos: '{name}.{group}.{namespace}.nacos',
+  eureka: '{name}.eureka',
+  etcd: '{name}.{namespace}.{registry}.etcd',
+};
+
+/** The host template for a registry kind when the config states none. */
+export function defaultHostTemplate(kind: string): string {
+  return Object.hasOwn(defaultHostTemplates, kind)
+    ? (defaultHostTemplates[kind] ?? defaultConversionOptions.hostTemplate)
+    : defaultConversionOptions.hostTemplate;
+}

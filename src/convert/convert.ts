@@ -1,0 +1,349 @@
+import { isIP } from 'node:net';
+import { ErrorCode, MeshbridgeError } from '../errors/index.js';
+import { Health, serviceKey, type Endpoint, type Locality } from '../model/index.js';
+import {
+  ContentHashAnnotation,
+  OwnershipLabel,
+  ResourceKind,
+  resourceKey,
+  type IstioResource,
+} from '../snapshot/index.js';
+import { hashOf, stableStringify } from '../util/hash.js';
+import { sanitizeLabels, MAX_ENDPOINT_LABELS } from './labels.js';
+import { isDnsSubdomain, isValidHost, labelValueFor, objectName, withHashSuffix } from './names.js';
+import { EndpointForm, type ConversionOptions, type ConvertInput } from './options.js';
+import { convertPorts, type OutPort } from './ports.js';
+
+/** What conversion gives back for one host (the shape core/pipeline.ts expects). */
+export interface ConvertOutput {
+  /** The ServiceEntry first, then WorkloadEntries sorted by name. */
+  readonly resources: readonly IstioResource[];
+  /** What was dropped or rewritten, one error per kind of problem (with counts in details). */
+  readonly problems: readonly MeshbridgeError[];
+  /** Instance-metadata (and extraLabels) entries dropped because they are not valid labels. */
+  readonly droppedLabels: number;
+}
+
+/** CRD limit: ServiceEntry.spec.endpoints maxItems. More endpoints switch to WorkloadEntry form. */
+export const MAX_INLINE_ENDPOINTS = 4096;
+/** CRD limit: endpoint / WorkloadEntry `ports` maxProperties. */
+export const MAX_ENDPOINT_PORTS = 128;
+/** Largest endpoint weight the CRD accepts (uint32). */
+export const MAX_WEIGHT = 4294967295;
+
+/** WorkloadEntry spec label (and metadata label) the ServiceEntry's workloadSelector matches. */
+export const SELECTOR_LABEL = 'meshbridge.io/service-entry';
+/** Annotations besides the content hash. */
+export const Annotation = {
+  /** `registry/namespace/name` of the primary service (the registry-native name, unsanitised). */
+  SOURCE: 'meshbridge.io/source',
+  /** Comma-separated registries contributing endpoints, when more than one. */
+  ORIGINS: 'meshbridge.io/origins',
+} as const;
+
+export const Resolution = { STATIC: 'STATIC', DNS: 'DNS' } as const;
+export type Resolution = (typeof Resolution)[keyof typeof Resolution];
+
+/** One endpoint after filtering, before it becomes an inline endpoint or a WorkloadEntry. */
+interface OutEndpoint {
+  readonly address: string;
+  readonly isIp: boolean;
+  /** Published port name -> endpoint port, only where it differs from targetPort/number. */
+  readonly ports: Readonly<Record<string, number>>;
+  /** Published port name -> endpoint port for every port (identity of the endpoint). */
+  readonly identity: string;
+  readonly source: Endpoint;
+  readonly weight?: number;
+  readonly locality?: string;
+  readonly network?: string;
+}
+
+/** Problems of one host, counted by kind so 5,000 bad endpoints give one report, not 5,000. */
+class Problems {
+  readonly list: MeshbridgeError[] = [];
+  private readonly counts = new Map<string, { code: ErrorCode; message: string; count: number; examples: string[] }>();
+  constructor(private readonly where: string) {}
+
+  add(e: MeshbridgeError): void {
+    this.list.push(e);
+  }
+
+  /** Counts one occurrence of `kind`; `message` describes the kind, `example` this occurrence. */
+  count(code: ErrorCode, kind: string, message: string, example: string): void {
+    let c = this.counts.get(kind);
+    if (c === undefined) this.counts.set(kind, (c = { code, message, count: 0, examples: [] }));
+    c.count++;
+    if (c.examples.length < 5) c.examples.push(example);
+  }
+
+  done(): MeshbridgeError[] {
+    for (const c of this.counts.values()) {
+      this.list.push(
+        new MeshbridgeError(c.code, `${c.message} (${c.count}: ${c.examples.join(', ')}${c.count > c.examples.length ? ', ...' : ''})`, {
+          path: this.where,
+          details: { count: c.count, examples: c.examples },
+        }),
+      );
+    }
+    return this.list;
+  }
+}
+
+/**
+ * Normalises an endpoint address: brackets around IPv6 removed, DNS names lowercased. Returns
+ * undefined for what is neither an IP address nor a DNS name (IPv6 zone ids included).
+ */
+export function normaliseAddress(raw: string): { address: string; isIp: boolean } | undefined {
+  let a = raw.trim();
+  if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
+  if (a.includes('%')) return undefined;
+  const v = isIP(a);
+  if (v === 4) return { address: a, isIp: true };
+  if (v === 6) return { address: a.toLowerCase(), isIp: true };
+  const lower = a.toLowerCase();
+  return isValidHost(lower) ? { address: lower, isIp: false } : undefined;
+}
+
+/** Istio's locality string `region/zone/subzone`, trailing empty parts left out. */
+export function localityString(l: Locality | undefined): string | undefined {
+  if (l === undefined) return undefined;
+  const parts = [l.region ?? '', l.zone ?? '', l.subzone ?? ''];
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts.length > 0 ? parts.join('/') : undefined;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function publishedPortsOf(e: Endpoint, ports: readonly OutPort[], p: Problems): { all: Array<[string, number]>; diff: Array<[string, number]> } {
+  const all: Array<[string, number]> = [];
+  const diff: Array<[string, number]> = [];
+  for (const port of ports) {
+    const n = Object.hasOwn(e.ports, port.sourceName) ? e.ports[port.sourceName] : undefined;
+    const fallback = port.targetPort ?? port.number;
+    if (n === undefined) {
+      all.push([port.name, fallback]);
+      continue;
+    }
+    if (!(Number.isInteger(n) && n >= 1 && n <= 65535)) {
+      p.count(ErrorCode.ENTRY_BAD_PORT, 'bad-endpoint-port', 'endpoint port numbers outside 1-65535 ignored (the service port applies)', `${e.address}:${port.name}=${String(n)}`);
+      all.push([port.name, fallback]);
+      continue;
+    }
+    all.push([port.name, n]);
+    if (n !== fallback) diff.push([port.name, n]);
+  }
+  if (diff.length > MAX_ENDPOINT_PORTS) {
+    p.count(ErrorCode.LIMIT_EXCEEDED, 'endpoint-ports', `endpoint port overrides beyond ${MAX_ENDPOINT_PORTS} per endpoint dropped (those ports use the service port)`, e.address);
+    diff.length = MAX_ENDPOINT_PORTS;
+  }
+  return { all, diff };
+}
+
+function weightOf(e: Endpoint, p: Problems): number | undefined | null {
+  const w = e.weight;
+  if (w === undefined) return undefined;
+  if (!Number.isFinite(w) || w < 0) {
+    p.count(ErrorCode.ENTRY_INVALID, 'bad-weight', 'endpoint weights that are not numbers >= 0 ignored', `${e.address}=${String(w)}`);
+    return undefined;
+  }
+  if (w === 0) return null; // drained: Istio has no zero weight (0 means "default")
+  return Math.min(MAX_WEIGHT, Math.max(1, Math.round(w)));
+}
+
+function localityOf(e: Endpoint, p: Problems): string | undefined {
+  const l = e.locality;
+  if (l !== undefined && [l.region, l.zone, l.subzone].some((x) => x !== undefined && x.includes('/'))) {
+    p.count(ErrorCode.ENTRY_INVALID, 'bad-locality', 'endpoint localities with "/" inside a part ignored', e.address);
+    return undefined;
+  }
+  return localityString(l);
+}
+
+/**
+ * Filters and normalises the endpoints of one host. Contract: unhealthy endpoints are left out
+ * unless includeUnhealthy; weight-0 endpoints are left out (drained); unparseable addresses are
+ * left out with a problem; duplicates (same address and effective ports) keep the first in input
+ * (precedence) order. The result is sorted by address, then identity.
+ */
+function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], o: ConversionOptions, p: Problems): OutEndpoint[] {
+  const seen = new Set<string>();
+  const out: OutEndpoint[] = [];
+  for (const e of input.endpoints) {
+    if (e.health === Health.UNHEALTHY && !o.includeUnhealthy) continue;
+    const addr = typeof e.address === 'string' ? normaliseAddress(e.address) : undefined;
+    if (addr === undefined) {
+      p.count(ErrorCode.ENTRY_BAD_ADDRESS, 'bad-address', 'endpoints whose address is not an IP address or DNS name left out', JSON.stringify(e.address));
+      continue;
+    }
+    const weight = weightOf(e, p);
+    if (weight === null) continue;
+    const { all, diff } = publishedPortsOf(e, ports, p);
+    const identity = `${addr.address}|${stableStringify(Object.fromEntries(all))}`;
+    if (seen.has(identity)) continue;
+    seen.add(identity);
+    const locality = localityOf(e, p);
+    const network = e.network !== undefined && e.network.length > 0 ? e.network : o.network;
+    out.push({
+      address: addr.address,
+      isIp: addr.isIp,
+      ports: Object.fromEntries(diff),
+      identity,
+      source: e,
+      ...(weight !== undefined ? { weight } : {}),
+      ...(locality !== undefined ? { locality } : {}),
+      ...(network !== undefined && network.length > 0 ? { network } : {}),
+    });
+  }
+  out.sort((a, b) => cmp(a.address, b.address) || cmp(a.identity, b.identity));
+  return out;
+}
+
+/** Ownership labels (win over extraLabels) plus the valid extraLabels. */
+function ownershipLabels(input: ConvertInput, o: ConversionOptions, p: Problems): { labels: Record<string, string>; dropped: number } {
+  const extra = sanitizeLabels(o.extraLabels);
+  if (extra.dropped > 0) {
+    p.count(ErrorCode.LABEL_DROPPED, 'extra-labels', 'extraLabels that are not valid Kubernetes labels dropped', extra.droppedKeys.map((d) => d.key).join(' '));
+  }
+  const labels: Record<string, string> = {
+    ...extra.labels,
+    [OwnershipLabel.MANAGED_BY]: OwnershipLabel.MANAGED_BY_VALUE,
+    [OwnershipLabel.REGISTRY]: labelValueFor(input.primary.registry),
+  };
+  return { labels: sortedRecord(labels), dropped: extra.dropped };
+}
+
+function sortedRecord<T>(r: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort((a, b) => cmp(a[0], b[0])));
+}
+
+/** Builds the resource with its content-hash version and annotation. */
+function resource(
+  kind: ResourceKind,
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  annotations: Record<string, string>,
+  spec: Record<string, unknown>,
+): IstioResource {
+  const version = hashOf({ labels, annotations, spec });
+  return {
+    kind,
+    namespace,
+    name,
+    key: resourceKey(kind, namespace, name),
+    labels,
+    annotations: sortedRecord({ ...annotations, [ContentHashAnnotation]: version }),
+    spec,
+    version,
+  };
+}
+
+/** Endpoint fields shared by inline endpoints and WorkloadEntry specs, in CRD field order. */
+function endpointSpec(e: OutEndpoint, labels: Readonly<Record<string, string>>): Record<string, unknown> {
+  return {
+    address: e.address,
+    ...(Object.keys(e.ports).length > 0 ? { ports: e.ports } : {}),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(e.network !== undefined ? { network: e.network } : {}),
+    ...(e.locality !== undefined ? { locality: e.locality } : {}),
+    ...(e.weight !== undefined ? { weight: e.weight } : {}),
+  };
+}
+
+/** A readable, address-derived part of a WorkloadEntry name. */
+function addressSlug(address: string): string {
+  return address.replace(/[^a-z0-9]+/g, '-');
+}
+
+/**
+ * Converts one host to Istio resources: a ServiceEntry (`networking.istio.io/v1`, namespace and
+ * exportTo from `options`) with inline endpoints, or, in WorkloadEntry form, a ServiceEntry with a
+ * workloadSelector plus one WorkloadEntry per endpoint in the same namespace.
+ *
+ * Contract:
+ * - Pure: no I/O, clock or logging; equal input and options give deep-equal output, whatever the
+ *   order of ports, endpoints and map keys in the input (everything is sorted).
+ * - Never throws for bad data: what cannot be published is dropped and reported in `problems`
+ *   (one error per kind, with a count) and, for labels, counted in `droppedLabels`. An invalid
+ *   `input.host` (not from hostFor) gives no resources and one MB_NAME_INVALID problem.
+ * - WorkloadEntry form is used when `options.form` says so or when more than 4,096 endpoints
+ *   remain after filtering (the CRD's inline limit).
+ * - resolution is STATIC, or DNS as soon as one published endpoint address is a DNS name
+ *   (istiod rejects STATIC with non-IP addresses). location is always MESH_INTERNAL.
+ * - Every object carries the ownership labels, `extraLabels`, the source annotation and the
+ *   content-hash annotation; `version` is the hash of labels, annotations (without the hash) and
+ *   spec, so unchanged content keeps its version across runs and restarts.
+ * - Names: the ServiceEntry is `objectName(host)`; a WorkloadEntry is
+ *   `<host>-<address>-<hash of host, address and effective ports>`, shortened to 253 characters
+ *   with the hash kept: unique per endpoint and stable across runs.
+ */
+export function convert(input: ConvertInput, options: ConversionOptions): ConvertOutput {
+  const where = `${serviceKey(input.primary)} (host ${input.host})`;
+  const p = new Problems(where);
+  if (!isValidHost(input.host)) {
+    p.add(new MeshbridgeError(ErrorCode.NAME_INVALID, `host "${input.host}" is not a valid DNS host; nothing published`, { path: serviceKey(input.primary) }));
+    return { resources: [], problems: p.done(), droppedLabels: 0 };
+  }
+  const portsResult = convertPorts(input.ports, options, where);
+  for (const e of portsResult.problems) p.add(e);
+  const ports = portsResult.ports;
+  const endpoints = filterEndpoints(input, ports, options, p);
+  const form = options.form === EndpointForm.WORKLOAD_ENTRY || endpoints.length > MAX_INLINE_ENDPOINTS ? EndpointForm.WORKLOAD_ENTRY : EndpointForm.INLINE;
+  const resolution = endpoints.some((e) => !e.isIp) ? Resolution.DNS : Resolution.STATIC;
+
+  const owner = ownershipLabels(input, options, p);
+  let droppedLabels = owner.dropped;
+  const annotations: Record<string, string> = { [Annotation.SOURCE]: serviceKey(input.primary) };
+  if (input.origins.length > 1) annotations[Annotation.ORIGINS] = input.origins.join(',');
+
+  const seName = objectName(input.host);
+  const selectorValue = labelValueFor(seName);
+  // WorkloadEntry spec labels hold the selector label too: one fewer for instance metadata.
+  const maxLabels = form === EndpointForm.WORKLOAD_ENTRY ? MAX_ENDPOINT_LABELS - 1 : MAX_ENDPOINT_LABELS;
+  const endpointLabels = endpoints.map((e) => {
+    const s = sanitizeLabels(e.source.labels, maxLabels);
+    droppedLabels += s.dropped;
+    for (const d of s.droppedKeys) {
+      p.count(ErrorCode.LABEL_DROPPED, 'label', 'instance metadata that is not a valid Kubernetes label dropped', `${e.address}:${d.key} (${d.reason})`);
+    }
+    return s.labels;
+  });
+
+  const exportTo = [...new Set(options.exportTo)].sort();
+  const spec: Record<string, unknown> = {
+    hosts: [input.host],
+    ports: ports.map((x) => ({
+      number: x.number,
+      name: x.name,
+      protocol: x.protocol,
+      ...(x.targetPort !== undefined ? { targetPort: x.targetPort } : {}),
+    })),
+    location: 'MESH_INTERNAL',
+    resolution,
+    ...(exportTo.length > 0 ? { exportTo } : {}),
+  };
+  if (form === EndpointForm.WORKLOAD_ENTRY) {
+    spec['workloadSelector'] = { labels: { [SELECTOR_LABEL]: selectorValue } };
+  } else if (endpoints.length > 0) {
+    spec['endpoints'] = endpoints.map((e, i) => endpointSpec(e, endpointLabels[i] ?? {}));
+  }
+  const ns = options.namespace;
+  const resources: IstioResource[] = [resource(ResourceKind.ServiceEntry, ns, seName, owner.labels, annotations, spec)];
+
+  if (form === EndpointForm.WORKLOAD_ENTRY) {
+    const weLabels = sortedRecord({ ...owner.labels, [SELECTOR_LABEL]: selectorValue });
+    const wes = endpoints.map((e, i) => {
+      const name = withHashSuffix(`${input.host}-${addressSlug(e.address)}`, `${input.host}|${e.identity}`);
+      const labels = sortedRecord({ ...(endpointLabels[i] ?? {}), [SELECTOR_LABEL]: selectorValue });
+      return resource(ResourceKind.WorkloadEntry, ns, name, weLabels, annotations, endpointSpec(e, labels));
+    });
+    wes.sort((a, b) => cmp(a.name, b.name));
+    resources.push(...wes);
+  }
+  if (!isDnsSubdomain(seName)) {
+    p.add(new MeshbridgeError(ErrorCode.INTERNAL, `object name "${seName}" is not DNS-1123`, { path: where }));
+  }
+  return { resources, problems: p.done(), droppedLabels };
+}
