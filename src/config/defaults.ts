@@ -1,0 +1,42 @@
+/**
+ * Every default of the config, in one place: the schema's `default` annotations (what editors
+ * show) and the resolution in load.ts both read these, so the two cannot drift. The xDS and
+ * file-registry values equal the defaults those components use themselves (a test checks xDS).
+ * The host template default depends on the registry kind: convert's defaultHostTemplate(kind).
+ */
+export const Defaults = {
+  registry: {
+    form: 'inline',
+    includeUnhealthy: false,
+    defaultProtocol: 'TCP',
+    protectPercent: 50,
+  },
+  file: {
+    pollIntervalMs: 5000,
+    maxBytes: 32 * 1024 * 1024,
+  },
+  conflictPolicy: 'merge',
+  debounce: { quietPeriodMs: 100, maxDelayMs: 1000 },
+  xds: {
+    keepaliveTimeMs: 30_000,
+    keepaliveTimeoutMs: 10_000,
+    maxSendMessageBytes: 256 * 1024 * 1024,
+    maxReceiveMessageBytes: 4 * 1024 * 1024,
+    shutdownGraceMs: 5_000,
+  },
+  kubernetes: {
+    qps: 20,
+    burst: 40,
+    maxDeletePercent: 50,
+    concurrency: 8,
+  },
+  leaderElection: {
+    enabled: false,
+    name: 'meshbridge',
+    leaseDurationSeconds: 15,
+    renewDeadlineSeconds: 10,
+    retryPeriodSeconds: 2,
+  },
+  admin: { address: '127.0.0.1:15080' },
+  log: { level: 'info', format: 'json' },
+} as const;

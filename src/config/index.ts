@@ -1,0 +1,34 @@
+export { loadConfig, parseConfig } from './load.js';
+export type { ParseConfigOptions } from './load.js';
+export type { Env } from './env.js';
+export {
+  conversionOptionsFor,
+  pipelineSettings,
+  fileRegistrySettings,
+  xdsServerSettings,
+  kubeClientSettings,
+  kubernetesSinkSettings,
+  adminSettings,
+  loggerSettings,
+} from './options.js';
+export { buildSchema, schemaFileText, SCHEMA_FILE } from './schema.js';
+export type { JsonSchema, SchemaFlavour } from './schema.js';
+export { Defaults } from './defaults.js';
+export { RegistryKind, PLANNED_REGISTRY_KINDS, LogLevel, LogFormat } from './types.js';
+export type {
+  Config,
+  RegistryConfig,
+  RegistryCommonConfig,
+  FileRegistryConfig,
+  FileSourceConfig,
+  DebounceConfig,
+  SinksConfig,
+  XdsSinkConfig,
+  XdsKeepaliveConfig,
+  XdsTlsConfig,
+  KubernetesSinkConfig,
+  LeaderElectionConfig,
+  RenderSinkConfig,
+  AdminConfig,
+  LogConfig,
+} from './types.js';

@@ -1,0 +1,222 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseDocument, type YAMLError } from 'yaml';
+import { defaultHostTemplate } from '../convert/options.js';
+import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
+import { Defaults } from './defaults.js';
+import { substituteEnv, type Env, type EnvProblem } from './env.js';
+import type { RawConfig, RawKubernetes, RawRegistry, RawXds } from './raw.js';
+import type {
+  AdminConfig,
+  Config,
+  KubernetesSinkConfig,
+  LeaderElectionConfig,
+  RegistryConfig,
+  XdsSinkConfig,
+} from './types.js';
+import { checkSchema, checkSemantics, type Problem } from './validate.js';
+
+export interface ParseConfigOptions {
+  /**
+   * The file the text came from: named in error paths, and its folder is the base of relative
+   * paths. Undefined: relative paths resolve against the working directory.
+   */
+  readonly sourcePath?: string | undefined;
+  /** Where `${ENV:NAME}` values come from. Default: process.env. */
+  readonly env?: Env | undefined;
+}
+
+/**
+ * Reads and parses a config file (see parseConfig).
+ *
+ * @throws MeshbridgeError MB_CONFIG_READ if the file cannot be read, else as parseConfig.
+ */
+export async function loadConfig(path: string, env: Env = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new MeshbridgeError(ErrorCode.CONFIG_READ, `cannot read config file: ${describeError(e)}`, { path, cause: e });
+  }
+  return parseConfig(text, { sourcePath: path, env });
+}
+
+/**
+ * Parses YAML (or JSON) config text into a resolved, deeply frozen Config.
+ *
+ * Order: YAML syntax (MB_CONFIG_PARSE, with line and column) -> `${ENV:...}` substitution in
+ * string values (MB_CONFIG_ENV_MISSING naming every key and variable; malformed references are
+ * MB_CONFIG_INVALID) -> schema (MB_CONFIG_INVALID listing every problem by key path) -> semantic
+ * checks (MB_CONFIG_INVALID) -> defaults and path resolution. The error's `path` is the source
+ * file; `details.problems` lists `{path, message}` per problem. Environment values never appear
+ * in messages. Pure apart from reading `env` and, without `sourcePath`, the working directory.
+ */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): Config {
+  const source = options.sourcePath;
+  const errOpts = source !== undefined ? { path: source } : {};
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) {
+    throw new MeshbridgeError(ErrorCode.CONFIG_PARSE, describeYamlError(yamlError), {
+      ...errOpts,
+      cause: yamlError,
+      details: positionOf(yamlError),
+    });
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new MeshbridgeError(ErrorCode.CONFIG_PARSE, `not a usable YAML document: ${describeError(e)}`, { ...errOpts, cause: e });
+  }
+
+  const env = substituteEnv(data, options.env ?? process.env);
+  if (env.malformed.length > 0) throw invalid(env.malformed, errOpts);
+  if (env.missing.length > 0) {
+    throw new MeshbridgeError(ErrorCode.CONFIG_ENV_MISSING, listing('environment variable missing', env.missing), {
+      ...errOpts,
+      details: { problems: env.missing.map((m: EnvProblem) => ({ path: m.path, variable: m.variable, message: m.message })) },
+    });
+  }
+
+  const { config: raw, problems } = checkSchema(env.value, env.substituted);
+  if (raw === undefined) throw invalid(problems, errOpts);
+  const semantic = checkSemantics(raw);
+  if (semantic.length > 0) throw invalid(semantic, errOpts);
+
+  const base = source !== undefined ? dirname(resolve(source)) : process.cwd();
+  return deepFreeze(resolveConfig(raw, base, source !== undefined ? resolve(source) : undefined));
+}
+
+function invalid(problems: readonly Problem[], errOpts: { path?: string }): MeshbridgeError {
+  return new MeshbridgeError(ErrorCode.CONFIG_INVALID, listing('invalid config', problems), {
+    ...errOpts,
+    details: { problems: problems.map((p) => ({ path: p.path, message: p.message })) },
+  });
+}
+
+function listing(head: string, problems: readonly Problem[]): string {
+  const first = problems[0];
+  if (problems.length === 1 && first !== undefined) return `${head}: ${first.path}: ${first.message}`;
+  return `${head} (${problems.length} problems):\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`;
+}
+
+function positionOf(e: YAMLError): { line?: number; column?: number } {
+  const pos = e.linePos?.[0];
+  return pos !== undefined ? { line: pos.line, column: pos.col } : {};
+}
+
+/** `line L, column C: <reason>` followed by yaml's excerpt of the offending lines. */
+function describeYamlError(e: YAMLError): string {
+  const pos = e.linePos?.[0];
+  const [firstLine = '', ...rest] = e.message.split('\n');
+  const reason = firstLine.replace(/ at line \d+, column \d+:?$/, '');
+  const excerpt = rest.join('\n').replace(/^\n+|\n+$/g, '');
+  const where = pos !== undefined ? `line ${pos.line}, column ${pos.col}: ` : '';
+  return `${where}${reason}${excerpt !== '' ? `\n${excerpt}` : ''}`;
+}
+
+/** Applies defaults and resolves paths against `base`. Input is schema- and semantics-valid. */
+function resolveConfig(raw: RawConfig, base: string, source: string | undefined): Config {
+  const adminAddress = raw.admin?.address === undefined ? Defaults.admin.address : raw.admin.address;
+  const admin: AdminConfig | undefined = adminAddress === null || adminAddress === '' ? undefined : { address: adminAddress };
+  return {
+    source,
+    registries: raw.registries.map((r) => resolveRegistry(r, base)),
+    conflictPolicy: raw.conflictPolicy ?? Defaults.conflictPolicy,
+    debounce: {
+      quietPeriodMs: raw.debounce?.quietPeriodMs ?? Defaults.debounce.quietPeriodMs,
+      maxDelayMs: raw.debounce?.maxDelayMs ?? Defaults.debounce.maxDelayMs,
+    },
+    sinks: {
+      xds: raw.sinks.xds !== undefined ? resolveXds(raw.sinks.xds, base) : undefined,
+      kubernetes: raw.sinks.kubernetes !== undefined ? resolveKubernetes(raw.sinks.kubernetes, base) : undefined,
+      render: raw.sinks.render !== undefined ? { out: opt(raw.sinks.render.out, (p) => resolve(base, p)) } : undefined,
+    },
+    admin,
+    log: { level: raw.log?.level ?? Defaults.log.level, format: raw.log?.format ?? Defaults.log.format },
+  };
+}
+
+function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
+  const d = Defaults.registry;
+  const file = r.file;
+  if (file === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, 'file registry without file block passed validation');
+  return {
+    name: r.name,
+    kind: r.kind,
+    file: {
+      path: resolve(base, file.path),
+      pollIntervalMs: file.pollIntervalMs ?? Defaults.file.pollIntervalMs,
+      maxBytes: file.maxBytes ?? Defaults.file.maxBytes,
+    },
+    namespace: r.namespace,
+    hostTemplate: r.hostTemplate ?? defaultHostTemplate(r.kind),
+    exportTo: [...(r.exportTo ?? [])],
+    form: r.form ?? d.form,
+    includeUnhealthy: r.includeUnhealthy ?? d.includeUnhealthy,
+    defaultProtocol: r.defaultProtocol ?? d.defaultProtocol,
+    portProtocols: { ...r.portProtocols },
+    network: r.network,
+    labels: { ...r.labels },
+    protectPercent: r.protectPercent ?? d.protectPercent,
+  };
+}
+
+function resolveXds(x: RawXds, base: string): XdsSinkConfig {
+  const d = Defaults.xds;
+  const k = x.keepalive;
+  return {
+    address: x.address,
+    keepalive: {
+      timeMs: k?.timeMs ?? d.keepaliveTimeMs,
+      timeoutMs: k?.timeoutMs ?? d.keepaliveTimeoutMs,
+      maxConnectionIdleMs: k?.maxConnectionIdleMs,
+      maxConnectionAgeMs: k?.maxConnectionAgeMs,
+      maxConnectionAgeGraceMs: k?.maxConnectionAgeGraceMs,
+    },
+    tls: x.tls !== undefined ? { certFile: resolve(base, x.tls.certFile), keyFile: resolve(base, x.tls.keyFile) } : undefined,
+    maxConcurrentStreams: x.maxConcurrentStreams,
+    maxSendMessageBytes: x.maxSendMessageBytes ?? d.maxSendMessageBytes,
+    maxReceiveMessageBytes: x.maxReceiveMessageBytes ?? d.maxReceiveMessageBytes,
+    shutdownGraceMs: x.shutdownGraceMs ?? d.shutdownGraceMs,
+  };
+}
+
+function resolveKubernetes(k: RawKubernetes, base: string): KubernetesSinkConfig {
+  const d = Defaults.kubernetes;
+  const le = k.leaderElection;
+  const dl = Defaults.leaderElection;
+  let leaderElection: LeaderElectionConfig | undefined;
+  if (le !== undefined && (le.enabled ?? dl.enabled) && le.namespace !== undefined) {
+    leaderElection = {
+      namespace: le.namespace,
+      name: le.name ?? dl.name,
+      leaseDurationSeconds: le.leaseDurationSeconds ?? dl.leaseDurationSeconds,
+      renewDeadlineSeconds: le.renewDeadlineSeconds ?? dl.renewDeadlineSeconds,
+      retryPeriodSeconds: le.retryPeriodSeconds ?? dl.retryPeriodSeconds,
+      identity: le.identity,
+    };
+  }
+  return {
+    kubeconfig: opt(k.kubeconfig, (p) => resolve(base, p)),
+    context: k.context,
+    qps: k.qps ?? d.qps,
+    burst: k.burst ?? d.burst,
+    maxDeletePercent: k.maxDeletePercent ?? d.maxDeletePercent,
+    concurrency: k.concurrency ?? d.concurrency,
+    leaderElection,
+  };
+}
+
+function opt<T, U>(v: T | undefined, f: (v: T) => U): U | undefined {
+  return v === undefined ? undefined : f(v);
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}

@@ -1,0 +1,108 @@
+import type { ConversionOptions } from '../convert/options.js';
+import type { PipelineOptions } from '../core/pipeline.js';
+import type { FileRegistryOptions } from '../registry/file/file-registry.js';
+import type { KubeClientOptions } from '../sinks/kubernetes/kube-client.js';
+import type { KubernetesSinkOptions } from '../sinks/kubernetes/sink.js';
+import type { XdsServerOptions } from '../sinks/xds/options.js';
+import type { Config, FileRegistryConfig, KubernetesSinkConfig, LogLevel, RegistryConfig, XdsSinkConfig } from './types.js';
+
+/*
+ * Pure mappings from the resolved Config to the option fragments the composition root passes to
+ * each component. Each returns only what the config decides; the caller adds the runtime parts
+ * (store, logger, metrics, clients, callbacks).
+ */
+
+/** How this registry's services become Istio resources. */
+export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
+  return {
+    namespace: r.namespace,
+    exportTo: r.exportTo,
+    hostTemplate: r.hostTemplate,
+    form: r.form,
+    includeUnhealthy: r.includeUnhealthy,
+    defaultProtocol: r.defaultProtocol,
+    portProtocols: r.portProtocols,
+    ...(r.network !== undefined ? { network: r.network } : {}),
+    extraLabels: r.labels,
+  };
+}
+
+/** The config part of PipelineOptions: per-registry conversion and protect threshold (by name). */
+export function pipelineSettings(c: Config): Pick<PipelineOptions, 'conversion' | 'protectPercent' | 'conflictPolicy' | 'debounce'> {
+  return {
+    conversion: new Map(c.registries.map((r) => [r.name, conversionOptionsFor(r)])),
+    protectPercent: new Map(c.registries.map((r) => [r.name, r.protectPercent])),
+    conflictPolicy: c.conflictPolicy,
+    debounce: c.debounce,
+  };
+}
+
+/** The config part of FileRegistryOptions (the path is absolute). */
+export function fileRegistrySettings(
+  r: FileRegistryConfig,
+): Required<Pick<FileRegistryOptions, 'name' | 'path' | 'pollIntervalMs' | 'maxBytes' | 'defaultProtocol'>> {
+  return { name: r.name, path: r.file.path, pollIntervalMs: r.file.pollIntervalMs, maxBytes: r.file.maxBytes, defaultProtocol: r.defaultProtocol };
+}
+
+/** The config part of XdsServerOptions. */
+export function xdsServerSettings(x: XdsSinkConfig): Omit<XdsServerOptions, 'store' | 'metrics' | 'logger' | 'ready' | 'readyPollMs'> {
+  return {
+    address: x.address,
+    keepalive: x.keepalive,
+    maxConcurrentStreams: x.maxConcurrentStreams,
+    maxSendMessageBytes: x.maxSendMessageBytes,
+    maxReceiveMessageBytes: x.maxReceiveMessageBytes,
+    tls: x.tls,
+    shutdownGraceMs: x.shutdownGraceMs,
+  };
+}
+
+/** KubeClientOptions (all of it comes from the config). */
+export function kubeClientSettings(k: KubernetesSinkConfig): KubeClientOptions {
+  return {
+    qps: k.qps,
+    burst: k.burst,
+    ...(k.kubeconfig !== undefined ? { kubeconfig: k.kubeconfig } : {}),
+    ...(k.context !== undefined ? { context: k.context } : {}),
+  };
+}
+
+/**
+ * The config part of KubernetesSinkOptions: owned registries, the namespaces they write (sorted,
+ * unique), the prune guard, and leader election with seconds turned into ms. `defaultIdentity`
+ * (e.g. $POD_NAME or hostname-pid, chosen by the caller) applies when the config names none.
+ */
+export function kubernetesSinkSettings(
+  c: Config,
+  k: KubernetesSinkConfig,
+  defaultIdentity: string,
+): Omit<KubernetesSinkOptions, 'client' | 'store' | 'logger' | 'metrics'> {
+  const le = k.leaderElection;
+  return {
+    registries: c.registries.map((r) => r.name),
+    namespaces: [...new Set(c.registries.map((r) => r.namespace))].sort(),
+    maxDeletePercent: k.maxDeletePercent,
+    concurrency: k.concurrency,
+    leaderElection:
+      le === undefined
+        ? undefined
+        : {
+            namespace: le.namespace,
+            name: le.name,
+            identity: le.identity ?? defaultIdentity,
+            leaseDurationMs: le.leaseDurationSeconds * 1000,
+            renewDeadlineMs: le.renewDeadlineSeconds * 1000,
+            retryPeriodMs: le.retryPeriodSeconds * 1000,
+          },
+  };
+}
+
+/** The admin server's address, or undefined when it is disabled. */
+export function adminSettings(c: Config): { readonly address: string } | undefined {
+  return c.admin === undefined ? undefined : { address: c.admin.address };
+}
+
+/** Logger options. */
+export function loggerSettings(c: Config): { readonly level: LogLevel } {
+  return { level: c.log.level };
+}

@@ -1,0 +1,74 @@
+import type { EndpointForm } from '../convert/options.js';
+import type { ConflictPolicy } from '../core/aggregate.js';
+import type { Protocol } from '../model/index.js';
+import type { LogFormat, LogLevel } from './types.js';
+
+/**
+ * The config as written (after env substitution), once it passed the runtime schema: optional
+ * keys may be absent. Only load.ts turns it into the resolved Config.
+ */
+export interface RawConfig {
+  readonly $schema?: string;
+  readonly registries: readonly RawRegistry[];
+  readonly conflictPolicy?: ConflictPolicy;
+  readonly debounce?: { readonly quietPeriodMs?: number; readonly maxDelayMs?: number };
+  readonly sinks: RawSinks;
+  readonly admin?: { readonly address?: string | null };
+  readonly log?: { readonly level?: LogLevel; readonly format?: LogFormat };
+}
+
+export interface RawRegistry {
+  readonly name: string;
+  readonly kind: 'file';
+  readonly file?: { readonly path: string; readonly pollIntervalMs?: number; readonly maxBytes?: number };
+  readonly namespace: string;
+  readonly hostTemplate?: string;
+  readonly exportTo?: readonly string[];
+  readonly form?: EndpointForm;
+  readonly includeUnhealthy?: boolean;
+  readonly defaultProtocol?: Protocol;
+  readonly portProtocols?: Readonly<Record<string, Protocol>>;
+  readonly network?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly protectPercent?: number;
+}
+
+export interface RawSinks {
+  readonly xds?: RawXds;
+  readonly kubernetes?: RawKubernetes;
+  readonly render?: { readonly out?: string };
+}
+
+export interface RawXds {
+  readonly address: string;
+  readonly keepalive?: {
+    readonly timeMs?: number;
+    readonly timeoutMs?: number;
+    readonly maxConnectionIdleMs?: number;
+    readonly maxConnectionAgeMs?: number;
+    readonly maxConnectionAgeGraceMs?: number;
+  };
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly maxConcurrentStreams?: number;
+  readonly maxSendMessageBytes?: number;
+  readonly maxReceiveMessageBytes?: number;
+  readonly shutdownGraceMs?: number;
+}
+
+export interface RawKubernetes {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly qps?: number;
+  readonly burst?: number;
+  readonly maxDeletePercent?: number;
+  readonly concurrency?: number;
+  readonly leaderElection?: {
+    readonly enabled?: boolean;
+    readonly namespace?: string;
+    readonly name?: string;
+    readonly leaseDurationSeconds?: number;
+    readonly renewDeadlineSeconds?: number;
+    readonly retryPeriodSeconds?: number;
+    readonly identity?: string;
+  };
+}

@@ -1,0 +1,285 @@
+import { EndpointForm, defaultHostTemplate } from '../convert/options.js';
+import { ConflictPolicy } from '../core/aggregate.js';
+import { Protocol } from '../model/index.js';
+import { Defaults } from './defaults.js';
+import { LogFormat, LogLevel, RegistryKind } from './types.js';
+
+/** A JSON Schema (draft-07) node, as plain data. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/**
+ * Which schema to build. `runtime` validates after `${ENV:...}` substitution; `editor` (the
+ * committed schema/meshbridge.schema.json) also accepts an `${ENV:...}` reference wherever a
+ * constrained string is expected, because editors see the file before substitution.
+ */
+export type SchemaFlavour = 'runtime' | 'editor';
+
+export const SCHEMA_DRAFT = 'http://json-schema.org/draft-07/schema#';
+
+/** Patterns with a human description: validate.ts names the description in messages. */
+export const Patterns = {
+  DNS_LABEL: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+  DNS_SUBDOMAIN: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  EXPORT_TO: '^(\\.|\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
+  LABEL_KEY: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+  LABEL_VALUE: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+  ENV_REF: '\\$\\{ENV:[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}',
+} as const;
+
+export const PatternText: Readonly<Record<string, string>> = {
+  [Patterns.DNS_LABEL]: "a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit)",
+  [Patterns.DNS_SUBDOMAIN]: "a DNS subdomain (DNS labels joined by '.')",
+  [Patterns.EXPORT_TO]: "'.', '*' or a namespace name",
+  [Patterns.LABEL_KEY]: 'a Kubernetes label key ([prefix/]name; name up to 63 letters, digits, "-", "_", ".")',
+  [Patterns.LABEL_VALUE]: 'a Kubernetes label value (up to 63 letters, digits, "-", "_", ".", starting and ending alphanumeric)',
+};
+
+/** Builds the config schema. Pure; the single definition of the config's shape. */
+export function buildSchema(flavour: SchemaFlavour): JsonSchema {
+  const s = new Builder(flavour);
+  const protocols = Object.values(Protocol);
+
+  const fileSource = s.object(
+    'Settings of a `file` registry: one YAML/JSON file listing services (docs/file-registry.md).',
+    {
+      path: s.str('The registry file; relative paths resolve against the folder of this config file.', { minLength: 1 }),
+      pollIntervalMs: s.int('Safety re-stat interval in ms, for filesystems where file watching misses events; 0 disables.', {
+        minimum: 0,
+        default: Defaults.file.pollIntervalMs,
+      }),
+      maxBytes: s.int('Larger registry files are refused (MB_SOURCE_READ).', { minimum: 1, default: Defaults.file.maxBytes }),
+    },
+    ['path'],
+  );
+
+  const registry: JsonSchema = {
+    ...s.object(
+      'One registry to watch. `kind` selects the connection block of the same name (only `file` is implemented).',
+      {
+        name: s.str('Unique name of this registry: a DNS label. Used as {registry} in host templates and as the ownership label value.', {
+          pattern: Patterns.DNS_LABEL,
+          maxLength: 63,
+        }),
+        kind: s.str('Registry kind. Only `file` is implemented; zookeeper, consul, nacos, eureka and etcd are planned.', {
+          enum: Object.values(RegistryKind),
+        }),
+        file: fileSource,
+        namespace: s.str('Kubernetes namespace the ServiceEntries/WorkloadEntries are written to (and named under in MCP).', {
+          pattern: Patterns.DNS_LABEL,
+          maxLength: 63,
+        }),
+        hostTemplate: s.str(
+          `Istio host of each service. Placeholders: {name}, {namespace}, {registry}, {kind} and any service attribute ({group}, {version}, ...); {name} is required. A missing attribute removes its placeholder and one adjacent dot. Default for kind file: ${defaultHostTemplate(RegistryKind.FILE)}.`,
+          { minLength: 1, default: defaultHostTemplate(RegistryKind.FILE) },
+        ),
+        exportTo: {
+          type: 'array',
+          description: "ServiceEntry.exportTo: '.', '*' or namespace names. Empty or absent: left unset (visible to all namespaces).",
+          items: s.str('A namespace, "." or "*".', { pattern: Patterns.EXPORT_TO, maxLength: 63 }),
+          uniqueItems: true,
+          default: [],
+        },
+        form: s.str('inline: one ServiceEntry with endpoints; workloadEntry: a ServiceEntry with workloadSelector plus one WorkloadEntry per endpoint.', {
+          enum: Object.values(EndpointForm),
+          default: Defaults.registry.form,
+        }),
+        includeUnhealthy: { type: 'boolean', description: 'Publish endpoints the registry reports unhealthy.', default: Defaults.registry.includeUnhealthy },
+        defaultProtocol: s.str('Protocol of ports whose protocol the registry does not state.', {
+          enum: protocols,
+          default: Defaults.registry.defaultProtocol,
+        }),
+        portProtocols: {
+          type: 'object',
+          description: 'Protocol overrides by port name or port number (as a key); they win over registry metadata.',
+          propertyNames: { minLength: 1, maxLength: 63 },
+          additionalProperties: s.str('Protocol of this port.', { enum: protocols }),
+          default: {},
+        },
+        network: s.str('Istio network of the endpoints when the registry does not say.', { minLength: 1 }),
+        labels: {
+          type: 'object',
+          description: 'Extra labels put on every object of this registry (not under meshbridge.io/ or app.kubernetes.io/managed-by).',
+          propertyNames: { pattern: Patterns.LABEL_KEY, maxLength: 317 },
+          additionalProperties: s.str('Label value.', { pattern: Patterns.LABEL_VALUE, maxLength: 63 }),
+          default: {},
+        },
+        protectPercent: {
+          type: 'number',
+          description:
+            'Protect threshold: if one pass removes more than this share of the registry\'s services, the deletions are held back (MB_PROTECT_HELD). 100 disables the guard.',
+          minimum: 0,
+          maximum: 100,
+          default: Defaults.registry.protectPercent,
+        },
+      },
+      ['name', 'kind', 'namespace'],
+    ),
+    allOf: [{ if: { properties: { kind: { const: RegistryKind.FILE } }, required: ['kind'] }, then: { required: ['file'] } }],
+  };
+
+  const keepalive = s.object('gRPC keepalive and connection management.', {
+    timeMs: s.int('grpc.keepalive_time_ms: ping an idle client this often.', { minimum: 1, default: Defaults.xds.keepaliveTimeMs }),
+    timeoutMs: s.int('grpc.keepalive_timeout_ms: drop the connection if a ping is not answered in time.', {
+      minimum: 1,
+      default: Defaults.xds.keepaliveTimeoutMs,
+    }),
+    maxConnectionIdleMs: s.int('grpc.max_connection_idle_ms. Default: none.', { minimum: 1 }),
+    maxConnectionAgeMs: s.int('grpc.max_connection_age_ms: clients reconnect (and get the full state again). Default: none.', { minimum: 1 }),
+    maxConnectionAgeGraceMs: s.int('grpc.max_connection_age_grace_ms. Default: none.', { minimum: 1 }),
+  });
+
+  const xds = s.object(
+    'MCP-over-xDS server for istiod (meshConfig.configSources: [{address: "xds://host:port"}]).',
+    {
+      address: s.str('host:port to listen on; port 0 picks a free port.', { minLength: 1 }),
+      keepalive,
+      tls: s.object(
+        'SIMPLE (server-only) TLS; istiod 1.26+ dials it with tlsSettings.mode: SIMPLE. Paths relative to this file.',
+        {
+          certFile: s.str('PEM certificate chain.', { minLength: 1 }),
+          keyFile: s.str('PEM private key.', { minLength: 1 }),
+        },
+        ['certFile', 'keyFile'],
+      ),
+      maxConcurrentStreams: s.int('grpc.max_concurrent_streams per connection. Default: unlimited.', { minimum: 1 }),
+      maxSendMessageBytes: s.int('grpc.max_send_message_length.', { minimum: 1024, default: Defaults.xds.maxSendMessageBytes }),
+      maxReceiveMessageBytes: s.int('grpc.max_receive_message_length.', { minimum: 1024, default: Defaults.xds.maxReceiveMessageBytes }),
+      shutdownGraceMs: s.int('On shutdown: how long streams get to end before the server is forced down.', {
+        minimum: 0,
+        default: Defaults.xds.shutdownGraceMs,
+      }),
+    },
+    ['address'],
+  );
+
+  const leaderElection: JsonSchema = {
+    ...s.object(
+      'Leader election on a coordination.k8s.io/v1 Lease: only the leader writes.',
+      {
+        enabled: { type: 'boolean', description: 'Elect a leader among replicas.', default: Defaults.leaderElection.enabled },
+        namespace: s.str('Namespace of the Lease (required when enabled).', { pattern: Patterns.DNS_LABEL, maxLength: 63 }),
+        name: s.str('Name of the Lease.', { pattern: Patterns.DNS_SUBDOMAIN, maxLength: 253, default: Defaults.leaderElection.name }),
+        leaseDurationSeconds: s.int('How long a lease is valid; must exceed renewDeadlineSeconds.', {
+          minimum: 1,
+          default: Defaults.leaderElection.leaseDurationSeconds,
+        }),
+        renewDeadlineSeconds: s.int('The leader stops writing if it could not renew within this; must exceed retryPeriodSeconds.', {
+          minimum: 1,
+          default: Defaults.leaderElection.renewDeadlineSeconds,
+        }),
+        retryPeriodSeconds: s.int('Interval between acquire/renew attempts.', { minimum: 1, default: Defaults.leaderElection.retryPeriodSeconds }),
+        identity: s.str('Unique identity of this replica. Default: $POD_NAME, else hostname and process id.', { minLength: 1 }),
+      },
+    ),
+    allOf: [{ if: { properties: { enabled: { const: true } }, required: ['enabled'] }, then: { required: ['namespace'] } }],
+  };
+
+  const kubernetes = s.object('Write ServiceEntries/WorkloadEntries to Kubernetes with server-side apply; prune stale owned ones.', {
+    kubeconfig: s.str('kubeconfig file (relative to this file). Default: in-cluster config, else $KUBECONFIG or ~/.kube/config.', {
+      minLength: 1,
+    }),
+    context: s.str('kubeconfig context. Default: the current context.', { minLength: 1 }),
+    qps: { type: 'number', description: 'API requests per second (token bucket).', exclusiveMinimum: 0, default: Defaults.kubernetes.qps },
+    burst: s.int('Token bucket size.', { minimum: 1, default: Defaults.kubernetes.burst }),
+    maxDeletePercent: {
+      type: 'number',
+      description: 'Prune guard: one reconcile deletes at most this share of the owned objects; more is held back. 100 disables the guard.',
+      minimum: 0,
+      maximum: 100,
+      default: Defaults.kubernetes.maxDeletePercent,
+    },
+    concurrency: s.int('Parallel writes (each still passes the rate limit).', { minimum: 1, maximum: 256, default: Defaults.kubernetes.concurrency }),
+    leaderElection,
+  });
+
+  const render = s.object('Write the Istio YAML of every snapshot to a folder (one file per resource) or to stdout.', {
+    out: s.str('Output folder (relative to this file). Default: stdout.', { minLength: 1 }),
+  });
+
+  return {
+    $schema: SCHEMA_DRAFT,
+    title: 'Meshbridge configuration',
+    description: 'Meshbridge config file (docs/configuration.md). `${ENV:NAME}` and `${ENV:NAME:-default}` in string values are replaced from the environment.',
+    ...s.object(
+      '',
+      {
+        $schema: { type: 'string', description: 'Ignored: lets editors find this schema.' },
+        registries: {
+          type: 'array',
+          description: 'Registries to watch, in precedence order (the first wins under conflictPolicy: precedence).',
+          minItems: 1,
+          items: registry,
+        },
+        conflictPolicy: s.str('The same host from several registries: merge their endpoints into one ServiceEntry, or let the first registry (file order) win.', {
+          enum: Object.values(ConflictPolicy),
+          default: Defaults.conflictPolicy,
+        }),
+        debounce: s.object('Registry changes are batched: a snapshot is built after a quiet period, at the latest after maxDelayMs.', {
+          quietPeriodMs: s.int('Build once no change arrived for this long.', { minimum: 0, default: Defaults.debounce.quietPeriodMs }),
+          maxDelayMs: s.int('Build at the latest this long after the first change of a burst; >= quietPeriodMs.', {
+            minimum: 0,
+            default: Defaults.debounce.maxDelayMs,
+          }),
+        }),
+        sinks: {
+          ...s.object('Where the Istio config goes. At least one sink.', { xds, kubernetes, render }),
+          minProperties: 1,
+        },
+        admin: s.object('Admin HTTP server: /healthz /readyz /metrics /debug/*.', {
+          address: {
+            type: ['string', 'null'],
+            description: 'host:port to listen on; "" or null disables the admin server.',
+            default: Defaults.admin.address,
+          },
+        }),
+        log: s.object('Logging (JSON lines on stderr).', {
+          level: s.str('Minimum level logged.', { enum: Object.values(LogLevel), default: Defaults.log.level }),
+          format: s.str('Log format.', { enum: Object.values(LogFormat), default: Defaults.log.format }),
+        }),
+      },
+      ['registries', 'sinks'],
+    ),
+  };
+}
+
+/** The committed editor schema file's exact text. */
+export function schemaFileText(): string {
+  return `${JSON.stringify(buildSchema('editor'), null, 2)}\n`;
+}
+
+/** Repository-relative path of the committed schema file. */
+export const SCHEMA_FILE = 'schema/meshbridge.schema.json';
+
+class Builder {
+  constructor(private readonly flavour: SchemaFlavour) {}
+
+  object(description: string, properties: Readonly<Record<string, JsonSchema>>, required: readonly string[] = []): JsonSchema {
+    return {
+      type: 'object',
+      ...(description !== '' ? { description } : {}),
+      properties,
+      ...(required.length > 0 ? { required } : {}),
+      additionalProperties: false,
+    };
+  }
+
+  /** A string; constrained ones also accept an `${ENV:...}` reference in the editor flavour. */
+  str(description: string, constraints: Readonly<Record<string, unknown>> = {}): JsonSchema {
+    const { default: dflt, ...rest } = constraints;
+    const constrained = 'pattern' in rest || 'enum' in rest;
+    const base: JsonSchema = { type: 'string', description, ...rest, ...(dflt !== undefined ? { default: dflt } : {}) };
+    if (this.flavour === 'runtime' || !constrained) return base;
+    return {
+      description,
+      ...(dflt !== undefined ? { default: dflt } : {}),
+      anyOf: [
+        { type: 'string', ...rest },
+        { type: 'string', pattern: Patterns.ENV_REF, description: 'An ${ENV:NAME} reference, checked after substitution.' },
+      ],
+    };
+  }
+
+  int(description: string, constraints: Readonly<Record<string, unknown>> = {}): JsonSchema {
+    return { type: 'integer', description, ...constraints };
+  }
+}

@@ -1,0 +1,164 @@
+import type { EndpointForm } from '../convert/options.js';
+import type { ConflictPolicy } from '../core/aggregate.js';
+import type { Protocol } from '../model/index.js';
+
+/**
+ * The fully resolved, validated configuration (docs/configuration.md).
+ *
+ * Contract: every default is applied, every file path is absolute (relative paths in the file
+ * resolve against the config file's folder), `${ENV:...}` references are substituted, and the
+ * object (deeply) is never mutated after `parseConfig`/`loadConfig` returns it.
+ */
+export interface Config {
+  /** Absolute path of the config file; undefined when parsed from text without a source path. */
+  readonly source: string | undefined;
+  /** In precedence order (file order); names are unique. */
+  readonly registries: readonly RegistryConfig[];
+  readonly conflictPolicy: ConflictPolicy;
+  readonly debounce: DebounceConfig;
+  /** At least one of the three is defined. */
+  readonly sinks: SinksConfig;
+  /** Undefined: the admin HTTP server is disabled (`admin.address: ""` or `null`). */
+  readonly admin: AdminConfig | undefined;
+  readonly log: LogConfig;
+}
+
+/** Registry kinds the config accepts. Only `file` is implemented; see docs/configuration.md. */
+export const RegistryKind = {
+  FILE: 'file',
+} as const;
+export type RegistryKind = (typeof RegistryKind)[keyof typeof RegistryKind];
+
+/**
+ * Kinds that are planned but not implemented yet: the config rejects them with
+ * MB_CONFIG_INVALID naming the key, rather than a generic enum error.
+ */
+export const PLANNED_REGISTRY_KINDS: readonly string[] = ['zookeeper', 'consul', 'nacos', 'eureka', 'etcd'];
+
+/** Settings every registry kind shares: how its services become Istio resources. */
+export interface RegistryCommonConfig {
+  /** DNS label, unique in the config: Service.registry, the ownership label value. */
+  readonly name: string;
+  readonly namespace: string;
+  readonly hostTemplate: string;
+  /** Empty: ServiceEntry.exportTo left unset. */
+  readonly exportTo: readonly string[];
+  readonly form: EndpointForm;
+  readonly includeUnhealthy: boolean;
+  readonly defaultProtocol: Protocol;
+  /** Port name or number (as a string) -> protocol; wins over registry metadata. */
+  readonly portProtocols: Readonly<Record<string, Protocol>>;
+  readonly network: string | undefined;
+  /** Extra labels on every object of this registry. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** 0-100: the share of services one pass may remove before deletions are held back. */
+  readonly protectPercent: number;
+}
+
+export interface FileRegistryConfig extends RegistryCommonConfig {
+  readonly kind: 'file';
+  readonly file: FileSourceConfig;
+}
+
+export interface FileSourceConfig {
+  /** Absolute path of the registry file. */
+  readonly path: string;
+  /** Safety re-stat interval; 0 disables. */
+  readonly pollIntervalMs: number;
+  readonly maxBytes: number;
+}
+
+/** Discriminated on `kind`; a new registry kind adds one member. */
+export type RegistryConfig = FileRegistryConfig;
+
+export interface DebounceConfig {
+  readonly quietPeriodMs: number;
+  /** >= quietPeriodMs. */
+  readonly maxDelayMs: number;
+}
+
+export interface SinksConfig {
+  readonly xds: XdsSinkConfig | undefined;
+  readonly kubernetes: KubernetesSinkConfig | undefined;
+  readonly render: RenderSinkConfig | undefined;
+}
+
+export interface XdsSinkConfig {
+  /** `host:port`; port 0 picks a free port. */
+  readonly address: string;
+  readonly keepalive: XdsKeepaliveConfig;
+  readonly tls: XdsTlsConfig | undefined;
+  /** Undefined: grpc-js default (unlimited). */
+  readonly maxConcurrentStreams: number | undefined;
+  readonly maxSendMessageBytes: number;
+  readonly maxReceiveMessageBytes: number;
+  readonly shutdownGraceMs: number;
+}
+
+export interface XdsKeepaliveConfig {
+  readonly timeMs: number;
+  readonly timeoutMs: number;
+  readonly maxConnectionIdleMs: number | undefined;
+  readonly maxConnectionAgeMs: number | undefined;
+  readonly maxConnectionAgeGraceMs: number | undefined;
+}
+
+export interface XdsTlsConfig {
+  /** Absolute paths. */
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export interface KubernetesSinkConfig {
+  /** Absolute path; undefined: in-cluster config, else $KUBECONFIG / ~/.kube/config. */
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  readonly qps: number;
+  readonly burst: number;
+  readonly maxDeletePercent: number;
+  readonly concurrency: number;
+  /** Undefined: election disabled, this replica always writes. */
+  readonly leaderElection: LeaderElectionConfig | undefined;
+}
+
+export interface LeaderElectionConfig {
+  readonly namespace: string;
+  readonly name: string;
+  readonly leaseDurationSeconds: number;
+  readonly renewDeadlineSeconds: number;
+  readonly retryPeriodSeconds: number;
+  /** Undefined: the composition root supplies one (pod name, or hostname + pid). */
+  readonly identity: string | undefined;
+}
+
+export interface RenderSinkConfig {
+  /** Absolute folder; undefined: stdout. */
+  readonly out: string | undefined;
+}
+
+export interface AdminConfig {
+  /** `host:port`. */
+  readonly address: string;
+}
+
+export const LogLevel = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+  /** Nothing is logged. */
+  SILENT: 'silent',
+} as const;
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
+
+export const LogFormat = {
+  /** JSON lines on stderr (the only format so far). */
+  JSON: 'json',
+} as const;
+export type LogFormat = (typeof LogFormat)[keyof typeof LogFormat];
+
+export interface LogConfig {
+  readonly level: LogLevel;
+  readonly format: LogFormat;
+}

@@ -1,0 +1,276 @@
+import { isIP } from 'node:net';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Defaults } from './defaults.js';
+import { formatPath, pointerSegments, type PathSegment } from './path.js';
+import type { RawConfig, RawRegistry } from './raw.js';
+import { PatternText, buildSchema } from './schema.js';
+import { PLANNED_REGISTRY_KINDS, RegistryKind } from './types.js';
+
+/** One thing wrong with the config, at a key path such as `registries[0].file.path`. */
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+}
+
+let compiled: ValidateFunction<RawConfig> | undefined;
+
+/** The runtime validator, compiled once on first use (not at import: imports do no work). */
+function validator(): ValidateFunction<RawConfig> {
+  if (compiled === undefined) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
+    compiled = ajv.compile<RawConfig>(buildSchema('runtime'));
+  }
+  return compiled;
+}
+
+/**
+ * Validates a substituted document against the runtime schema.
+ *
+ * Contract: returns the typed document and no problems, or undefined and every problem ajv found
+ * (allErrors), each with a key path and what was expected. Values at `redacted` paths (those that
+ * came from the environment) are never quoted.
+ */
+export function checkSchema(doc: unknown, redacted: ReadonlySet<string>): { config: RawConfig | undefined; problems: Problem[] } {
+  const validate = validator();
+  if (validate(doc)) return { config: doc, problems: [] };
+  const problems = (validate.errors ?? []).flatMap((e) => describeAjvError(e, redacted));
+  return { config: undefined, problems: dedupe(problems) };
+}
+
+function describeAjvError(e: ErrorObject, redacted: ReadonlySet<string>): Problem[] {
+  const at = pointerSegments(e.instancePath);
+  const got = (): string => show(e.data, formatPath(at), redacted);
+  const p = e.params as Record<string, unknown>;
+  if (e.propertyName !== undefined) {
+    // An inner propertyNames error: the key itself is wrong.
+    const key = formatPath([...at, e.propertyName]);
+    const what = e.keyword === 'pattern' ? `must be ${patternText(p['pattern'])}` : (e.message ?? 'is invalid');
+    return [{ path: key, message: `invalid key: ${what}` }];
+  }
+  switch (e.keyword) {
+    case 'if':
+    case 'propertyNames':
+      return []; // the inner errors say it
+    case 'required':
+      return [{ path: formatPath([...at, String(p['missingProperty'])]), message: 'is required' }];
+    case 'additionalProperties': {
+      const key = String(p['additionalProperty']);
+      const allowed = Object.keys(propertiesOf(e.parentSchema));
+      const near = closest(key, allowed);
+      const hint = near !== undefined ? ` (did you mean "${near}"?)` : '';
+      return [{ path: formatPath([...at, key]), message: `unknown key${hint}; expected one of: ${allowed.join(', ')}` }];
+    }
+    case 'type':
+      return [{ path: formatPath(at), message: `must be ${typeText(p['type'])}, got ${got()}` }];
+    case 'enum': {
+      const allowed = (p['allowedValues'] as unknown[]).map((v) => String(v));
+      if (isRegistryKind(at) && typeof e.data === 'string' && PLANNED_REGISTRY_KINDS.includes(e.data)) {
+        return [
+          {
+            path: formatPath(at),
+            message: `registry kind "${e.data}" is not implemented yet; implemented kinds: ${Object.values(RegistryKind).join(', ')}`,
+          },
+        ];
+      }
+      return [{ path: formatPath(at), message: `must be one of: ${allowed.join(', ')}; got ${got()}` }];
+    }
+    case 'pattern':
+      return [{ path: formatPath(at), message: `must be ${patternText(p['pattern'])}; got ${got()}` }];
+    case 'minItems':
+      if (formatPath(at) === 'registries') return [{ path: 'registries', message: 'at least one registry is required' }];
+      return [{ path: formatPath(at), message: e.message ?? 'has too few items' }];
+    case 'minProperties': {
+      const names = Object.keys(propertiesOf(e.parentSchema)).join(', ');
+      return [{ path: formatPath(at), message: `must configure at least one of: ${names}` }];
+    }
+    case 'uniqueItems':
+      return [{ path: formatPath(at), message: 'must not list a value twice' }];
+    default:
+      return [{ path: formatPath(at), message: `${e.message ?? 'is invalid'}; got ${got()}` }];
+  }
+}
+
+function isRegistryKind(at: readonly PathSegment[]): boolean {
+  return at.length === 3 && at[0] === 'registries' && at[2] === 'kind';
+}
+
+function propertiesOf(schema: unknown): Record<string, unknown> {
+  if (schema !== null && typeof schema === 'object' && 'properties' in schema) {
+    const props = (schema).properties;
+    if (props !== null && typeof props === 'object') return props as Record<string, unknown>;
+  }
+  return {};
+}
+
+function patternText(pattern: unknown): string {
+  const s = String(pattern);
+  return PatternText[s] ?? `a string matching ${s}`;
+}
+
+function typeText(t: unknown): string {
+  const names = Array.isArray(t) ? t.map(String) : [String(t)];
+  const words = names.map((n) => (n === 'object' ? 'a mapping' : n === 'array' ? 'a list' : n === 'null' ? 'null' : `a${/^[aeiou]/.test(n) ? 'n' : ''} ${n}`));
+  return words.join(' or ');
+}
+
+/** A short rendering of a value for messages; values from the environment are never shown. */
+function show(v: unknown, path: string, redacted: ReadonlySet<string>): string {
+  if (redacted.has(path)) return 'a value from the environment';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  const text = JSON.stringify(v);
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return typeof v === 'string' ? `string ${shown}` : `${typeof v} ${shown}`;
+}
+
+/** The allowed key nearest to `key` (case-insensitive or edit distance <= 2), if any. */
+export function closest(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const a of allowed) {
+    const d = a.toLowerCase() === key.toLowerCase() ? 0 : distance(a, key);
+    if (d < bestD) {
+      bestD = d;
+      best = a;
+    }
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, sub));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+function dedupe(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  for (const p of problems) {
+    const k = `${p.path}\u0000${p.message}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(p);
+  }
+  return out;
+}
+
+/** Placeholders the host template always offers; any other lower-camel-case name is a service attribute. */
+export const HOST_TEMPLATE_BUILTINS: readonly string[] = ['name', 'namespace', 'registry', 'kind'];
+
+/**
+ * Checks the schema cannot express: unique registry names, host:port addresses, host templates,
+ * label keys, port keys and the ordering of related durations. Runs only on schema-valid input.
+ */
+export function checkSemantics(c: RawConfig): Problem[] {
+  const problems: Problem[] = [];
+  const add = (at: readonly PathSegment[], message: string): void => {
+    problems.push({ path: formatPath(at), message });
+  };
+  const firstIndex = new Map<string, number>();
+  c.registries.forEach((r, i) => {
+    const seen = firstIndex.get(r.name);
+    if (seen !== undefined) add(['registries', i, 'name'], `duplicate registry name "${r.name}" (also registries[${seen}].name)`);
+    else firstIndex.set(r.name, i);
+    checkRegistry(r, ['registries', i], add);
+  });
+  const d = c.debounce;
+  if (d?.quietPeriodMs !== undefined || d?.maxDelayMs !== undefined) {
+    const quiet = d.quietPeriodMs ?? Defaults.debounce.quietPeriodMs;
+    const max = d.maxDelayMs ?? Defaults.debounce.maxDelayMs;
+    if (max < quiet) add(['debounce', 'maxDelayMs'], `must be >= debounce.quietPeriodMs (${quiet}); got ${max}`);
+  }
+  if (c.sinks.xds !== undefined) {
+    const m = addressProblem(c.sinks.xds.address);
+    if (m !== undefined) add(['sinks', 'xds', 'address'], m);
+  }
+  const le = c.sinks.kubernetes?.leaderElection;
+  if (le !== undefined) {
+    const lease = le.leaseDurationSeconds ?? Defaults.leaderElection.leaseDurationSeconds;
+    const renew = le.renewDeadlineSeconds ?? Defaults.leaderElection.renewDeadlineSeconds;
+    const retry = le.retryPeriodSeconds ?? Defaults.leaderElection.retryPeriodSeconds;
+    const at = ['sinks', 'kubernetes', 'leaderElection'];
+    if (lease <= renew) add([...at, 'leaseDurationSeconds'], `must exceed renewDeadlineSeconds (${renew}); got ${lease}`);
+    if (renew <= retry) add([...at, 'renewDeadlineSeconds'], `must exceed retryPeriodSeconds (${retry}); got ${renew}`);
+  }
+  const admin = c.admin?.address;
+  if (typeof admin === 'string' && admin !== '') {
+    const m = addressProblem(admin);
+    if (m !== undefined) add(['admin', 'address'], m);
+  }
+  return problems;
+}
+
+function checkRegistry(r: RawRegistry, at: readonly PathSegment[], add: (at: readonly PathSegment[], m: string) => void): void {
+  if (r.hostTemplate !== undefined) {
+    const m = hostTemplateProblem(r.hostTemplate);
+    if (m !== undefined) add([...at, 'hostTemplate'], m);
+  }
+  for (const key of Object.keys(r.portProtocols ?? {})) {
+    if (/^[0-9]+$/.test(key) && !(Number(key) >= 1 && Number(key) <= 65535)) {
+      add([...at, 'portProtocols', key], 'invalid key: a port number must be 1-65535');
+    }
+  }
+  for (const key of Object.keys(r.labels ?? {})) {
+    const m = labelKeyProblem(key);
+    if (m !== undefined) add([...at, 'labels', key], `invalid key: ${m}`);
+  }
+}
+
+/** Why `t` is not a usable host template, or undefined. */
+export function hostTemplateProblem(t: string): string | undefined {
+  const names: string[] = [];
+  const re = /\{([^{}]*)\}/g;
+  const stripped = t.replace(re, (_m, inner: string) => {
+    names.push(inner);
+    return 'x';
+  });
+  if (/[{}]/.test(stripped)) return `unbalanced "{" or "}" in host template "${t}"`;
+  for (const n of names) {
+    if (!/^[a-z][A-Za-z0-9]*$/.test(n)) {
+      return `unknown placeholder {${n}}: use ${HOST_TEMPLATE_BUILTINS.map((b) => `{${b}}`).join(', ')} or a service attribute in lower camel case (e.g. {group})`;
+    }
+  }
+  if (!names.includes('name')) return `host template "${t}" must contain {name} (else every service gets the same host)`;
+  if (!/^[a-z0-9.-]*$/.test(stripped)) return `host template "${t}" may only contain lower-case letters, digits, "-", "." and placeholders`;
+  if (/^[.-]|[.-]$|\.\./.test(stripped)) return `host template "${t}" must not start or end with "." or "-" nor contain ".."`;
+  return undefined;
+}
+
+/** Why `a` is not `host:port` (IPv4, [IPv6] or DNS name; port 0-65535), or undefined. */
+export function addressProblem(a: string): string | undefined {
+  const expected = 'expected host:port (e.g. 127.0.0.1:15050, [::]:15050, localhost:15050)';
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(a);
+  if (m === null) {
+    return isIP(a) === 6 ? `IPv6 address needs brackets and a port, e.g. [${a}]:15050` : `${expected}; got "${a}"`;
+  }
+  const [, v6, host, port] = m;
+  if (v6 !== undefined && isIP(v6) !== 6) return `"${v6}" is not an IPv6 address; ${expected}`;
+  if (host !== undefined) {
+    if (host === '') return `missing host; ${expected} (0.0.0.0 for all interfaces)`;
+    const dns = /^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
+    if (isIP(host) === 0 && (!dns.test(host) || /^[0-9.]+$/.test(host))) return `"${host}" is not an IP address or host name; ${expected}`;
+  }
+  if (Number(port) > 65535) return `port ${port} is out of range 0-65535`;
+  return undefined;
+}
+
+function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : '';
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (name.length > 63) return 'label name (after the prefix) is longer than 63 characters';
+  if (prefix.length > 253) return 'label prefix is longer than 253 characters';
+  if (prefix === 'meshbridge.io' || prefix.endsWith('.meshbridge.io') || key === 'app.kubernetes.io/managed-by') {
+    return 'reserved for Meshbridge ownership labels';
+  }
+  return undefined;
+}
