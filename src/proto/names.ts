@@ -3,6 +3,7 @@ export const ProtoName = {
   DiscoveryRequest: 'envoy.service.discovery.v3.DiscoveryRequest',
   DiscoveryResponse: 'envoy.service.discovery.v3.DiscoveryResponse',
   McpResource: 'istio.mcp.v1alpha1.Resource',
+  McpMetadata: 'istio.mcp.v1alpha1.Metadata',
   ServiceEntry: 'istio.networking.v1alpha3.ServiceEntry',
   WorkloadEntry: 'istio.networking.v1alpha3.WorkloadEntry',
   Any: 'google.protobuf.Any',

@@ -1,8 +1,8 @@
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import { messageType, ProtoName, TypeUrl } from '../../proto/index.js';
 import type { IstioResource, KindSnapshot, ResourceKind, Snapshot } from '../../snapshot/index.js';
 import { bodyTypeUrl, encodeBody } from './body.js';
-import { frameResource } from './response.js';
+import { encodeAny, frameResource } from './response.js';
 
 interface Entry {
   readonly kind: ResourceKind;
@@ -128,35 +128,35 @@ export class ResourceCache {
   }
 }
 
-let mcpTypes: { readonly resource: protobuf.Type; readonly any: protobuf.Type } | undefined;
+let metadataType: protobuf.Type | undefined;
 
 function inSnapshot(snapshot: Snapshot, key: string): boolean {
   for (const ks of snapshot.kinds.values()) if (ks.resources.has(key)) return true;
   return false;
 }
 
+const TAG_METADATA = (1 << 3) | 2;
+const TAG_BODY = (2 << 3) | 2;
+
 /**
  * google.protobuf.Any{type.googleapis.com/istio.mcp.v1alpha1.Resource} of one resource:
  * metadata {name "namespace/name", create_time, version, labels, annotations}, body Any of the
- * v1alpha3 message.
+ * v1alpha3 message. Metadata is encoded by protobufjs from src/proto (camelCase names); the Resource
+ * {1 metadata, 2 body} and both Anys are written by hand (see encodeAny).
  */
 export function encodeResourceAny(r: IstioResource, createTimeMs: number): Uint8Array {
-  const { resource, any } = (mcpTypes ??= {
-    resource: messageType(ProtoName.McpResource),
-    any: messageType(ProtoName.Any),
-  });
-  const value = resource
+  const md = (metadataType ??= messageType(ProtoName.McpMetadata));
+  const ms = Math.floor(createTimeMs);
+  const metadata = md
     .encode({
-      // encode() reads plain objects by camelCase field name; no fromObject needed here.
-      metadata: {
-        name: `${r.namespace}/${r.name}`,
-        createTime: { seconds: Math.floor(createTimeMs / 1000), nanos: (createTimeMs % 1000) * 1_000_000 },
-        version: r.version,
-        labels: r.labels,
-        annotations: r.annotations,
-      },
-      body: { typeUrl: bodyTypeUrl(r.kind), value: encodeBody(r) },
+      name: `${r.namespace}/${r.name}`,
+      createTime: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 },
+      version: r.version,
+      labels: r.labels,
+      annotations: r.annotations,
     })
     .finish();
-  return any.encode({ typeUrl: TypeUrl.McpResource, value }).finish();
+  const body = encodeAny(bodyTypeUrl(r.kind), encodeBody(r));
+  const resource = protobuf.Writer.create().uint32(TAG_METADATA).bytes(metadata).uint32(TAG_BODY).bytes(body).finish();
+  return encodeAny(TypeUrl.McpResource, resource);
 }

@@ -36,6 +36,17 @@ export function assembleResponse(parts: ResponseParts): Buffer {
   return Buffer.concat([h, parts.resources, t], h.length + parts.resources.length + t.length);
 }
 
+const TAG_ANY_TYPE_URL = (1 << 3) | 2;
+const TAG_ANY_VALUE = (2 << 3) | 2;
+
+/**
+ * google.protobuf.Any {1 type_url, 2 value}, written by hand. Not through protobufjs: its bundled
+ * Any is a JSON descriptor with snake_case names, so encode({ typeUrl }) silently drops the URL.
+ */
+export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
+  return toBuffer(protobuf.Writer.create().uint32(TAG_ANY_TYPE_URL).string(typeUrl).uint32(TAG_ANY_VALUE).bytes(value).finish());
+}
+
 /** A Buffer view of the same memory (protobufjs returns a Buffer under Node already). */
 export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
