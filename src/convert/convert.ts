@@ -120,7 +120,8 @@ function publishedPortsOf(e: Endpoint, ports: readonly OutPort[], p: Problems): 
   const all: Array<[string, number]> = [];
   const diff: Array<[string, number]> = [];
   for (const port of ports) {
-    const n = Object.hasOwn(e.ports, port.sourceName) ? e.ports[port.sourceName] : undefined;
+    const src = port.sourceName;
+    const n = src !== undefined && Object.hasOwn(e.ports, src) ? e.ports[src] : undefined;
     const fallback = port.targetPort ?? port.number;
     if (n === undefined) {
       all.push([port.name, fallback]);
@@ -203,8 +204,8 @@ function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], o: Conv
 /** Ownership labels (win over extraLabels) plus the valid extraLabels. */
 function ownershipLabels(input: ConvertInput, o: ConversionOptions, p: Problems): { labels: Record<string, string>; dropped: number } {
   const extra = sanitizeLabels(o.extraLabels);
-  if (extra.dropped > 0) {
-    p.count(ErrorCode.LABEL_DROPPED, 'extra-labels', 'extraLabels that are not valid Kubernetes labels dropped', extra.droppedKeys.map((d) => d.key).join(' '));
+  for (const d of extra.droppedKeys) {
+    p.count(ErrorCode.LABEL_DROPPED, 'extra-labels', 'extraLabels that are not valid Kubernetes labels dropped', `${d.key} (${d.reason})`);
   }
   const labels: Record<string, string> = {
     ...extra.labels,

@@ -40,6 +40,7 @@ export function isValidHost(s: string): boolean {
  * Sanitises one placeholder value for use inside a host. Safe, documented rewrites only:
  * - lowercase (DNS names are case-insensitive, so `Foo` and `foo` already name one host);
  * - `_`, `:`, `@`, `/`, whitespace and other ASCII characters outside `[a-z0-9.-]` become `-`;
+ * - `-` at the start or end of a label is removed (`_internal` -> `internal`);
  * - a label with non-ASCII characters is IDNA-encoded (`bücher` -> `xn--bcher-kva`), which is
  *   reversible.
  * Dots are kept: they separate labels (Dubbo interface names stay dotted). Nothing is trimmed or
@@ -51,7 +52,7 @@ export function sanitizeHostPart(value: string): string {
     .split('.')
     .map((label) => {
       // eslint-disable-next-line no-control-regex
-      const ascii = label.replace(/[\u0000-\u007f]/g, (c) => (/[a-z0-9-]/.test(c) ? c : '-'));
+      const ascii = label.replace(/[\u0000-\u007f]/g, (c) => (/[a-z0-9-]/.test(c) ? c : '-')).replace(/^-+|-+$/g, '');
       // eslint-disable-next-line no-control-regex
       if (!/[^\u0000-\u007f]/.test(ascii)) return ascii;
       const idn = domainToASCII(ascii);

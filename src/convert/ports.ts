@@ -22,8 +22,11 @@ export interface OutPort {
   readonly name: string;
   readonly protocol: Protocol;
   readonly targetPort?: number;
-  /** The model's port name (endpoints refer to ports by it). */
-  readonly sourceName: string;
+  /**
+   * The model's port name, by which endpoints give their port numbers. Undefined when an earlier
+   * port already had that model name (duplicate names): endpoint numbers belong to the first.
+   */
+  readonly sourceName?: string;
 }
 
 export interface PortsResult {
@@ -78,6 +81,7 @@ export function convertPorts(input: readonly Port[], o: Pick<ConversionOptions, 
   const sorted = [...input].sort((a, b) => a.number - b.number || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const byNumber = new Set<number>();
   const names = new Set<string>();
+  const sourceNames = new Set<string>();
   const out: OutPort[] = [];
   for (const p of sorted) {
     if (!isPortNumber(p.number)) {
@@ -95,12 +99,14 @@ export function convertPorts(input: readonly Port[], o: Pick<ConversionOptions, 
     if (names.has(name)) name = sanitizePortName(`${provisional}-${p.number}`);
     for (let i = 2; names.has(name) || !PORT_NAME.test(name); i++) name = `port-${p.number}-${i}`;
     names.add(name);
+    const ownsSource = !sourceNames.has(p.name);
+    sourceNames.add(p.name);
     out.push({
       number: p.number,
       name,
       protocol: protocolOf(p, name, o),
       ...(isPortNumber(p.targetPort) ? { targetPort: p.targetPort } : {}),
-      sourceName: p.name,
+      ...(ownsSource ? { sourceName: p.name } : {}),
     });
   }
   if (out.length > MAX_PORTS) {
