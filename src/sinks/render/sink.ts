@@ -58,6 +58,7 @@ export class RenderSink implements Sink {
   private running = false;
   private stopped = false;
   private unsubscribe: () => void = () => undefined;
+  private reportedStreamError: Error | undefined;
   private state: { lastVersion?: string; lastSequence?: number; lastWriteTime?: string; files?: number; failures: number; lastError?: MeshbridgeError } = { failures: 0 };
 
   constructor(options: RenderSinkOptions) {
@@ -77,7 +78,10 @@ export class RenderSink implements Sink {
       return Promise.resolve();
     }
     const stream = this.folder === undefined ? this.stream() : undefined;
-    const onStreamError = (e: Error): void => this.fail(new MeshbridgeError(ErrorCode.RENDER_WRITE, `output stream failed: ${describeError(e)}`, { cause: e }), 'stream');
+    // A failed write also emits 'error': the write's callback reports that one; count the rest.
+    const onStreamError = (e: Error): void => {
+      if (e !== this.reportedStreamError) this.fail(new MeshbridgeError(ErrorCode.RENDER_WRITE, `output stream failed: ${describeError(e)}`, { cause: e }), 'stream');
+    };
     stream?.on('error', onStreamError);
     const unsubscribe = this.o.store.subscribe((snap) => this.schedule(snap));
     this.unsubscribe = () => {
@@ -155,7 +159,11 @@ export class RenderSink implements Sink {
     const text = `# meshbridge snapshot ${snap.version} (sequence ${snap.sequence}, ${resources} resources)\n${renderYaml(snap)}`;
     const stream = this.stream();
     await new Promise<void>((resolve, reject) => {
-      stream.write(text, (e) => (e ? reject(new MeshbridgeError(ErrorCode.RENDER_WRITE, `cannot write to the output stream: ${describeError(e)}`, { cause: e })) : resolve()));
+      stream.write(text, (e) => {
+        if (e === null || e === undefined) return resolve();
+        this.reportedStreamError = e;
+        reject(new MeshbridgeError(ErrorCode.RENDER_WRITE, `cannot write to the output stream: ${describeError(e)}`, { cause: e }));
+      });
     });
     this.writes.inc({ op: 'stream', result: 'ok' });
     this.noteWritten(snap, undefined);
