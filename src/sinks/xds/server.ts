@@ -99,6 +99,7 @@ export class XdsServer implements Sink {
     this.boundPort = await new Promise<number>((resolve, reject) => {
       server.bindAsync(o.address, creds, (err, port) => {
         if (err !== null) {
+          server.forceShutdown();
           reject(new MeshbridgeError(ErrorCode.XDS_LISTEN, `cannot listen on ${o.address}: ${err.message}`, { cause: err }));
         } else resolve(port);
       });

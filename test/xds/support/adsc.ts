@@ -149,6 +149,15 @@ export class AdsClient {
     return this.received.filter((r) => r.type_url === typeUrl);
   }
 
+  /** Stops reading (HTTP/2 flow control then pushes back on the server). */
+  pause(): void {
+    this.call.pause();
+  }
+
+  resume(): void {
+    this.call.resume();
+  }
+
   close(): void {
     this.call.cancel();
     this.client.close();
