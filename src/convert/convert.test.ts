@@ -63,7 +63,7 @@ test('version is stable across runs and changes when content changes', () => {
   assert.equal(again.version, v1.version);
   assert.equal(v1.annotations[ContentHashAnnotation], v1.version);
   // The version is the hash of labels + annotations (without the hash) + spec.
-  const { [ContentHashAnnotation]: _h, ...rest } = v1.annotations;
+  const rest = Object.fromEntries(Object.entries(v1.annotations).filter(([k]) => k !== ContentHashAnnotation));
   assert.equal(v1.version, hashOf({ labels: v1.labels, annotations: rest, spec: v1.spec }));
 
   const changes = [
