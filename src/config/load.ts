@@ -81,7 +81,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
 
   const { config: raw, problems } = checkSchema(env.value, env.substituted);
   if (raw === undefined) throw invalid(problems, errOpts);
-  const semantic = checkSemantics(raw);
+  const semantic = checkSemantics(raw, env.substituted);
   if (semantic.length > 0) throw invalid(semantic, errOpts);
 
   const base = source !== undefined ? dirname(resolve(source)) : process.cwd();

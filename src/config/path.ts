@@ -17,12 +17,23 @@ export function formatPath(segments: readonly PathSegment[]): string {
   return out === '' ? '(root)' : out;
 }
 
-/** Segments of an ajv instancePath (a JSON pointer); digits-only segments are array indices. */
-export function pointerSegments(pointer: string): PathSegment[] {
+/**
+ * Segments of an ajv instancePath (a JSON pointer) into `root`: a segment is an array index
+ * where `root` has an array at that point, else an object key (so a key "80" stays a key).
+ */
+export function pointerSegments(pointer: string, root: unknown): PathSegment[] {
   if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((p) => (/^(0|[1-9][0-9]*)$/.test(p) ? Number(p) : p));
+  const out: PathSegment[] = [];
+  let node: unknown = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) {
+      out.push(Number(key));
+      node = node[Number(key)];
+    } else {
+      out.push(key);
+      node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+    }
+  }
+  return out;
 }

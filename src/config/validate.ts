@@ -33,12 +33,12 @@ function validator(): ValidateFunction<RawConfig> {
 export function checkSchema(doc: unknown, redacted: ReadonlySet<string>): { config: RawConfig | undefined; problems: Problem[] } {
   const validate = validator();
   if (validate(doc)) return { config: doc, problems: [] };
-  const problems = (validate.errors ?? []).flatMap((e) => describeAjvError(e, redacted));
+  const problems = (validate.errors ?? []).flatMap((e) => describeAjvError(e, doc, redacted));
   return { config: undefined, problems: dedupe(problems) };
 }
 
-function describeAjvError(e: ErrorObject, redacted: ReadonlySet<string>): Problem[] {
-  const at = pointerSegments(e.instancePath);
+function describeAjvError(e: ErrorObject, doc: unknown, redacted: ReadonlySet<string>): Problem[] {
+  const at = pointerSegments(e.instancePath, doc);
   const got = (): string => show(e.data, formatPath(at), redacted);
   const p = e.params as Record<string, unknown>;
   if (e.propertyName !== undefined) {
@@ -96,7 +96,7 @@ function isRegistryKind(at: readonly PathSegment[]): boolean {
 
 function propertiesOf(schema: unknown): Record<string, unknown> {
   if (schema !== null && typeof schema === 'object' && 'properties' in schema) {
-    const props = (schema).properties;
+    const props = schema.properties;
     if (props !== null && typeof props === 'object') return props as Record<string, unknown>;
   }
   return {};
@@ -170,17 +170,19 @@ export const HOST_TEMPLATE_BUILTINS: readonly string[] = ['name', 'namespace', '
  * Checks the schema cannot express: unique registry names, host:port addresses, host templates,
  * label keys, port keys and the ordering of related durations. Runs only on schema-valid input.
  */
-export function checkSemantics(c: RawConfig): Problem[] {
+export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Problem[] {
   const problems: Problem[] = [];
   const add = (at: readonly PathSegment[], message: string): void => {
     problems.push({ path: formatPath(at), message });
   };
+  /** Quotes a value in a message, unless it came from the environment. */
+  const q = (at: readonly PathSegment[]): Quote => (redacted.has(formatPath(at)) ? () => 'the value from the environment' : (v) => `"${v}"`);
   const firstIndex = new Map<string, number>();
   c.registries.forEach((r, i) => {
     const seen = firstIndex.get(r.name);
-    if (seen !== undefined) add(['registries', i, 'name'], `duplicate registry name "${r.name}" (also registries[${seen}].name)`);
+    if (seen !== undefined) add(['registries', i, 'name'], `duplicate registry name ${q(['registries', i, 'name'])(r.name)} (also registries[${seen}].name)`);
     else firstIndex.set(r.name, i);
-    checkRegistry(r, ['registries', i], add);
+    checkRegistry(r, ['registries', i], add, q);
   });
   const d = c.debounce;
   if (d?.quietPeriodMs !== undefined || d?.maxDelayMs !== undefined) {
@@ -189,7 +191,7 @@ export function checkSemantics(c: RawConfig): Problem[] {
     if (max < quiet) add(['debounce', 'maxDelayMs'], `must be >= debounce.quietPeriodMs (${quiet}); got ${max}`);
   }
   if (c.sinks.xds !== undefined) {
-    const m = addressProblem(c.sinks.xds.address);
+    const m = addressProblem(c.sinks.xds.address, q(['sinks', 'xds', 'address']));
     if (m !== undefined) add(['sinks', 'xds', 'address'], m);
   }
   const le = c.sinks.kubernetes?.leaderElection;
@@ -203,15 +205,20 @@ export function checkSemantics(c: RawConfig): Problem[] {
   }
   const admin = c.admin?.address;
   if (typeof admin === 'string' && admin !== '') {
-    const m = addressProblem(admin);
+    const m = addressProblem(admin, q(['admin', 'address']));
     if (m !== undefined) add(['admin', 'address'], m);
   }
   return problems;
 }
 
-function checkRegistry(r: RawRegistry, at: readonly PathSegment[], add: (at: readonly PathSegment[], m: string) => void): void {
+function checkRegistry(
+  r: RawRegistry,
+  at: readonly PathSegment[],
+  add: (at: readonly PathSegment[], m: string) => void,
+  q: (at: readonly PathSegment[]) => Quote,
+): void {
   if (r.hostTemplate !== undefined) {
-    const m = hostTemplateProblem(r.hostTemplate);
+    const m = hostTemplateProblem(r.hostTemplate, q([...at, 'hostTemplate']));
     if (m !== undefined) add([...at, 'hostTemplate'], m);
   }
   for (const key of Object.keys(r.portProtocols ?? {})) {
@@ -225,41 +232,45 @@ function checkRegistry(r: RawRegistry, at: readonly PathSegment[], add: (at: rea
   }
 }
 
+/** Renders a (possibly secret) value inside a message. */
+export type Quote = (value: string) => string;
+const plain: Quote = (v) => `"${v}"`;
+
 /** Why `t` is not a usable host template, or undefined. */
-export function hostTemplateProblem(t: string): string | undefined {
+export function hostTemplateProblem(t: string, q: Quote = plain): string | undefined {
   const names: string[] = [];
   const re = /\{([^{}]*)\}/g;
   const stripped = t.replace(re, (_m, inner: string) => {
     names.push(inner);
     return 'x';
   });
-  if (/[{}]/.test(stripped)) return `unbalanced "{" or "}" in host template "${t}"`;
+  if (/[{}]/.test(stripped)) return `unbalanced "{" or "}" in host template ${q(t)}`;
   for (const n of names) {
     if (!/^[a-z][A-Za-z0-9]*$/.test(n)) {
       return `unknown placeholder {${n}}: use ${HOST_TEMPLATE_BUILTINS.map((b) => `{${b}}`).join(', ')} or a service attribute in lower camel case (e.g. {group})`;
     }
   }
-  if (!names.includes('name')) return `host template "${t}" must contain {name} (else every service gets the same host)`;
-  if (!/^[a-z0-9.-]*$/.test(stripped)) return `host template "${t}" may only contain lower-case letters, digits, "-", "." and placeholders`;
-  if (/^[.-]|[.-]$|\.\./.test(stripped)) return `host template "${t}" must not start or end with "." or "-" nor contain ".."`;
+  if (!names.includes('name')) return `host template ${q(t)} must contain {name} (else every service gets the same host)`;
+  if (!/^[a-z0-9.-]*$/.test(stripped)) return `host template ${q(t)} may only contain lower-case letters, digits, "-", "." and placeholders`;
+  if (/^[.-]|[.-]$|\.\./.test(stripped)) return `host template ${q(t)} must not start or end with "." or "-" nor contain ".."`;
   return undefined;
 }
 
 /** Why `a` is not `host:port` (IPv4, [IPv6] or DNS name; port 0-65535), or undefined. */
-export function addressProblem(a: string): string | undefined {
+export function addressProblem(a: string, q: Quote = plain): string | undefined {
   const expected = 'expected host:port (e.g. 127.0.0.1:15050, [::]:15050, localhost:15050)';
   const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(a);
   if (m === null) {
-    return isIP(a) === 6 ? `IPv6 address needs brackets and a port, e.g. [${a}]:15050` : `${expected}; got "${a}"`;
+    return isIP(a) === 6 ? `an IPv6 address needs brackets and a port, e.g. [::1]:15050; got ${q(a)}` : `${expected}; got ${q(a)}`;
   }
   const [, v6, host, port] = m;
-  if (v6 !== undefined && isIP(v6) !== 6) return `"${v6}" is not an IPv6 address; ${expected}`;
+  if (v6 !== undefined && isIP(v6) !== 6) return `not an IPv6 address in brackets: ${q(a)}; ${expected}`;
   if (host !== undefined) {
     if (host === '') return `missing host; ${expected} (0.0.0.0 for all interfaces)`;
     const dns = /^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
-    if (isIP(host) === 0 && (!dns.test(host) || /^[0-9.]+$/.test(host))) return `"${host}" is not an IP address or host name; ${expected}`;
+    if (isIP(host) === 0 && (!dns.test(host) || /^[0-9.]+$/.test(host))) return `host is not an IP address or host name: ${q(a)}; ${expected}`;
   }
-  if (Number(port) > 65535) return `port ${port} is out of range 0-65535`;
+  if (Number(port) > 65535) return `port is out of range 0-65535: ${q(a)}`;
   return undefined;
 }
 
