@@ -1,2 +1,21 @@
 #!/usr/bin/env node
-console.log('meshbridge');
+import { runCli } from './cli/main.js';
+import { processIO } from './cli/io.js';
+
+/**
+ * Process entry point: the only place that installs signal handlers and calls process.exit.
+ * SIGINT/SIGTERM start a graceful shutdown; a second one exits at once.
+ */
+const controller = new AbortController();
+let signals = 0;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    controller.abort();
+  });
+}
+const code = await runCli(process.argv.slice(2), processIO, controller.signal);
+process.exitCode = code;
+// Let stdout drain; anything still holding the loop (a stuck socket) must not keep us alive.
+setTimeout(() => process.exit(code), 2000).unref();

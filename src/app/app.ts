@@ -1,0 +1,216 @@
+import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { Config } from '../config/index.js';
+import { conversionOptionsFor } from '../config/index.js';
+import { convert, hostFor } from '../convert/index.js';
+import type { ConversionOptions } from '../convert/options.js';
+import { Pipeline } from '../core/pipeline.js';
+import type { Logger } from '../observability/index.js';
+import { AdminServer, Metrics } from '../observability/index.js';
+import type { Registry } from '../registry/types.js';
+import { SnapshotStore } from '../snapshot/index.js';
+import type { Sink } from '../sinks/types.js';
+import { XdsServer } from '../sinks/xds/index.js';
+import { RenderSink } from '../sinks/render/index.js';
+import { KubeClient } from '../sinks/kubernetes/kube-client.js';
+import { KubernetesSink } from '../sinks/kubernetes/sink.js';
+import { ProblemLog } from './context.js';
+import { createRegistry } from './registries.js';
+import { debugPages } from './pages.js';
+
+/** Which sinks to build: `run` builds the configured ones; `render` only a one-shot renderer. */
+export type AppMode =
+  | { readonly type: 'run' }
+  | { readonly type: 'render'; readonly out: string | undefined; readonly stream?: Writable }
+  | { readonly type: 'check' };
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly mode: AppMode;
+  /** Injected for tests; default a fresh registry. */
+  readonly metrics?: Metrics;
+}
+
+/**
+ * The composition root's object graph: registries -> pipeline -> snapshot store -> sinks, plus the
+ * admin server. Builds everything in the constructor without I/O; `start(signal)` starts the
+ * admin server first (so /healthz and /readyz answer during a slow first sync), then the sinks
+ * (the xDS server listens but holds requests until ready), then the registries.
+ *
+ * Contract: aborting the signal stops everything; `stopped()` resolves when every part is down.
+ */
+export class App {
+  readonly metrics: Metrics;
+  readonly store = new SnapshotStore();
+  readonly registries: readonly Registry[];
+  readonly pipeline: Pipeline;
+  readonly problems: ProblemLog;
+  readonly sinks: readonly Sink[];
+  readonly xds: XdsServer | undefined;
+  readonly render: RenderSink | undefined;
+  readonly kubernetes: KubernetesSink | undefined;
+  readonly admin: AdminServer | undefined;
+  private readonly o: AppOptions;
+
+  constructor(options: AppOptions) {
+    this.o = options;
+    const { config, logger, mode } = options;
+    this.metrics = options.metrics ?? new Metrics();
+    this.problems = new ProblemLog(logger, this.metrics);
+    this.registries = config.registries.map((rc) => createRegistry(rc, this.problems.contextFor(rc.name), logger));
+    const conversion = new Map<string, ConversionOptions>(config.registries.map((rc) => [rc.name, conversionOptionsFor(rc)]));
+    this.pipeline = new Pipeline({
+      registries: this.registries,
+      conversion,
+      protectPercent: new Map(config.registries.map((rc) => [rc.name, rc.protectPercent])),
+      conflictPolicy: config.conflictPolicy,
+      debounce: config.debounce,
+      store: this.store,
+      metrics: this.metrics,
+      logger,
+      hostFor,
+      convert,
+    });
+    const ready = (): boolean => this.pipeline.ready();
+    const x = mode.type === 'run' ? config.sinks.xds : undefined;
+    this.xds =
+      x === undefined
+        ? undefined
+        : new XdsServer({
+            address: x.address,
+            store: this.store,
+            metrics: this.metrics,
+            logger: logger.child({ sink: 'xds' }),
+            ready,
+            keepalive: x.keepalive,
+            maxConcurrentStreams: x.maxConcurrentStreams,
+            maxSendMessageBytes: x.maxSendMessageBytes,
+            maxReceiveMessageBytes: x.maxReceiveMessageBytes,
+            tls: x.tls,
+            shutdownGraceMs: x.shutdownGraceMs,
+          });
+    this.render = this.buildRender(mode, config, logger);
+    this.kubernetes = mode.type === 'run' ? this.buildKubernetes(config, logger) : undefined;
+    this.sinks = [this.xds, this.kubernetes, this.render].filter((s): s is NonNullable<typeof s> => s !== undefined);
+    this.admin =
+      mode.type === 'run' && config.admin !== undefined
+        ? new AdminServer({
+            address: config.admin.address,
+            metrics: this.metrics,
+            logger: logger.child({ component: 'admin' }),
+            readiness: () => ({ ready: this.pipeline.ready(), reasons: this.pipeline.notReadyReasons() }),
+            pages: debugPages(this),
+          })
+        : undefined;
+  }
+
+  private buildRender(mode: AppMode, config: Config, logger: Logger): RenderSink | undefined {
+    const common = { store: this.store, logger: logger.child({ sink: 'render' }), metrics: this.metrics };
+    if (mode.type === 'render') {
+      return new RenderSink({
+        ...common,
+        once: true,
+        ...(mode.out !== undefined ? { out: mode.out } : {}),
+        ...(mode.stream !== undefined ? { stream: mode.stream } : {}),
+      });
+    }
+    if (mode.type === 'run' && config.sinks.render !== undefined) {
+      const out = config.sinks.render.out;
+      return new RenderSink({ ...common, once: false, ...(out !== undefined ? { out } : {}) });
+    }
+    return undefined;
+  }
+
+  private buildKubernetes(config: Config, logger: Logger): KubernetesSink | undefined {
+    const k = config.sinks.kubernetes;
+    if (k === undefined) return undefined;
+    const log = logger.child({ sink: 'kubernetes' });
+    const client = new KubeClient({
+      qps: k.qps,
+      burst: k.burst,
+      ...(k.kubeconfig !== undefined ? { kubeconfig: k.kubeconfig } : {}),
+      ...(k.context !== undefined ? { context: k.context } : {}),
+    });
+    const le = k.leaderElection;
+    return new KubernetesSink({
+      client,
+      store: this.store,
+      logger: log,
+      metrics: this.metrics,
+      registries: config.registries.map((r) => r.name),
+      namespaces: [...new Set(config.registries.map((r) => r.namespace))],
+      maxDeletePercent: k.maxDeletePercent,
+      concurrency: k.concurrency,
+      leaderElection:
+        le === undefined
+          ? undefined
+          : {
+              namespace: le.namespace,
+              name: le.name,
+              identity: le.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
+              leaseDurationMs: le.leaseDurationSeconds * 1000,
+              renewDeadlineMs: le.renewDeadlineSeconds * 1000,
+              retryPeriodMs: le.retryPeriodSeconds * 1000,
+            },
+    });
+  }
+
+  /** Starts admin, sinks, then registries; rejects (coded) if a listener cannot bind. */
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.admin !== undefined) await this.admin.start(signal);
+    for (const sink of this.sinks) await sink.start(signal);
+    await this.pipeline.start(signal);
+    this.o.logger.info(
+      {
+        registries: this.registries.map((r) => `${r.kind}:${r.name}`),
+        sinks: this.sinks.map((s) => s.name),
+        ...(this.xds !== undefined ? { xds: `${this.xdsHost()}:${this.xds.port()}` } : {}),
+        ...(this.admin !== undefined ? { admin: this.admin.port() } : {}),
+      },
+      'meshbridge started',
+    );
+  }
+
+  private xdsHost(): string {
+    const a = this.o.config.sinks.xds?.address ?? '';
+    return a.slice(0, a.lastIndexOf(':'));
+  }
+
+  /** Resolves when every started part is down (call after aborting the start signal). */
+  async stopped(): Promise<void> {
+    await Promise.all([this.admin?.closed(), this.xds?.stopped()]);
+  }
+
+  /**
+   * Resolves once every registry synced and the first snapshot is published; rejects with the
+   * not-ready reasons after `timeoutMs` or when `signal` aborts.
+   */
+  whenReady(signal: AbortSignal, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.pipeline.ready()) {
+        resolve();
+        return;
+      }
+      const unsubscribe = this.store.subscribe(() => {
+        if (!this.pipeline.ready()) return;
+        done();
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(this.pipeline.notReadyReasons().join('; ')));
+      }, timeoutMs);
+      const onAbort = (): void => {
+        done();
+        reject(new Error('aborted'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      function done(): void {
+        clearTimeout(timer);
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+      }
+    });
+  }
+}

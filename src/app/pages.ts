@@ -1,0 +1,50 @@
+import type { App } from './app.js';
+
+/**
+ * The /debug/<name> pages of the admin server. Each returns a fresh JSON-able view, built per
+ * request from the live objects (never cached), so what a person sees is what is served.
+ *
+ * - registryz: per registry, its status and the neutral model (services with endpoints).
+ * - snapshot:  the published Istio resources with their versions, by kind.
+ * - conflicts: hosts published by several registries under the precedence policy.
+ * - protect:   deletions held back by the protect threshold, per registry.
+ * - problems:  the latest problems registries reported (bounded).
+ * - xds / kubernetes: the sinks' own state, when configured.
+ */
+export function debugPages(app: App): ReadonlyMap<string, () => unknown> {
+  const pages = new Map<string, () => unknown>([
+    [
+      'registryz',
+      () =>
+        app.registries.map((r) => ({
+          ...r.status(),
+          services: [...r.services().values()].sort((a, b) => a.name.localeCompare(b.name)),
+        })),
+    ],
+    [
+      'snapshot',
+      () => {
+        const snap = app.store.current();
+        if (snap === undefined) return { published: false };
+        return {
+          published: true,
+          version: snap.version,
+          sequence: snap.sequence,
+          kinds: Object.fromEntries(
+            [...snap.kinds].map(([kind, ks]) => [
+              kind,
+              { version: ks.version, resources: [...ks.resources.values()].sort((a, b) => a.key.localeCompare(b.key)) },
+            ]),
+          ),
+        };
+      },
+    ],
+    ['conflicts', () => app.pipeline.debugState().conflicts],
+    ['protect', () => app.pipeline.debugState().held],
+    ['problems', () => app.problems.list()],
+  ]);
+  const { xds, kubernetes } = app;
+  if (xds !== undefined) pages.set('xds', () => xds.debugState());
+  if (kubernetes !== undefined) pages.set('kubernetes', () => kubernetes.debugState());
+  return pages;
+}

@@ -1,0 +1,23 @@
+import type { RegistryConfig } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+import type { Registry, RegistryContext } from '../registry/types.js';
+import { createFileRegistry } from '../registry/file/index.js';
+
+/**
+ * Builds the adapter for one configured registry. Adding a registry kind adds one case here and
+ * one member to RegistryConfig; nothing else in the app knows the kinds. No I/O.
+ */
+export function createRegistry(rc: RegistryConfig, context: RegistryContext, logger: Logger): Registry {
+  switch (rc.kind) {
+    case 'file':
+      return createFileRegistry({
+        name: rc.name,
+        path: rc.file.path,
+        context,
+        logger: logger.child({ registry: rc.name }),
+        pollIntervalMs: rc.file.pollIntervalMs,
+        maxBytes: rc.file.maxBytes,
+        defaultProtocol: rc.defaultProtocol,
+      });
+  }
+}
