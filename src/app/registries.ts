@@ -14,7 +14,7 @@ export function createRegistry(rc: RegistryConfig, context: RegistryContext, log
         name: rc.name,
         path: rc.file.path,
         context,
-        logger: logger.child({ registry: rc.name }),
+        logger,
         pollIntervalMs: rc.file.pollIntervalMs,
         maxBytes: rc.file.maxBytes,
         defaultProtocol: rc.defaultProtocol,
