@@ -68,3 +68,21 @@ test('xDS defaults match the xDS sink', () => {
   assert.equal(Defaults.xds.maxReceiveMessageBytes, XdsDefaults.maxReceiveMessageBytes);
   assert.equal(Defaults.xds.shutdownGraceMs, XdsDefaults.shutdownGraceMs);
 });
+
+test('docs/configuration.md names every key of the schema, and its full example loads', async () => {
+  const docs = readFileSync(`${repo}docs/configuration.md`, 'utf8');
+  const keys = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o['properties'] !== undefined) for (const k of Object.keys(o['properties'] as object)) keys.add(k);
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(buildSchema('runtime'));
+  for (const k of keys) assert.ok(new RegExp(`[\`.]${k.replace(/\$/g, '\\$')}[\`.,]`).test(docs), `docs/configuration.md does not mention ${k}`);
+  const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const { parseConfig } = await import('./load.js');
+  const full = parseConfig(blocks.at(-1)!, { sourcePath: `${repo}docs/x.yaml`, env: { POD_NAMESPACE: 'mb' } });
+  assert.equal(full.registries.length, 2);
+  assert.equal(parseConfig(blocks[0]!, { env: {} }).registries.length, 1);
+});
