@@ -1,4 +1,18 @@
-import type { App } from './app.js';
+import type { Pipeline } from '../core/pipeline.js';
+import type { Registry } from '../registry/types.js';
+import type { SnapshotStore } from '../snapshot/index.js';
+import type { ProblemLog } from './context.js';
+
+/** What the debug pages read: the live parts of the app (kept apart from App to avoid a cycle). */
+export interface DebugSources {
+  readonly registries: readonly Registry[];
+  readonly store: SnapshotStore;
+  readonly pipeline: Pipeline;
+  readonly problems: ProblemLog;
+  readonly xds: { debugState(): unknown } | undefined;
+  readonly kubernetes: { debugState(): unknown } | undefined;
+  readonly render: { debug(): unknown } | undefined;
+}
 
 /**
  * The /debug/<name> pages of the admin server. Each returns a fresh JSON-able view, built per
@@ -9,9 +23,9 @@ import type { App } from './app.js';
  * - conflicts: hosts published by several registries under the precedence policy.
  * - protect:   deletions held back by the protect threshold, per registry.
  * - problems:  the latest problems registries reported (bounded).
- * - xds / kubernetes: the sinks' own state, when configured.
+ * - xds / kubernetes / render: the sinks' own state, when configured.
  */
-export function debugPages(app: App): ReadonlyMap<string, () => unknown> {
+export function debugPages(app: DebugSources): ReadonlyMap<string, () => unknown> {
   const pages = new Map<string, () => unknown>([
     [
       'registryz',
@@ -43,8 +57,9 @@ export function debugPages(app: App): ReadonlyMap<string, () => unknown> {
     ['protect', () => app.pipeline.debugState().held],
     ['problems', () => app.problems.list()],
   ]);
-  const { xds, kubernetes } = app;
+  const { xds, kubernetes, render } = app;
   if (xds !== undefined) pages.set('xds', () => xds.debugState());
   if (kubernetes !== undefined) pages.set('kubernetes', () => kubernetes.debugState());
+  if (render !== undefined) pages.set('render', () => render.debug());
   return pages;
 }
