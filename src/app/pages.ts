@@ -20,7 +20,8 @@ export interface DebugSources {
  *
  * - registryz: per registry, its status and the neutral model (services with endpoints).
  * - snapshot:  the published Istio resources with their versions, by kind.
- * - conflicts: hosts published by several registries under the precedence policy.
+ * - conflicts: hosts hidden by the precedence policy, and services of one registry that share a
+ *   host (merged).
  * - protect:   deletions held back by the protect threshold, per registry.
  * - problems:  the latest problems registries reported (bounded).
  * - xds / kubernetes / render: the sinks' own state, when configured.
@@ -53,7 +54,10 @@ export function debugPages(app: DebugSources): ReadonlyMap<string, () => unknown
         };
       },
     ],
-    ['conflicts', () => app.pipeline.debugState().conflicts],
+    ['conflicts', () => {
+      const d = app.pipeline.debugState();
+      return { betweenRegistries: d.conflicts, withinRegistry: d.collisions };
+    }],
     ['protect', () => app.pipeline.debugState().held],
     ['problems', () => app.problems.list()],
   ]);

@@ -71,3 +71,22 @@ test('result order does not depend on arrival order', () => {
   const two = mergeByHost([{ registry: 'a', services: [s2, s1] }], hostByName, 'merge');
   assert.deepEqual(one.inputs.map((i) => i.host), two.inputs.map((i) => i.host));
 });
+
+test('services of one registry that map to the same host are merged and reported as a collision', () => {
+  const a = svc('a', 'Foo_Bar', ['10.0.0.1']);
+  const b = svc('a', 'foo-bar', ['10.0.0.2']);
+  const c = svc('b', 'foo-bar', ['10.0.0.3']);
+  const r = mergeByHost(
+    [
+      { registry: 'a', services: [a, b] },
+      { registry: 'b', services: [c] },
+    ],
+    (s) => s.name.toLowerCase().replace('_', '-'),
+    'merge',
+  );
+  assert.equal(r.inputs.length, 1);
+  assert.equal(r.inputs[0]!.endpoints.length, 3);
+  assert.equal(r.collisions.length, 1, 'across registries is a merge, not a collision');
+  assert.equal(r.collisions[0]!.registry, 'a');
+  assert.equal(r.collisions[0]!.services.length, 2);
+});

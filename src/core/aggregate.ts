@@ -17,9 +17,22 @@ export interface HostConflict {
   readonly hidden: readonly string[];
 }
 
+/**
+ * Two or more services of ONE registry that map to the same host: the template does not tell
+ * them apart, or sanitising made two names equal (`Foo_Bar`, `foo-bar`). They are merged; this
+ * record lets the caller report it (MB_HOST_CONFLICT) rather than merge silently.
+ */
+export interface HostCollision {
+  readonly host: string;
+  readonly registry: string;
+  /** serviceKey of every colliding service, sorted. */
+  readonly services: readonly string[];
+}
+
 export interface MergeResult {
   readonly inputs: readonly ConvertInput[];
   readonly conflicts: readonly HostConflict[];
+  readonly collisions: readonly HostCollision[];
 }
 
 interface Member {
@@ -53,10 +66,12 @@ export function mergeByHost(
   });
   const inputs: ConvertInput[] = [];
   const conflicts: HostConflict[] = [];
+  const collisions: HostCollision[] = [];
   for (const [host, members] of groups) {
     members.sort((a, b) => a.rank - b.rank || cmp(serviceKey(a.service), serviceKey(b.service)));
     const first = members[0];
     if (first === undefined) continue;
+    if (members.length > 1) noteCollisions(host, members, collisions);
     let used = members;
     if (policy === ConflictPolicy.PRECEDENCE) {
       used = members.filter((m) => m.rank === first.rank);
@@ -66,7 +81,20 @@ export function mergeByHost(
     inputs.push(used.length === 1 ? single(host, first.service) : merged(host, used.map((m) => m.service)));
   }
   inputs.sort((a, b) => cmp(a.host, b.host));
-  return { inputs, conflicts };
+  collisions.sort((a, b) => cmp(a.host, b.host) || cmp(a.registry, b.registry));
+  return { inputs, conflicts, collisions };
+}
+
+function noteCollisions(host: string, members: readonly Member[], out: HostCollision[]): void {
+  const byRegistry = new Map<string, string[]>();
+  for (const m of members) {
+    let keys = byRegistry.get(m.service.registry);
+    if (keys === undefined) byRegistry.set(m.service.registry, (keys = []));
+    keys.push(serviceKey(m.service));
+  }
+  for (const [registry, keys] of byRegistry) {
+    if (keys.length > 1) out.push({ host, registry, services: keys.sort() });
+  }
 }
 
 function single(host: string, s: Service): ConvertInput {

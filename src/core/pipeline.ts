@@ -6,7 +6,7 @@ import type { Registry, RegistryEvent } from '../registry/types.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import { Debouncer } from './debouncer.js';
 import { ProtectGuard } from './protect.js';
-import { mergeByHost, type ConflictPolicy, type HostConflict } from './aggregate.js';
+import { mergeByHost, type ConflictPolicy, type HostCollision, type HostConflict } from './aggregate.js';
 
 /** What conversion gives back for one host (see src/convert). */
 export interface ConvertOutput {
@@ -56,6 +56,7 @@ export class Pipeline {
   private readonly hostCache = new WeakMap<Service, string | null>();
   private readonly reported = new Set<string>();
   private conflicts: readonly HostConflict[] = [];
+  private collisions: readonly HostCollision[] = [];
   private held = new Map<string, readonly string[]>();
   private allSynced = false;
 
@@ -98,8 +99,12 @@ export class Pipeline {
   }
 
   /** For /debug: host conflicts and held deletions. */
-  debugState(): { conflicts: readonly HostConflict[]; held: Record<string, readonly string[]> } {
-    return { conflicts: this.conflicts, held: Object.fromEntries(this.held) };
+  debugState(): {
+    conflicts: readonly HostConflict[];
+    collisions: readonly HostCollision[];
+    held: Record<string, readonly string[]>;
+  } {
+    return { conflicts: this.conflicts, collisions: this.collisions, held: Object.fromEntries(this.held) };
   }
 
   /** Runs a pending debounced flush now (for shutdown and tests). */
@@ -149,8 +154,9 @@ export class Pipeline {
       this.noteHeld(r.name, res.held, res.previous);
       return { registry: r.name, services: res.view };
     });
-    const { inputs, conflicts } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
+    const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
     this.noteConflicts(conflicts);
+    this.noteCollisions(collisions);
     const resources: IstioResource[] = [];
     const live = new Set<string>();
     for (const input of inputs) {
@@ -220,6 +226,24 @@ export class Pipeline {
         { details: { held: held.slice(0, 20) } },
       );
       this.o.logger.error({ registry, code: err.code, held: held.length, previous }, err.message);
+    }
+  }
+
+  /** Reports each distinct same-registry host collision once (they are merged, not skipped). */
+  private noteCollisions(collisions: readonly HostCollision[]): void {
+    this.collisions = collisions;
+    for (const c of collisions) {
+      const key = `collision|${c.host}|${c.registry}|${c.services.join(',')}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      const err = new MeshbridgeError(
+        ErrorCode.HOST_CONFLICT,
+        `services ${c.services.map((k) => `"${k}"`).join(', ')} of registry ${c.registry} all map to host ${c.host}; ` +
+          'they are merged into one ServiceEntry (make the host template tell them apart)',
+        { path: c.registry, details: { host: c.host, services: c.services } },
+      );
+      this.o.metrics.registryErrors.inc({ registry: c.registry, code: err.code });
+      this.o.logger.warn({ registry: c.registry, code: err.code, host: c.host, services: c.services }, err.message);
     }
   }
 
