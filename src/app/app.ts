@@ -5,6 +5,7 @@ import { conversionOptionsFor } from '../config/index.js';
 import { convert, hostFor } from '../convert/index.js';
 import type { ConversionOptions } from '../convert/options.js';
 import { Pipeline } from '../core/pipeline.js';
+import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import { AdminServer, Metrics } from '../observability/index.js';
 import type { Registry } from '../registry/types.js';
@@ -199,7 +200,12 @@ export class App {
       });
       const timer = setTimeout(() => {
         done();
-        reject(new Error(this.pipeline.notReadyReasons().join('; ')));
+        reject(
+          new MeshbridgeError(
+            ErrorCode.REGISTRY_SYNC_TIMEOUT,
+            `not ready after ${timeoutMs} ms: ${this.pipeline.notReadyReasons().join('; ')}`,
+          ),
+        );
       }, timeoutMs);
       const onAbort = (): void => {
         done();

@@ -56,6 +56,10 @@ export async function runCommand(configPath: string, io: CliIO, signal: AbortSig
     await app.stopped();
     return ExitCode.FAILURE;
   }
+  app.whenReady(inner.signal, syncTimeoutMs(io)).catch((e: unknown) => {
+    // Not fatal: /readyz stays 503 with the reasons, and the first sync may still complete.
+    if (e instanceof MeshbridgeError) logger.error({ code: e.code }, e.message);
+  });
   await new Promise<void>((resolve) => {
     if (inner.signal.aborted) resolve();
     else inner.signal.addEventListener('abort', () => resolve(), { once: true });
