@@ -1,0 +1,183 @@
+import { before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadPeers, requirePeers, type KubeApi, type Etcd } from '../support/peers.js';
+import { ensureNamespace, eventually, kube, listIstio } from '../support/kube.js';
+import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
+import { KubernetesSink, type KubernetesSinkOptions } from '../../src/sinks/kubernetes/sink.js';
+import { SnapshotStore, resourceKey, ContentHashAnnotation, type IstioResource } from '../../src/snapshot/index.js';
+import { Metrics, silentLogger } from '../../src/observability/index.js';
+import { hashOf } from '../../src/util/hash.js';
+
+const NS = 'mb-sink';
+const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds');
+let etcd: Etcd | undefined;
+let api: KubeApi | undefined;
+
+before(async () => {
+  if (skip !== undefined) return;
+  const peers = await loadPeers();
+  etcd = await peers.startEtcd();
+  api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  await peers.applyIstioCrds(api);
+  await ensureNamespace(api, NS);
+  await ensureNamespace(api, 'meshbridge');
+});
+
+after(async () => {
+  await api?.stop();
+  await etcd?.stop();
+});
+
+function se(name: string, addresses: string[], registry = 'files'): IstioResource {
+  const labels = { 'app.kubernetes.io/managed-by': 'meshbridge', 'meshbridge.io/registry': registry };
+  const spec = {
+    hosts: [`${name}.example.mesh`],
+    ports: [{ number: 8080, name: 'http', protocol: 'HTTP' }],
+    resolution: 'STATIC',
+    location: 'MESH_INTERNAL',
+    endpoints: addresses.map((address) => ({ address })),
+  };
+  const version = hashOf({ name, labels, spec });
+  return { kind: 'ServiceEntry', namespace: NS, name, key: resourceKey('ServiceEntry', NS, name), labels, annotations: { [ContentHashAnnotation]: version }, spec, version };
+}
+
+function makeSink(store: SnapshotStore, extra: Partial<KubernetesSinkOptions> = {}): { sink: KubernetesSink; client: KubeClient; metrics: Metrics } {
+  const client = new KubeClient({ kubeconfig: api!.kubeconfigPath, qps: 100, burst: 200 });
+  const metrics = new Metrics();
+  const sink = new KubernetesSink({
+    client,
+    store,
+    logger: silentLogger(),
+    metrics,
+    registries: ['files'],
+    namespaces: [NS],
+    maxDeletePercent: 50,
+    concurrency: 4,
+    leaderElection: undefined,
+    ...extra,
+  });
+  return { sink, client, metrics };
+}
+
+function writes(client: KubeClient): number {
+  return (client.counts.get('PATCH') ?? 0) + (client.counts.get('DELETE') ?? 0) + (client.counts.get('PUT') ?? 0) + (client.counts.get('POST') ?? 0);
+}
+
+async function settle(sink: KubernetesSink): Promise<void> {
+  await eventually(() => (sink.cachesSynced() ? true : undefined), 10000, 'caches synced');
+  await new Promise((r) => setTimeout(r, 300));
+  await sink.idle();
+}
+
+test('applies, updates, prunes; writes only what changed; a restart writes nothing', { skip }, async () => {
+  const store = new SnapshotStore();
+  const ac = new AbortController();
+  const { sink, client } = makeSink(store);
+  await sink.start(ac.signal);
+  store.publish([se('a', ['10.0.0.1']), se('b', ['10.0.0.2']), se('c', ['10.0.0.3']), se('d', ['10.0.0.4'])]);
+  await settle(sink);
+  let items = await listIstio(api!, 'serviceentries', NS);
+  assert.deepEqual(items.map((i) => i.metadata.name).sort(), ['a', 'b', 'c', 'd']);
+  assert.equal(client.counts.get('PATCH'), 4);
+  for (const i of items) assert.ok(i.metadata.annotations?.[ContentHashAnnotation]);
+
+  // Change one endpoint: exactly one write.
+  store.publish([se('a', ['10.0.0.1']), se('b', ['10.0.0.22']), se('c', ['10.0.0.3']), se('d', ['10.0.0.4'])]);
+  await settle(sink);
+  assert.equal(client.counts.get('PATCH'), 5);
+  items = await listIstio(api!, 'serviceentries', NS);
+  assert.deepEqual(items.find((i) => i.metadata.name === 'b')?.spec['endpoints'], [{ address: '10.0.0.22' }]);
+
+  // Delete one: one DELETE.
+  store.publish([se('a', ['10.0.0.1']), se('b', ['10.0.0.22']), se('c', ['10.0.0.3'])]);
+  await settle(sink);
+  assert.equal(client.counts.get('DELETE'), 1);
+  items = await listIstio(api!, 'serviceentries', NS);
+  assert.deepEqual(items.map((i) => i.metadata.name).sort(), ['a', 'b', 'c']);
+  ac.abort();
+
+  // A new process with the same content writes nothing.
+  const store2 = new SnapshotStore();
+  const ac2 = new AbortController();
+  const second = makeSink(store2);
+  await second.sink.start(ac2.signal);
+  store2.publish([se('a', ['10.0.0.1']), se('b', ['10.0.0.22']), se('c', ['10.0.0.3'])]);
+  await settle(second.sink);
+  assert.equal(writes(second.client), 0, 'restart must not rewrite unchanged objects');
+  ac2.abort();
+});
+
+test('never touches unowned objects; a clashing host is skipped and reported', { skip }, async () => {
+  const foreign = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: { name: 'hand-made', namespace: NS, labels: { team: 'payments' } },
+    spec: { hosts: ['clash.example.mesh'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', endpoints: [{ address: '10.1.1.1' }] },
+  };
+  const created = await kube<{ metadata: { resourceVersion: string } }>(api!, 'POST', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`, foreign);
+  assert.equal(created.status, 201);
+  const store = new SnapshotStore();
+  const ac = new AbortController();
+  const { sink } = makeSink(store);
+  await sink.start(ac.signal);
+  store.publish([se('a', ['10.0.0.1']), se('b', ['10.0.0.22']), se('c', ['10.0.0.3']), se('clash', ['10.0.0.9'])]);
+  await settle(sink);
+  const items = await listIstio(api!, 'serviceentries', NS);
+  const hand = items.find((i) => i.metadata.name === 'hand-made');
+  assert.equal(hand?.metadata.resourceVersion, created.body.metadata.resourceVersion, 'unowned object untouched');
+  assert.equal(items.find((i) => i.metadata.name === 'clash'), undefined, 'clashing host not written');
+  assert.deepEqual(sink.debugState().clashes.map((c) => c.claimedBy), [`ServiceEntry/${NS}/hand-made`]);
+  // Pruning our objects leaves the foreign one alone.
+  store.publish([se('a', ['10.0.0.1']), se('b', ['10.0.0.22'])]);
+  await settle(sink);
+  const after = await listIstio(api!, 'serviceentries', NS);
+  assert.deepEqual(after.map((i) => i.metadata.name).sort(), ['a', 'b', 'hand-made']);
+  ac.abort();
+});
+
+test('a mass deletion beyond the protect threshold is refused', { skip }, async () => {
+  const store = new SnapshotStore();
+  const ac = new AbortController();
+  const { sink, client } = makeSink(store);
+  await sink.start(ac.signal);
+  store.publish([]);
+  await settle(sink);
+  assert.equal(client.counts.get('DELETE') ?? 0, 0);
+  assert.deepEqual(sink.debugState().held, [{ registry: 'files', wouldDelete: 2, owned: 2 }]);
+  const items = await listIstio(api!, 'serviceentries', NS);
+  assert.deepEqual(items.map((i) => i.metadata.name).sort(), ['a', 'b', 'hand-made']);
+  ac.abort();
+});
+
+test('leader election: only the leader writes; the standby takes over after the leader stops', { skip }, async () => {
+  const election = { namespace: 'meshbridge', name: 'meshbridge-test', leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
+  const storeA = new SnapshotStore();
+  const storeB = new SnapshotStore();
+  const acA = new AbortController();
+  const acB = new AbortController();
+  const a = makeSink(storeA, { leaderElection: { ...election, identity: 'replica-a' } });
+  await a.sink.start(acA.signal);
+  await eventually(() => (a.sink.isLeader() ? true : undefined), 10000, 'replica a leads');
+  const b = makeSink(storeB, { leaderElection: { ...election, identity: 'replica-b' } });
+  await b.sink.start(acB.signal);
+  const content = [se('a', ['10.0.0.1']), se('b', ['10.0.0.22']), se('e', ['10.0.0.5'])];
+  storeA.publish(content);
+  storeB.publish(content);
+  await settle(a.sink);
+  await settle(b.sink);
+  assert.equal(b.sink.isLeader(), false);
+  assert.equal(b.client.counts.get('PATCH') ?? 0, 0, 'standby never writes');
+  assert.equal(a.client.counts.get('PATCH'), 1, 'leader writes only the new object e');
+
+  // Stop the leader (it releases the lease); the standby takes over and writes the next change.
+  const stoppedAt = Date.now();
+  acA.abort();
+  await eventually(() => (b.sink.isLeader() ? true : undefined), 10000, 'replica b leads');
+  assert.ok(Date.now() - stoppedAt < election.leaseDurationMs + 1000);
+  storeB.publish([se('a', ['10.0.0.1']), se('b', ['10.0.0.22']), se('e', ['10.0.0.55'])]);
+  await settle(b.sink);
+  assert.equal(b.client.counts.get('PATCH'), 1);
+  const items = await listIstio(api!, 'serviceentries', NS);
+  assert.deepEqual(items.find((i) => i.metadata.name === 'e')?.spec['endpoints'], [{ address: '10.0.0.55' }]);
+  acB.abort();
+});
