@@ -396,7 +396,7 @@ export async function startKubeApiserver(opts = {}) {
   let etcd;
   let ownEtcd = false;
   if (opts.etcd) {
-    etcd = { endpoint: opts.etcd.endpoint, stop: async () => {} };
+    etcd = { endpoint: opts.etcd.endpoint, pid: opts.etcd.pid, stop: async () => {} };
   } else {
     etcd = await startEtcd();
     ownEtcd = true;
