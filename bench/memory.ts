@@ -99,7 +99,7 @@ export const memoryBench: Bench = {
   description:
     'Retained V8 heap, external (Buffer) memory and RSS after a full GC, layer by layer: the registry model (FakeRegistry holding 10,000 ' +
     'services x 3 endpoints), the pipeline (per-host conversion cache and the snapshot, which share the resource objects), and the xDS ' +
-    'ResourceCache (each resource\'s encoded Any plus the concatenated kind block, i.e. two copies of the bytes). Built from nothing ' +
+    'ResourceCache (each resource\'s encoded Any plus the concatenated kind block: two copies of the bytes, and the per-resource Buffers are slices of pooled 8 KiB slabs). Built from nothing ' +
     `${WARMUP + ITERATIONS} times (first one is warm-up), medians reported; the time column is the build time of the layer. Baseline: the registry model ` +
     'itself; ratios are (heap + external) of the layer over the model\'s. Why: this is what one replica holds per 10k services.',
   compare: Compare.MEMORY,
@@ -122,7 +122,7 @@ export const memoryBench: Bench = {
         rss: median(ds.map((d) => d.rss)),
       };
       const notes = [`${formatBytes((med.heapUsed + med.external) / layer.n)} per ${layer.unit === 'services' ? 'service' : 'resource'}`];
-      if (li === 2) notes.push(`encoded block ${formatBytes(blockBytes)} (held twice: entries + block)`);
+      if (li === 2) notes.push(`encoded bytes ${formatBytes(blockBytes)}, kept as the kind block plus one Buffer per resource (each a slice of a pooled 8 KiB slab)`);
       if (!hasGc()) notes.push('no --expose-gc: readings include garbage');
       return summarise(
         {

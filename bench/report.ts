@@ -110,7 +110,7 @@ function between(text: string, start: string, end: string): string | undefined {
 }
 
 export function figuresSection(bench: BenchResult, machine: MachineInfo): string {
-  return [`Recorded ${machine.date} on ${machineLine(machine)}; whole bench ${(bench.wallMs / 1000).toFixed(1)} s.`, '', markdownTable(bench)].join('\n');
+  return [`Recorded on ${machineLine(machine)}; whole bench ${(bench.wallMs / 1000).toFixed(1)} s.`, '', markdownTable(bench)].join('\n');
 }
 
 const DEFAULT_READING = '_Not written yet: read the figures above against the descriptions._';
@@ -156,7 +156,7 @@ export function renderDoc(benches: readonly Bench[], results: readonly BenchResu
     '',
   ];
   for (const b of benches) parts.push(`### ${b.name}: ${b.title}`, '', b.description, '');
-  parts.push('## Recorded figures', '', `Last written ${machine.date} on: ${machineLine(machine)}.`, '');
+  parts.push('## Recorded figures', '', `Last written on: ${machineLine(machine)}.`, '');
   for (const b of benches) {
     const r = results.find((x) => x.name === b.name);
     const old = previous !== undefined ? between(previous, sectionStart(b.name), sectionEnd(b.name)) : undefined;
