@@ -122,7 +122,7 @@ export const memoryBench: Bench = {
         rss: median(ds.map((d) => d.rss)),
       };
       const notes = [`${formatBytes((med.heapUsed + med.external) / layer.n)} per ${layer.unit === 'services' ? 'service' : 'resource'}`];
-      if (li === 2) notes.push(`encoded bytes ${formatBytes(blockBytes)}, kept as the kind block plus one Buffer per resource (each a slice of a pooled 8 KiB slab)`);
+      if (li === 2) notes.push(`encoded bytes ${formatBytes(blockBytes)}, kept as the kind block plus one Buffer per resource (each in memory of its own since the cache copies out of the shared pool)`);
       if (!hasGc()) notes.push('no --expose-gc: readings include garbage');
       return summarise(
         {
