@@ -6,11 +6,13 @@ import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { Defaults } from './defaults.js';
 import { substituteEnv, type Env, type EnvProblem } from './env.js';
 import type { RawConfig, RawKubernetes, RawRegistry, RawXds } from './raw.js';
+import { registryKindSpec } from './kinds/index.js';
 import type {
   AdminConfig,
   Config,
   KubernetesSinkConfig,
   LeaderElectionConfig,
+  RegistryCommonConfig,
   RegistryConfig,
   XdsSinkConfig,
 } from './types.js';
@@ -140,16 +142,8 @@ function resolveConfig(raw: RawConfig, base: string, source: string | undefined)
 
 function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
   const d = Defaults.registry;
-  const file = r.file;
-  if (file === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, 'file registry without file block passed validation');
-  return {
+  const common: RegistryCommonConfig = {
     name: r.name,
-    kind: r.kind,
-    file: {
-      path: resolve(base, file.path),
-      pollIntervalMs: file.pollIntervalMs ?? Defaults.file.pollIntervalMs,
-      maxBytes: file.maxBytes ?? Defaults.file.maxBytes,
-    },
     namespace: r.namespace,
     hostTemplate: r.hostTemplate ?? defaultHostTemplate(r.kind),
     exportTo: [...(r.exportTo ?? [])],
@@ -161,6 +155,12 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     labels: { ...r.labels },
     protectPercent: r.protectPercent ?? d.protectPercent,
   };
+  const block = r[r.kind];
+  if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);
+  // The union member is chosen by r.kind; with several kinds TypeScript cannot correlate the
+  // computed key with it, so the assertion stays (it only looks unnecessary with one kind).
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+  return { ...common, kind: r.kind, [r.kind]: registryKindSpec(r.kind).resolve(block, base) } as RegistryConfig;
 }
 
 function resolveXds(x: RawXds, base: string): XdsSinkConfig {

@@ -2,6 +2,7 @@ import type { EndpointForm } from '../convert/options.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
 import type { LogFormat, LogLevel } from './types.js';
+import type { RegistryKind } from './kinds/index.js';
 
 /**
  * The config as written (after env substitution), once it passed the runtime schema: optional
@@ -17,10 +18,12 @@ export interface RawConfig {
   readonly log?: { readonly level?: LogLevel; readonly format?: LogFormat };
 }
 
-export interface RawRegistry {
+/** Common keys, plus the settings block named after the kind (resolved by kinds/<kind>.ts). */
+export type RawRegistry = RawRegistryCommon & { readonly [K in RegistryKind]?: unknown };
+
+export interface RawRegistryCommon {
   readonly name: string;
-  readonly kind: 'file';
-  readonly file?: { readonly path: string; readonly pollIntervalMs?: number; readonly maxBytes?: number };
+  readonly kind: RegistryKind;
   readonly namespace: string;
   readonly hostTemplate?: string;
   readonly exportTo?: readonly string[];

@@ -2,10 +2,11 @@ import { EndpointForm, defaultHostTemplate } from '../convert/options.js';
 import { ConflictPolicy } from '../core/aggregate.js';
 import { Protocol } from '../model/index.js';
 import { Defaults } from './defaults.js';
-import { LogFormat, LogLevel, RegistryKind } from './types.js';
+import { LogFormat, LogLevel } from './types.js';
+import { registryKinds } from './kinds/index.js';
+import type { JsonSchema, SchemaBuilder } from './kinds/spec.js';
 
-/** A JSON Schema (draft-07) node, as plain data. */
-export type JsonSchema = { readonly [keyword: string]: unknown };
+export type { JsonSchema } from './kinds/spec.js';
 
 /**
  * Which schema to build. `runtime` validates after `${ENV:...}` substitution; `editor` (the
@@ -16,61 +17,35 @@ export type SchemaFlavour = 'runtime' | 'editor';
 
 export const SCHEMA_DRAFT = 'http://json-schema.org/draft-07/schema#';
 
-/** Patterns with a human description: validate.ts names the description in messages. */
-export const Patterns = {
-  DNS_LABEL: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-  DNS_SUBDOMAIN: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
-  EXPORT_TO: '^(\\.|\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
-  LABEL_KEY: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-  LABEL_VALUE: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
-  ENV_REF: '\\$\\{ENV:[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}',
-} as const;
+import { Patterns } from './patterns.js';
 
-export const PatternText: Readonly<Record<string, string>> = {
-  [Patterns.DNS_LABEL]: "a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit)",
-  [Patterns.DNS_SUBDOMAIN]: "a DNS subdomain (DNS labels joined by '.')",
-  [Patterns.EXPORT_TO]: "'.', '*' or a namespace name",
-  [Patterns.LABEL_KEY]: 'a Kubernetes label key ([prefix/]name; name up to 63 letters, digits, "-", "_", ".")',
-  [Patterns.LABEL_VALUE]: 'a Kubernetes label value (up to 63 letters, digits, "-", "_", ".", starting and ending alphanumeric)',
-};
+export { Patterns, PatternText } from './patterns.js';
 
 /** Builds the config schema. Pure; the single definition of the config's shape. */
 export function buildSchema(flavour: SchemaFlavour): JsonSchema {
   const s = new Builder(flavour);
   const protocols = Object.values(Protocol);
 
-  const fileSource = s.object(
-    'Settings of a `file` registry: one YAML/JSON file listing services (docs/file-registry.md).',
-    {
-      path: s.str('The registry file; relative paths resolve against the folder of this config file.', { minLength: 1 }),
-      pollIntervalMs: s.int('Safety re-stat interval in ms, for filesystems where file watching misses events; 0 disables.', {
-        minimum: 0,
-        default: Defaults.file.pollIntervalMs,
-      }),
-      maxBytes: s.int('Larger registry files are refused (MB_SOURCE_READ).', { minimum: 1, default: Defaults.file.maxBytes }),
-    },
-    ['path'],
-  );
-
+  const kindBlocks = Object.fromEntries(Object.values(registryKinds).map((k) => [k.kind, k.schema(s)]));
   const registry: JsonSchema = {
     ...s.object(
-      'One registry to watch. `kind` selects the connection block of the same name (only `file` is implemented).',
+      `One registry to watch. \`kind\` selects the settings block of the same name (${Object.keys(registryKinds).join(', ')}).`,
       {
         name: s.str('Unique name of this registry: a DNS label. Used as {registry} in host templates and as the ownership label value.', {
           pattern: Patterns.DNS_LABEL,
           maxLength: 63,
         }),
-        kind: s.str('Registry kind. Only `file` is implemented; zookeeper, consul, nacos, eureka and etcd are planned.', {
-          enum: Object.values(RegistryKind),
+        kind: s.str(`Registry kind: ${Object.values(registryKinds).map((k) => `${k.kind} (${k.description})`).join('; ')}.`, {
+          enum: Object.keys(registryKinds),
         }),
-        file: fileSource,
+        ...kindBlocks,
         namespace: s.str('Kubernetes namespace the ServiceEntries/WorkloadEntries are written to (and named under in MCP).', {
           pattern: Patterns.DNS_LABEL,
           maxLength: 63,
         }),
         hostTemplate: s.str(
-          `Istio host of each service. Placeholders: {name}, {namespace}, {registry}, {kind} and any service attribute ({group}, {version}, ...); {name} is required. A missing attribute removes its placeholder and one adjacent dot. Default for kind file: ${defaultHostTemplate(RegistryKind.FILE)}.`,
-          { minLength: 1, default: defaultHostTemplate(RegistryKind.FILE) },
+          `Istio host of each service. Placeholders: {name}, {namespace}, {registry}, {kind} and any service attribute ({group}, {version}, ...); {name} is required. A missing attribute removes its placeholder and one adjacent dot. Defaults by kind: ${Object.keys(registryKinds).map((k) => `${k}: ${defaultHostTemplate(k)}`).join('; ')}.`,
+          { minLength: 1 },
         ),
         exportTo: {
           type: 'array',
@@ -114,7 +89,7 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
       },
       ['name', 'kind', 'namespace'],
     ),
-    allOf: [{ if: { properties: { kind: { const: RegistryKind.FILE } }, required: ['kind'] }, then: { required: ['file'] } }],
+    allOf: Object.keys(registryKinds).map((k) => ({ if: { properties: { kind: { const: k } }, required: ['kind'] }, then: { required: [k] } })),
   };
 
   const keepalive = s.object('gRPC keepalive and connection management.', {
@@ -250,7 +225,7 @@ export function schemaFileText(): string {
 /** Repository-relative path of the committed schema file. */
 export const SCHEMA_FILE = 'schema/meshbridge.schema.json';
 
-class Builder {
+class Builder implements SchemaBuilder {
   constructor(private readonly flavour: SchemaFlavour) {}
 
   object(description: string, properties: Readonly<Record<string, JsonSchema>>, required: readonly string[] = []): JsonSchema {

@@ -1,6 +1,7 @@
 import type { EndpointForm } from '../convert/options.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
+import type { KindSettings, RegistryKind } from './kinds/index.js';
 
 /**
  * The fully resolved, validated configuration (docs/configuration.md).
@@ -22,12 +23,6 @@ export interface Config {
   readonly admin: AdminConfig | undefined;
   readonly log: LogConfig;
 }
-
-/** Registry kinds the config accepts. Only `file` is implemented; see docs/configuration.md. */
-export const RegistryKind = {
-  FILE: 'file',
-} as const;
-export type RegistryKind = (typeof RegistryKind)[keyof typeof RegistryKind];
 
 /**
  * Kinds that are planned but not implemented yet: the config rejects them with
@@ -55,21 +50,15 @@ export interface RegistryCommonConfig {
   readonly protectPercent: number;
 }
 
-export interface FileRegistryConfig extends RegistryCommonConfig {
-  readonly kind: 'file';
-  readonly file: FileSourceConfig;
-}
+/**
+ * One registry: the common settings, `kind`, and the settings block named after the kind
+ * (`file: {...}`). Discriminated on `kind`; the members come from kinds/index.ts.
+ */
+export type RegistryConfig = {
+  [K in RegistryKind]: RegistryCommonConfig & { readonly kind: K } & { readonly [P in K]: KindSettings<K> };
+}[RegistryKind];
 
-export interface FileSourceConfig {
-  /** Absolute path of the registry file. */
-  readonly path: string;
-  /** Safety re-stat interval; 0 disables. */
-  readonly pollIntervalMs: number;
-  readonly maxBytes: number;
-}
-
-/** Discriminated on `kind`; a new registry kind adds one member. */
-export type RegistryConfig = FileRegistryConfig;
+export type FileRegistryConfig = Extract<RegistryConfig, { readonly kind: 'file' }>;
 
 export interface DebounceConfig {
   readonly quietPeriodMs: number;

@@ -4,7 +4,8 @@ import { Defaults } from './defaults.js';
 import { formatPath, pointerSegments, type PathSegment } from './path.js';
 import type { RawConfig, RawRegistry } from './raw.js';
 import { PatternText, buildSchema } from './schema.js';
-import { PLANNED_REGISTRY_KINDS, RegistryKind } from './types.js';
+import { PLANNED_REGISTRY_KINDS } from './types.js';
+import { isRegistryKind as isImplementedKind, registryKindSpec, registryKinds } from './kinds/index.js';
 
 /** One thing wrong with the config, at a key path such as `registries[0].file.path`. */
 export interface Problem {
@@ -64,11 +65,11 @@ function describeAjvError(e: ErrorObject, doc: unknown, redacted: ReadonlySet<st
       return [{ path: formatPath(at), message: `must be ${typeText(p['type'])}, got ${got()}` }];
     case 'enum': {
       const allowed = (p['allowedValues'] as unknown[]).map((v) => String(v));
-      if (isRegistryKind(at) && typeof e.data === 'string' && PLANNED_REGISTRY_KINDS.includes(e.data)) {
+      if (isRegistryKind(at) && typeof e.data === 'string' && PLANNED_REGISTRY_KINDS.includes(e.data) && !isImplementedKind(e.data)) {
         return [
           {
             path: formatPath(at),
-            message: `registry kind "${e.data}" is not implemented yet; implemented kinds: ${Object.values(RegistryKind).join(', ')}`,
+            message: `registry kind "${e.data}" is not implemented yet; implemented kinds: ${Object.keys(registryKinds).join(', ')}`,
           },
         ];
       }
@@ -230,6 +231,9 @@ function checkRegistry(
     const m = labelKeyProblem(key);
     if (m !== undefined) add([...at, 'labels', key], `invalid key: ${m}`);
   }
+  const spec = registryKindSpec(r.kind);
+  const block = r[r.kind];
+  if (spec.check !== undefined && block !== undefined) spec.check(block, (sub, m) => add([...at, r.kind, ...sub], m));
 }
 
 /** Renders a (possibly secret) value inside a message. */

@@ -1,0 +1,27 @@
+import { fileKind } from './file.js';
+import type { RegistryKindSpec } from './spec.js';
+
+/**
+ * Every implemented registry kind. Adding a kind: write kinds/<kind>.ts (a RegistryKindSpec),
+ * add it here, and add its adapter's case in src/app/registries.ts (the switch there is
+ * exhaustive, so the compiler points at it). Nothing else in config changes.
+ */
+export const registryKinds = {
+  file: fileKind,
+} as const satisfies Record<string, RegistryKindSpec<unknown>>;
+
+export type RegistryKind = keyof typeof registryKinds;
+
+/** The resolved settings block of kind K. */
+export type KindSettings<K extends RegistryKind> = ReturnType<(typeof registryKinds)[K]['resolve']>;
+
+export function isRegistryKind(k: string): k is RegistryKind {
+  return Object.prototype.hasOwnProperty.call(registryKinds, k);
+}
+
+export function registryKindSpec(k: RegistryKind): RegistryKindSpec<KindSettings<RegistryKind>> {
+  return registryKinds[k];
+}
+
+export type { RegistryKindSpec, SchemaBuilder, JsonSchema, AddProblem } from './spec.js';
+export type { FileSourceConfig } from './file.js';
