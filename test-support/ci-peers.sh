@@ -58,6 +58,16 @@ if [[ -n "$missing" ]]; then
   exit 1
 fi
 
+# Registry peers (ZooKeeper, Dubbo provider, Eureka, Nacos, Consul, ...): one idempotent script
+# each under peers.d/, run in name order; each prints what it did and fails loudly.
+for script in "$HERE"/peers.d/*.sh; do
+  [[ -f "$script" ]] || continue
+  t1=$(date +%s)
+  say "peers.d/$(basename "$script") ..."
+  bash "$script" || { say "FAIL: peers.d/$(basename "$script") exited $? after $(( $(date +%s) - t1 )) s"; exit 1; }
+  say "peers.d/$(basename "$script") done in $(( $(date +%s) - t1 )) s"
+done
+
 if [[ $CHECK -eq 1 ]]; then
   t1=$(date +%s)
   node "$HERE/check-peers.mjs" etcd kube istiod-k8s || { say "FAIL: check-peers.mjs"; exit 1; }
