@@ -76,6 +76,10 @@ export interface AdsClientOptions {
   readonly nodeId?: string;
   /** ACK every response like istiod (default true). */
   readonly autoAck?: boolean;
+  /** Default plaintext, as istiod dials `xds://` without tlsSettings. */
+  readonly credentials?: grpc.ChannelCredentials;
+  /** Default 127.0.0.1; a TLS test dials the name in the certificate. */
+  readonly host?: string;
 }
 
 export class AdsClient {
@@ -96,7 +100,7 @@ export class AdsClient {
   constructor(options: AdsClientOptions) {
     this.nodeId = options.nodeId ?? `istiod-test-${Math.random().toString(36).slice(2, 8)}`;
     this.autoAck = options.autoAck ?? true;
-    this.client = new AdsService(`127.0.0.1:${options.port}`, grpc.credentials.createInsecure(), {
+    this.client = new AdsService(`${options.host ?? '127.0.0.1'}:${options.port}`, options.credentials ?? grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 512 * 1024 * 1024,
     });
     const c = this.client as unknown as { StreamAggregatedResources: () => grpc.ClientDuplexStream<unknown, RawResponse> };
