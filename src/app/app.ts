@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.js';
-import { conversionOptionsFor } from '../config/index.js';
+import { conversionOptionsFor, kubeClientSettings, kubernetesSinkSettings, xdsServerSettings } from '../config/index.js';
 import { convert, hostFor } from '../convert/index.js';
 import type { ConversionOptions } from '../convert/options.js';
 import { Pipeline } from '../core/pipeline.js';
@@ -79,17 +79,11 @@ export class App {
       x === undefined
         ? undefined
         : new XdsServer({
-            address: x.address,
+            ...xdsServerSettings(x),
             store: this.store,
             metrics: this.metrics,
             logger: logger.child({ sink: 'xds' }),
             ready,
-            keepalive: x.keepalive,
-            maxConcurrentStreams: x.maxConcurrentStreams,
-            maxSendMessageBytes: x.maxSendMessageBytes,
-            maxReceiveMessageBytes: x.maxReceiveMessageBytes,
-            tls: x.tls,
-            shutdownGraceMs: x.shutdownGraceMs,
           });
     this.render = this.buildRender(mode, config, logger);
     this.kubernetes = mode.type === 'run' ? this.buildKubernetes(config, logger) : undefined;
@@ -126,34 +120,12 @@ export class App {
   private buildKubernetes(config: Config, logger: Logger): KubernetesSink | undefined {
     const k = config.sinks.kubernetes;
     if (k === undefined) return undefined;
-    const log = logger.child({ sink: 'kubernetes' });
-    const client = new KubeClient({
-      qps: k.qps,
-      burst: k.burst,
-      ...(k.kubeconfig !== undefined ? { kubeconfig: k.kubeconfig } : {}),
-      ...(k.context !== undefined ? { context: k.context } : {}),
-    });
-    const le = k.leaderElection;
     return new KubernetesSink({
-      client,
+      ...kubernetesSinkSettings(config, k, process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`),
+      client: new KubeClient(kubeClientSettings(k)),
       store: this.store,
-      logger: log,
+      logger: logger.child({ sink: 'kubernetes' }),
       metrics: this.metrics,
-      registries: config.registries.map((r) => r.name),
-      namespaces: [...new Set(config.registries.map((r) => r.namespace))],
-      maxDeletePercent: k.maxDeletePercent,
-      concurrency: k.concurrency,
-      leaderElection:
-        le === undefined
-          ? undefined
-          : {
-              namespace: le.namespace,
-              name: le.name,
-              identity: le.identity ?? process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`,
-              leaseDurationMs: le.leaseDurationSeconds * 1000,
-              renewDeadlineMs: le.renewDeadlineSeconds * 1000,
-              retryPeriodMs: le.retryPeriodSeconds * 1000,
-            },
     });
   }
 

@@ -1,4 +1,4 @@
-import type { RegistryConfig } from '../config/index.js';
+import { fileRegistrySettings, type RegistryConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Registry, RegistryContext } from '../registry/types.js';
 import { createFileRegistry } from '../registry/file/index.js';
@@ -10,14 +10,6 @@ import { createFileRegistry } from '../registry/file/index.js';
 export function createRegistry(rc: RegistryConfig, context: RegistryContext, logger: Logger): Registry {
   switch (rc.kind) {
     case 'file':
-      return createFileRegistry({
-        name: rc.name,
-        path: rc.file.path,
-        context,
-        logger,
-        pollIntervalMs: rc.file.pollIntervalMs,
-        maxBytes: rc.file.maxBytes,
-        defaultProtocol: rc.defaultProtocol,
-      });
+      return createFileRegistry({ ...fileRegistrySettings(rc), context, logger });
   }
 }

@@ -24,7 +24,7 @@ export { sanitizeLabels, isLabelKey, LabelDropReason, MAX_ENDPOINT_LABELS, RESER
 export type { SanitizedLabels } from './labels.js';
 export { convertPorts, protocolOf, MAX_PORTS, MAX_PORT_NAME } from './ports.js';
 export type { OutPort, PortsResult } from './ports.js';
-export { toManifest } from './manifest.js';
-export type { IstioManifest } from './manifest.js';
+export { toManifest } from '../snapshot/index.js';
+export type { IstioManifest } from '../snapshot/index.js';
 export { EndpointForm, defaultConversionOptions, defaultHostTemplates, defaultHostTemplate } from './options.js';
 export type { ConversionOptions, ConvertInput } from './options.js';

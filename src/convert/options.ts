@@ -66,7 +66,7 @@ export interface ConvertInput {
 
 /**
  * Default host template per registry kind, used by the config loader when a registry sets no
- * `host.template` (docs/mapping.md explains each choice). Kinds not listed use
+ * `hostTemplate` (docs/mapping.md explains each choice). Kinds not listed use
  * `defaultConversionOptions.hostTemplate`.
  */
 export const defaultHostTemplates: Readonly<Record<string, string>> = {

@@ -9,3 +9,5 @@ export {
 export type { IstioResource } from './resource.js';
 export { SnapshotStore } from './store.js';
 export type { Snapshot, KindSnapshot, SnapshotListener } from './store.js';
+export { toManifest } from './manifest.js';
+export type { IstioManifest } from './manifest.js';

@@ -2,7 +2,7 @@
 import { stringify } from 'yaml';
 import { MeshbridgeError } from '../../errors/index.js';
 import { convert, type ConvertOutput } from '../convert.js';
-import { toManifest, type IstioManifest } from '../manifest.js';
+import { toManifest, type IstioManifest } from '../../snapshot/index.js';
 import { hostFor } from '../names.js';
 import type { Fixture } from './fixtures.js';
 import { inputOf } from './fixtures.js';

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { resource, serviceEntry, snapshotOf, workloadEntry } from './fixtures.js';
-import { renderYaml, toKubernetesObject } from './yaml.js';
+import { renderYaml } from './yaml.js';
+import { toManifest } from '../../snapshot/index.js';
 
 interface Obj {
   apiVersion: string;
@@ -39,7 +40,7 @@ test('renderYaml: one complete Kubernetes object per document, ordered by kind, 
   // Round trip: the parsed objects are exactly the resources' Kubernetes form.
   const first = snap.kinds.get('ServiceEntry')?.resources.get('ServiceEntry/a/zeta');
   assert.ok(first);
-  assert.deepEqual(objs[0], toKubernetesObject(first));
+  assert.deepEqual(objs[0], toManifest(first));
   assert.ok(objs[0]);
   // Strings that look like other YAML types stay strings.
   assert.equal(objs[0].spec.endpoints[0]!.labels.version, '1.0');
@@ -61,6 +62,6 @@ test('renderYaml: stable text, no anchors, long strings not folded; empty snapsh
 
 test('labels and annotations are rendered with sorted keys', () => {
   const r = res('ServiceEntry', 'ns', 'a', { hosts: ['a'] }, { zz: '1', aa: '2' });
-  const o = toKubernetesObject(r);
+  const o = toManifest(r);
   assert.deepEqual(Object.keys(o.metadata.labels), ['aa', 'app.kubernetes.io/managed-by', 'meshbridge.io/registry', 'zz']);
 });

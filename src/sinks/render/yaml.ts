@@ -1,37 +1,5 @@
 import { stringify } from 'yaml';
-import { ISTIO_API_VERSION, type IstioResource, type Snapshot } from '../../snapshot/index.js';
-
-/** A resource as the complete Kubernetes object `kubectl apply -f` takes. */
-export interface KubernetesObject {
-  readonly apiVersion: typeof ISTIO_API_VERSION;
-  readonly kind: string;
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace: string;
-    readonly labels: Readonly<Record<string, string>>;
-    readonly annotations: Readonly<Record<string, string>>;
-  };
-  readonly spec: Readonly<Record<string, unknown>>;
-}
-
-/** Labels and annotations with sorted keys, so equal content renders to equal text. */
-function sortedRecord(r: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(r).sort()) {
-    const v = r[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-export function toKubernetesObject(r: IstioResource): KubernetesObject {
-  return {
-    apiVersion: ISTIO_API_VERSION,
-    kind: r.kind,
-    metadata: { name: r.name, namespace: r.namespace, labels: sortedRecord(r.labels), annotations: sortedRecord(r.annotations) },
-    spec: r.spec,
-  };
-}
+import { toManifest, type IstioResource, type Snapshot } from '../../snapshot/index.js';
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -54,7 +22,7 @@ export function orderedResources(snapshot: Snapshot): IstioResource[] {
  * strings that would read as other types ("1.0", "true") are quoted.
  */
 export function renderDocument(r: IstioResource): string {
-  return `---\n${stringify(toKubernetesObject(r), { aliasDuplicateObjects: false, lineWidth: 0 })}`;
+  return `---\n${stringify(toManifest(r), { aliasDuplicateObjects: false, lineWidth: 0 })}`;
 }
 
 /**
