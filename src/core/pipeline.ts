@@ -222,7 +222,7 @@ export class Pipeline {
       const err = new MeshbridgeError(
         ErrorCode.PROTECT_HELD,
         `registry ${registry} lost ${held.length} of ${previous} services in one pass, more than the protect threshold allows; ` +
-          'their deletion is held back (raise protect.maxDeletePercent to let it through)',
+          'their deletion is held back (raise the registry protectPercent to let it through)',
         { details: { held: held.slice(0, 20) } },
       );
       this.o.logger.error({ registry, code: err.code, held: held.length, previous }, err.message);
