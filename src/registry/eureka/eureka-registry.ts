@@ -1,0 +1,273 @@
+import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
+import { serviceKey, type Service } from '../../model/index.js';
+import type { Logger } from '../../observability/index.js';
+import { ServiceSetRegistry } from '../service-set.js';
+import type { RegistryContext } from '../types.js';
+import { EurekaHttpClient, type EurekaAuth, type EurekaRequestCounts } from './client.js';
+import { HostFrom, mapInstance, serviceNamesOf } from './instance.js';
+import { LocalApps, type StoredInstance } from './local-apps.js';
+import { EUREKA_REGISTRY_KIND, buildService, groupInstances, type BuildOptions } from './services.js';
+import { InstanceStatus, parseApplications } from './wire.js';
+
+export interface EurekaRegistryOptions {
+  /** Configured registry name: Service.registry and Endpoint.origin. */
+  readonly name: string;
+  /** Eureka service URLs (`http://host:8761/eureka/`), tried in order with failover. */
+  readonly serviceUrls: readonly string[];
+  readonly context: RegistryContext;
+  readonly logger: Logger;
+  /** Delay between delta fetches (Eureka's registryFetchIntervalSeconds; default 5000 ms). */
+  readonly intervalMs?: number;
+  /** Instance statuses published as endpoints (default ['UP']). */
+  readonly statuses?: readonly string[];
+  /** Service name (host) from the app name (default) or from each instance's vipAddress. */
+  readonly hostFrom?: HostFrom;
+  readonly auth?: EurekaAuth;
+  /** Per request (default 10000 ms). */
+  readonly timeoutMs?: number;
+}
+
+export const EurekaDefaults = {
+  intervalMs: 5000,
+  statuses: [InstanceStatus.UP] as readonly string[],
+  hostFrom: HostFrom.APP,
+  timeoutMs: 10_000,
+} as const;
+
+/** What the adapter did, for tests and /debug: requests by kind and hash mismatches. */
+export interface EurekaStats {
+  readonly requests: Readonly<EurekaRequestCounts>;
+  /** Delta answers whose apps hash did not match the local copy (each led to a full fetch). */
+  readonly reconciliations: number;
+  readonly instances: number;
+}
+
+/**
+ * A Eureka registry, followed the way Eureka's own Java client does (DiscoveryClient): one full
+ * `GET apps/`, then `GET apps/delta` every `intervalMs`. Eureka has no push or long poll; the
+ * delta is its documented client protocol. Each delta is applied to the local copy
+ * (ADDED/MODIFIED put, DELETED removes), then the local reconcile hash is compared with the
+ * answer's `apps__hashcode`; on a mismatch the full registry is fetched again.
+ *
+ * Contract:
+ * - The constructor does no I/O. `start(signal)` makes the first fetch (resolving after it,
+ *   successful or not) and keeps following until `signal` aborts; then no timer or request is
+ *   left.
+ * - The local copy holds every instance (all statuses, malformed ones too, so the hash agrees);
+ *   the published services are derived from it. Only services whose apps changed are rebuilt,
+ *   and ServiceSetRegistry emits only real changes: a delta that changes nothing (the server
+ *   repeats recent changes for about 3 minutes) emits nothing.
+ * - A failed fetch (all servers unreachable, non-200, not JSON) deletes nothing: services are
+ *   kept and marked stale, the failure is reported once until it changes or a fetch succeeds,
+ *   and fetching backs off (interval x 2^n, at most 10 x interval, with jitter).
+ * - Malformed instances are skipped with a coded problem (MB_ENTRY_BAD_ADDRESS, MB_ENTRY_BAD_PORT,
+ *   MB_ENTRY_INVALID), reported once per distinct content; their neighbours still sync.
+ */
+export class EurekaRegistry extends ServiceSetRegistry {
+  private readonly o: EurekaRegistryOptions;
+  private readonly log: Logger;
+  private readonly client: EurekaHttpClient;
+  private readonly local: LocalApps;
+  private readonly build: BuildOptions;
+  private readonly intervalMs: number;
+  private readonly hostFrom: HostFrom;
+  private readonly groupsOfApp = new Map<string, Set<string>>();
+  private readonly appsOfGroup = new Map<string, Set<string>>();
+  private signal: AbortSignal | undefined;
+  private needFull = true;
+  private failures = 0;
+  private reconciliations = 0;
+  private lastFailure: string | undefined;
+  private warnedUnreconcilable = false;
+
+  constructor(options: EurekaRegistryOptions) {
+    super(options.name, EUREKA_REGISTRY_KIND);
+    this.o = options;
+    this.intervalMs = options.intervalMs ?? EurekaDefaults.intervalMs;
+    this.hostFrom = options.hostFrom ?? EurekaDefaults.hostFrom;
+    this.log = options.logger.child({ registry: options.name, kind: EUREKA_REGISTRY_KIND });
+    this.client = new EurekaHttpClient({
+      serviceUrls: options.serviceUrls,
+      timeoutMs: options.timeoutMs ?? EurekaDefaults.timeoutMs,
+      ...(options.auth !== undefined ? { auth: options.auth } : {}),
+    });
+    this.build = {
+      registry: options.name,
+      hostFrom: this.hostFrom,
+      statuses: new Set((options.statuses ?? EurekaDefaults.statuses).map((s) => s.toUpperCase())),
+    };
+    this.local = new LocalApps({
+      map: (inst) => mapInstance(inst, `eureka ${options.name}`),
+      onProblem: (inst) => {
+        if (inst.mapped.type === 'invalid') this.o.context.report(inst.mapped.error);
+      },
+    });
+  }
+
+  stats(): EurekaStats {
+    return { requests: { ...this.client.counts }, reconciliations: this.reconciliations, instances: this.local.instanceCount() };
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    this.signal = signal;
+    if (signal.aborted) return;
+    await this.pollOnce(signal);
+    void this.loop(signal);
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(this.nextDelay(), signal);
+      if (signal.aborted) return;
+      await this.pollOnce(signal);
+    }
+  }
+
+  /** interval after a success; interval x 2^n (at most 10 x), jittered +-20 %, after n failures. */
+  private nextDelay(): number {
+    if (this.failures === 0) return this.intervalMs;
+    const base = this.intervalMs * Math.min(2 ** this.failures, 10);
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  private async pollOnce(signal: AbortSignal): Promise<void> {
+    try {
+      if (this.needFull) await this.fetchFull(signal);
+      else await this.fetchDelta(signal);
+      this.failures = 0;
+      this.lastFailure = undefined;
+      this.clearError();
+    } catch (e) {
+      if (signal.aborted) return;
+      this.failed(e);
+    }
+  }
+
+  private async fetchFull(signal: AbortSignal): Promise<void> {
+    const body = await this.client.get('apps/', signal);
+    if (signal.aborted) return;
+    const apps = parseApplications(body, `${this.client.currentUrl()}apps/`);
+    this.local.replace(apps.instances);
+    this.needFull = false;
+    const mine = this.local.hashCode();
+    if (apps.hashCode !== undefined && apps.hashCode !== mine && !this.warnedUnreconcilable) {
+      // Duplicate instance ids: every delta will mismatch and cause a full fetch, as in Eureka's client.
+      this.warnedUnreconcilable = true;
+      this.log.warn({ server: apps.hashCode, local: mine }, 'a full listing does not match its own apps hash (duplicate instance ids?)');
+    }
+    this.groupsOfApp.clear();
+    this.appsOfGroup.clear();
+    const services: Service[] = [];
+    const all: StoredInstance[] = [];
+    for (const app of this.local.appNames()) this.index(app, all);
+    for (const [name, members] of groupInstances(all, this.hostFrom)) {
+      const s = buildService(name, members, this.build);
+      if (s !== undefined) services.push(s);
+    }
+    const before = this.hasSynced();
+    this.replaceAll(services);
+    const st = this.status();
+    this.log.info(
+      { server: this.client.currentUrl(), apps: this.groupsOfApp.size, instances: this.local.instanceCount(), services: st.services, endpoints: st.endpoints, hash: mine },
+      before ? 'eureka full registry re-read' : 'eureka registry synced',
+    );
+  }
+
+  private async fetchDelta(signal: AbortSignal): Promise<void> {
+    const body = await this.client.get('apps/delta', signal);
+    if (signal.aborted) return;
+    const delta = parseApplications(body, `${this.client.currentUrl()}apps/delta`);
+    const dirty = this.local.applyDelta(delta.instances);
+    const mine = this.local.hashCode();
+    if (delta.hashCode !== mine) {
+      this.reconciliations++;
+      this.needFull = true;
+      this.log.info({ server: delta.hashCode, local: mine }, 'eureka apps hash differs after the delta; fetching the full registry');
+      await this.fetchFull(signal);
+      return;
+    }
+    if (dirty.size > 0) {
+      this.rebuild(dirty);
+      this.log.debug({ apps: [...dirty], changes: delta.instances.length }, 'eureka delta applied');
+    }
+    this.markSyncedNow();
+  }
+
+  /** Re-derives the services that the apps in `dirty` belonged to or now belong to. */
+  private rebuild(dirty: ReadonlySet<string>): void {
+    const affected = new Set<string>();
+    for (const app of dirty) {
+      for (const g of this.groupsOfApp.get(app) ?? []) {
+        affected.add(g);
+        const apps = this.appsOfGroup.get(g);
+        apps?.delete(app);
+        if (apps?.size === 0) this.appsOfGroup.delete(g);
+      }
+      this.groupsOfApp.delete(app);
+      for (const g of this.index(app, undefined)) affected.add(g);
+    }
+    for (const g of [...affected].sort()) {
+      const members: StoredInstance[] = [];
+      for (const app of this.appsOfGroup.get(g) ?? []) {
+        for (const inst of this.local.instancesOf(app)) if (serviceNamesOf(inst.wire, this.hostFrom).includes(g)) members.push(inst);
+      }
+      const s = buildService(g, members, this.build);
+      if (s !== undefined) this.upsert(s);
+      else this.remove(serviceKey({ registry: this.name, name: g }));
+    }
+  }
+
+  /** Records which services `app`'s instances belong to; returns them (and collects the instances). */
+  private index(app: string, collect: StoredInstance[] | undefined): Set<string> {
+    const groups = new Set<string>();
+    for (const inst of this.local.instancesOf(app)) {
+      collect?.push(inst);
+      for (const g of serviceNamesOf(inst.wire, this.hostFrom)) groups.add(g);
+    }
+    if (groups.size > 0) this.groupsOfApp.set(app, groups);
+    for (const g of groups) {
+      let apps = this.appsOfGroup.get(g);
+      if (apps === undefined) this.appsOfGroup.set(g, (apps = new Set()));
+      apps.add(app);
+    }
+    return groups;
+  }
+
+  /** Keeps every service; reports a failure once until it changes or a fetch succeeds. */
+  private failed(e: unknown): void {
+    this.failures++;
+    const error =
+      e instanceof MeshbridgeError
+        ? e
+        : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `eureka fetch failed: ${describeError(e)}`, { cause: e, details: { registry: this.name } });
+    const key = `${error.code} ${error.message}`;
+    if (key !== this.lastFailure) {
+      this.lastFailure = key;
+      this.o.context.report(error);
+      this.log.warn({ code: error.code, synced: this.hasSynced(), failures: this.failures }, `${error.message}; keeping the last known services`);
+    }
+    this.markDisconnected(error);
+  }
+}
+
+/** Resolves after `ms` or at once when `signal` aborts; leaves no timer behind. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Factory for the composition root: builds (no I/O) a Eureka registry. */
+export function createEurekaRegistry(options: EurekaRegistryOptions): EurekaRegistry {
+  return new EurekaRegistry(options);
+}

@@ -1,0 +1,7 @@
+export { EurekaRegistry, createEurekaRegistry, EurekaDefaults } from './eureka-registry.js';
+export type { EurekaRegistryOptions, EurekaStats } from './eureka-registry.js';
+export type { EurekaAuth } from './client.js';
+export { HostFrom, EurekaPortName } from './instance.js';
+export { InstanceStatus } from './wire.js';
+export { EUREKA_REGISTRY_KIND } from './services.js';
+export { reconcileHashCode } from './hash.js';
