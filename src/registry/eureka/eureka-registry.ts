@@ -4,10 +4,11 @@ import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import type { RegistryContext } from '../types.js';
 import { EurekaHttpClient, type EurekaAuth, type EurekaRequestCounts } from './client.js';
-import { HostFrom, mapInstance, serviceNamesOf } from './instance.js';
+import { mapInstance, serviceNamesOf, type HostFrom } from './instance.js';
 import { LocalApps, type StoredInstance } from './local-apps.js';
 import { EUREKA_REGISTRY_KIND, buildService, groupInstances, type BuildOptions } from './services.js';
-import { InstanceStatus, parseApplications } from './wire.js';
+import { parseApplications } from './wire.js';
+import { EurekaDefaults } from './defaults.js';
 
 export interface EurekaRegistryOptions {
   /** Configured registry name: Service.registry and Endpoint.origin. */
@@ -26,13 +27,6 @@ export interface EurekaRegistryOptions {
   /** Per request (default 10000 ms). */
   readonly timeoutMs?: number;
 }
-
-export const EurekaDefaults = {
-  intervalMs: 5000,
-  statuses: [InstanceStatus.UP] as readonly string[],
-  hostFrom: HostFrom.APP,
-  timeoutMs: 10_000,
-} as const;
 
 /** What the adapter did, for tests and /debug: requests by kind and hash mismatches. */
 export interface EurekaStats {

@@ -1,4 +1,5 @@
-export { EurekaRegistry, createEurekaRegistry, EurekaDefaults } from './eureka-registry.js';
+export { EurekaRegistry, createEurekaRegistry } from './eureka-registry.js';
+export { EurekaDefaults } from './defaults.js';
 export type { EurekaRegistryOptions, EurekaStats } from './eureka-registry.js';
 export type { EurekaAuth } from './client.js';
 export { HostFrom, EurekaPortName } from './instance.js';
