@@ -124,9 +124,15 @@ build_kube_apiserver() {
 }
 
 # istiod: from 1.25 istio.io/istio's go.mod has no replace directives, so `go install` works.
+# istio.io/istio has no semver tags: ISTIO_MODULE_VERSION is a pseudo-version; the log records
+# what it resolves to (commit time, the release line in its VERSION file, istio.io/api).
 build_istiod() {
-  local work=$1 out=$2
+  local work=$1 out=$2 dir
   cd "$work"
+  dir=$(go mod download -json "istio.io/istio@$ISTIO_MODULE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -d "$dir" ]] || { echo "istio.io/istio@$ISTIO_MODULE_VERSION is not served"; return 1; }
+  echo "istio.io/istio@$ISTIO_MODULE_VERSION: VERSION $(cat "$dir/VERSION" 2>/dev/null || echo '?');" \
+    "$(grep -m1 -E '^[[:space:]]*istio.io/api ' "$dir/go.mod" | xargs)"
   mkdir -p "$work/bin"
   GOBIN="$work/bin" "${NICE[@]}" go install -trimpath -tags=vtprotobuf,disable_pgv \
     -ldflags="-s -w -X istio.io/istio/pkg/version.buildVersion=$ISTIO_LABEL" \
