@@ -2,6 +2,7 @@ import { fileRegistrySettings, type RegistryConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Registry, RegistryContext } from '../registry/types.js';
 import { createFileRegistry } from '../registry/file/index.js';
+import { createEurekaRegistry } from '../registry/eureka/index.js';
 
 /**
  * Builds the adapter for one configured registry. Adding a registry kind adds one case here and
@@ -11,5 +12,7 @@ export function createRegistry(rc: RegistryConfig, context: RegistryContext, log
   switch (rc.kind) {
     case 'file':
       return createFileRegistry({ ...fileRegistrySettings(rc), context, logger });
+    case 'eureka':
+      return createEurekaRegistry({ name: rc.name, ...rc.eureka, context, logger });
   }
 }

@@ -6,6 +6,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import { loadConfig, parseConfig } from './load.js';
+import type { RegistryConfig } from './types.js';
+
+/** The `file` block of a registry the test knows is of kind file. */
+function fileOf(r: RegistryConfig | undefined) {
+  assert.ok(r?.kind === 'file');
+  return r.file;
+}
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const SRC = '/etc/meshbridge/meshbridge.yaml';
@@ -66,7 +73,7 @@ test('the result is deeply frozen', () => {
   const c = parse(MINIMAL);
   assert.ok(Object.isFrozen(c));
   assert.ok(Object.isFrozen(c.registries));
-  assert.ok(Object.isFrozen(c.registries[0]!.file));
+  assert.ok(Object.isFrozen(fileOf(c.registries[0])));
   assert.ok(Object.isFrozen(c.registries[0]!.labels));
 });
 
@@ -133,7 +140,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     labels: { team: 'payments', 'example.com/tier': 'gold' },
     protectPercent: 30,
   });
-  assert.equal(b!.file.path, '/abs/other.json');
+  assert.equal(fileOf(b).path, '/abs/other.json');
   assert.equal(c.conflictPolicy, 'precedence');
   assert.deepEqual(c.debounce, { quietPeriodMs: 50, maxDelayMs: 500 });
   assert.deepEqual(c.sinks.xds, {
@@ -167,7 +174,7 @@ test('JSON config text is accepted', () => {
 test('without sourcePath relative paths resolve against the working directory', () => {
   const c = parseConfig(MINIMAL, { env: {} });
   assert.equal(c.source, undefined);
-  assert.equal(c.registries[0]!.file.path, resolve('services.yaml'));
+  assert.equal(fileOf(c.registries[0]).path, resolve('services.yaml'));
 });
 
 test('leader election: defaults; disabled or absent -> undefined', () => {
@@ -205,7 +212,7 @@ test('admin: "" or null disables it', () => {
 test('examples/meshbridge.yaml loads', async () => {
   const c = await loadConfig(join(repo, 'examples/meshbridge.yaml'), {});
   assert.equal(c.source, join(repo, 'examples/meshbridge.yaml'));
-  assert.equal(c.registries[0]!.file.path, join(repo, 'examples/services.yaml'));
+  assert.equal(fileOf(c.registries[0]).path, join(repo, 'examples/services.yaml'));
   assert.ok(c.sinks.xds !== undefined || c.sinks.kubernetes !== undefined || c.sinks.render !== undefined);
 });
 
@@ -213,7 +220,7 @@ test('loadConfig reads a file; unreadable file -> MB_CONFIG_READ with the path',
   const dir = await mkdtemp(join(tmpdir(), 'mb-config-'));
   await writeFile(join(dir, 'c.yaml'), MINIMAL);
   const c = await loadConfig(join(dir, 'c.yaml'), {});
-  assert.equal(c.registries[0]!.file.path, join(dir, 'services.yaml'));
+  assert.equal(fileOf(c.registries[0]).path, join(dir, 'services.yaml'));
   for (const p of [join(dir, 'missing.yaml'), dir]) {
     await assert.rejects(loadConfig(p, {}), (e: unknown) => {
       assert.ok(e instanceof MeshbridgeError);
@@ -379,14 +386,14 @@ sinks:
   kubernetes: {context: "$\${ENV:LITERAL}"}
 `;
   const c = parse(text, { REG_DIR: '/srv/reg', XDS_HOST: '10.0.0.1', EMPTY: '' });
-  assert.equal(c.registries[0]!.file.path, '/srv/reg/s.yaml');
+  assert.equal(fileOf(c.registries[0]).path, '/srv/reg/s.yaml');
   assert.equal(c.registries[0]!.namespace, 'fallback');
   assert.equal(c.registries[0]!.network, 'dflt');
   assert.equal(c.sinks.xds?.address, '10.0.0.1:15050');
   assert.equal(c.sinks.kubernetes?.context, '${ENV:LITERAL}');
   const c2 = parse(text, { REG_DIR: 'rel', XDS_HOST: 'h', NS: 'from-env', XDS_PORT: '1' });
   assert.equal(c2.registries[0]!.namespace, 'from-env');
-  assert.equal(c2.registries[0]!.file.path, '/etc/meshbridge/rel/s.yaml');
+  assert.equal(fileOf(c2.registries[0]).path, '/etc/meshbridge/rel/s.yaml');
   assert.equal(c2.sinks.xds?.address, 'h:1');
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from './load.js';
+import type { FileRegistryConfig } from './types.js';
 import {
   adminSettings,
   conversionOptionsFor,
@@ -56,7 +57,7 @@ test('pipelineSettings: per-registry maps, policy, debounce', () => {
 });
 
 test('fileRegistrySettings', () => {
-  assert.deepEqual(fileRegistrySettings(b!), { name: 'b', path: '/cfg/b.yaml', pollIntervalMs: 0, maxBytes: 32 * 1024 * 1024, defaultProtocol: 'TCP' });
+  assert.deepEqual(fileRegistrySettings(b as FileRegistryConfig), { name: 'b', path: '/cfg/b.yaml', pollIntervalMs: 0, maxBytes: 32 * 1024 * 1024, defaultProtocol: 'TCP' });
 });
 
 test('xdsServerSettings', () => {

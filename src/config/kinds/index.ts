@@ -1,3 +1,4 @@
+import { eurekaKind } from './eureka.js';
 import { fileKind } from './file.js';
 import type { RegistryKindSpec } from './spec.js';
 
@@ -8,6 +9,7 @@ import type { RegistryKindSpec } from './spec.js';
  */
 export const registryKinds = {
   file: fileKind,
+  eureka: eurekaKind,
 } as const satisfies Record<string, RegistryKindSpec<unknown>>;
 
 export type RegistryKind = keyof typeof registryKinds;
@@ -25,3 +27,4 @@ export function registryKindSpec(k: RegistryKind): RegistryKindSpec<KindSettings
 
 export type { RegistryKindSpec, SchemaBuilder, JsonSchema, AddProblem } from './spec.js';
 export type { FileSourceConfig } from './file.js';
+export type { EurekaSourceConfig } from './eureka.js';

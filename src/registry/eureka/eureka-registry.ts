@@ -23,7 +23,8 @@ export interface EurekaRegistryOptions {
   readonly statuses?: readonly string[];
   /** Service name (host) from the app name (default) or from each instance's vipAddress. */
   readonly hostFrom?: HostFrom;
-  readonly auth?: EurekaAuth;
+  /** HTTP basic auth for every service URL. */
+  readonly auth?: EurekaAuth | undefined;
   /** Per request (default 10000 ms). */
   readonly timeoutMs?: number;
 }
