@@ -1,0 +1,129 @@
+import { ErrorCode } from '../../errors/index.js';
+import { Health, type Endpoint, type Port, type Service } from '../../model/index.js';
+import { portKind } from './protocols.js';
+
+/** One (address, protocol, port) a provider or instance serves: the unit services are built from. */
+export interface EndpointPart {
+  readonly address: string;
+  readonly protocol: string;
+  readonly port: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly weight?: number;
+  /** Diagnostic id (provider URL id, Curator instance id). */
+  readonly id: string;
+}
+
+export interface BuildServiceInput {
+  readonly registry: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly parts: readonly EndpointPart[];
+}
+
+export interface BuildServiceResult {
+  /** Undefined when no part is left (no provider serves the service). */
+  readonly service: Service | undefined;
+  /** Ports dropped because another protocol took their number (ENTRY_DUPLICATE_PORT). */
+  readonly problems: ReadonlyArray<{ readonly code: ErrorCode; readonly message: string }>;
+}
+
+function compareParts(a: EndpointPart, b: EndpointPart): number {
+  if (a.protocol !== b.protocol) return a.protocol < b.protocol ? -1 : 1;
+  if (a.port !== b.port) return a.port - b.port;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Builds one service from its parts. Contract: pure and deterministic (the order of `parts` does
+ * not matter).
+ * - One service port per protocol: named and typed by `portKind`, numbered with the lowest port
+ *   any provider uses for it; a protocol whose every port number is taken by another protocol is
+ *   dropped with ENTRY_DUPLICATE_PORT.
+ * - Endpoints: the parts of one address are merged into one endpoint per process: the i-th
+ *   lowest port of each protocol belongs to the i-th endpoint of that address (two providers on
+ *   one host with ports 20880/20881 become two endpoints). Labels merge (first part, in protocol
+ *   then port order, wins), the weight is the first stated one. Health is unknown (ZooKeeper
+ *   lists only live, ephemeral registrations).
+ */
+export function buildService(input: BuildServiceInput): BuildServiceResult {
+  const problems: Array<{ code: ErrorCode; message: string }> = [];
+  const byProtocol = new Map<string, EndpointPart[]>();
+  for (const part of [...input.parts].sort(compareParts)) {
+    const list = byProtocol.get(part.protocol);
+    if (list === undefined) byProtocol.set(part.protocol, [part]);
+    else list.push(part);
+  }
+  const ports: Port[] = [];
+  const usedNumbers = new Set<number>();
+  const usedNames = new Set<string>();
+  const portName = new Map<string, string>();
+  for (const [protocol, list] of byProtocol) {
+    const kind = portKind(protocol);
+    const number = list.map((p) => p.port).find((n) => !usedNumbers.has(n));
+    if (number === undefined || usedNames.has(kind.name)) {
+      problems.push({
+        code: ErrorCode.ENTRY_DUPLICATE_PORT,
+        message: `protocol ${protocol} has no port number (or name ${kind.name}) left that another protocol does not use; its ${list.length} provider(s) skipped`,
+      });
+      continue;
+    }
+    usedNumbers.add(number);
+    usedNames.add(kind.name);
+    portName.set(protocol, kind.name);
+    ports.push({ number, name: kind.name, protocol: kind.protocol });
+  }
+  // address -> protocol -> its parts in port order
+  const byAddress = new Map<string, Map<string, EndpointPart[]>>();
+  for (const [protocol, list] of byProtocol) {
+    if (!portName.has(protocol)) continue;
+    for (const part of list) {
+      let perProtocol = byAddress.get(part.address);
+      if (perProtocol === undefined) byAddress.set(part.address, (perProtocol = new Map<string, EndpointPart[]>()));
+      const l = perProtocol.get(protocol);
+      if (l === undefined) perProtocol.set(protocol, [part]);
+      else if (!l.some((x) => x.port === part.port)) l.push(part);
+    }
+  }
+  const endpoints: Endpoint[] = [];
+  for (const address of [...byAddress.keys()].sort()) {
+    const perProtocol = byAddress.get(address) ?? new Map<string, EndpointPart[]>();
+    const count = Math.max(...[...perProtocol.values()].map((l) => l.length));
+    for (let i = 0; i < count; i++) {
+      const epPorts: Record<string, number> = {};
+      const labels = new Map<string, string>();
+      let weight: number | undefined;
+      const ids: string[] = [];
+      for (const [protocol, list] of perProtocol) {
+        const part = list[i];
+        const name = portName.get(protocol);
+        if (part === undefined || name === undefined) continue;
+        epPorts[name] = part.port;
+        for (const [k, v] of Object.entries(part.labels)) if (!labels.has(k)) labels.set(k, v);
+        weight ??= part.weight;
+        ids.push(part.id);
+      }
+      endpoints.push({
+        address,
+        ports: epPorts,
+        labels: Object.fromEntries(labels),
+        ...(weight !== undefined ? { weight } : {}),
+        health: Health.UNKNOWN,
+        origin: input.registry,
+        instanceId: ids.join(','),
+      });
+    }
+  }
+  if (endpoints.length === 0) return { service: undefined, problems };
+  return {
+    service: {
+      registry: input.registry,
+      registryKind: input.kind,
+      name: input.name,
+      attributes: input.attributes,
+      ports,
+      endpoints,
+    },
+    problems,
+  };
+}

@@ -1,0 +1,115 @@
+import { ErrorCode } from '../../errors/index.js';
+import { normaliseHost, isPort } from './address.js';
+import { clip, decodeNodeName, parseDubboUrl } from './dubbo-url.js';
+
+/** One provider URL of an interface, ready to become (part of) an endpoint. */
+export interface ProviderEntry {
+  /** Dubbo protocol of the URL (`dubbo`, `tri`, ...), lowercase. */
+  readonly protocol: string;
+  readonly address: string;
+  readonly port: number;
+  /** '' when the provider sets none. */
+  readonly group: string;
+  /** '' when the provider sets none. */
+  readonly version: string;
+  readonly weight?: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Diagnostic id: `protocol://address:port`. */
+  readonly id: string;
+}
+
+export type ProviderParse =
+  | { readonly type: 'ok'; readonly entry: ProviderEntry }
+  /** `enabled=false` or `disabled=true`: the provider is switched off, not an error. */
+  | { readonly type: 'disabled' }
+  /** A URL of another category (consumers, routers, ...) or a non-provider side: ignored. */
+  | { readonly type: 'ignored' }
+  | { readonly type: 'invalid'; readonly code: ErrorCode; readonly message: string };
+
+/**
+ * URL parameters that do not become endpoint labels: volatile ones (a re-registration that only
+ * changes them must not change the model), ones the model carries elsewhere (weight, enabled),
+ * long lists, and secrets (`token`).
+ */
+export const DROPPED_PARAMETERS: ReadonlySet<string> = new Set([
+  'timestamp',
+  'pid',
+  'methods',
+  'interface',
+  'weight',
+  'enabled',
+  'disabled',
+  'token',
+  'anyhost',
+  'generic',
+  'dynamic',
+  'deprecated',
+  'background',
+  'bind.ip',
+  'bind.port',
+  'category',
+  'service-name-mapping',
+  'register-mode',
+  'executor-management-mode',
+  'file-cache',
+  'prefer.serialization',
+  'qos.enable',
+  'metadata-type',
+  'register',
+  'ipv6',
+  'check',
+]);
+
+const MAX_WEIGHT = 4294967295;
+
+/**
+ * Parses one node name under `/dubbo/<interfaceName>/providers`. Contract: pure, never throws.
+ * The interface is the folder's (what consumers subscribe to), whatever the URL's path says.
+ * Group and version come from the `group`/`version` parameters; the other parameters (minus
+ * DROPPED_PARAMETERS) are labels.
+ */
+export function parseProviderNode(nodeName: string): ProviderParse {
+  const text = decodeNodeName(nodeName);
+  if (text === undefined) return { type: 'invalid', code: ErrorCode.ENTRY_INVALID, message: 'node name is not URL-encoded text; provider skipped' };
+  const parsed = parseDubboUrl(text);
+  if (parsed.type === 'invalid') {
+    return { type: 'invalid', code: ErrorCode.ENTRY_INVALID, message: `not a Dubbo provider URL: ${parsed.reason}; provider skipped` };
+  }
+  const { url } = parsed;
+  const p = url.params;
+  if (url.protocol === 'consumer' || url.protocol === 'override' || url.protocol === 'route' || url.protocol === 'empty') return { type: 'ignored' };
+  const category = p.get('category');
+  if (category !== undefined && category !== '' && category !== 'providers') return { type: 'ignored' };
+  if (p.get('enabled') === 'false' || p.get('disabled') === 'true') return { type: 'disabled' };
+  const address = normaliseHost(url.host);
+  if (address === undefined) {
+    return { type: 'invalid', code: ErrorCode.ENTRY_BAD_ADDRESS, message: `host "${clip(url.host)}" is not a usable IP address or DNS name; provider skipped` };
+  }
+  if (!isPort(url.port)) return { type: 'invalid', code: ErrorCode.ENTRY_BAD_PORT, message: `port ${url.port} is outside 1-65535; provider skipped` };
+  let weight: number | undefined;
+  const w = p.get('weight');
+  if (w !== undefined && w !== '') {
+    weight = /^[0-9]{1,10}$/.test(w) ? Number(w) : NaN;
+    if (!(weight <= MAX_WEIGHT)) return { type: 'invalid', code: ErrorCode.ENTRY_INVALID, message: `weight "${clip(w)}" is not an integer >= 0; provider skipped` };
+  }
+  const labels = new Map<string, string>();
+  for (const [k, v] of p) if (!DROPPED_PARAMETERS.has(k)) labels.set(k, v);
+  return {
+    type: 'ok',
+    entry: {
+      protocol: url.protocol,
+      address,
+      port: url.port,
+      group: p.get('group') ?? '',
+      version: p.get('version') ?? '',
+      ...(weight !== undefined ? { weight } : {}),
+      labels: Object.fromEntries(labels),
+      id: `${url.protocol}://${url.host.includes(':') ? `[${address}]` : address}:${url.port}`,
+    },
+  };
+}
+
+/** Dubbo's service key: `[group/]interface[:version]`, the native name of an interface-level service. */
+export function dubboServiceKey(interfaceName: string, group: string, version: string): string {
+  return `${group !== '' ? `${group}/` : ''}${interfaceName}${version !== '' ? `:${version}` : ''}`;
+}
