@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import {
   startEtcd, startKubeApiserver, applyIstioCrds, startIstiod, kubeRequest, ensureNamespace,
-  httpRequest, freePorts, peerVersions, nonLoopbackSockets, istiodDebug,
+  httpRequest, peerVersions, nonLoopbackSockets, istiodDebug, startEmptyMcpServer,
 } from './peers.mjs';
 
 const want = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['all']);
@@ -26,50 +26,6 @@ const HOST = 'orders.demo.meshbridge.test';
 const serviceEntry = (name, spec) => ({
   apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name, namespace: 'demo' }, spec,
 });
-
-/**
- * A minimal MCP-over-xDS server for these checks only: answers every type istiod requests with an
- * empty state-of-the-world response (DiscoveryResponse{version_info, type_url, nonce}), so istiod
- * can finish starting. Hand-encoded with protobufjs; Meshbridge's real server is src/sinks/xds.
- */
-async function startEmptyMcpServer() {
-  const grpc = await import('@grpc/grpc-js');
-  const { default: protobuf } = await import('protobufjs');
-  const server = new grpc.Server();
-  const requests = [];
-  const decodeRequest = (buf) => {
-    const r = protobuf.Reader.create(buf);
-    const out = { typeUrl: '', nonce: '' };
-    while (r.pos < r.len) {
-      const tag = r.uint32();
-      if (tag >>> 3 === 4) out.typeUrl = r.string();
-      else if (tag >>> 3 === 5) out.nonce = r.string();
-      else r.skipType(tag & 7);
-    }
-    return out;
-  };
-  const encodeResponse = (res) => {
-    const w = protobuf.Writer.create();
-    w.uint32((1 << 3) | 2).string(res.version);
-    w.uint32((4 << 3) | 2).string(res.typeUrl);
-    w.uint32((5 << 3) | 2).string(res.nonce);
-    return Buffer.from(w.finish());
-  };
-  let n = 0;
-  server.register('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', (call) => {
-    const answered = new Set();
-    call.on('data', (req) => {
-      requests.push(req.typeUrl);
-      if (answered.has(req.typeUrl)) return; // an ACK
-      answered.add(req.typeUrl);
-      call.write({ version: 'empty', typeUrl: req.typeUrl, nonce: String(++n) });
-    });
-    call.on('end', () => call.end());
-    call.on('error', () => {});
-  }, encodeResponse, decodeRequest, 'bidi');
-  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { address: `127.0.0.1:${port}`, requests, stop: () => new Promise((r) => server.tryShutdown(() => r(undefined))) };
-}
 
 async function main() {
   log(`versions: ${JSON.stringify(peerVersions())}`);
@@ -170,7 +126,7 @@ async function main() {
         continue;
       }
       stops.push(istiod.stop);
-      log(`istiod (MCP ${label}, empty MCP server ${mcp.address}) HTTP up in ${Date.now() - t} ms; ${new Set(mcp.requests).size} types requested`);
+      log(`istiod (MCP ${label}, empty MCP server ${mcp.address}) HTTP up in ${Date.now() - t} ms; ${new Set(mcp.requests.map((r) => r.typeUrl)).size} types requested`);
       for (let i = 0; i < 3; i++) {
         await sleep(5000);
         const ready = istiod.running() ? (await httpRequest(`${istiod.httpUrl}/ready`).catch((e) => ({ status: e.message }))).status : 'exited';

@@ -792,3 +792,77 @@ export async function istiodDebug(istiod, what) {
 export const istiodConfigz = (istiod) => istiodDebug(istiod, 'configz');
 /** registryz: the services istiod's registries hold (each with hostname, ports, ...). */
 export const istiodRegistryz = (istiod) => istiodDebug(istiod, 'registryz');
+
+// ---------------------------------------------------------------------------------------------
+// A stand-in MCP server
+
+/**
+ * A stand-in MCP-over-xDS server that holds no config: it answers the first request of every type
+ * on each ADS stream with an empty state-of-the-world DiscoveryResponse{version_info, type_url,
+ * nonce} (so istiod can finish starting) and records what istiod asked for. Hand-encoded with
+ * protobufjs, no .proto files. For checking istiod's MCP client; Meshbridge's real server is
+ * src/sinks/xds. Binds 127.0.0.1 on a free port.
+ * `withhold(typeUrl)` true: that type is not answered until `answerWithheld()` (istiod is not
+ * ready before every requested type was answered once).
+ * @param {{withhold?: (typeUrl: string) => boolean}} [opts]
+ * @returns {Promise<{address: string, requests: {typeUrl: string, nonce: string, versionInfo: string}[], streams: () => number, answerWithheld: () => number, stop: () => Promise<void>}>}
+ */
+export async function startEmptyMcpServer(opts = {}) {
+  const grpc = await import('@grpc/grpc-js');
+  const { default: protobuf } = await import('protobufjs');
+  const server = new grpc.Server();
+  const requests = [];
+  let streams = 0;
+  let released = false;
+  /** @type {(() => void)[]} */
+  const withheld = [];
+  // envoy.service.discovery.v3.DiscoveryRequest: version_info 1, type_url 4, response_nonce 5.
+  const decodeRequest = (buf) => {
+    const r = protobuf.Reader.create(buf);
+    const out = { typeUrl: '', nonce: '', versionInfo: '' };
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag >>> 3 === 1) out.versionInfo = r.string();
+      else if (tag >>> 3 === 4) out.typeUrl = r.string();
+      else if (tag >>> 3 === 5) out.nonce = r.string();
+      else r.skipType(tag & 7);
+    }
+    return out;
+  };
+  // DiscoveryResponse: version_info 1, type_url 4, nonce 5.
+  const encodeResponse = (res) => {
+    const w = protobuf.Writer.create();
+    w.uint32((1 << 3) | 2).string(res.version);
+    w.uint32((4 << 3) | 2).string(res.typeUrl);
+    w.uint32((5 << 3) | 2).string(res.nonce);
+    return Buffer.from(w.finish());
+  };
+  let n = 0;
+  server.register('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', (call) => {
+    streams++;
+    const answered = new Set();
+    call.on('data', (req) => {
+      requests.push(req);
+      if (answered.has(req.typeUrl)) return; // an ACK
+      answered.add(req.typeUrl);
+      if (opts.withhold?.(req.typeUrl) && !released) {
+        withheld.push(() => call.write({ version: 'empty', typeUrl: req.typeUrl, nonce: String(++n) }));
+        return;
+      }
+      call.write({ version: 'empty', typeUrl: req.typeUrl, nonce: String(++n) });
+    });
+    call.on('end', () => call.end());
+    call.on('error', () => {});
+  }, encodeResponse, decodeRequest, 'bidi');
+  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return {
+    address: `127.0.0.1:${port}`, requests, streams: () => streams,
+    answerWithheld: () => {
+      released = true;
+      const k = withheld.length;
+      for (const answer of withheld.splice(0)) answer();
+      return k;
+    },
+    stop: () => new Promise((r) => server.tryShutdown(() => r(undefined))).then(() => server.forceShutdown()),
+  };
+}

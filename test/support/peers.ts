@@ -85,6 +85,24 @@ export interface Socket {
   readonly state: string;
 }
 
+export interface McpRequest {
+  readonly typeUrl: string;
+  readonly nonce: string;
+  readonly versionInfo: string;
+}
+
+/** A stand-in MCP-over-xDS server holding no config (see peers.mjs startEmptyMcpServer). */
+export interface EmptyMcpServer {
+  /** 127.0.0.1:PORT */
+  readonly address: string;
+  /** Every DiscoveryRequest received, in order, over all streams. */
+  readonly requests: readonly McpRequest[];
+  streams(): number;
+  /** Answers the withheld types; returns how many were pending. */
+  answerWithheld(): number;
+  stop(): Promise<void>;
+}
+
 export interface PeersModule {
   peerVersions(): Record<string, string>;
   peerPath(name: PeerName): string;
@@ -110,6 +128,8 @@ export interface PeersModule {
   applyManifest(api: KubeApi, manifest: string | readonly object[], options?: { token?: string; fieldManager?: string }): Promise<unknown[]>;
   startIstiod(options: IstiodOptions): Promise<Istiod>;
   istiodDebug(istiod: Pick<Istiod, 'httpUrl'>, what: string): Promise<unknown>;
+  startEmptyMcpServer(options?: { withhold?: (typeUrl: string) => boolean }): Promise<EmptyMcpServer>;
+  httpRequest(url: string, options?: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number }): Promise<{ status: number; text: string }>;
 }
 
 const url = new URL('../../../test-support/peers.mjs', import.meta.url);
