@@ -1,0 +1,456 @@
+import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
+import { serviceKey, type Protocol } from '../../model/index.js';
+import type { Logger } from '../../observability/index.js';
+import { ServiceSetRegistry } from '../service-set.js';
+import type { RegistryContext } from '../types.js';
+import { NacosAuth, type Credentials } from './auth.js';
+import { ConnectResetError, NacosConnection, NacosRequestError } from './connection.js';
+import { NACOS_REGISTRY_KIND, lastRefTime, mapServiceInfo, parseServiceKey, refKey, type MapOptions, type ServiceRef } from './map.js';
+import type { NacosMessage } from './wire.js';
+
+export interface NacosRegistryOptions {
+  /** Configured registry name: Service.registry and Endpoint.origin. */
+  readonly name: string;
+  readonly context: RegistryContext;
+  readonly logger: Logger;
+  /** `host:port` of each server's HTTP port; tried in turn on reconnects. */
+  readonly servers: readonly string[];
+  /** gRPC port; default: each server's HTTP port + 1000. */
+  readonly grpcPort?: number;
+  /** Namespace ids to watch ("public" is the default namespace). */
+  readonly namespaces: readonly string[];
+  /** Groups to watch in every namespace (exact names). */
+  readonly groups: readonly string[];
+  readonly credentials?: Credentials;
+  /** Re-list interval of the service set when the server has no fuzzy watch (2.x); default 30000. */
+  readonly relistIntervalMs?: number;
+  /** Re-list interval beside a working fuzzy watch (3.x); default 60000. */
+  readonly fuzzyRelistIntervalMs?: number;
+  /** Use fuzzy watch (3.x) for the service set when the server supports it (default true). */
+  readonly fuzzyWatch?: boolean;
+  readonly clusterAsSubzone?: boolean;
+  readonly defaultProtocol: Protocol;
+  /** Deadline of one request (default 3000 ms). */
+  readonly requestTimeoutMs?: number;
+  /** Idle time after which a HealthCheckRequest is sent (default 5000 ms). */
+  readonly idleHealthCheckMs?: number;
+  /** Reconnect backoff: first delay and cap (default 500 ms and 30 s), with +-20% jitter. */
+  readonly backoffMs?: { readonly initial: number; readonly max: number };
+  /** ServiceListRequest page size (default 10000: one big page). */
+  readonly pageSize?: number;
+}
+
+interface Held {
+  readonly ref: ServiceRef;
+  refTime: number;
+  problems: string;
+  /** This service's name is already published from another group of the namespace. */
+  duplicate: boolean;
+}
+
+const SUBSCRIBE_CONCURRENCY = 8;
+const CLIENT_VERSION = 'Nacos-Meshbridge:v0.1.0';
+
+/**
+ * A Nacos 2.x/3.x naming registry, spoken over Nacos's gRPC protocol (docs/configuration.md).
+ *
+ * Contract:
+ * - The constructor does no I/O. `start(signal)` connects and resolves after the first session
+ *   finished its full sync or failed; it keeps running (reconnecting with jittered backoff) until
+ *   `signal` aborts, then closes the channel and every timer.
+ * - A session: ServerCheck + ConnectionSetup on one channel, then ServiceListRequest per
+ *   namespace x group and SubscribeServiceRequest per service (whose answers and later
+ *   NotifySubscriberRequest pushes carry the full instance list; a push older by lastRefTime
+ *   than what is held is ignored). The service set is kept current by fuzzy watch (3.x) plus a
+ *   periodic re-list, or by the re-list alone (2.x). Every reconnect re-lists and re-subscribes
+ *   everything and converges; services gone from a complete listing are removed.
+ * - Losing the server deletes nothing: the services are kept and marked stale
+ *   (MB_REGISTRY_UNREACHABLE, reported once per distinct failure).
+ * - Malformed instances are skipped with coded problems (reported once per distinct content);
+ *   a service name present in two watched groups of one namespace is published once, from the
+ *   group listed first (MB_ENTRY_DUPLICATE_SERVICE for the other).
+ */
+export class NacosRegistry extends ServiceSetRegistry {
+  private readonly o: NacosRegistryOptions;
+  private readonly log: Logger;
+  private readonly auth: NacosAuth | undefined;
+  private readonly mapOptions: MapOptions;
+  private readonly held = new Map<string, Held>();
+  /** Model service key -> refKey of the Nacos service that owns it. */
+  private readonly owners = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
+  private signal: AbortSignal | undefined;
+  private conn: NacosConnection | undefined;
+  private serverIndex = 0;
+  private redirect: string | undefined;
+  private lastFailure: string | undefined;
+  private relistSoon: NodeJS.Timeout | undefined;
+  private relisting: Promise<void> | undefined;
+
+  constructor(options: NacosRegistryOptions) {
+    super(options.name, NACOS_REGISTRY_KIND);
+    this.o = options;
+    this.log = options.logger.child({ registry: options.name, kind: NACOS_REGISTRY_KIND });
+    this.mapOptions = {
+      registry: options.name,
+      source: `nacos://${options.servers[0] ?? ''}`,
+      clusterAsSubzone: options.clusterAsSubzone ?? true,
+      defaultProtocol: options.defaultProtocol,
+    };
+    this.auth =
+      options.credentials !== undefined
+        ? new NacosAuth({ httpAddress: () => this.httpAddress(), credentials: options.credentials, timeoutMs: options.requestTimeoutMs ?? 3000 })
+        : undefined;
+  }
+
+  /** Requests sent so far, by Nacos request type (diagnostics and the idle tests). */
+  requestCounts(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.counts);
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    this.signal = signal;
+    if (signal.aborted) return;
+    await new Promise<void>((firstDone) => void this.run(signal, firstDone));
+  }
+
+  private async run(signal: AbortSignal, firstDone: () => void): Promise<void> {
+    const backoff = this.o.backoffMs ?? { initial: 500, max: 30000 };
+    let wait = backoff.initial;
+    while (!signal.aborted) {
+      let synced = false;
+      try {
+        const reason = await this.session(signal, () => {
+          synced = true;
+          wait = backoff.initial;
+          firstDone();
+        });
+        if (signal.aborted) break;
+        if (reason instanceof ConnectResetError) {
+          this.redirect = reason.server;
+          this.log.info({ server: reason.server }, 'server asked for a reconnect');
+          wait = 0;
+        } else {
+          this.failed(reason);
+        }
+      } catch (e) {
+        if (signal.aborted) break;
+        this.failed(e);
+      }
+      firstDone();
+      if (!synced || wait > 0) {
+        const jittered = wait * (0.8 + Math.random() * 0.4);
+        await sleep(jittered, signal);
+        wait = Math.min(backoff.max, Math.max(backoff.initial, wait * 2));
+      } else {
+        wait = backoff.initial;
+      }
+    }
+    firstDone();
+  }
+
+  private failed(e: unknown): void {
+    const message = `Nacos ${this.httpAddress()}: ${describeError(e)}`;
+    const err = new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `${message}; keeping the last known services`, {
+      cause: e,
+      details: { registry: this.name },
+    });
+    if (message !== this.lastFailure) {
+      this.lastFailure = message;
+      this.o.context.report(err);
+      this.log.warn({ code: err.code, synced: this.hasSynced() }, err.message);
+    }
+    this.markDisconnected(err);
+    // The next attempt goes to the next configured server (a reset's redirect is used once).
+    this.redirect = undefined;
+    this.serverIndex += 1;
+  }
+
+  private httpAddress(): string {
+    if (this.redirect !== undefined) return this.redirect;
+    return this.o.servers[this.serverIndex % this.o.servers.length] ?? '';
+  }
+
+  private grpcTarget(): string {
+    const http = this.httpAddress();
+    const i = http.lastIndexOf(':');
+    const host = http.slice(0, i);
+    const port = Number(http.slice(i + 1));
+    return `${host}:${this.o.grpcPort ?? port + 1000}`;
+  }
+
+  /** One connection's life; resolves with why it ended (or throws while setting up). */
+  private async session(signal: AbortSignal, onSynced: () => void): Promise<Error> {
+    await this.auth?.ensure(signal);
+    let closedWith: (e: Error) => void = () => undefined;
+    const closed = new Promise<Error>((resolve) => (closedWith = resolve));
+    const conn = new NacosConnection({
+      target: this.grpcTarget(),
+      clientVersion: CLIENT_VERSION,
+      labels: { source: 'sdk', module: 'naming', AppName: 'meshbridge' },
+      abilities: { fuzzyWatch: this.o.fuzzyWatch ?? true },
+      requestTimeoutMs: this.o.requestTimeoutMs ?? 3000,
+      idleHealthCheckMs: this.o.idleHealthCheckMs ?? 5000,
+      headers: () => this.auth?.headers() ?? {},
+      onPush: (m) => this.onPush(m),
+      onClosed: (e) => closedWith(e),
+      onRequestSent: (t) => this.counts.set(t, (this.counts.get(t) ?? 0) + 1),
+    });
+    const onAbort = () => closedWith(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.conn = conn;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await conn.open();
+      await this.listAndSubscribe(conn, true);
+      this.lastFailure = undefined;
+      this.clearError();
+      this.log.info({ server: this.httpAddress(), services: this.status().services, endpoints: this.status().endpoints }, 'nacos registry synced');
+      onSynced();
+      const fuzzy = (this.o.fuzzyWatch ?? true) && (await this.startFuzzyWatch(conn));
+      const interval = fuzzy ? (this.o.fuzzyRelistIntervalMs ?? 60000) : (this.o.relistIntervalMs ?? 30000);
+      const tick = () => {
+        timer = setTimeout(() => {
+          this.relist(conn).then(tick, (e: unknown) => closedWith(e instanceof Error ? e : new Error(String(e))));
+        }, interval);
+      };
+      tick();
+      return await closed;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      if (this.relistSoon !== undefined) clearTimeout(this.relistSoon);
+      this.relistSoon = undefined;
+      conn.close();
+      if (this.conn === conn) this.conn = undefined;
+    }
+  }
+
+  /** A request with one re-login on errorCode 403 (expired or revoked token). */
+  private async request(conn: NacosConnection, type: string, body: object): Promise<Record<string, unknown>> {
+    try {
+      return await conn.request(type, body);
+    } catch (e) {
+      if (!(e instanceof NacosRequestError && e.errorCode === 403 && this.auth !== undefined && this.signal !== undefined)) throw e;
+      this.auth.invalidate();
+      await this.auth.ensure(this.signal);
+      return await conn.request(type, body);
+    }
+  }
+
+  private async listServices(conn: NacosConnection, namespace: string, group: string): Promise<string[]> {
+    const pageSize = this.o.pageSize ?? 10000;
+    const names: string[] = [];
+    for (let pageNo = 1; ; pageNo++) {
+      const res = await this.request(conn, 'ServiceListRequest', { namespace, groupName: group, serviceName: '', pageNo, pageSize, selector: '' });
+      const page = Array.isArray(res['serviceNames']) ? res['serviceNames'].filter((n): n is string => typeof n === 'string' && n !== '') : [];
+      names.push(...page);
+      const count = typeof res['count'] === 'number' ? res['count'] : 0;
+      if (page.length < pageSize || names.length >= count) return names;
+    }
+  }
+
+  /**
+   * Lists every namespace x group; subscribes what is new (everything when `all`, as after a
+   * reconnect the new connection has no subscriptions) and removes what is gone. Only a complete
+   * listing removes anything: a failed request throws before any removal.
+   */
+  private async listAndSubscribe(conn: NacosConnection, all: boolean): Promise<void> {
+    const wanted = new Map<string, ServiceRef>();
+    for (const namespace of this.o.namespaces) {
+      for (const group of this.o.groups) {
+        for (const name of await this.listServices(conn, namespace, group)) {
+          const ref = { namespace, group, name };
+          wanted.set(refKey(ref), ref);
+        }
+      }
+    }
+    const todo = [...wanted].filter(([k]) => all || !this.held.has(k)).map(([, r]) => r);
+    await runPool(todo, SUBSCRIBE_CONCURRENCY, (ref) => this.subscribe(conn, ref));
+    for (const key of [...this.held.keys()]) {
+      if (!wanted.has(key)) {
+        const h = this.held.get(key);
+        this.drop(key);
+        if (h !== undefined) void this.request(conn, 'SubscribeServiceRequest', { ...nacosRef(h.ref), clusters: '', subscribe: false }).catch(() => undefined);
+      }
+    }
+    this.markSyncedNow();
+  }
+
+  private async subscribe(conn: NacosConnection, ref: ServiceRef): Promise<void> {
+    const res = await this.request(conn, 'SubscribeServiceRequest', { ...nacosRef(ref), clusters: '', subscribe: true });
+    this.apply(ref, res['serviceInfo']);
+  }
+
+  private relist(conn: NacosConnection): Promise<void> {
+    this.relisting ??= (async () => {
+      try {
+        if (this.auth !== undefined && this.signal !== undefined) await this.auth.ensure(this.signal);
+        await this.listAndSubscribe(conn, false);
+      } finally {
+        this.relisting = undefined;
+      }
+    })();
+    return this.relisting;
+  }
+
+  /** Re-list shortly (fuzzy watch said a service went away: confirm before removing). */
+  private scheduleRelist(): void {
+    if (this.relistSoon !== undefined) return;
+    this.relistSoon = setTimeout(() => {
+      this.relistSoon = undefined;
+      const conn = this.conn;
+      if (conn !== undefined) this.relist(conn).catch((e: unknown) => this.log.warn({ err: describeError(e) }, 're-list failed'));
+    }, 200);
+  }
+
+  /** Starts fuzzy watch on every namespace x group; false when the server does not offer it (2.x). */
+  private async startFuzzyWatch(conn: NacosConnection): Promise<boolean> {
+    try {
+      for (const namespace of this.o.namespaces) {
+        for (const group of this.o.groups) {
+          await this.request(conn, 'NamingFuzzyWatchRequest', {
+            namespace,
+            groupKeyPattern: `${namespace}>>${group}>>*`,
+            watchType: 'WATCH',
+            initializing: true,
+            receivedGroupKeys: [],
+          });
+        }
+      }
+      return true;
+    } catch (e) {
+      if (!(e instanceof NacosRequestError)) throw e;
+      this.log.info({ err: e.message }, 'server has no fuzzy watch (Nacos 2.x?): re-listing the service set periodically');
+      return false;
+    }
+  }
+
+  private inScope(ref: ServiceRef): boolean {
+    return this.o.namespaces.includes(ref.namespace) && this.o.groups.includes(ref.group);
+  }
+
+  private onPush(m: NacosMessage): void {
+    const b = m.body;
+    if (m.type === 'NotifySubscriberRequest') {
+      const info = b['serviceInfo'];
+      const infoRec = (typeof info === 'object' && info !== null ? info : {}) as Record<string, unknown>;
+      const group = str(b['groupName']) ?? str(infoRec['groupName']) ?? '';
+      const rawName = str(b['serviceName']) ?? str(infoRec['name']) ?? '';
+      const name = rawName.includes('@@') ? rawName.slice(rawName.indexOf('@@') + 2) : rawName;
+      const ref = { namespace: str(b['namespace']) ?? '', group, name };
+      if (this.held.has(refKey(ref))) this.apply(ref, info);
+      return;
+    }
+    const contexts = m.type === 'NamingFuzzyWatchSyncRequest' ? (Array.isArray(b['contexts']) ? (b['contexts'] as unknown[]) : []) : [b];
+    for (const c of contexts) {
+      const cr = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+      const ref = parseServiceKey(cr['serviceKey']);
+      if (ref === undefined || !this.inScope(ref)) continue;
+      const changed = cr['changedType'];
+      const conn = this.conn;
+      if (changed === 'ADD_SERVICE' && !this.held.has(refKey(ref)) && conn !== undefined) {
+        this.subscribe(conn, ref).catch((e: unknown) => {
+          this.log.warn({ service: refKey(ref), err: describeError(e) }, 'subscribe after fuzzy-watch add failed; the re-list retries');
+        });
+      } else if (changed === 'DELETE_SERVICE' && this.held.has(refKey(ref))) {
+        this.scheduleRelist();
+      }
+    }
+  }
+
+  /** Applies one full instance list; ignores one older (lastRefTime) than what is held. */
+  private apply(ref: ServiceRef, info: unknown): void {
+    const key = refKey(ref);
+    const t = lastRefTime(info);
+    const h = this.held.get(key);
+    if (h !== undefined && t < h.refTime) return;
+    const { service, problems } = mapServiceInfo(ref, info, this.mapOptions);
+    const entry: Held = h ?? { ref, refTime: t, problems: '', duplicate: false };
+    entry.refTime = t;
+    this.held.set(key, entry);
+    const mk = serviceKey(service);
+    const owner = this.owners.get(mk);
+    if (owner !== undefined && owner !== key) {
+      if (!entry.duplicate) {
+        entry.duplicate = true;
+        this.o.context.report(
+          new MeshbridgeError(
+            ErrorCode.ENTRY_DUPLICATE_SERVICE,
+            `service "${ref.name}" of namespace ${ref.namespace} is also in group ${this.held.get(owner)?.ref.group ?? '?'}; ` +
+              `group ${ref.group} is skipped (one registry publishes one service per name and namespace)`,
+            { path: `${this.mapOptions.source}/${ref.namespace}/${ref.group}/${ref.name}`, details: { registry: this.name } },
+          ),
+        );
+      }
+      return;
+    }
+    entry.duplicate = false;
+    this.owners.set(mk, key);
+    const sig = problems.map((p) => `${p.code} ${p.path ?? ''} ${p.message}`).join('\n');
+    if (sig !== entry.problems) {
+      entry.problems = sig;
+      for (const p of problems) this.o.context.report(p);
+    }
+    this.upsert(service);
+  }
+
+  private drop(key: string): void {
+    const h = this.held.get(key);
+    if (h === undefined) return;
+    this.held.delete(key);
+    const mk = serviceKey({ registry: this.name, namespace: h.ref.namespace, name: h.ref.name });
+    if (this.owners.get(mk) === key) {
+      this.owners.delete(mk);
+      this.remove(mk);
+      // A same-named service of another group that was skipped as a duplicate can take over.
+      for (const [k, other] of this.held) {
+        if (other.duplicate && other.ref.namespace === h.ref.namespace && other.ref.name === h.ref.name) {
+          other.refTime = -1;
+          other.duplicate = false;
+          const conn = this.conn;
+          if (conn !== undefined) void this.subscribe(conn, other.ref).catch(() => this.held.delete(k));
+          break;
+        }
+      }
+    }
+  }
+}
+
+function nacosRef(ref: ServiceRef): { namespace: string; groupName: string; serviceName: string } {
+  return { namespace: ref.namespace, groupName: ref.group, serviceName: ref.name };
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Factory for the composition root: builds (no I/O) a Nacos registry. */
+export function createNacosRegistry(options: NacosRegistryOptions): NacosRegistry {
+  return new NacosRegistry(options);
+}
