@@ -249,22 +249,38 @@ export async function deregister(baseUrl, app, id) {
 }
 
 /**
- * A plain HTTP forwarding proxy on 127.0.0.1 that records every request (method and path) and can
- * refuse connections (`down = true` answers 503 at once), to count what a client sends.
+ * A plain HTTP forwarding proxy on 127.0.0.1 that records every request (method, path, auth and
+ * accept headers), can fail every request (`state.down = true` answers 503 at once) and can
+ * rewrite 200 answers (`state.rewrite = (path, body) => body`), to count and shape what a
+ * client sees.
  * @param {string} target e.g. http://127.0.0.1:PORT
  */
 export async function startCountingProxy(target) {
   const t = new URL(target);
-  const state = { requests: [], down: false, target: t };
+  const state = { requests: [], down: false, target: t, rewrite: undefined };
   const server = http.createServer((req, res) => {
     state.requests.push({ method: req.method, path: req.url, at: Date.now(), auth: req.headers.authorization, accept: req.headers.accept });
     if (state.down) {
       res.writeHead(503).end();
       return;
     }
-    const up = http.request({ host: state.target.hostname, port: state.target.port, method: req.method, path: req.url, headers: { ...req.headers, host: state.target.host } }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
+    const headers = { ...req.headers, host: state.target.host };
+    if (state.rewrite) delete headers['accept-encoding'];
+    const up = http.request({ host: state.target.hostname, port: state.target.port, method: req.method, path: req.url, headers }, (ur) => {
+      if (!state.rewrite || ur.statusCode !== 200) {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+        return;
+      }
+      const chunks = [];
+      ur.on('data', (c) => chunks.push(c));
+      ur.on('end', () => {
+        const body = Buffer.from(state.rewrite(req.url, Buffer.concat(chunks).toString('utf8')));
+        const h = { ...ur.headers, 'content-length': String(body.length) };
+        delete h['transfer-encoding'];
+        delete h['content-encoding'];
+        res.writeHead(200, h).end(body);
+      });
     });
     up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
     req.pipe(up);

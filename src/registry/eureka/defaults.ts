@@ -8,4 +8,6 @@ export const EurekaDefaults = {
   statuses: [InstanceStatus.UP] as readonly string[],
   hostFrom: HostFrom.APP,
   timeoutMs: 10_000,
+  /** An empty full listing is refused this long while instances are known (a restarted server). */
+  emptyHoldMs: 120_000,
 } as const;

@@ -27,6 +27,11 @@ export interface EurekaRegistryOptions {
   readonly auth?: EurekaAuth | undefined;
   /** Per request (default 10000 ms). */
   readonly timeoutMs?: number;
+  /**
+   * How long an empty full listing is refused while services are known (default 120000 ms,
+   * longer than Eureka's 90 s lease: by then every live client has re-registered).
+   */
+  readonly emptyHoldMs?: number;
 }
 
 /** What the adapter did, for tests and /debug: requests by kind and hash mismatches. */
@@ -74,6 +79,8 @@ export class EurekaRegistry extends ServiceSetRegistry {
   private reconciliations = 0;
   private lastFailure: string | undefined;
   private warnedUnreconcilable = false;
+  /** Since when full listings have been empty while the local copy was not (held back). */
+  private emptySince: number | undefined;
 
   constructor(options: EurekaRegistryOptions) {
     super(options.name, EUREKA_REGISTRY_KIND);
@@ -143,6 +150,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
     const body = await this.client.get('apps/', signal);
     if (signal.aborted) return;
     const apps = parseApplications(body, `${this.client.currentUrl()}apps/`);
+    this.holdEmpty(apps.instances.length);
     this.local.replace(apps.instances);
     this.needFull = false;
     const mine = this.local.hashCode();
@@ -187,6 +195,34 @@ export class EurekaRegistry extends ServiceSetRegistry {
       this.log.debug({ apps: [...dirty], changes: delta.instances.length }, 'eureka delta applied');
     }
     this.markSyncedNow();
+  }
+
+  /**
+   * A restarted Eureka server (Spring Cloud's opens for traffic at once) answers an empty
+   * registry until its clients re-register, within their 30 s heartbeat. An empty full listing
+   * replacing a non-empty copy is therefore refused (MB_PROTECT_HELD; services kept, stale) until
+   * it stays empty for `emptyHoldMs`. Partial listings go through; the core's protect threshold
+   * holds back large drops. Deltas are applied as they come: their DELETED entries are explicit.
+   */
+  private holdEmpty(listed: number): void {
+    if (listed > 0 || this.local.instanceCount() === 0) {
+      this.emptySince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.emptySince ??= now;
+    const holdMs = this.o.emptyHoldMs ?? EurekaDefaults.emptyHoldMs;
+    if (now - this.emptySince >= holdMs) {
+      this.log.warn({ emptyForMs: now - this.emptySince }, 'eureka has answered an empty registry for longer than emptyHoldMs; applying it');
+      this.emptySince = undefined;
+      return;
+    }
+    this.needFull = true;
+    throw new MeshbridgeError(
+      ErrorCode.PROTECT_HELD,
+      `eureka answered an empty registry while ${this.local.instanceCount()} instances are known (a restarted server?); keeping them for up to ${holdMs} ms`,
+      { details: { registry: this.name } },
+    );
   }
 
   /** Re-derives the services that the apps in `dirty` belonged to or now belong to. */
