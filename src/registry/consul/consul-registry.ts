@@ -1,0 +1,387 @@
+import { readFile } from 'node:fs/promises';
+import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
+import { Protocol, serviceKey } from '../../model/index.js';
+import type { Logger } from '../../observability/index.js';
+import { ServiceSetRegistry } from '../service-set.js';
+import type { RegistryContext } from '../types.js';
+import { backoffMs, sleep, Slots } from './blocking.js';
+import { buildService, CONSUL_REGISTRY_KIND, HealthFilter, parseCatalogServices, type BuildOptions } from './entries.js';
+import { ConsulHttp, type ConsulTlsMaterial } from './http.js';
+import { TagsAsLabels } from './labels.js';
+import { runBlockingWatch } from './watch.js';
+
+export interface ConsulTlsFiles {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly serverName?: string;
+  readonly insecureSkipVerify?: boolean;
+}
+
+export interface ConsulRegistryOptions {
+  /** Configured registry name: Service.registry and Endpoint.origin. */
+  readonly name: string;
+  readonly context: RegistryContext;
+  readonly logger: Logger;
+  /** `http://host:port` or `https://host:port` of a Consul agent or server. */
+  readonly address: string;
+  /** Datacenters to watch (`dc=`); empty or absent: the agent's own (first of /v1/catalog/datacenters). */
+  readonly datacenters?: readonly string[];
+  /** ACL token (X-Consul-Token). */
+  readonly token?: string;
+  /** File holding the ACL token; read at start and again after an HTTP 403. */
+  readonly tokenFile?: string;
+  /** PEM files, read at start (not in the constructor). */
+  readonly tls?: ConsulTlsFiles;
+  /** Consul Enterprise: `ns=` and `partition=` on every call. */
+  readonly namespace?: string;
+  readonly partition?: string;
+  readonly healthFilter?: HealthFilter;
+  readonly tagsAsLabels?: TagsAsLabels;
+  readonly tagPrefix?: string;
+  readonly nodeMetaPrefix?: string;
+  /** Blocking wait in seconds (default 300; Consul caps it at 600). */
+  readonly waitSeconds?: number;
+  /** Blocking calls in flight at most, i.e. HTTP connections held open (default 128). */
+  readonly maxConcurrentWatches?: number;
+  /** Wait while there are more watches than maxConcurrentWatches (default 10). */
+  readonly oversubscribedWaitSeconds?: number;
+  /** Service names never published (default ['consul']: the servers' own service). */
+  readonly skipServices?: readonly string[];
+  /** Protocol when no instance states one (default TCP). */
+  readonly defaultProtocol?: Protocol;
+  /** Retry backoff: first delay and cap, each with jitter (defaults 500 and 30000). */
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Timeout of non-blocking requests (default 10000). */
+  readonly requestTimeoutMs?: number;
+}
+
+export const CONSUL_DEFAULTS = {
+  healthFilter: HealthFilter.PASSING,
+  tagsAsLabels: TagsAsLabels.PREFIX,
+  tagPrefix: 'tag-',
+  nodeMetaPrefix: 'node-',
+  waitSeconds: 300,
+  maxConcurrentWatches: 128,
+  oversubscribedWaitSeconds: 10,
+  skipServices: ['consul'] as readonly string[],
+} as const;
+
+/** One watched service of one datacenter. */
+interface ServiceWatch {
+  readonly abort: AbortController;
+  /** It has answered once (applied or found empty). */
+  synced: boolean;
+  /** Key of the service held for it, once one was built. */
+  key: string | undefined;
+}
+
+interface Datacenter {
+  readonly dc: string;
+  catalogSynced: boolean;
+  readonly services: Map<string, ServiceWatch>;
+}
+
+/**
+ * A Consul registry: one blocking query on /v1/catalog/services per datacenter for the set of
+ * services, and one blocking query on /v1/health/service/<name> per service for its instances
+ * (docs/configuration.md "consul", docs/mapping.md "consul"). No polling: while nothing changes,
+ * each watch makes one request per `waitSeconds`.
+ *
+ * Contract:
+ * - The constructor does no I/O. `start(signal)` reads the token and TLS files, starts the
+ *   watches and resolves once the first full listing is done or the first attempt failed; the
+ *   watches run until `signal` aborts, then every request, socket and timer is released.
+ * - hasSynced(): every datacenter's catalog answered once and every listed service's health
+ *   answered once.
+ * - A service leaves only when the catalog of its datacenter no longer lists it. A service whose
+ *   instances all fail its checks stays, its endpoints marked unhealthy (so conversion publishes
+ *   it with no endpoints, unless includeUnhealthy). An empty health answer for a listed service
+ *   (a deregistration racing the catalog, or an ACL filter) changes nothing.
+ * - While Consul is unreachable nothing is deleted: services stay (stale), the outage is
+ *   reported once (MB_REGISTRY_UNREACHABLE), and each watch backs off with jitter and resumes
+ *   with its last index. An index that goes backwards (restart, snapshot restore) re-reads in
+ *   full; the full answer replaces the state and only differences are emitted.
+ * - Bad instances are skipped with coded problems (entries.ts) while the rest of the service
+ *   and the other services sync; problems are reported when the service's answer changes.
+ */
+export class ConsulRegistry extends ServiceSetRegistry {
+  private readonly o: ConsulRegistryOptions;
+  private readonly log: Logger;
+  private readonly slots: Slots;
+  private readonly dcs = new Map<string, Datacenter>();
+  private signal: AbortSignal | undefined;
+  private token: string | undefined;
+  private outage = false;
+  private readonly reported = new Set<string>();
+  private firstAttempt: (() => void) | undefined;
+
+  constructor(options: ConsulRegistryOptions) {
+    super(options.name, CONSUL_REGISTRY_KIND);
+    this.o = options;
+    this.log = options.logger.child({ registry: options.name, kind: CONSUL_REGISTRY_KIND, address: options.address });
+    this.slots = new Slots(options.maxConcurrentWatches ?? CONSUL_DEFAULTS.maxConcurrentWatches);
+    this.token = options.token;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    this.signal = signal;
+    if (signal.aborted) return;
+    const first = new Promise<void>((resolve) => {
+      this.firstAttempt = resolve;
+    });
+    signal.addEventListener('abort', () => this.firstAttempt?.(), { once: true });
+    void this.run(signal).catch((e: unknown) => {
+      this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `consul registry stopped: ${describeError(e)}`, { cause: e }));
+      this.firstAttempt?.();
+    });
+    await first;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const tls = await this.retry(signal, () => this.readTls());
+    if (tls === undefined) return;
+    if (this.o.tokenFile !== undefined && (await this.retry(signal, () => this.readToken())) === undefined) return;
+    const http = new ConsulHttp({
+      address: this.o.address,
+      ...(tls !== null ? { tls } : {}),
+      maxSockets: this.slots.size + 1,
+      token: () => this.token,
+    });
+    signal.addEventListener('abort', () => http.close(), { once: true });
+    const dcs = await this.retry(signal, () => this.datacenters(http, signal));
+    if (dcs === undefined) return;
+    this.log.info({ datacenters: dcs, healthFilter: this.o.healthFilter ?? CONSUL_DEFAULTS.healthFilter }, 'watching consul');
+    for (const dc of dcs) {
+      const state: Datacenter = { dc, catalogSynced: false, services: new Map() };
+      this.dcs.set(dc, state);
+      void this.watchCatalog(http, state, signal).catch((e: unknown) => this.bug(e));
+    }
+  }
+
+  /** Runs `fn` until it succeeds (reporting failures as outages) or `signal` aborts (undefined). */
+  private async retry<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const v = await fn();
+        if (signal.aborted) return undefined;
+        return v;
+      } catch (e) {
+        if (signal.aborted) return undefined;
+        this.failed(e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, describeError(e), { cause: e }), undefined);
+        await sleep(backoffMs(attempt, this.o.backoffInitialMs ?? 500, this.o.backoffMaxMs ?? 30_000), signal);
+      }
+    }
+    return undefined;
+  }
+
+  private async readTls(): Promise<ConsulTlsMaterial | null> {
+    const t = this.o.tls;
+    if (t === undefined) return null;
+    const read = async (file: string | undefined, what: string): Promise<string | undefined> => {
+      if (file === undefined) return undefined;
+      try {
+        return await readFile(file, 'utf8');
+      } catch (e) {
+        throw new MeshbridgeError(ErrorCode.SOURCE_READ, `cannot read the consul TLS ${what}: ${describeError(e)}`, { path: file, cause: e });
+      }
+    };
+    const [ca, cert, key] = await Promise.all([read(t.caFile, 'CA file'), read(t.certFile, 'certificate file'), read(t.keyFile, 'key file')]);
+    return {
+      ...(ca !== undefined ? { ca } : {}),
+      ...(cert !== undefined ? { cert } : {}),
+      ...(key !== undefined ? { key } : {}),
+      ...(t.serverName !== undefined ? { serverName: t.serverName } : {}),
+      ...(t.insecureSkipVerify !== undefined ? { insecureSkipVerify: t.insecureSkipVerify } : {}),
+    };
+  }
+
+  private async readToken(): Promise<true> {
+    const file = this.o.tokenFile;
+    if (file === undefined) return true;
+    try {
+      this.token = (await readFile(file, 'utf8')).trim();
+      return true;
+    } catch (e) {
+      throw new MeshbridgeError(ErrorCode.SOURCE_READ, `cannot read the consul token file: ${describeError(e)}`, { path: file, cause: e });
+    }
+  }
+
+  private async datacenters(http: ConsulHttp, signal: AbortSignal): Promise<string[]> {
+    const configured = this.o.datacenters ?? [];
+    if (configured.length > 0) return [...configured];
+    const res = await http.get(http.url('v1/catalog/datacenters', {}), { signal, timeoutMs: this.o.requestTimeoutMs ?? 10_000 });
+    if (res.status !== 200) throw new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `GET /v1/catalog/datacenters: HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`);
+    const list = JSON.parse(res.body) as unknown;
+    const local: unknown = Array.isArray(list) ? (list as unknown[])[0] : undefined;
+    if (typeof local !== 'string' || local.length === 0) throw new MeshbridgeError(ErrorCode.SOURCE_PARSE, 'GET /v1/catalog/datacenters: no datacenter in the answer');
+    return [local];
+  }
+
+  private query(dc: string): Record<string, string | undefined> {
+    return { dc, ns: this.o.namespace, partition: this.o.partition };
+  }
+
+  private watchOptions(http: ConsulHttp, path: string, dc: string, signal: AbortSignal) {
+    return {
+      http,
+      path,
+      query: this.query(dc),
+      waitSeconds: this.o.waitSeconds ?? CONSUL_DEFAULTS.waitSeconds,
+      shortWaitSeconds: this.o.oversubscribedWaitSeconds ?? CONSUL_DEFAULTS.oversubscribedWaitSeconds,
+      slots: this.slots,
+      signal,
+      backoffInitialMs: this.o.backoffInitialMs ?? 500,
+      backoffMaxMs: this.o.backoffMaxMs ?? 30_000,
+      minIntervalMs: 50,
+      requestTimeoutMs: this.o.requestTimeoutMs ?? 10_000,
+    };
+  }
+
+  private async watchCatalog(http: ConsulHttp, state: Datacenter, signal: AbortSignal): Promise<void> {
+    await runBlockingWatch(this.watchOptions(http, 'v1/catalog/services', state.dc, signal), {
+      onAnswer: (body) => this.applyCatalog(http, state, body, signal),
+      onReachable: () => this.reachable(),
+      onFailure: (e, status) => this.failed(e, status),
+    });
+    for (const w of state.services.values()) w.abort.abort();
+  }
+
+  private applyCatalog(http: ConsulHttp, state: Datacenter, body: unknown, signal: AbortSignal): void {
+    const parsed = parseCatalogServices(body, `consul ${state.dc}: /v1/catalog/services`);
+    if (parsed instanceof MeshbridgeError) {
+      this.reportOnce(parsed);
+      return;
+    }
+    const skip = new Set(this.o.skipServices ?? CONSUL_DEFAULTS.skipServices);
+    const names = new Set(parsed.names.filter((n) => !skip.has(n)));
+    for (const [name, w] of state.services) {
+      if (names.has(name)) continue;
+      w.abort.abort();
+      state.services.delete(name);
+      if (w.key !== undefined) this.remove(w.key);
+      this.log.debug({ dc: state.dc, service: name }, 'service left the catalog');
+    }
+    for (const name of names) {
+      if (state.services.has(name)) continue;
+      if (!/^[^/?#]+$/.test(name)) {
+        this.reportOnce(new MeshbridgeError(ErrorCode.ENTRY_INVALID, 'service name cannot be used in an API path; skipped', { path: `consul ${state.dc}: ${JSON.stringify(name)}`, details: { registry: this.name, datacenter: state.dc } }));
+        continue;
+      }
+      const abort = new AbortController();
+      const onParentAbort = (): void => abort.abort();
+      signal.addEventListener('abort', onParentAbort, { once: true });
+      const w: ServiceWatch = { abort, synced: false, key: undefined };
+      state.services.set(name, w);
+      void runBlockingWatch(this.watchOptions(http, `v1/health/service/${encodeURIComponent(name)}`, state.dc, abort.signal), {
+        onAnswer: (b) => this.applyHealth(state, name, w, b),
+        onReachable: () => this.reachable(),
+        onFailure: (e, status) => this.failed(e, status),
+      })
+        .catch((e: unknown) => this.bug(e))
+        .finally(() => signal.removeEventListener('abort', onParentAbort));
+    }
+    state.catalogSynced = true;
+    this.checkSynced();
+  }
+
+  private applyHealth(state: Datacenter, name: string, w: ServiceWatch, body: unknown): void {
+    if (w.abort.signal.aborted) return; // left the catalog meanwhile
+    const built = buildService(name, body, this.buildOptions(state.dc));
+    if (built instanceof MeshbridgeError) {
+      this.reportOnce(built);
+      return;
+    }
+    for (const p of built.problems) this.o.context.report(p);
+    if (Array.isArray(body) && body.length === 0) {
+      // Listed but no instances: the catalog's next answer decides (never delete on an empty answer).
+      w.synced = true;
+      this.checkSynced();
+      return;
+    }
+    const key = serviceKey(built.service);
+    if (w.key !== undefined && w.key !== key) this.remove(w.key);
+    w.key = key;
+    this.upsert(built.service);
+    w.synced = true;
+    this.checkSynced();
+  }
+
+  private buildOptions(dc: string): BuildOptions {
+    return {
+      registry: this.name,
+      datacenter: dc,
+      healthFilter: this.o.healthFilter ?? CONSUL_DEFAULTS.healthFilter,
+      defaultProtocol: this.o.defaultProtocol ?? Protocol.TCP,
+      tagsAsLabels: this.o.tagsAsLabels ?? CONSUL_DEFAULTS.tagsAsLabels,
+      tagPrefix: this.o.tagPrefix ?? CONSUL_DEFAULTS.tagPrefix,
+      nodeMetaPrefix: this.o.nodeMetaPrefix ?? CONSUL_DEFAULTS.nodeMetaPrefix,
+    };
+  }
+
+  private checkSynced(): void {
+    if (this.hasSynced()) {
+      this.markSyncedNow();
+      return;
+    }
+    if (this.dcs.size === 0) return;
+    for (const d of this.dcs.values()) {
+      if (!d.catalogSynced) return;
+      for (const w of d.services.values()) if (!w.synced) return;
+    }
+    this.markSyncedNow();
+    const st = this.status();
+    this.log.info({ services: st.services, endpoints: st.endpoints }, 'consul registry synced');
+    this.firstAttempt?.();
+    this.firstAttempt = undefined;
+  }
+
+  /** Some request succeeded: an outage is over. */
+  private reachable(): void {
+    if (!this.outage) return;
+    this.outage = false;
+    this.reported.clear();
+    this.clearError();
+    if (this.hasSynced()) this.markSyncedNow();
+    this.log.info('consul reachable again');
+  }
+
+  private failed(e: MeshbridgeError, status: number | undefined): void {
+    if (this.signal?.aborted === true) return;
+    if (status === 403 && this.o.tokenFile !== undefined) void this.readToken().catch(() => undefined);
+    if (e.code === ErrorCode.REGISTRY_UNREACHABLE && (status === undefined || status >= 500 || status === 429)) {
+      // The agent itself is down or overloaded: one report per outage, not one per watch.
+      if (!this.outage) {
+        this.outage = true;
+        this.o.context.report(e);
+        this.log.warn({ code: e.code, synced: this.hasSynced() }, `${e.message}; keeping the last known services`);
+      }
+      this.markDisconnected(e);
+    } else {
+      // Refused (403), malformed answer, ...: this watch retries; the others are unaffected.
+      this.reportOnce(e);
+    }
+    this.firstAttempt?.();
+    this.firstAttempt = undefined;
+  }
+
+  private bug(e: unknown): void {
+    this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `consul watch failed: ${describeError(e)}`, { cause: e }));
+  }
+
+  /** Reports a problem once until the next recovery (a retrying watch would repeat it). */
+  private reportOnce(e: MeshbridgeError): void {
+    const k = `${e.code} ${e.message}`;
+    if (this.reported.has(k)) return;
+    this.reported.add(k);
+    this.o.context.report(e);
+    this.log.warn({ code: e.code }, e.message);
+  }
+}
+
+/** Factory for the composition root: builds (no I/O) a Consul registry. */
+export function createConsulRegistry(options: ConsulRegistryOptions): ConsulRegistry {
+  return new ConsulRegistry(options);
+}
