@@ -3,6 +3,7 @@ import type { Logger } from '../observability/index.js';
 import type { Registry, RegistryContext } from '../registry/types.js';
 import { createFileRegistry } from '../registry/file/index.js';
 import { createEurekaRegistry } from '../registry/eureka/index.js';
+import { createZookeeperRegistry } from '../registry/zookeeper/index.js';
 
 /**
  * Builds the adapter for one configured registry. Adding a registry kind adds one case here and
@@ -14,5 +15,17 @@ export function createRegistry(rc: RegistryConfig, context: RegistryContext, log
       return createFileRegistry({ ...fileRegistrySettings(rc), context, logger });
     case 'eureka':
       return createEurekaRegistry({ name: rc.name, ...rc.eureka, context, logger });
+    case 'zookeeper':
+      return createZookeeperRegistry({
+        name: rc.name,
+        connectString: rc.zookeeper.connectString,
+        sessionTimeoutMs: rc.zookeeper.sessionTimeoutMs,
+        ...(rc.zookeeper.auth !== undefined ? { digest: { username: rc.zookeeper.auth.username, password: rc.zookeeper.auth.password } } : {}),
+        dubbo: rc.zookeeper.dubbo,
+        ...(rc.zookeeper.curator !== undefined ? { curator: rc.zookeeper.curator } : {}),
+        maxConcurrentReads: rc.zookeeper.maxConcurrentReads,
+        context,
+        logger,
+      });
   }
 }

@@ -71,8 +71,9 @@ export interface ConvertInput {
  */
 export const defaultHostTemplates: Readonly<Record<string, string>> = {
   file: '{name}.{namespace}.{registry}.local',
-  // Dubbo interface names are already dotted and unique (aeraki's dubbo2istio uses them as is).
-  zookeeper: '{name}',
+  // Dubbo interface names are already dotted and unique (aeraki's dubbo2istio uses them as is);
+  // {service} is the interface (or application) name, version and group prefix it when set.
+  zookeeper: '{version}.{group}.{service}',
   dubbo: '{name}',
   consul: '{name}.service.{datacenter}.consul',
   nacos: '{name}.{group}.{namespace}.nacos',

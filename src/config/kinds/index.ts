@@ -1,5 +1,6 @@
 import { eurekaKind } from './eureka.js';
 import { fileKind } from './file.js';
+import { zookeeperKind } from './zookeeper.js';
 import type { RegistryKindSpec } from './spec.js';
 
 /**
@@ -10,6 +11,7 @@ import type { RegistryKindSpec } from './spec.js';
 export const registryKinds = {
   file: fileKind,
   eureka: eurekaKind,
+  zookeeper: zookeeperKind,
 } as const satisfies Record<string, RegistryKindSpec<unknown>>;
 
 export type RegistryKind = keyof typeof registryKinds;
@@ -27,4 +29,5 @@ export function registryKindSpec(k: RegistryKind): RegistryKindSpec<KindSettings
 
 export type { RegistryKindSpec, SchemaBuilder, JsonSchema, AddProblem } from './spec.js';
 export type { FileSourceConfig } from './file.js';
+export type { ZookeeperSourceConfig } from './zookeeper.js';
 export type { EurekaSourceConfig } from './eureka.js';
