@@ -2,6 +2,8 @@ import { fileRegistrySettings, type RegistryConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Registry, RegistryContext } from '../registry/types.js';
 import { createFileRegistry } from '../registry/file/index.js';
+import { createConsulRegistry } from '../registry/consul/index.js';
+import { createNacosRegistry } from '../registry/nacos/index.js';
 import { createEurekaRegistry } from '../registry/eureka/index.js';
 import { createZookeeperRegistry } from '../registry/zookeeper/index.js';
 
@@ -13,6 +15,8 @@ export function createRegistry(rc: RegistryConfig, context: RegistryContext, log
   switch (rc.kind) {
     case 'file':
       return createFileRegistry({ ...fileRegistrySettings(rc), context, logger });
+    case 'consul':
+      return createConsulRegistry({ name: rc.name, ...rc.consul, defaultProtocol: rc.defaultProtocol, context, logger });
     case 'eureka':
       return createEurekaRegistry({ name: rc.name, ...rc.eureka, context, logger });
     case 'zookeeper':
@@ -26,6 +30,23 @@ export function createRegistry(rc: RegistryConfig, context: RegistryContext, log
         maxConcurrentReads: rc.zookeeper.maxConcurrentReads,
         context,
         logger,
+      });
+    case 'nacos':
+      return createNacosRegistry({
+        name: rc.name,
+        context,
+        logger,
+        servers: rc.nacos.servers,
+        ...(rc.nacos.grpcPort !== undefined ? { grpcPort: rc.nacos.grpcPort } : {}),
+        namespaces: rc.nacos.namespaces,
+        groups: rc.nacos.groups,
+        ...(rc.nacos.auth !== undefined ? { credentials: rc.nacos.auth } : {}),
+        relistIntervalMs: rc.nacos.relistIntervalMs,
+        fuzzyRelistIntervalMs: rc.nacos.fuzzyRelistIntervalMs,
+        fuzzyWatch: rc.nacos.fuzzyWatch,
+        clusterAsSubzone: rc.nacos.clusterAsSubzone,
+        requestTimeoutMs: rc.nacos.requestTimeoutMs,
+        defaultProtocol: rc.defaultProtocol,
       });
   }
 }

@@ -1,5 +1,7 @@
 import { eurekaKind } from './eureka.js';
+import { consulKind } from './consul.js';
 import { fileKind } from './file.js';
+import { nacosKind } from './nacos.js';
 import { zookeeperKind } from './zookeeper.js';
 import type { RegistryKindSpec } from './spec.js';
 
@@ -10,6 +12,8 @@ import type { RegistryKindSpec } from './spec.js';
  */
 export const registryKinds = {
   file: fileKind,
+  consul: consulKind,
+  nacos: nacosKind,
   eureka: eurekaKind,
   zookeeper: zookeeperKind,
 } as const satisfies Record<string, RegistryKindSpec<unknown>>;
@@ -29,5 +33,7 @@ export function registryKindSpec(k: RegistryKind): RegistryKindSpec<KindSettings
 
 export type { RegistryKindSpec, SchemaBuilder, JsonSchema, AddProblem } from './spec.js';
 export type { FileSourceConfig } from './file.js';
+export type { NacosSourceConfig } from './nacos.js';
 export type { ZookeeperSourceConfig } from './zookeeper.js';
 export type { EurekaSourceConfig } from './eureka.js';
+export type { ConsulSourceConfig } from './consul.js';
