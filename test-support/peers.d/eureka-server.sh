@@ -21,8 +21,21 @@ NICENESS=${MESHBRIDGE_PEERS_NICE:-19}
 say() { printf '[eureka-server %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 t0=$(date +%s)
 
-command -v java >/dev/null || { say "FAIL: java is not installed (Debian: apt-get install -y openjdk-17-jdk-headless)"; exit 1; }
-command -v mvn >/dev/null || { say "FAIL: mvn is not installed (Debian: apt-get install -y maven)"; exit 1; }
+# Java 17+ and Maven: Debian's packages, installed when missing (CI runs as root).
+if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then
+    say "FAIL: java or mvn is missing and this is not root; run: apt-get install -y openjdk-17-jdk-headless maven"
+    exit 1
+  fi
+  say "installing openjdk-17-jdk-headless and maven (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null || { say "FAIL: apt-get install"; exit 1; }
+fi
+major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+if [[ -z "$major" || "$major" -lt 17 ]]; then
+  say "FAIL: Java 17 or newer is needed (found: $(java -version 2>&1 | head -1))"
+  exit 1
+fi
 
 boot=$(sed -n '/<parent>/,/<\/parent>/s:.*<version>\(.*\)</version>.*:\1:p' "$SRC/pom.xml")
 cloud=$(sed -n 's:.*<spring-cloud.version>\(.*\)</spring-cloud.version>.*:\1:p' "$SRC/pom.xml")
