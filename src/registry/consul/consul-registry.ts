@@ -26,35 +26,35 @@ export interface ConsulRegistryOptions {
   /** `http://host:port` or `https://host:port` of a Consul agent or server. */
   readonly address: string;
   /** Datacenters to watch (`dc=`); empty or absent: the agent's own (first of /v1/catalog/datacenters). */
-  readonly datacenters?: readonly string[];
+  readonly datacenters?: readonly string[] | undefined;
   /** ACL token (X-Consul-Token). */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** File holding the ACL token; read at start and again after an HTTP 403. */
-  readonly tokenFile?: string;
+  readonly tokenFile?: string | undefined;
   /** PEM files, read at start (not in the constructor). */
-  readonly tls?: ConsulTlsFiles;
+  readonly tls?: ConsulTlsFiles | undefined;
   /** Consul Enterprise: `ns=` and `partition=` on every call. */
-  readonly namespace?: string;
-  readonly partition?: string;
-  readonly healthFilter?: HealthFilter;
-  readonly tagsAsLabels?: TagsAsLabels;
-  readonly tagPrefix?: string;
-  readonly nodeMetaPrefix?: string;
+  readonly namespace?: string | undefined;
+  readonly partition?: string | undefined;
+  readonly healthFilter?: HealthFilter | undefined;
+  readonly tagsAsLabels?: TagsAsLabels | undefined;
+  readonly tagPrefix?: string | undefined;
+  readonly nodeMetaPrefix?: string | undefined;
   /** Blocking wait in seconds (default 300; Consul caps it at 600). */
-  readonly waitSeconds?: number;
+  readonly waitSeconds?: number | undefined;
   /** Blocking calls in flight at most, i.e. HTTP connections held open (default 128). */
-  readonly maxConcurrentWatches?: number;
+  readonly maxConcurrentWatches?: number | undefined;
   /** Wait while there are more watches than maxConcurrentWatches (default 10). */
-  readonly oversubscribedWaitSeconds?: number;
+  readonly oversubscribedWaitSeconds?: number | undefined;
   /** Service names never published (default ['consul']: the servers' own service). */
-  readonly skipServices?: readonly string[];
+  readonly skipServices?: readonly string[] | undefined;
   /** Protocol when no instance states one (default TCP). */
-  readonly defaultProtocol?: Protocol;
+  readonly defaultProtocol?: Protocol | undefined;
   /** Retry backoff: first delay and cap, each with jitter (defaults 500 and 30000). */
-  readonly backoffInitialMs?: number;
-  readonly backoffMaxMs?: number;
+  readonly backoffInitialMs?: number | undefined;
+  readonly backoffMaxMs?: number | undefined;
   /** Timeout of non-blocking requests (default 10000). */
-  readonly requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number | undefined;
 }
 
 export const CONSUL_DEFAULTS = {
