@@ -165,6 +165,10 @@ export class EtcdClient {
     if (signal.aborted) return;
     const start = Buffer.from(prefix, 'utf8');
     const stream = await this.client.watchClient.watch();
+    if (signal.aborted) {
+      stream.cancel(); // aborted while the stream was being opened: the listener below would never fire
+      return;
+    }
     await new Promise<void>((resolve, reject) => {
       let done = false;
       const finish = (err?: Error): void => {

@@ -80,6 +80,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
   /** Every change up to this revision has been applied. 0: nothing listed yet. */
   private revision = 0;
   private lastFailure: string | undefined;
+  private listings = 0;
 
   constructor(options: EtcdRegistryOptions) {
     super(options.name, ETCD_REGISTRY_KIND);
@@ -98,6 +99,11 @@ export class EtcdRegistry extends ServiceSetRegistry {
   /** The revision up to which every change has been applied (0 before the first listing). */
   appliedRevision(): number {
     return this.revision;
+  }
+
+  /** How many full listings were made: 1 plus one per compaction that forced a re-list. */
+  listingCount(): number {
+    return this.listings;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -209,6 +215,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
     }
     for (const key of [...this.entries.keys()]) if (!seen.has(key)) this.drop(key, undefined);
     this.revision = listing.revision;
+    this.listings++;
     const services: Service[] = [];
     for (const group of [...this.groups.keys()]) {
       const s = this.build(group);
