@@ -173,11 +173,23 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
       },
     });
     this.session = session;
+    this.armWatchdog();
+  }
+
+  /**
+   * The client retries its servers by itself, but hangs on a connection that was accepted and
+   * never answered. Not connected for two session timeouts, the session is expired on the server
+   * anyway: open a new one.
+   */
+  private armWatchdog(): void {
     clearTimeout(this.connectTimer);
-    // The client retries by itself; say so when the first connection takes longer than a session.
     this.connectTimer = setTimeout(() => {
-      if (!this.zkConnected) this.unreachable(`cannot connect to ${this.serversForMessages()} within ${this.o.sessionTimeoutMs} ms; still trying`);
-    }, this.o.sessionTimeoutMs);
+      if (this.zkConnected || this.signal?.aborted !== false) return;
+      this.unreachable(`cannot reach ${this.serversForMessages()} for ${2 * this.o.sessionTimeoutMs} ms; keeping the last known services, opening a new session`);
+      this.retireSession();
+      clearTimeout(this.sessionTimer);
+      this.sessionTimer = setTimeout(() => this.openNewSession(), this.nextBackoff());
+    }, 2 * this.o.sessionTimeoutMs);
   }
 
   private onSessionState(s: SessionState): void {
@@ -200,12 +212,14 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
         if (!this.zkConnected) break;
         this.zkConnected = false;
         this.queue.pause();
+        this.armWatchdog();
         this.unreachable(`lost the connection to ${this.serversForMessages()}; keeping the last known services, reconnecting`);
         break;
       case 'expired':
       case 'auth-failed': {
         this.zkConnected = false;
         this.queue.pause();
+        clearTimeout(this.connectTimer);
         this.retireSession();
         const why =
           s === 'expired'
