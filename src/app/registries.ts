@@ -6,6 +6,7 @@ import { createConsulRegistry } from '../registry/consul/index.js';
 import { createNacosRegistry } from '../registry/nacos/index.js';
 import { createEurekaRegistry } from '../registry/eureka/index.js';
 import { createZookeeperRegistry } from '../registry/zookeeper/index.js';
+import { createEtcdRegistry } from '../registry/etcd/index.js';
 
 /**
  * Builds the adapter for one configured registry. Adding a registry kind adds one case here and
@@ -46,6 +47,20 @@ export function createRegistry(rc: RegistryConfig, context: RegistryContext, log
         fuzzyWatch: rc.nacos.fuzzyWatch,
         clusterAsSubzone: rc.nacos.clusterAsSubzone,
         requestTimeoutMs: rc.nacos.requestTimeoutMs,
+        defaultProtocol: rc.defaultProtocol,
+      });
+    case 'etcd':
+      return createEtcdRegistry({
+        name: rc.name,
+        context,
+        logger,
+        endpoints: rc.etcd.endpoints,
+        prefix: rc.etcd.prefix,
+        ...(rc.etcd.keyRegex !== undefined ? { keyRegex: rc.etcd.keyRegex } : { layout: rc.etcd.layout }),
+        ...(rc.etcd.tls !== undefined ? { tls: rc.etcd.tls } : {}),
+        ...(rc.etcd.auth !== undefined ? { auth: rc.etcd.auth } : {}),
+        dialTimeoutMs: rc.etcd.dialTimeoutMs,
+        keepaliveMs: rc.etcd.keepaliveMs,
         defaultProtocol: rc.defaultProtocol,
       });
   }

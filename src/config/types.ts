@@ -28,7 +28,7 @@ export interface Config {
  * Kinds that are planned but not implemented yet: the config rejects them with
  * MB_CONFIG_INVALID naming the key, rather than a generic enum error.
  */
-export const PLANNED_REGISTRY_KINDS: readonly string[] = ['etcd'];
+export const PLANNED_REGISTRY_KINDS: readonly string[] = [];
 
 /** Settings every registry kind shares: how its services become Istio resources. */
 export interface RegistryCommonConfig {

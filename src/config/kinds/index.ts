@@ -1,3 +1,4 @@
+import { etcdKind } from './etcd.js';
 import { eurekaKind } from './eureka.js';
 import { consulKind } from './consul.js';
 import { fileKind } from './file.js';
@@ -16,6 +17,7 @@ export const registryKinds = {
   nacos: nacosKind,
   eureka: eurekaKind,
   zookeeper: zookeeperKind,
+  etcd: etcdKind,
 } as const satisfies Record<string, RegistryKindSpec<unknown>>;
 
 export type RegistryKind = keyof typeof registryKinds;
@@ -37,3 +39,4 @@ export type { NacosSourceConfig } from './nacos.js';
 export type { ZookeeperSourceConfig } from './zookeeper.js';
 export type { EurekaSourceConfig } from './eureka.js';
 export type { ConsulSourceConfig } from './consul.js';
+export type { EtcdSourceConfig } from './etcd.js';
