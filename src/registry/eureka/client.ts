@@ -113,7 +113,7 @@ export class EurekaHttpClient {
     try {
       const headers: Record<string, string> = { Accept: 'application/json', 'Accept-Encoding': 'gzip' };
       if (t.authorization !== undefined) headers['Authorization'] = t.authorization;
-      const res = await fetch(new URL(path, t.base), { headers, signal: ac.signal, redirect: 'error' });
+      const res = await fetch(new URL(path, t.base), { headers, signal: ac.signal, redirect: 'follow' });
       if (res.status !== 200) {
         await res.body?.cancel();
         throw new Error(`HTTP ${res.status}`);
