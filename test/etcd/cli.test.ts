@@ -1,0 +1,96 @@
+/**
+ * End to end through the real CLI: a real etcd -> `meshbridge render` / `check` -> ServiceEntries.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseAllDocuments } from 'yaml';
+import { cli, tempDir, writeConfig } from '../e2e/support.js';
+import { requirePeers } from '../support/peers.js';
+import { EtcdPeer } from './etcd-peer.js';
+
+const skip = await requirePeers('etcd');
+
+interface ServiceEntry {
+  kind: string;
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: { hosts: string[]; ports: Array<{ number: number; name: string; protocol: string }>; endpoints?: Array<{ address: string; ports?: Record<string, number>; labels?: Record<string, string> }> };
+}
+
+test('cli render: etcd instances become ServiceEntries; bad keys are reported, not fatal', { skip }, async (t) => {
+  const peer = await EtcdPeer.start();
+  t.after(() => peer.stop());
+  await peer.put('/mb/shop/reviews/r1', { address: '10.0.0.1', ports: { http: 9080 }, labels: { version: 'v1' } });
+  await peer.put('/mb/shop/reviews/r2', { address: '10.0.0.2', ports: { http: 9081 }, labels: { version: 'v2' } });
+  await peer.put('/mb/shop/ratings/a', { address: '10.0.1.1', ports: { 'grpc-api': 9090 } });
+  await peer.put('/mb/shop/broken/x', 'not json');
+  const dir = await tempDir('meshbridge-etcd-e2e-');
+  const config = await writeConfig(
+    dir,
+    `registries:
+  - name: reg
+    kind: etcd
+    etcd:
+      endpoints: [${peer.endpoint}]
+      prefix: /mb
+      layout: "{namespace}/{service}/{instance}"
+    namespace: etcd-e2e
+sinks: {render: {}}
+log: {level: warn}
+`,
+  );
+  const p = cli(['render', '--config', config]);
+  assert.equal(await p.exit, 0, p.stderr());
+  const docs = parseAllDocuments(p.stdout())
+    .map((d) => d.toJS() as ServiceEntry | null)
+    .filter((d): d is ServiceEntry => d !== null);
+  const byHost = new Map(docs.map((d) => [d.spec.hosts[0], d]));
+  assert.deepEqual([...byHost.keys()].sort(), ['ratings.shop.reg.etcd', 'reviews.shop.reg.etcd']);
+  const reviews = byHost.get('reviews.shop.reg.etcd')!;
+  assert.equal(reviews.kind, 'ServiceEntry');
+  assert.equal(reviews.metadata.namespace, 'etcd-e2e');
+  assert.equal(reviews.metadata.labels['meshbridge.io/registry'], 'reg');
+  assert.deepEqual(reviews.spec.ports, [{ number: 9080, name: 'http', protocol: 'HTTP' }]);
+  assert.deepEqual(
+    reviews.spec.endpoints?.map((e) => [e.address, e.ports ?? {}, e.labels?.['version']]),
+    [
+      ['10.0.0.1', {}, 'v1'],
+      ['10.0.0.2', { http: 9081 }, 'v2'],
+    ],
+  );
+  assert.deepEqual(byHost.get('ratings.shop.reg.etcd')?.spec.ports, [{ number: 9090, name: 'grpc-api', protocol: 'GRPC' }]);
+  assert.match(p.stderr(), /MB_ENTRY_INVALID/);
+  assert.match(p.stderr(), /\/mb\/shop\/broken\/x/);
+
+  const c = cli(['check', '--config', config]);
+  assert.equal(await c.exit, 0, c.stderr());
+  assert.match(c.stdout(), /registry reg \(etcd\): ok, 2 services, 3 endpoints/);
+});
+
+test('cli check: an unreachable etcd is not synced and says why; a bad layout is a config error', { skip }, async () => {
+  const dir = await tempDir('meshbridge-etcd-e2e-');
+  const config = await writeConfig(
+    dir,
+    `registries:
+  - {name: reg, kind: etcd, etcd: {endpoints: ["127.0.0.1:1"], dialTimeoutMs: 500}, namespace: etcd-e2e}
+sinks: {render: {}}
+log: {level: warn}
+`,
+  );
+  const c = cli(['check', '--config', config], { MESHBRIDGE_SYNC_TIMEOUT_MS: '1500' });
+  assert.equal(await c.exit, 1, c.stderr());
+  assert.match(c.stdout(), /NOT SYNCED/);
+  assert.match(c.stdout(), /MB_REGISTRY_UNREACHABLE/);
+
+  const bad = await writeConfig(
+    dir,
+    `registries:
+  - {name: reg, kind: etcd, etcd: {endpoints: ["http://127.0.0.1:2379", "https://127.0.0.1:2380"], layout: "{service}"}, namespace: etcd-e2e}
+sinks: {render: {}}
+`,
+  );
+  const b = cli(['check', '--config', bad]);
+  assert.equal(await b.exit, 2);
+  assert.match(b.stderr(), /MB_CONFIG_INVALID/);
+  assert.match(b.stderr(), /registries\[0\]\.etcd\.layout/);
+  assert.match(b.stderr(), /registries\[0\]\.etcd\.endpoints/);
+});
