@@ -1,0 +1,51 @@
+/**
+ * Typed access to test-support/consul.mjs (plain ESM) for the Consul tests. The .mjs file is the
+ * implementation; this declares its shape (keep the two in step).
+ */
+export interface ConsulPeer {
+  readonly name: 'consul';
+  readonly version: string;
+  /** http://127.0.0.1:PORT */
+  readonly address: string;
+  readonly httpPort: number;
+  readonly dir: string;
+  readonly logFile: string;
+  readonly pid: number | undefined;
+  logTail(lines?: number): string;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  register(definition: Record<string, unknown>): Promise<unknown>;
+  deregister(serviceId: string): Promise<unknown>;
+  check(state: 'pass' | 'warn' | 'fail', checkId: string): Promise<unknown>;
+  get(apiPath: string): Promise<unknown>;
+}
+
+export interface ProxyRequest {
+  readonly path: string;
+  readonly status: number | undefined;
+  readonly start: number;
+  readonly end: number | undefined;
+}
+
+export interface CountingProxy {
+  readonly address: string;
+  readonly requests: ProxyRequest[];
+  readonly state: { paused: boolean };
+  close(): Promise<void>;
+}
+
+export interface ConsulModule {
+  consulVersion(): string;
+  consulBinary(): string;
+  consulAvailable(): boolean;
+  consulSkipReason(): false | string;
+  startConsul(options?: { timeoutMs?: number }): Promise<ConsulPeer>;
+  startCountingProxy(target: string): Promise<CountingProxy>;
+}
+
+const url = new URL('../../../test-support/consul.mjs', import.meta.url);
+
+export async function loadConsul(): Promise<ConsulModule> {
+  return (await import(url.href)) as ConsulModule;
+}
