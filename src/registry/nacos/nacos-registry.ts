@@ -339,8 +339,23 @@ export class NacosRegistry extends ServiceSetRegistry {
       const group = str(b['groupName']) ?? str(infoRec['groupName']) ?? '';
       const rawName = str(b['serviceName']) ?? str(infoRec['name']) ?? '';
       const name = rawName.includes('@@') ? rawName.slice(rawName.indexOf('@@') + 2) : rawName;
-      const ref = { namespace: str(b['namespace']) ?? '', group, name };
-      if (this.held.has(refKey(ref))) this.apply(ref, info);
+      const ns = str(b['namespace']);
+      if (ns !== undefined) {
+        const ref = { namespace: ns, group, name };
+        if (this.held.has(refKey(ref))) this.apply(ref, info);
+        return;
+      }
+      // Nacos 3.x pushes carry no namespace (its SDK keeps one connection per namespace). Where
+      // one watched namespace holds group@@name the push is that one's; where several do, each is
+      // asked for its current list (SubscribeServiceRequest answers with it).
+      const candidates = this.o.namespaces.map((n) => ({ namespace: n, group, name })).filter((r) => this.held.has(refKey(r)));
+      if (candidates.length === 1 && candidates[0] !== undefined) this.apply(candidates[0], info);
+      else if (candidates.length > 1 && this.conn !== undefined) {
+        const conn = this.conn;
+        for (const r of candidates) {
+          this.subscribe(conn, r).catch((e: unknown) => this.log.warn({ service: refKey(r), err: describeError(e) }, 're-reading a pushed service failed; the re-list retries'));
+        }
+      }
       return;
     }
     const contexts = m.type === 'NamingFuzzyWatchSyncRequest' ? (Array.isArray(b['contexts']) ? (b['contexts'] as unknown[]) : []) : [b];
