@@ -214,6 +214,11 @@ export class EtcdPeer {
     await this.call('/v3/auth/user/add', { name: 'root', password });
     await this.call('/v3/auth/user/grant', { user: 'root', role: 'root' });
     await this.call('/v3/auth/enable', {});
+    await this.enableAuthLogin(password);
+  }
+
+  /** Logs the helper in as root again (tokens do not survive a restart). */
+  async enableAuthLogin(password: string): Promise<void> {
     const r = JSON.parse(await this.call('/v3/auth/authenticate', { name: 'root', password })) as { token: string };
     this.token = r.token;
   }

@@ -259,6 +259,15 @@ test('etcd: TLS with a client certificate and user/password auth', { skip }, asy
   assert.deepEqual(state(reg), { secure: ['1@10.0.0.1:8080'] });
   await peer.put(`${PREFIX}secure/2`, inst('10.0.0.2'));
   await until(same(reg, { secure: ['1@10.0.0.1:8080', '2@10.0.0.2:8080'] }), 'put over TLS');
+  // etcd's simple auth tokens live in memory: after a restart the adapter's token is invalid and
+  // must be renewed before the watch is re-opened.
+  await peer.pause();
+  await until(() => reg.status().stale, 'stale');
+  await peer.resume();
+  await peer.enableAuthLogin('s3cret');
+  await peer.put(`${PREFIX}secure/3`, inst('10.0.0.3'));
+  await until(same(reg, { secure: ['1@10.0.0.1:8080', '2@10.0.0.2:8080', '3@10.0.0.3:8080'] }), 'resumed with a renewed token', 15_000);
+  assert.equal(reg.listingCount(), 1);
 
   // A wrong password: not synced, coded, nothing published.
   const bad = setup(t, peer, { tls, auth: { username: 'root', password: 'wrong' } });
