@@ -97,7 +97,7 @@ export const etcdKind: RegistryKindSpec<EtcdSourceConfig> = {
         add(['endpoints', i], `"${e}" is not host:port, http://host:port or https://host:port`);
         return;
       }
-      schemes.add(m[1] ?? 'http');
+      if (m[1] !== undefined) schemes.add(m[1]); // host:port follows the others (TLS when `tls` is set)
     });
     if (schemes.size > 1) add(['endpoints'], 'endpoints mix http:// and https://: use one scheme for all');
     if (b.tls !== undefined && b.endpoints.some((e) => e.startsWith('http://'))) {

@@ -99,8 +99,11 @@ export class EtcdClient {
   /** No I/O: etcd3 connects on the first call. */
   constructor(o: EtcdClientOptions) {
     this.timeoutMs = o.requestTimeoutMs;
+    // One scheme for all (etcd3 refuses a mix): TLS when configured or any endpoint says https://.
+    const secure = o.tls !== undefined || o.endpoints.some((e) => e.startsWith('https://'));
+    const hosts = o.endpoints.map((e) => e.replace(/^https?:\/\//, '')).map((h) => (secure ? `https://${h}` : h));
     const options: IOptions = {
-      hosts: [...o.endpoints],
+      hosts,
       grpcOptions: {
         'grpc.keepalive_time_ms': o.keepaliveMs,
         'grpc.keepalive_timeout_ms': Math.max(1000, Math.min(o.keepaliveMs, o.requestTimeoutMs)),
