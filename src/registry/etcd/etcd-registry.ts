@@ -162,6 +162,10 @@ export class EtcdRegistry extends ServiceSetRegistry {
           }
           this.failed(e);
           firstDone();
+          // A fresh client per reconnect: TLS files are read again (rotated certificates), the
+          // auth token is renewed, and no gRPC channel is left in its own reconnect backoff.
+          this.client?.close();
+          this.client = undefined;
           await sleep(this.backoff(attempt++), signal);
         }
       }
