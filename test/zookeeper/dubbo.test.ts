@@ -29,6 +29,8 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
   let reg: ZookeeperRegistry;
   const rec = new Recorder();
   const get = (name: string): Service | undefined => reg.services().get(`zk//${name}`);
+  const state = (): string =>
+    JSON.stringify({ services: [...reg.services().values()].map((s) => [s.name, eps(s)]), status: reg.status(), problems: rec.problems.map((p) => p.message) });
 
   before(async () => {
     zk = await peers.startZookeeper();
@@ -54,7 +56,7 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
     const a = await peers.startDubboProvider({ zk: zk.connectString, app: APP, services: [DEMO, `${GREETING}:greeting:1.0.0`] });
     providers.push(a);
     const want = [`::1|grpc-tri=${a.triPort},tcp-dubbo=${a.dubboPort}`];
-    await until(() => eps(get(DEMO)).join() === want.join() && eps(get(APP)).join() === want.join(), 'provider A', 60_000);
+    await until(() => eps(get(DEMO)).join() === want.join() && eps(get(APP)).join() === want.join(), () => `provider A: ${state()}`, 60_000);
     const demo = get(DEMO);
     assert.deepEqual(demo?.attributes, { service: DEMO, interface: DEMO });
     assert.deepEqual(
@@ -80,17 +82,17 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
     const b = await peers.startDubboProvider({ zk: zk.connectString, app: APP, services: [DEMO, `${GREETING}:greeting:1.0.0`] });
     providers.push(b);
     const both = [`::1|grpc-tri=${a.triPort},tcp-dubbo=${a.dubboPort}`, `::1|grpc-tri=${b.triPort},tcp-dubbo=${b.dubboPort}`].sort();
-    await until(() => eps(get(DEMO)).join() === both.join() && eps(get(APP)).join() === both.join(), 'two endpoints', 60_000);
+    await until(() => eps(get(DEMO)).join() === both.join() && eps(get(APP)).join() === both.join(), () => `two endpoints: ${state()}`, 60_000);
     assert.equal(get(`greeting/${GREETING}:1.0.0`)?.endpoints.length, 2);
     await b.stop();
     const one = [`::1|grpc-tri=${a.triPort},tcp-dubbo=${a.dubboPort}`];
-    await until(() => eps(get(DEMO)).join() === one.join() && eps(get(APP)).join() === one.join(), 'back to one endpoint', 30_000);
+    await until(() => eps(get(DEMO)).join() === one.join() && eps(get(APP)).join() === one.join(), () => `back to one endpoint: ${state()}`, 30_000);
     assert.deepEqual(rec.deletes(), []);
   });
 
   test('the last provider stops: its services are removed', async () => {
     await providers[0]!.stop();
-    await until(() => reg.services().size === 0, 'services removed', 30_000);
+    await until(() => reg.services().size === 0, () => `services removed: ${state()}`, 30_000);
     assert.deepEqual(rec.deletes().sort(), [APP, DEMO, `greeting/${GREETING}:1.0.0`].sort());
     assert.deepEqual(rec.problems, []);
   });

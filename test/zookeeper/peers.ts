@@ -83,10 +83,10 @@ export class Recorder {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `cond` holds (polling); fails after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+export async function until(cond: () => boolean, what: string | (() => string), ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(20);
   }
 }

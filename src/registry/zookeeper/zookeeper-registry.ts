@@ -1,5 +1,5 @@
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
-import { serviceKey, type Service } from '../../model/index.js';
+import { serviceKey } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import { buildService, type EndpointPart } from './build-service.js';
@@ -451,8 +451,18 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     for (const iface of [...this.interfaces.keys()]) {
       if (now.has(iface)) continue;
       this.interfaces.delete(iface);
-      this.dirtyInterfaces.add(iface);
+      for (const op of ['providers', 'providers-exists'] as const) this.forget({ op, iface });
+      this.markInterfaceDirty(iface);
     }
+  }
+
+  /** Drops the bookkeeping of a task whose node is gone (a late watch then finds no task). */
+  private forget(t: Task): void {
+    const key = taskKey(t);
+    this.tasks.delete(key);
+    this.watchers.delete(key);
+    this.failed.delete(key);
+    this.reported.delete(`read|${key}`);
   }
 
   private applyProviders(iface: string, nodeNames: readonly string[]): void {
@@ -473,6 +483,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     for (const node of [...state.nodes.keys()]) {
       if (now.has(node)) continue;
       state.nodes.delete(node);
+      this.reported.delete(`entry|${join(join(join(this.o.dubbo.root, iface), 'providers'), node)}`);
       changed = true;
     }
     if (changed) this.markInterfaceDirty(iface);
@@ -487,7 +498,9 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     }
     for (const name of [...tree.services.keys()]) {
       if (now.has(name)) continue;
+      for (const id of tree.services.get(name)?.keys() ?? []) this.forget({ op: 'instance', tree, name, id });
       tree.services.delete(name);
+      this.forget({ op: 'tree-service', tree, name });
       this.markTreeDirty(tree, name);
     }
   }
@@ -504,8 +517,8 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     for (const id of [...instances.keys()]) {
       if (now.has(id)) continue;
       instances.delete(id);
-      this.tasks.delete(taskKey({ op: 'instance', tree, name, id }));
-      this.watchers.delete(taskKey({ op: 'instance', tree, name, id }));
+      this.forget({ op: 'instance', tree, name, id });
+      this.reported.delete(`entry|${join(join(tree.base, name), id)}`);
       this.markTreeDirty(tree, name);
     }
   }
@@ -619,12 +632,8 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     const { service, problems } = buildService({ registry: this.name, kind: ZOOKEEPER_REGISTRY_KIND, name, attributes, parts });
     for (const p of problems) this.reportEntry(p.code, name, p.message, { service: name });
     if (service === undefined) return false;
-    this.upsertService(service);
-    return true;
-  }
-
-  private upsertService(service: Service): void {
     this.upsert(service);
+    return true;
   }
 }
 
