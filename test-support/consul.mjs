@@ -13,7 +13,7 @@
 // - startCountingProxy(target) forwards every request to `target` and records, per request,
 //   its path+query, status, start and end time, so a test can tell blocking calls from polls.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
@@ -72,31 +72,70 @@ export function consulRequest(base, method, apiPath, body, opts = {}) {
   });
 }
 
-async function ok(base, method, apiPath, body) {
-  const r = await consulRequest(base, method, apiPath, body);
+async function ok(base, method, apiPath, body, token) {
+  const r = await consulRequest(base, method, apiPath, body, { token });
   if (r.status !== 200) throw new Error(`${method} ${apiPath}: HTTP ${r.status}: ${r.text}`);
   return r.text.length > 0 ? JSON.parse(r.text) : undefined;
 }
 
 /**
+ * Writes a throw-away CA, a server certificate (server.dc1.consul, IP 127.0.0.1) and a client
+ * certificate into `dir` with the openssl CLI. Returns the PEM file paths.
+ * @param {string} dir
+ */
+export function makeTlsFiles(dir) {
+  const run = (args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed (${r.error?.message ?? r.status}): ${r.stderr}`);
+  };
+  const key = (name) => run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', `${name}.key`]);
+  key('ca');
+  run(['req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=meshbridge-test-ca']);
+  const leaf = (name, cn, ext) => {
+    key(name);
+    run(['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
+    fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
+    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
+  };
+  leaf('server', 'server.dc1.consul', 'subjectAltName=DNS:server.dc1.consul,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  leaf('client', 'meshbridge', 'extendedKeyUsage=clientAuth\n');
+  const p = (f) => path.join(dir, f);
+  return { caFile: p('ca.pem'), certFile: p('server.pem'), keyFile: p('server.key'), clientCertFile: p('client.pem'), clientKeyFile: p('client.key') };
+}
+
+/**
  * Starts a single Consul server on 127.0.0.1.
- * @param {{timeoutMs?: number}} [opts]
+ * - `tls: true`: also serves HTTPS (`httpsAddress`) with a throw-away CA (`tls` files), verifying
+ *   client certificates there; plain HTTP stays on for the helpers.
+ * - `aclToken`: ACLs on with default deny; the token is the initial management token, used by
+ *   every helper call. Anonymous calls see nothing.
+ * @param {{timeoutMs?: number, tls?: boolean, aclToken?: string}} [opts]
  */
 export async function startConsul(opts = {}) {
   const bin = consulBinary();
   if (!consulAvailable()) throw new Error(`consul is not built: ${bin} is missing; run bash test-support/peers.d/consul.sh`);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'meshbridge-consul-'));
   const logFile = path.join(dir, 'consul.log');
-  const [httpPort, serfLan, serfWan, serverPort] = await freePorts(4);
+  const [httpPort, serfLan, serfWan, serverPort, httpsPort] = await freePorts(5);
   const address = `http://127.0.0.1:${httpPort}`;
+  const token = opts.aclToken;
+  const tls = opts.tls ? makeTlsFiles(dir) : undefined;
+  const hcl = [];
+  if (tls) {
+    hcl.push(`-hcl=tls { defaults { ca_file = "${tls.caFile}" cert_file = "${tls.certFile}" key_file = "${tls.keyFile}" } https { verify_incoming = true } }`);
+  }
+  if (token) {
+    hcl.push(`-hcl=acl { enabled = true default_policy = "deny" enable_token_persistence = true tokens { initial_management = "${token}" agent = "${token}" } }`);
+  }
   const args = [
     'agent', '-server', '-bootstrap-expect=1', `-data-dir=${path.join(dir, 'data')}`, '-node=meshbridge-test', '-datacenter=dc1',
     '-bind=127.0.0.1', '-advertise=127.0.0.1', '-client=127.0.0.1',
-    `-http-port=${httpPort}`, '-https-port=-1', '-dns-port=-1', '-grpc-port=-1', '-grpc-tls-port=-1',
+    `-http-port=${httpPort}`, `-https-port=${tls ? httpsPort : -1}`, '-dns-port=-1', '-grpc-port=-1', '-grpc-tls-port=-1',
     `-serf-lan-port=${serfLan}`, `-serf-wan-port=${serfWan}`, `-server-port=${serverPort}`,
     '-ui=false', '-log-level=info', '-disable-host-node-id=true',
     '-hcl=performance { raft_multiplier = 1 }',
     '-hcl=limits { http_max_conns_per_client = 400 }',
+    ...hcl,
   ];
   /** @type {{child: import('node:child_process').ChildProcess, exited: Promise<unknown>} | undefined} */
   let proc;
@@ -139,8 +178,8 @@ export async function startConsul(opts = {}) {
     let last = '';
     while (Date.now() < deadline && !exit) {
       try {
-        const leader = await consulRequest(address, 'GET', '/v1/status/leader', undefined, { timeoutMs: 2000 });
-        const services = await consulRequest(address, 'GET', '/v1/catalog/services', undefined, { timeoutMs: 2000 });
+        const leader = await consulRequest(address, 'GET', '/v1/status/leader', undefined, { timeoutMs: 2000, token });
+        const services = await consulRequest(address, 'GET', '/v1/catalog/services', undefined, { timeoutMs: 2000, token });
         if (leader.status === 200 && /"[^"]+"/.test(leader.text) && services.status === 200 && services.text.includes('"consul"')) return;
         last = `leader ${leader.status} ${leader.text.trim()}, services ${services.status}`;
       } catch (e) {
@@ -164,6 +203,10 @@ export async function startConsul(opts = {}) {
     version: consulVersion(),
     address,
     httpPort,
+    /** https://127.0.0.1:PORT when started with tls (client certificate required), else undefined. */
+    httpsAddress: tls ? `https://127.0.0.1:${httpsPort}` : undefined,
+    tls,
+    aclToken: token,
     dir,
     logFile,
     get pid() {
@@ -172,9 +215,14 @@ export async function startConsul(opts = {}) {
     logTail: (lines) => logTail(logFile, lines),
     /** Stops the process; data folder and ports are kept for restart(). */
     kill: killIt,
-    /** Starts it again on the same ports and data; resolves when it is ready. */
-    async restart() {
+    /**
+     * Starts it again on the same ports; resolves when it is ready. `wipe: true` starts from an
+     * empty data folder (a rebuilt cluster: its X-Consul-Index starts low again).
+     * @param {{wipe?: boolean}} [o]
+     */
+    async restart(o = {}) {
       await killIt();
+      if (o.wipe) await fsp.rm(path.join(dir, 'data'), { recursive: true, force: true });
       spawnIt();
       await waitUp();
     },
@@ -186,12 +234,12 @@ export async function startConsul(opts = {}) {
       else process.stderr.write(`[consul] kept ${dir}\n`);
     },
     /** PUT /v1/agent/service/register (a Consul service definition, e.g. with Check: {TTL, Status}). */
-    register: (def) => ok(address, 'PUT', '/v1/agent/service/register', def),
-    deregister: (id) => ok(address, 'PUT', `/v1/agent/service/deregister/${encodeURIComponent(id)}`),
+    register: (def) => ok(address, 'PUT', '/v1/agent/service/register', def, token),
+    deregister: (id) => ok(address, 'PUT', `/v1/agent/service/deregister/${encodeURIComponent(id)}`, undefined, token),
     /** PUT /v1/agent/check/{pass,warn,fail}/<check id> (TTL checks). */
-    check: (state, checkId) => ok(address, 'PUT', `/v1/agent/check/${state}/${encodeURIComponent(checkId)}`),
+    check: (state, checkId) => ok(address, 'PUT', `/v1/agent/check/${state}/${encodeURIComponent(checkId)}`, undefined, token),
     /** GET an API path as JSON. */
-    get: (apiPath) => ok(address, 'GET', apiPath),
+    get: (apiPath) => ok(address, 'GET', apiPath, undefined, token),
   };
 }
 

@@ -8,17 +8,30 @@ export interface ConsulPeer {
   /** http://127.0.0.1:PORT */
   readonly address: string;
   readonly httpPort: number;
+  /** https://127.0.0.1:PORT (client certificate required) when started with `tls: true`. */
+  readonly httpsAddress: string | undefined;
+  readonly tls: TlsFiles | undefined;
+  readonly aclToken: string | undefined;
   readonly dir: string;
   readonly logFile: string;
   readonly pid: number | undefined;
   logTail(lines?: number): string;
   kill(): Promise<void>;
-  restart(): Promise<void>;
+  /** Same ports; `wipe` starts from an empty data folder (the index starts low again). */
+  restart(options?: { wipe?: boolean }): Promise<void>;
   stop(): Promise<void>;
   register(definition: Record<string, unknown>): Promise<unknown>;
   deregister(serviceId: string): Promise<unknown>;
   check(state: 'pass' | 'warn' | 'fail', checkId: string): Promise<unknown>;
   get(apiPath: string): Promise<unknown>;
+}
+
+export interface TlsFiles {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
 }
 
 export interface ProxyRequest {
@@ -40,7 +53,7 @@ export interface ConsulModule {
   consulBinary(): string;
   consulAvailable(): boolean;
   consulSkipReason(): false | string;
-  startConsul(options?: { timeoutMs?: number }): Promise<ConsulPeer>;
+  startConsul(options?: { timeoutMs?: number; tls?: boolean; aclToken?: string }): Promise<ConsulPeer>;
   startCountingProxy(target: string): Promise<CountingProxy>;
 }
 

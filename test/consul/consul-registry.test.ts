@@ -233,6 +233,41 @@ describe('consul registry against a real Consul', { skip }, () => {
     }
   });
 
+  test('a rebuilt Consul (index goes backwards) is re-read in full', async () => {
+    await consul.register(def('rb-1', 'rb', '10.0.9.1', 80));
+    await consul.register(def('rb-2', 'rb', '10.0.9.2', 80));
+    await consul.register(def('gone-1', 'gone', '10.0.9.9', 80));
+    for (let i = 0; i < 20; i++) await consul.register(def(`churn-${i}`, 'churn', `10.0.10.${i + 1}`, 80)); // push the index up
+    for (let i = 0; i < 20; i++) await consul.deregister(`churn-${i}`);
+    const proxy = await mod.startCountingProxy(consul.address);
+    const wait = 3;
+    const r = await startRegistry(proxy.address, { waitSeconds: wait });
+    try {
+      assert.deepEqual(addresses(r.service('rb')), ['10.0.9.1:80/healthy', '10.0.9.2:80/healthy']);
+      proxy.state.paused = true; // Consul unreachable for the adapter while it is rebuilt
+      await waitFor('disconnected', () => !r.reg.status().connected, 20_000);
+      await consul.restart({ wipe: true });
+      await consul.register(def('rb-1', 'rb', '10.0.9.1', 80, { Meta: { rebuilt: 'yes' } }));
+      await consul.register(def('rb-3', 'rb', '10.0.9.3', 80));
+      assert.deepEqual(addresses(r.service('rb')), ['10.0.9.1:80/healthy', '10.0.9.2:80/healthy'], 'nothing changed while unreachable');
+      const resumedAt = proxy.requests.length;
+      proxy.state.paused = false;
+      // The old, higher index blocks on the new server until the wait runs out; the lower index
+      // it then answers with is a reset: everything is read again.
+      await waitFor('converged on the rebuilt Consul', () => {
+        const rb = r.service('rb');
+        return addresses(rb).join() === '10.0.9.1:80/healthy,10.0.9.3:80/healthy' && rb?.endpoints[0]?.labels['rebuilt'] === 'yes' && r.service('gone') === undefined;
+      }, (wait + 10) * 1000);
+      const after = proxy.requests.slice(resumedAt).map((q) => q.path);
+      assert.ok(after.some((q) => q.startsWith('/v1/catalog/services?dc=dc1') && !q.includes('index=')), `a full re-read of the catalog: ${after.join(' ')}`);
+      assert.equal(r.reg.status().connected, true);
+    } finally {
+      r.ac.abort();
+      await proxy.close();
+      for (const id of ['rb-1', 'rb-3']) await consul.deregister(id);
+    }
+  });
+
   test('outage and restart delete nothing; the state converges afterwards', async () => {
     await consul.register(def('keep-1', 'keep', '10.0.7.1', 80));
     await consul.register(def('keep-2', 'keep', '10.0.7.2', 80));
