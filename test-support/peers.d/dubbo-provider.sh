@@ -21,8 +21,19 @@ NICENESS=${MESHBRIDGE_PEERS_NICE:-19}
 say() { printf '[dubbo-provider %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 t0=$(date +%s)
 
-command -v java >/dev/null || { say "FAIL: java is not installed (Debian: apt-get install -y openjdk-17-jdk-headless)"; exit 1; }
-command -v mvn >/dev/null || { say "FAIL: mvn is not installed (Debian: apt-get install -y maven)"; exit 1; }
+# Java 17 (with javac) and Maven from Debian when missing (root, as in CI, or passwordless sudo).
+if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo -n true 2>/dev/null || { say "FAIL: javac/mvn missing and not root: apt-get install -y openjdk-17-jdk-headless maven"; exit 1; }
+    SUDO=(sudo -n)
+  fi
+  say "installing openjdk-17-jdk-headless and maven (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  { "${SUDO[@]}" apt-get install -y --no-install-recommends openjdk-17-jdk-headless maven \
+    || { "${SUDO[@]}" apt-get update && "${SUDO[@]}" apt-get install -y --no-install-recommends openjdk-17-jdk-headless maven; }; } >/dev/null \
+    || { say "FAIL: apt-get install openjdk-17-jdk-headless maven"; exit 1; }
+fi
 
 dubbo=$(sed -n 's:.*<dubbo.version>\(.*\)</dubbo.version>.*:\1:p' "$SRC/pom.xml")
 hash=$(cd "$SRC" && find . -type f ! -path './target/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-10)

@@ -71,6 +71,21 @@ export function openSession(o: SessionOptions): ZkSession {
   if (o.digest !== undefined) client.addAuthInfo('digest', Buffer.from(`${o.digest.username}:${o.digest.password}`));
   client.connect();
 
+  // Reads not answered yet: close() settles them (the client drops requests it never sent).
+  const outstanding = new Set<(r: ReadResult<never>) => void>();
+  const track = <T>(start: (resolve: (r: ReadResult<T>) => void) => void): Promise<ReadResult<T>> => {
+    reads++;
+    if (closed) return Promise.resolve({ type: 'error', failure: 'connection-loss', message: 'session closed' });
+    return new Promise<ReadResult<T>>((resolve) => {
+      const done = (r: ReadResult<T>): void => {
+        if (!outstanding.delete(done)) return;
+        resolve(r);
+      };
+      outstanding.add(done);
+      start(done);
+    });
+  };
+
   const settle = <T>(resolve: (r: ReadResult<T>) => void, error: Error | ZkException | null, value: T): void => {
     if (error === null || error === undefined) {
       resolve({ type: 'ok', value });
@@ -94,16 +109,13 @@ export function openSession(o: SessionOptions): ZkSession {
 
   return {
     getChildren(path, watcher) {
-      reads++;
-      return new Promise((resolve) => client.getChildren(path, wrap(watcher), (e, children) => settle(resolve, e, children)));
+      return track<string[]>((done) => client.getChildren(path, wrap(watcher), (e, children) => settle(done, e, children)));
     },
     getData(path, watcher) {
-      reads++;
-      return new Promise((resolve) => client.getData(path, wrap(watcher), (e, data) => settle(resolve, e, data ?? Buffer.alloc(0))));
+      return track<Buffer>((done) => client.getData(path, wrap(watcher), (e, data) => settle(done, e, data ?? Buffer.alloc(0))));
     },
     exists(path, watcher) {
-      reads++;
-      return new Promise((resolve) => client.exists(path, wrap(watcher), (e, stat) => settle(resolve, e, stat !== null && stat !== undefined)));
+      return track<boolean>((done) => client.exists(path, wrap(watcher), (e, stat) => settle(done, e, stat !== null && stat !== undefined)));
     },
     get reads() {
       return reads;
@@ -113,6 +125,7 @@ export function openSession(o: SessionOptions): ZkSession {
       closed = true;
       client.removeAllListeners();
       client.close();
+      for (const done of [...outstanding]) done({ type: 'error', failure: 'connection-loss', message: 'session closed' });
     },
   };
 }

@@ -291,9 +291,14 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
 
   // ---- reads ----
 
-  /** Queues the listing of every watched folder; `full` also re-reads every instance's data. */
+  /**
+   * Queues the listing of every watched folder, the reads that failed, and the data of instances
+   * not read yet; `full` (a new session: every watch is gone) re-reads every instance's data.
+   */
   private relist(full: boolean): void {
+    const failed = [...this.failed];
     this.failed.clear();
+    for (const key of failed) this.queue.push(key);
     if (this.interfaceLevel) {
       this.push({ op: 'dubbo-root' });
       for (const iface of this.interfaces.keys()) this.push({ op: 'providers', iface });
@@ -302,7 +307,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
       this.push({ op: 'tree-root', tree });
       for (const [name, instances] of tree.services) {
         this.push({ op: 'tree-service', tree, name });
-        if (full) for (const id of instances.keys()) this.push({ op: 'instance', tree, name, id });
+        for (const [id, entry] of instances) if (full || entry === undefined) this.push({ op: 'instance', tree, name, id });
       }
     }
   }
