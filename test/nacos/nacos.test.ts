@@ -103,18 +103,22 @@ test('nacos: initial sync, register, change weight/metadata/cluster, deregister;
 });
 
 test('nacos: health change through Nacos health checks (TCP probe of a real port)', { skip }, async (t) => {
-  const server: Server = createServer((s) => s.destroy());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  t.after(() => server.close());
-  await m.createService(nacos, { service: 'checked', healthCheck: true });
+  // A free loopback port with nothing listening: Nacos's TCP probe marks the instance unhealthy;
+  // then a listener on it: the probe marks it healthy again. Both arrive as pushes.
+  const probe: Server = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  // Registered without creating the service first: Nacos creates it with the default TCP checker.
   await m.putInstance(nacos, { service: 'checked', ip: '127.0.0.1', port });
   const { ac, reg } = build(t);
   await reg.start(ac.signal);
-  await until(() => svc(reg, 'checked')?.endpoints[0]?.health === 'healthy', 'healthy', 30000);
-  await new Promise<void>((r) => server.close(() => r()));
-  await until(() => svc(reg, 'checked')?.endpoints[0]?.health === 'unhealthy', 'unhealthy after the port closed', 60000);
+  await until(() => svc(reg, 'checked')?.endpoints[0]?.health === 'unhealthy', 'unhealthy while nothing listens', 60000);
   assert.equal(addrs(svc(reg, 'checked')).length, 1, 'unhealthy endpoints are kept (conversion decides)');
+  const server: Server = createServer((s) => s.destroy());
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  t.after(() => server.close());
+  await until(() => svc(reg, 'checked')?.endpoints[0]?.health === 'healthy', 'healthy once the port answers', 60000);
 });
 
 test('nacos: namespaces and groups; one name in two groups is published once', { skip }, async (t) => {
@@ -170,4 +174,30 @@ test('nacos: server restart deletes nothing (stale), then converges; requests re
   assert.equal(reg.status().stale, false);
   assert.ok((reg.requestCounts()['ServerCheckRequest'] ?? 0) >= 2);
   assert.deepEqual(nacos.nonLoopbackSockets(), [], 'the server keeps to loopback');
+});
+
+test('nacos: malformed instances the server accepts are skipped with codes while neighbours sync', { skip }, async (t) => {
+  await m.createService(nacos, { service: 'mixed' });
+  await m.putInstance(nacos, { service: 'mixed', ip: '127.0.0.11', port: 8080 });
+  // Candidates a Nacos server might store; whichever it accepts must be skipped, not break the rest.
+  const bad = [
+    { ip: 'not_an_ip!', port: 8080 },
+    { ip: '127.0.0.12', port: 0 },
+  ];
+  const accepted: string[] = [];
+  for (const b of bad) {
+    try {
+      await m.putInstance(nacos, { service: 'mixed', ...b });
+      accepted.push(`${b.ip}:${b.port}`);
+    } catch {
+      /* refused by the server itself */
+    }
+  }
+  const { rec, ac, reg } = build(t);
+  await reg.start(ac.signal);
+  assert.deepEqual(addrs(svc(reg, 'mixed')), ['127.0.0.11:8080'], `neighbours sync (server accepted: ${accepted.join(', ') || 'none'})`);
+  const codes = rec.problems.map((p) => p.code).sort();
+  const expected = accepted.map((a) => (a.startsWith('not_an_ip') ? 'MB_ENTRY_BAD_ADDRESS' : 'MB_ENTRY_BAD_PORT')).sort();
+  assert.deepEqual(codes, expected);
+  for (const p of rec.problems) assert.match(p.path ?? '', /\/public\/DEFAULT_GROUP\/mixed: hosts\[\d+\]\.(ip|port)$/);
 });
