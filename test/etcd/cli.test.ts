@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { cli, tempDir, writeConfig } from '../e2e/support.js';
+import { cli, freePort, get, tempDir, until, writeConfig } from '../e2e/support.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
 import { requirePeers } from '../support/peers.js';
 import { EtcdPeer } from './etcd-peer.js';
 
@@ -93,4 +94,63 @@ sinks: {render: {}}
   assert.match(b.stderr(), /MB_CONFIG_INVALID/);
   assert.match(b.stderr(), /registries\[0\]\.etcd\.layout/);
   assert.match(b.stderr(), /registries\[0\]\.etcd\.endpoints/);
+});
+
+test('cli run: etcd -> MCP client; a put is pushed; an etcd outage keeps the services (stale) and converges after', { skip }, async (t) => {
+  const peer = await EtcdPeer.start();
+  t.after(() => peer.stop());
+  await peer.put('/mb/pay/p1', { address: '10.0.0.1', ports: { http: 8080 } });
+  const dir = await tempDir('meshbridge-etcd-e2e-');
+  const xds = await freePort();
+  const admin = await freePort();
+  const config = await writeConfig(
+    dir,
+    `registries:
+  - name: reg
+    kind: etcd
+    etcd: {endpoints: [${peer.endpoint}], prefix: /mb}
+    namespace: etcd-e2e
+debounce: {quietPeriodMs: 50, maxDelayMs: 500}
+sinks:
+  xds: {address: 127.0.0.1:${xds}}
+admin: {address: 127.0.0.1:${admin}}
+log: {level: warn}
+`,
+  );
+  const p = cli(['run', '--config', config]);
+  const SE = 'networking.istio.io/v1/ServiceEntry';
+  const base = `http://127.0.0.1:${admin}`;
+  try {
+    await until(async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 15_000, '/readyz 200');
+    const client = new AdsClient({ port: xds });
+    t.after(() => client.close());
+    client.subscribe(ISTIOD_TYPE_URLS_V1);
+    await client.allAnswered(ISTIOD_TYPE_URLS_V1, 10_000);
+    const first = [...client.store.get(SE)!.values()];
+    assert.deepEqual(first.map((r) => r.name), ['etcd-e2e/pay.reg.etcd']);
+
+    const seen = client.received.length;
+    await peer.put('/mb/pay/p2', { address: '10.0.0.2', ports: { http: 8080 } });
+    const pushed = await client.next((x) => x.type_url === SE, seen, 10_000);
+    assert.match(JSON.stringify(pushed.resources[0]?.body), /10\.0\.0\.2/);
+
+    // etcd goes away: nothing is withdrawn, the registry shows stale; it converges when etcd is back.
+    await peer.pause();
+    type Status = { name: string; stale: boolean; connected: boolean; services: Array<{ endpoints: unknown[] }> };
+    const registryz = async () => (JSON.parse((await get(`${base}/debug/registryz`)).text) as Status[])[0]!;
+    await until(async () => ((await registryz()).stale ? true : undefined), 10_000, 'stale on /debug/registryz');
+    assert.equal((await registryz()).services[0]?.endpoints.length, 2);
+    assert.equal(client.store.get(SE)!.size, 1, 'nothing withdrawn while etcd is down');
+    await peer.resume();
+    const seen2 = client.received.length;
+    await peer.del('/mb/pay/p1');
+    const after = await client.next((x) => x.type_url === SE, seen2, 20_000);
+    const body = JSON.stringify(after.resources[0]?.body);
+    assert.doesNotMatch(body, /10\.0\.0\.1"/);
+    assert.match(body, /10\.0\.0\.2/);
+    await until(async () => ((await registryz()).connected ? true : undefined), 10_000, 'connected again');
+  } finally {
+    p.child.kill('SIGTERM');
+  }
+  assert.equal(await p.exit, 0, p.stderr());
 });
