@@ -2,8 +2,10 @@
  * The Kubernetes route end to end with the real CLI: a file registry (edited atomically by the
  * test) -> `meshbridge run` (sinks.kubernetes) -> a real kube-apiserver with the pinned release's
  * CRDs -> a real istiod in Kubernetes mode, checked at istiod's /debug/registryz and
- * /debug/endpointz. Also: a restart writes nothing, two leader-elected replicas write once and
- * hand over after kill -9, and an unowned ServiceEntry that claims a host is left alone.
+ * /debug/endpointz. Also: a restart writes nothing (and one after an edit made while stopped
+ * prunes and writes only the difference), two leader-elected replicas write once and hand over
+ * after kill -9 (and promptly after SIGTERM, which releases the lease), and an unowned
+ * ServiceEntry that claims a host is left alone.
  *
  * Latencies are reported (t.diagnostic), never asserted tightly: deadlines are generous.
  */
@@ -175,6 +177,21 @@ test('add, change (address, weight, label, port) and delete reach istiod; a rest
   t.diagnostic(`kubernetes route: change after restart -> istiod: ${ms} ms`);
   assert.equal(await writes(again, 'apply'), 1);
   assert.equal(await again.stop(), 0);
+
+  // Edited while no Meshbridge runs: one service replaced by another. The next process deletes
+  // the stale one (nothing orphaned) and writes only the new one.
+  const whileDown: FileService[] = [
+    ...changed.filter((x) => x.name !== 'inventory'),
+    { name: 'shipping', namespace: 'shop', ports: [{ number: 8443, name: 'https', protocol: 'HTTPS' }], instances: [{ address: '10.6.0.1', weight: 2, labels: { app: 'shipping' } }] },
+  ];
+  await writeServices(s.services, whileDown);
+  t0 = Date.now();
+  const third = await run(s);
+  t.diagnostic(`kubernetes route: edit made while stopped -> istiod after restart: ${await converge(REG, NS, whileDown, t0, 'the edit made while stopped')} ms (includes process start)`);
+  assert.deepEqual((await listIstio(api!, 'serviceentries', NS)).map((o) => o.metadata.name).sort(), whileDown.map((x) => hostOf(x, REG)).sort());
+  assert.equal(await writes(third, 'apply'), 1, 'only the new service is written');
+  assert.equal(await writes(third, 'delete'), 1, 'the removed service is pruned');
+  assert.equal(await third.stop(), 0);
 });
 
 test('two replicas with leader election: one writes; after kill -9 the other takes over and writes a later change once', { skip }, async (t) => {
@@ -240,6 +257,36 @@ test('two replicas with leader election: one writes; after kill -9 the other tak
     before.find((o) => o.metadata.name === beta)?.metadata.resourceVersion,
   );
   assert.equal(await standby.stop(), 0);
+});
+
+test('SIGTERM of the leader releases the lease: the standby takes over well before the lease expires', { skip }, async (t) => {
+  const NS = 'mb-e2e-release';
+  const REG = 'rel';
+  const LEASE_S = 20;
+  const services: FileService[] = [
+    { name: 'gamma', namespace: 'shop', ports: [{ number: 8080, name: 'http', protocol: 'HTTP' }], instances: [{ address: '10.5.0.1', weight: 1, labels: { app: 'gamma' } }] },
+  ];
+  const s = await setup(
+    REG,
+    NS,
+    services,
+    `    leaderElection: {enabled: true, namespace: ${NS}, name: meshbridge-e2e, leaseDurationSeconds: ${LEASE_S}, renewDeadlineSeconds: 10, retryPeriodSeconds: 1, identity: "\${ENV:POD_NAME}"}`,
+  );
+  const a = await run(s, { POD_NAME: 'replica-a' });
+  await eventually(async () => ((await leaderGauge(a)) === 1 ? true : undefined), DEADLINE, 'replica-a leads');
+  const b = await run(s, { POD_NAME: 'replica-b' });
+  await converge(REG, NS, services, Date.now(), 'initial services');
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(await leaderGauge(b), 0);
+  const tStop = Date.now();
+  assert.equal(await a.stop(), 0, a.stderr().slice(-2000));
+  await eventually(async () => ((await leaderGauge(b)) === 1 ? true : undefined), DEADLINE, 'replica-b takes over');
+  const takeover = Date.now() - tStop;
+  t.diagnostic(`leader election: SIGTERM of the leader -> standby leads after ${takeover} ms (lease ${LEASE_S} s)`);
+  assert.ok(takeover < LEASE_S * 1000, `the released lease is taken before it would expire (${takeover} ms)`);
+  assert.match(a.stderr(), /released lease/);
+  assert.equal(await writes(b, 'apply'), 0, 'nothing to write: the objects are up to date');
+  assert.equal(await b.stop(), 0);
 });
 
 test('an unowned ServiceEntry claiming a registry host is left untouched and reported; other services sync', { skip }, async (t) => {
