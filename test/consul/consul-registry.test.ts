@@ -171,6 +171,17 @@ describe('consul registry against a real Consul', { skip }, () => {
   test('idle: only blocking calls, none returns before its wait unless something changed', async () => {
     await consul.register(def('idle-a', 'idle-a', '10.0.5.1', 80));
     await consul.register(def('idle-b', 'idle-b', '10.0.5.2', 80));
+    // The agent writes a service and its check to the catalog in separate steps: let both land,
+    // so that the idle phase really has no change.
+    for (const n of ['idle-a', 'idle-b']) {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const h = (await consul.get(`/v1/health/service/${n}`)) as Array<{ Checks: Array<{ CheckID: string }> }>;
+        if (h[0]?.Checks.some((c) => c.CheckID === `chk-${n}`)) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    await new Promise((res) => setTimeout(res, 500));
     const proxy = await mod.startCountingProxy(consul.address);
     const wait = 2;
     const r = await startRegistry(proxy.address, { waitSeconds: wait });
@@ -230,6 +241,27 @@ describe('consul registry against a real Consul', { skip }, () => {
       r.ac.abort();
       await proxy.close();
       for (const n of names) await consul.deregister(n);
+    }
+  });
+
+  test('several datacenters: dc= on every call; an unreachable one is reported once and holds the first sync', async () => {
+    await consul.register(def('dc-1', 'indc', '10.0.11.1', 80));
+    const proxy = await mod.startCountingProxy(consul.address);
+    const r = await startRegistry(proxy.address, { datacenters: ['dc1', 'nowhere'], waitSeconds: 5 });
+    try {
+      await waitFor('dc1 listed', () => r.service('indc') !== undefined);
+      await new Promise((res) => setTimeout(res, 2500));
+      assert.equal(r.reg.hasSynced(), false, 'not synced while a configured datacenter cannot be read');
+      assert.equal(r.reg.status().connected, false);
+      const codes = r.rec.problems.map((p) => p.code);
+      assert.deepEqual(codes, ['MB_REGISTRY_UNREACHABLE'], r.rec.problems.map((p) => p.message).join('\n'));
+      assert.match(r.rec.problems[0]?.message ?? '', /catalog\/services.*HTTP 500/);
+      assert.ok(proxy.requests.every((q) => /[?&]dc=(dc1|nowhere)(&|$)/.test(q.path)), 'every call names its datacenter');
+      assert.ok(!proxy.requests.some((q) => q.path.startsWith('/v1/catalog/datacenters')), 'configured datacenters are not looked up');
+    } finally {
+      r.ac.abort();
+      await proxy.close();
+      await consul.deregister('dc-1');
     }
   });
 

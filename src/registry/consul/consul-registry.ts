@@ -113,7 +113,8 @@ export class ConsulRegistry extends ServiceSetRegistry {
   private readonly dcs = new Map<string, Datacenter>();
   private signal: AbortSignal | undefined;
   private token: string | undefined;
-  private outage = false;
+  /** Datacenters ('' before they are known) whose last request failed to reach Consul. */
+  private readonly outages = new Set<string>();
   private readonly reported = new Set<string>();
   private firstAttempt: (() => void) | undefined;
 
@@ -167,10 +168,11 @@ export class ConsulRegistry extends ServiceSetRegistry {
       try {
         const v = await fn();
         if (signal.aborted) return undefined;
+        this.reachable('');
         return v;
       } catch (e) {
         if (signal.aborted) return undefined;
-        this.failed(e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, describeError(e), { cause: e }), undefined);
+        this.failed('', e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, describeError(e), { cause: e }), undefined);
         await sleep(backoffMs(attempt, this.o.backoffInitialMs ?? 500, this.o.backoffMaxMs ?? 30_000), signal);
       }
     }
@@ -243,8 +245,8 @@ export class ConsulRegistry extends ServiceSetRegistry {
   private async watchCatalog(http: ConsulHttp, state: Datacenter, signal: AbortSignal): Promise<void> {
     await runBlockingWatch(this.watchOptions(http, 'v1/catalog/services', state.dc, signal), {
       onAnswer: (body) => this.applyCatalog(http, state, body, signal),
-      onReachable: () => this.reachable(),
-      onFailure: (e, status) => this.failed(e, status),
+      onReachable: () => this.reachable(state.dc),
+      onFailure: (e, status) => this.failed(state.dc, e, status),
     });
     for (const w of state.services.values()) w.abort.abort();
   }
@@ -277,8 +279,8 @@ export class ConsulRegistry extends ServiceSetRegistry {
       state.services.set(name, w);
       void runBlockingWatch(this.watchOptions(http, `v1/health/service/${encodeURIComponent(name)}`, state.dc, abort.signal), {
         onAnswer: (b) => this.applyHealth(state, name, w, b),
-        onReachable: () => this.reachable(),
-        onFailure: (e, status) => this.failed(e, status),
+        onReachable: () => this.reachable(state.dc),
+        onFailure: (e, status) => this.failed(state.dc, e, status),
       })
         .catch((e: unknown) => this.bug(e))
         .finally(() => signal.removeEventListener('abort', onParentAbort));
@@ -338,25 +340,26 @@ export class ConsulRegistry extends ServiceSetRegistry {
     this.firstAttempt = undefined;
   }
 
-  /** Some request succeeded: an outage is over. */
-  private reachable(): void {
-    if (!this.outage) return;
-    this.outage = false;
+  /** A request to `dc` succeeded: its outage is over; the registry is connected when none is left. */
+  private reachable(dc: string): void {
+    if (!this.outages.delete(dc)) return;
+    this.log.info({ dc }, 'consul reachable again');
+    if (this.outages.size > 0) return;
     this.reported.clear();
     this.clearError();
     if (this.hasSynced()) this.markSyncedNow();
-    this.log.info('consul reachable again');
   }
 
-  private failed(e: MeshbridgeError, status: number | undefined): void {
+  private failed(dc: string, e: MeshbridgeError, status: number | undefined): void {
     if (this.signal?.aborted === true) return;
     if (status === 403 && this.o.tokenFile !== undefined) void this.readToken().catch(() => undefined);
     if (e.code === ErrorCode.REGISTRY_UNREACHABLE && (status === undefined || status >= 500 || status === 429)) {
-      // The agent itself is down or overloaded: one report per outage, not one per watch.
-      if (!this.outage) {
-        this.outage = true;
+      // Consul (or the path to this datacenter) is down or overloaded: one report per outage and
+      // datacenter, not one per watch.
+      if (!this.outages.has(dc)) {
+        this.outages.add(dc);
         this.o.context.report(e);
-        this.log.warn({ code: e.code, synced: this.hasSynced() }, `${e.message}; keeping the last known services`);
+        this.log.warn({ dc, code: e.code, synced: this.hasSynced() }, `${e.message}; keeping the last known services`);
       }
       this.markDisconnected(e);
     } else {
