@@ -312,11 +312,11 @@ log: {level: verbose}
   for (const [path, re] of Object.entries(expect)) assert.match(byPath.get(path) ?? `(no problem at ${path})`, re, path);
 });
 
-test('a planned registry kind is refused with a clear message', () => {
+test('an unknown registry kind names the implemented ones; a kind needs its settings block', () => {
   const e = fails(ErrorCode.CONFIG_INVALID, () =>
-    parse('registries:\n  - {name: c, kind: consul, namespace: n}\nsinks: {render: {}}\n'),
+    parse('registries:\n  - {name: c, kind: mdns, namespace: n}\nsinks: {render: {}}\n'),
   );
-  assert.match(e.message, /registries\[0\]\.kind: registry kind "consul" is not implemented yet; implemented kinds: file/);
+  assert.match(e.message, /registries\[0\]\.kind: must be one of: file, consul, nacos, eureka, zookeeper, etcd; got string "mdns"/);
   const e2 = fails(ErrorCode.CONFIG_INVALID, () => parse('registries:\n  - {name: c, kind: file, namespace: n}\nsinks: {render: {}}\n'));
   assert.match(e2.message, /registries\[0\]\.file: is required/);
 });

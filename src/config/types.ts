@@ -24,12 +24,6 @@ export interface Config {
   readonly log: LogConfig;
 }
 
-/**
- * Kinds that are planned but not implemented yet: the config rejects them with
- * MB_CONFIG_INVALID naming the key, rather than a generic enum error.
- */
-export const PLANNED_REGISTRY_KINDS: readonly string[] = [];
-
 /** Settings every registry kind shares: how its services become Istio resources. */
 export interface RegistryCommonConfig {
   /** DNS label, unique in the config: Service.registry, the ownership label value. */

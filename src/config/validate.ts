@@ -4,8 +4,7 @@ import { Defaults } from './defaults.js';
 import { formatPath, pointerSegments, type PathSegment } from './path.js';
 import type { RawConfig, RawRegistry } from './raw.js';
 import { PatternText, buildSchema } from './schema.js';
-import { PLANNED_REGISTRY_KINDS } from './types.js';
-import { isRegistryKind as isImplementedKind, registryKindSpec, registryKinds } from './kinds/index.js';
+import { registryKindSpec } from './kinds/index.js';
 
 /** One thing wrong with the config, at a key path such as `registries[0].file.path`. */
 export interface Problem {
@@ -65,14 +64,6 @@ function describeAjvError(e: ErrorObject, doc: unknown, redacted: ReadonlySet<st
       return [{ path: formatPath(at), message: `must be ${typeText(p['type'])}, got ${got()}` }];
     case 'enum': {
       const allowed = (p['allowedValues'] as unknown[]).map((v) => String(v));
-      if (isRegistryKind(at) && typeof e.data === 'string' && PLANNED_REGISTRY_KINDS.includes(e.data) && !isImplementedKind(e.data)) {
-        return [
-          {
-            path: formatPath(at),
-            message: `registry kind "${e.data}" is not implemented yet; implemented kinds: ${Object.keys(registryKinds).join(', ')}`,
-          },
-        ];
-      }
       return [{ path: formatPath(at), message: `must be one of: ${allowed.join(', ')}; got ${got()}` }];
     }
     case 'pattern':
@@ -89,10 +80,6 @@ function describeAjvError(e: ErrorObject, doc: unknown, redacted: ReadonlySet<st
     default:
       return [{ path: formatPath(at), message: `${e.message ?? 'is invalid'}; got ${got()}` }];
   }
-}
-
-function isRegistryKind(at: readonly PathSegment[]): boolean {
-  return at.length === 3 && at[0] === 'registries' && at[2] === 'kind';
 }
 
 function propertiesOf(schema: unknown): Record<string, unknown> {
