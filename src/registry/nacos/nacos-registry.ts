@@ -387,19 +387,15 @@ export class NacosRegistry extends ServiceSetRegistry {
     this.held.set(key, entry);
     const mk = serviceKey(service);
     const owner = this.owners.get(mk);
-    if (owner !== undefined && owner !== key) {
-      if (!entry.duplicate) {
-        entry.duplicate = true;
-        this.o.context.report(
-          new MeshbridgeError(
-            ErrorCode.ENTRY_DUPLICATE_SERVICE,
-            `service "${ref.name}" of namespace ${ref.namespace} is also in group ${this.held.get(owner)?.ref.group ?? '?'}; ` +
-              `group ${ref.group} is skipped (one registry publishes one service per name and namespace)`,
-            { path: `${this.mapOptions.source}/${ref.namespace}/${ref.group}/${ref.name}`, details: { registry: this.name } },
-          ),
-        );
+    const ownerEntry = owner !== undefined && owner !== key ? this.held.get(owner) : undefined;
+    if (ownerEntry !== undefined) {
+      // Subscriptions answer in any order: the group listed first in the config wins.
+      const groupRank = (g: string) => this.o.groups.indexOf(g);
+      if (groupRank(ref.group) >= groupRank(ownerEntry.ref.group)) {
+        this.reportDuplicate(entry, ownerEntry.ref.group);
+        return;
       }
-      return;
+      this.reportDuplicate(ownerEntry, ref.group);
     }
     entry.duplicate = false;
     this.owners.set(mk, key);
@@ -409,6 +405,20 @@ export class NacosRegistry extends ServiceSetRegistry {
       for (const p of problems) this.o.context.report(p);
     }
     this.upsert(service);
+  }
+
+  private reportDuplicate(entry: Held, winnerGroup: string): void {
+    if (entry.duplicate) return;
+    entry.duplicate = true;
+    const ref = entry.ref;
+    this.o.context.report(
+      new MeshbridgeError(
+        ErrorCode.ENTRY_DUPLICATE_SERVICE,
+        `service "${ref.name}" of namespace ${ref.namespace} is also in group ${winnerGroup}; ` +
+          `group ${ref.group} is skipped (one registry publishes one service per name and namespace)`,
+        { path: `${this.mapOptions.source}/${ref.namespace}/${ref.group}/${ref.name}`, details: { registry: this.name } },
+      ),
+    );
   }
 
   private drop(key: string): void {
