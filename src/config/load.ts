@@ -157,9 +157,7 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);
-  // The union member is chosen by r.kind; with several kinds TypeScript cannot correlate the
-  // computed key with it, so the assertion stays (it only looks unnecessary with one kind).
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+  // The union member is chosen by r.kind; TypeScript cannot correlate the computed key with it.
   return { ...common, kind: r.kind, [r.kind]: registryKindSpec(r.kind).resolve(block, base) } as RegistryConfig;
 }
 
