@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Service } from '../../src/model/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { ZookeeperRegistry } from '../../src/registry/zookeeper/index.js';
-import { Recorder, loadZookeeperPeers, missingPeers, until, type DubboProvider, type ZookeeperServer } from './peers.js';
+import { Recorder, loadZookeeperPeers, missingPeers, sleep, until, type DubboProvider, type ZookeeperServer } from './peers.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper', 'dubbo-provider');
@@ -75,6 +75,13 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
     assert.deepEqual(get(APP)?.attributes, { service: APP, application: APP });
     assert.deepEqual([...reg.services().keys()].sort(), [`zk//${APP}`, `zk//${DEMO}`, `zk//greeting/${GREETING}:1.0.0`].sort());
     assert.deepEqual(rec.problems, []);
+    // idle with a live provider: no reads at all (every watch stays armed, nothing fires)
+    await sleep(1000);
+    const reads = reg.stats().reads;
+    const events = rec.events.length;
+    await sleep(3000);
+    assert.equal(reg.stats().reads, reads, 'no reads while idle');
+    assert.equal(rec.events.length, events, 'no events while idle');
   });
 
   test('a second provider (scaling out): two endpoints; it stops: its ephemeral nodes and endpoints go', async () => {

@@ -39,6 +39,16 @@ test('buildService: one port per protocol (lowest number), one endpoint per addr
   assert.deepEqual(buildService(input([...parts].reverse())).service, service);
 });
 
+test('buildService: two processes on one address are paired by registration order, not by port order', () => {
+  const at = (protocol: string, port: number, order: number): EndpointPart => ({ ...part('::1', protocol, port), order });
+  // process A registered first (dubbo 45055, tri 41551), B later (dubbo 46023, tri 38879)
+  const { service } = buildService(input([at('dubbo', 45055, 100), at('tri', 41551, 101), at('dubbo', 46023, 200), at('tri', 38879, 202)]));
+  assert.deepEqual(service?.endpoints.map((e) => e.ports), [
+    { 'tcp-dubbo': 45055, 'grpc-tri': 41551 },
+    { 'tcp-dubbo': 46023, 'grpc-tri': 38879 },
+  ]);
+});
+
 test('buildService: a protocol whose port numbers are all taken is skipped with ENTRY_DUPLICATE_PORT; empty is no service', () => {
   const { service, problems } = buildService(input([part('10.0.0.1', 'dubbo', 8080), part('10.0.0.2', 'rest', 8080)]));
   assert.deepEqual(service?.ports.map((p) => p.name), ['tcp-dubbo']);

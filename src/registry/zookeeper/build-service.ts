@@ -11,6 +11,12 @@ export interface EndpointPart {
   readonly weight?: number;
   /** Diagnostic id (provider URL id, Curator instance id). */
   readonly id: string;
+  /**
+   * Pairs the parts of one process on a shared address (see buildService): parts of one process
+   * share it (a Curator instance) or are close (the registration timestamps of a Dubbo provider's
+   * URLs). Never part of the model.
+   */
+  readonly order?: number;
 }
 
 export interface BuildServiceInput {
@@ -34,6 +40,14 @@ function compareParts(a: EndpointPart, b: EndpointPart): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** Registration order, then port, then id: pairs the parts of one process on one address. */
+function compareProcessOrder(a: EndpointPart, b: EndpointPart): number {
+  const oa = a.order ?? Number.MAX_SAFE_INTEGER;
+  const ob = b.order ?? Number.MAX_SAFE_INTEGER;
+  if (oa !== ob) return oa - ob;
+  return compareParts(a, b);
+}
+
 /**
  * Builds one service from its parts. Contract: pure and deterministic (the order of `parts` does
  * not matter).
@@ -41,10 +55,11 @@ function compareParts(a: EndpointPart, b: EndpointPart): number {
  *   any provider uses for it; a protocol whose every port number is taken by another protocol is
  *   dropped with ENTRY_DUPLICATE_PORT.
  * - Endpoints: the parts of one address are merged into one endpoint per process: the i-th
- *   lowest port of each protocol belongs to the i-th endpoint of that address (two providers on
- *   one host with ports 20880/20881 become two endpoints). Labels merge (first part, in protocol
- *   then port order, wins), the weight is the first stated one. Health is unknown (ZooKeeper
- *   lists only live, ephemeral registrations).
+ *   part of each protocol, in `order` then port order, belongs to the i-th endpoint of that
+ *   address (two providers on one host, each with a dubbo and a tri port, become two endpoints,
+ *   paired by registration time). Labels merge (first part, in protocol order, wins), the weight
+ *   is the first stated one. Health is unknown (ZooKeeper lists only live, ephemeral
+ *   registrations).
  */
 export function buildService(input: BuildServiceInput): BuildServiceResult {
   const problems: Array<{ code: ErrorCode; message: string }> = [];
@@ -88,6 +103,7 @@ export function buildService(input: BuildServiceInput): BuildServiceResult {
   const endpoints: Endpoint[] = [];
   for (const address of [...byAddress.keys()].sort()) {
     const perProtocol = byAddress.get(address) ?? new Map<string, EndpointPart[]>();
+    for (const list of perProtocol.values()) list.sort(compareProcessOrder);
     const count = Math.max(...[...perProtocol.values()].map((l) => l.length));
     for (let i = 0; i < count; i++) {
       const epPorts: Record<string, number> = {};

@@ -16,6 +16,8 @@ export interface ProviderEntry {
   readonly labels: Readonly<Record<string, string>>;
   /** Diagnostic id: `protocol://address:port`. */
   readonly id: string;
+  /** The `timestamp` parameter (ms), only to pair the URLs of one process; never in the model. */
+  readonly registeredAt?: number;
 }
 
 export type ProviderParse =
@@ -86,12 +88,8 @@ export function parseProviderNode(nodeName: string): ProviderParse {
     return { type: 'invalid', code: ErrorCode.ENTRY_BAD_ADDRESS, message: `host "${clip(url.host)}" is not a usable IP address or DNS name; provider skipped` };
   }
   if (!isPort(url.port)) return { type: 'invalid', code: ErrorCode.ENTRY_BAD_PORT, message: `port ${url.port} is outside 1-65535; provider skipped` };
-  let weight: number | undefined;
-  const w = p.get('weight');
-  if (w !== undefined && w !== '') {
-    weight = /^[0-9]{1,10}$/.test(w) ? Number(w) : NaN;
-    if (!(weight <= MAX_WEIGHT)) return { type: 'invalid', code: ErrorCode.ENTRY_INVALID, message: `weight "${clip(w)}" is not an integer >= 0; provider skipped` };
-  }
+  const weight = readWeight(p.get('weight'));
+  if (weight === 'invalid') return { type: 'invalid', code: ErrorCode.ENTRY_INVALID, message: `weight "${clip(p.get('weight') ?? '')}" is not an integer >= 0; provider skipped` };
   const labels = new Map<string, string>();
   for (const [k, v] of p) if (!DROPPED_PARAMETERS.has(k)) labels.set(k, v);
   return {
@@ -105,8 +103,16 @@ export function parseProviderNode(nodeName: string): ProviderParse {
       ...(weight !== undefined ? { weight } : {}),
       labels: Object.fromEntries(labels),
       id: `${url.protocol}://${url.host.includes(':') ? `[${address}]` : address}:${url.port}`,
+      ...(/^[0-9]{1,15}$/.test(p.get('timestamp') ?? '') ? { registeredAt: Number(p.get('timestamp')) } : {}),
     },
   };
+}
+
+/** The `weight` parameter: absent/empty is undefined; anything but an integer 0..2^32-1 is invalid. */
+function readWeight(w: string | undefined): number | undefined | 'invalid' {
+  if (w === undefined || w === '') return undefined;
+  const n = /^[0-9]{1,10}$/.test(w) ? Number(w) : NaN;
+  return n <= MAX_WEIGHT ? n : 'invalid';
 }
 
 /** Dubbo's service key: `[group/]interface[:version]`, the native name of an interface-level service. */

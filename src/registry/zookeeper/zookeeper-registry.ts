@@ -603,7 +603,15 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
       const name = dubboServiceKey(iface, e.group, e.version);
       let g = groups.get(name);
       if (g === undefined) groups.set(name, (g = { group: e.group, version: e.version, parts: [] }));
-      g.parts.push({ address: e.address, protocol: e.protocol, port: e.port, labels: e.labels, id: e.id, ...(e.weight !== undefined ? { weight: e.weight } : {}) });
+      g.parts.push({
+        address: e.address,
+        protocol: e.protocol,
+        port: e.port,
+        labels: e.labels,
+        id: e.id,
+        ...(e.weight !== undefined ? { weight: e.weight } : {}),
+        ...(e.registeredAt !== undefined ? { order: e.registeredAt } : {}),
+      });
     }
     const emitted = this.emittedByInterface.get(iface) ?? new Set<string>();
     const now = new Set<string>();
@@ -620,13 +628,15 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
 
   private rebuildTreeService(tree: CuratorTree, name: string): void {
     const parts: EndpointPart[] = [];
-    for (const entry of tree.services.get(name)?.values() ?? []) {
-      if (entry === undefined || entry[1].type !== 'ok') continue;
+    const entries = [...(tree.services.get(name)?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    entries.forEach(([, entry], order) => {
+      if (entry === undefined || entry[1].type !== 'ok') return;
       const i = entry[1].instance;
+      // One instance is one process: its ports share `order` and so one endpoint.
       for (const p of i.ports) {
-        parts.push({ address: i.address, protocol: p.protocol, port: p.port, labels: i.labels, id: i.id, ...(i.weight !== undefined ? { weight: i.weight } : {}) });
+        parts.push({ address: i.address, protocol: p.protocol, port: p.port, labels: i.labels, id: i.id, order, ...(i.weight !== undefined ? { weight: i.weight } : {}) });
       }
-    }
+    });
     const attributes: Record<string, string> = tree.level === 'application' ? { service: name, application: name } : { service: name };
     if (this.apply(name, attributes, parts)) tree.emitted.add(name);
     else if (tree.emitted.delete(name)) this.remove(serviceKey({ registry: this.name, name }));
