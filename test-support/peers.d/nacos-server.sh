@@ -17,9 +17,15 @@ if [[ -f "$OUT/classpath.txt" && -f "$OUT/bind-loopback.so" && -f "$OUT/nacos-te
   say "present: $OUT ($(du -sh "$OUT" | cut -f1))"
   exit 0
 fi
-command -v mvn >/dev/null || { say "FAIL: mvn is not installed (apt-get install -y maven)"; exit 1; }
-command -v java >/dev/null || { say "FAIL: java is not installed (Java 17+)"; exit 1; }
-command -v gcc >/dev/null || { say "FAIL: gcc is not installed (apt-get install -y gcc)"; exit 1; }
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  say "installing from Debian: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then say "FAIL: need root to install ${missing[*]}"; exit 1; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 t0=$(date +%s)
 mkdir -p "$CACHE"
