@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { cli, tempDir, writeConfig } from '../e2e/support.js';
 import { loadConsul, type ConsulPeer } from './consul-peer.js';
@@ -86,6 +88,15 @@ log: {level: warn}
     assert.match(p.stderr(), /MB_REGISTRY_SYNC_TIMEOUT/);
     assert.match(p.stderr(), /HTTP 403/);
     assert.doesNotMatch(p.stdout(), /ServiceEntry/);
+  });
+
+  test('the token can come from a file', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'consul.token'), `${TOKEN}\n`);
+    const config = await writeConfig(dir, configText().replace('token: "${ENV:CONSUL_TEST_TOKEN}"', 'tokenFile: consul.token'));
+    const p = cli(['render', '--config', config]);
+    assert.equal(await p.exit, 0, p.stderr());
+    assert.match(p.stdout(), /web\.service\.dc1\.consul/);
   });
 
   test('check reports the consul registry synced', async () => {
