@@ -151,6 +151,7 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     includeUnhealthy: r.includeUnhealthy ?? d.includeUnhealthy,
     defaultProtocol: r.defaultProtocol ?? d.defaultProtocol,
     portProtocols: { ...r.portProtocols },
+    namespaceMap: { ...r.namespaceMap },
     network: r.network,
     labels: { ...r.labels },
     protectPercent: r.protectPercent ?? d.protectPercent,

@@ -18,7 +18,7 @@ const config = parseConfig(
 registries:
   - {name: b, kind: file, file: {path: b.yaml, pollIntervalMs: 0}, namespace: zeta, network: n1, labels: {team: x}, exportTo: ["."], protectPercent: 10}
   - {name: a, kind: file, file: {path: a.yaml}, namespace: alpha, form: workloadEntry, portProtocols: {http: HTTP}}
-  - {name: c, kind: file, file: {path: c.yaml}, namespace: zeta}
+  - {name: c, kind: file, file: {path: c.yaml}, namespace: zeta, namespaceMap: {prod: shop-prod, dev: zeta}}
 conflictPolicy: precedence
 sinks:
   xds: {address: "127.0.0.1:0", tls: {certFile: c.pem, keyFile: k.pem}}
@@ -39,6 +39,7 @@ test('conversionOptionsFor maps a registry (network only when set)', () => {
     includeUnhealthy: false,
     defaultProtocol: 'TCP',
     portProtocols: {},
+    namespaceMap: {},
     network: 'n1',
     extraLabels: { team: 'x' },
   });
@@ -46,6 +47,7 @@ test('conversionOptionsFor maps a registry (network only when set)', () => {
   assert.equal('network' in oa, false);
   assert.equal(oa.form, 'workloadEntry');
   assert.deepEqual(oa.portProtocols, { http: 'HTTP' });
+  assert.deepEqual(conversionOptionsFor(config.registries[2]!).namespaceMap, { prod: 'shop-prod', dev: 'zeta' });
 });
 
 test('pipelineSettings: per-registry maps, policy, debounce', () => {
@@ -73,7 +75,7 @@ test('kubernetes settings: client, sink, leader election in ms, default identity
   const s = kubernetesSinkSettings(config, k, 'host-1');
   assert.deepEqual(s, {
     registries: ['b', 'a', 'c'],
-    namespaces: ['alpha', 'zeta'],
+    namespaces: ['alpha', 'shop-prod', 'zeta'],
     maxDeletePercent: 50,
     concurrency: 8,
     leaderElection: { namespace: 'mb', name: 'meshbridge', identity: 'host-1', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },

@@ -22,6 +22,7 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
     includeUnhealthy: r.includeUnhealthy,
     defaultProtocol: r.defaultProtocol,
     portProtocols: r.portProtocols,
+    namespaceMap: r.namespaceMap,
     ...(r.network !== undefined ? { network: r.network } : {}),
     extraLabels: r.labels,
   };
@@ -80,7 +81,7 @@ export function kubernetesSinkSettings(
   const le = k.leaderElection;
   return {
     registries: c.registries.map((r) => r.name),
-    namespaces: [...new Set(c.registries.map((r) => r.namespace))].sort(),
+    namespaces: [...new Set(c.registries.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap)]))].sort(),
     maxDeletePercent: k.maxDeletePercent,
     concurrency: k.concurrency,
     leaderElection:

@@ -31,6 +31,7 @@ export interface RawRegistryCommon {
   readonly includeUnhealthy?: boolean;
   readonly defaultProtocol?: Protocol;
   readonly portProtocols?: Readonly<Record<string, Protocol>>;
+  readonly namespaceMap?: Readonly<Record<string, string>>;
   readonly network?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly protectPercent?: number;

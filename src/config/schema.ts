@@ -63,6 +63,14 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
           enum: protocols,
           default: Defaults.registry.defaultProtocol,
         }),
+        namespaceMap: {
+          type: 'object',
+          description:
+            "The registry's own namespaces (a Nacos or Consul namespace, a file's namespace hint) mapped to Kubernetes namespaces; services of unmapped registry namespaces go to `namespace`. The Kubernetes sink writes and prunes in every namespace named here.",
+          propertyNames: { minLength: 1 },
+          additionalProperties: s.str('Kubernetes namespace.', { pattern: Patterns.DNS_LABEL, maxLength: 63 }),
+          default: {},
+        },
         portProtocols: {
           type: 'object',
           description: 'Protocol overrides by port name or port number (as a key); they win over registry metadata.',

@@ -37,6 +37,8 @@ export interface RegistryCommonConfig {
   readonly defaultProtocol: Protocol;
   /** Port name or number (as a string) -> protocol; wins over registry metadata. */
   readonly portProtocols: Readonly<Record<string, Protocol>>;
+  /** Registry namespace (Service.namespace) -> Kubernetes namespace; unmapped go to `namespace`. */
+  readonly namespaceMap: Readonly<Record<string, string>>;
   readonly network: string | undefined;
   /** Extra labels on every object of this registry. */
   readonly labels: Readonly<Record<string, string>>;

@@ -161,3 +161,13 @@ test('a service without endpoints is published with its ports and no endpoints f
   assert.equal(out.resources[0]!.spec['endpoints'], undefined);
   assert.equal(out.resources[0]!.spec['resolution'], 'STATIC');
 });
+
+test('namespaceMap routes a service by its registry namespace; unmapped ones go to the default namespace', () => {
+  const options = { ...baseOptions, namespaceMap: { prod: 'shop-prod' }, form: EndpointForm.WORKLOAD_ENTRY };
+  const mapped = convert(inputOf(service('a', [port(80, 'http', 'HTTP')], [ep('10.0.0.1')], { namespace: 'prod' }), 'a.prod.local'), options);
+  assert.deepEqual([...new Set(mapped.resources.map((r) => r.namespace))], ['shop-prod'], 'ServiceEntry and its WorkloadEntries stay together');
+  const unmapped = convert(inputOf(service('b', [port(80, 'http', 'HTTP')], [ep('10.0.0.2')], { namespace: 'dev' }), 'b.dev.local'), options);
+  assert.deepEqual([...new Set(unmapped.resources.map((r) => r.namespace))], ['meshbridge']);
+  const none = convert(inputOf(service('c', [port(80, 'http', 'HTTP')], [ep('10.0.0.3')]), 'c.local'), options);
+  assert.equal(none.resources[0]!.namespace, 'meshbridge');
+});

@@ -330,7 +330,7 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
   } else if (endpoints.length > 0) {
     spec['endpoints'] = endpoints.map((e, i) => endpointSpec(e, endpointLabels[i] ?? {}));
   }
-  const ns = options.namespace;
+  const ns = targetNamespace(input.primary.namespace, options);
   const resources: IstioResource[] = [resource(ResourceKind.ServiceEntry, ns, seName, owner.labels, annotations, spec)];
 
   if (form === EndpointForm.WORKLOAD_ENTRY) {
@@ -347,4 +347,10 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
     p.add(new MeshbridgeError(ErrorCode.INTERNAL, `object name "${seName}" is not DNS-1123`, { path: where }));
   }
   return { resources, problems: p.done(), droppedLabels };
+}
+
+/** Where a service's objects go: its registry namespace mapped by `namespaceMap`, else `namespace`. */
+export function targetNamespace(registryNamespace: string | undefined, options: ConversionOptions): string {
+  if (registryNamespace === undefined) return options.namespace;
+  return options.namespaceMap[registryNamespace] ?? options.namespace;
 }

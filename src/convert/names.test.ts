@@ -102,12 +102,9 @@ test('detectHostCollisions reports services of one registry that render to one h
 test('default host templates per registry kind render valid hosts', () => {
   const cases: Array<[Service, string]> = [
     [s('reviews', { registryKind: 'file', namespace: 'shop' }), 'reviews.shop.reg.local'],
-    [s('org.apache.dubbo.demo.DemoService', { registryKind: 'zookeeper', attributes: { service: 'org.apache.dubbo.demo.DemoService' } }), 'org.apache.dubbo.demo.demoservice'],
-    [
-      s('g1/org.apache.dubbo.demo.DemoService:1.0.0', { registryKind: 'zookeeper', attributes: { service: 'org.apache.dubbo.demo.DemoService', group: 'g1', version: '1.0.0' } }),
-      '1.0.0.g1.org.apache.dubbo.demo.demoservice',
-    ],
-    [s('demo-provider', { registryKind: 'zookeeper', attributes: { service: 'demo-provider', application: 'demo-provider' } }), 'demo-provider'],
+    [s('org.apache.dubbo.demo.DemoService', { registryKind: 'zookeeper' }), 'org.apache.dubbo.demo.demoservice'],
+    [s('1.0.0.g1.org.apache.dubbo.demo.DemoService', { registryKind: 'zookeeper' }), '1.0.0.g1.org.apache.dubbo.demo.demoservice'],
+    [s('demo-provider', { registryKind: 'zookeeper' }), 'demo-provider'],
     [s('web', { registryKind: 'consul', attributes: { datacenter: 'dc1' } }), 'web.service.dc1.consul'],
     [s('order_service', { registryKind: 'nacos', namespace: 'public', attributes: { group: 'DEFAULT_GROUP' } }), 'order-service.default-group.public.nacos'],
     [s('MY-APP', { registryKind: 'eureka' }), 'my-app.eureka'],

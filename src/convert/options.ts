@@ -15,6 +15,12 @@ export type EndpointForm = (typeof EndpointForm)[keyof typeof EndpointForm];
 export interface ConversionOptions {
   /** Kubernetes namespace the objects are written to (and named under in MCP). */
   readonly namespace: string;
+  /**
+   * The registry's own namespace of a service (Service.namespace: a Nacos or Consul namespace, a
+   * file's namespace hint) -> the Kubernetes namespace its objects go to. Unmapped services go to
+   * `namespace`.
+   */
+  readonly namespaceMap: Readonly<Record<string, string>>;
   /** ServiceEntry.exportTo; empty means "leave unset" (Istio's default: all namespaces). */
   readonly exportTo: readonly string[];
   /**
@@ -45,6 +51,7 @@ export const defaultConversionOptions: ConversionOptions = {
   defaultProtocol: 'TCP',
   portProtocols: {},
   extraLabels: {},
+  namespaceMap: {},
 };
 
 /**
@@ -72,8 +79,8 @@ export interface ConvertInput {
 export const defaultHostTemplates: Readonly<Record<string, string>> = {
   file: '{name}.{namespace}.{registry}.local',
   // Dubbo interface names are already dotted and unique (aeraki's dubbo2istio uses them as is);
-  // {service} is the interface (or application) name, version and group prefix it when set.
-  zookeeper: '{version}.{group}.{service}',
+  // the zookeeper adapter prefixes version and group when set (`1.0.0.g1.com.example.Foo`).
+  zookeeper: '{name}',
   dubbo: '{name}',
   consul: '{name}.service.{datacenter}.consul',
   nacos: '{name}.{group}.{namespace}.nacos',

@@ -39,7 +39,7 @@ test('zookeeper block: defaults, server list, chroot, digest from the environmen
     curator: undefined,
     maxConcurrentReads: 64,
   });
-  assert.equal(r.hostTemplate, '{version}.{group}.{service}');
+  assert.equal(r.hostTemplate, '{name}');
   const { zk: z2 } = zkOf(
     cfg('{servers: ["10.0.0.1:2181", "[::1]:2181"], chroot: /prod, auth: {username: "${ENV:ZK_USER}", password: "${ENV:ZK_PW}"}, dubbo: {levels: both}, curator: {basePath: /sc}}'),
     { ZK_USER: 'mb', ZK_PW: 'pw' },
