@@ -58,7 +58,7 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
     const want = [`::1|grpc-tri=${a.triPort},tcp-dubbo=${a.dubboPort}`];
     await until(() => eps(get(DEMO)).join() === want.join() && eps(get(APP)).join() === want.join(), () => `provider A: ${state()}`, 60_000);
     const demo = get(DEMO);
-    assert.deepEqual(demo?.attributes, { service: DEMO, interface: DEMO });
+    assert.deepEqual(demo?.attributes, { interface: DEMO });
     assert.deepEqual(
       demo?.ports.map((p) => `${p.name}/${p.protocol}/${p.number}`).sort(),
       [`grpc-tri/GRPC/${a.triPort}`, `tcp-dubbo/TCP/${a.dubboPort}`],
@@ -69,11 +69,11 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
     assert.equal(labels['release'], '3.3.6');
     assert.equal(labels['timestamp'], undefined);
     assert.equal(labels['methods'], undefined);
-    const greeting = get(`greeting/${GREETING}:1.0.0`);
-    assert.deepEqual(greeting?.attributes, { service: GREETING, interface: GREETING, group: 'greeting', version: '1.0.0' });
+    const greeting = get(`1.0.0.greeting.${GREETING}`);
+    assert.deepEqual(greeting?.attributes, { interface: GREETING, group: 'greeting', version: '1.0.0' });
     assert.deepEqual(eps(greeting), want);
-    assert.deepEqual(get(APP)?.attributes, { service: APP, application: APP });
-    assert.deepEqual([...reg.services().keys()].sort(), [`zk//${APP}`, `zk//${DEMO}`, `zk//greeting/${GREETING}:1.0.0`].sort());
+    assert.deepEqual(get(APP)?.attributes, { application: APP });
+    assert.deepEqual([...reg.services().keys()].sort(), [`zk//${APP}`, `zk//${DEMO}`, `zk//1.0.0.greeting.${GREETING}`].sort());
     assert.deepEqual(rec.problems, []);
     // idle with a live provider: no reads at all (every watch stays armed, nothing fires)
     await sleep(1000);
@@ -90,7 +90,7 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
     providers.push(b);
     const both = [`::1|grpc-tri=${a.triPort},tcp-dubbo=${a.dubboPort}`, `::1|grpc-tri=${b.triPort},tcp-dubbo=${b.dubboPort}`].sort();
     await until(() => eps(get(DEMO)).join() === both.join() && eps(get(APP)).join() === both.join(), () => `two endpoints: ${state()}`, 60_000);
-    assert.equal(get(`greeting/${GREETING}:1.0.0`)?.endpoints.length, 2);
+    assert.equal(get(`1.0.0.greeting.${GREETING}`)?.endpoints.length, 2);
     await b.stop();
     const one = [`::1|grpc-tri=${a.triPort},tcp-dubbo=${a.dubboPort}`];
     await until(() => eps(get(DEMO)).join() === one.join() && eps(get(APP)).join() === one.join(), () => `back to one endpoint: ${state()}`, 30_000);
@@ -100,7 +100,7 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
   test('the last provider stops: its services are removed', async () => {
     await providers[0]!.stop();
     await until(() => reg.services().size === 0, () => `services removed: ${state()}`, 30_000);
-    assert.deepEqual(rec.deletes().sort(), [APP, DEMO, `greeting/${GREETING}:1.0.0`].sort());
+    assert.deepEqual(rec.deletes().sort(), [APP, DEMO, `1.0.0.greeting.${GREETING}`].sort());
     assert.deepEqual(rec.problems, []);
   });
 });

@@ -85,7 +85,7 @@ describe('zookeeper registry against a real ZooKeeper', { skip }, () => {
     const s = svc(f.reg, iface);
     assert.deepEqual(eps(s), ['10.0.0.1:20880']);
     assert.deepEqual(s?.ports, [{ number: 20880, name: 'tcp-dubbo', protocol: 'TCP' }]);
-    assert.deepEqual(s?.attributes, { service: iface, interface: iface });
+    assert.deepEqual(s?.attributes, { interface: iface });
     const ep = s?.endpoints[0];
     assert.equal(ep?.weight, 50);
     assert.deepEqual(ep?.labels, { application: 'demo', side: 'provider', release: '3.3.6', env: 'prod' });
@@ -102,8 +102,8 @@ describe('zookeeper registry against a real ZooKeeper', { skip }, () => {
     assert.deepEqual(svc(f.reg, iface)?.ports.map((p) => `${p.name}/${p.protocol}/${p.number}`).sort(), ['grpc-tri/GRPC/50051', 'tcp-dubbo/TCP/20880']);
     // group + version: another service of the same interface
     await addProvider(iface, providerUrl(iface, '10.0.1.1', 20880, { group: 'g1', version: '1.0.0' }));
-    await until(() => svc(f.reg, `g1/${iface}:1.0.0`) !== undefined, 'grouped service');
-    assert.deepEqual(svc(f.reg, `g1/${iface}:1.0.0`)?.attributes, { service: iface, interface: iface, group: 'g1', version: '1.0.0' });
+    await until(() => svc(f.reg, `1.0.0.g1.${iface}`) !== undefined, 'grouped service');
+    assert.deepEqual(svc(f.reg, `1.0.0.g1.${iface}`)?.attributes, { interface: iface, group: 'g1', version: '1.0.0' });
 
     // a re-registration that only changes the timestamp changes nothing
     const upserts = f.rec.upserts();
@@ -116,8 +116,8 @@ describe('zookeeper registry against a real ZooKeeper', { skip }, () => {
     // remove: the last provider of the grouped service goes, and so does the service
     const grouped = (await listChildren(`/dubbo/${iface}/providers`)).filter((c) => c.includes('group%3Dg1'));
     for (const c of grouped) await w.remove(`/dubbo/${iface}/providers/${c}`);
-    await until(() => svc(f.reg, `g1/${iface}:1.0.0`) === undefined, 'grouped service removed');
-    assert.deepEqual(f.rec.deletes(), [`g1/${iface}:1.0.0`]);
+    await until(() => svc(f.reg, `1.0.0.g1.${iface}`) === undefined, 'grouped service removed');
+    assert.deepEqual(f.rec.deletes(), [`1.0.0.g1.${iface}`]);
     assert.equal(f.rec.problems.length, 5, 'nothing reported twice');
   });
 

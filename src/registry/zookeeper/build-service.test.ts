@@ -12,7 +12,7 @@ const part = (address: string, protocol: string, port: number, labels: Record<st
   id: `${protocol}://${address}:${port}`,
   ...(weight !== undefined ? { weight } : {}),
 });
-const input = (parts: EndpointPart[]) => ({ registry: 'zk', kind: 'zookeeper', name: 'com.Foo', attributes: { service: 'com.Foo' }, parts });
+const input = (parts: EndpointPart[]) => ({ registry: 'zk', kind: 'zookeeper', name: 'com.Foo', attributes: { interface: 'com.Foo' }, parts });
 
 test('buildService: one port per protocol (lowest number), one endpoint per address and process', () => {
   const parts = [

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../errors/index.js';
 import { decodeNodeName, parseDubboUrl } from './dubbo-url.js';
-import { dubboServiceKey, parseProviderNode, type ProviderParse } from './providers.js';
+import { interfaceServiceName, parseProviderNode, type ProviderParse } from './providers.js';
 
 /** Java URLEncoder.encode(s, UTF-8), as Dubbo names provider nodes. */
 const enc = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
@@ -88,9 +88,9 @@ test('parseProviderNode: table of what Dubbo writes and what a broken provider m
   }
 });
 
-test('dubboServiceKey: [group/]interface[:version]', () => {
-  assert.equal(dubboServiceKey('com.Foo', '', ''), 'com.Foo');
-  assert.equal(dubboServiceKey('com.Foo', 'g', ''), 'g/com.Foo');
-  assert.equal(dubboServiceKey('com.Foo', '', '1.0'), 'com.Foo:1.0');
-  assert.equal(dubboServiceKey('com.Foo', 'g', '1.0'), 'g/com.Foo:1.0');
+test('interfaceServiceName: [version.][group.]interface', () => {
+  assert.equal(interfaceServiceName('com.Foo', '', ''), 'com.Foo');
+  assert.equal(interfaceServiceName('com.Foo', 'g', ''), 'g.com.Foo');
+  assert.equal(interfaceServiceName('com.Foo', '', '1.0'), '1.0.com.Foo');
+  assert.equal(interfaceServiceName('com.Foo', 'g', '1.0'), '1.0.g.com.Foo');
 });

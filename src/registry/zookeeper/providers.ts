@@ -115,7 +115,12 @@ function readWeight(w: string | undefined): number | undefined | 'invalid' {
   return n <= MAX_WEIGHT ? n : 'invalid';
 }
 
-/** Dubbo's service key: `[group/]interface[:version]`, the native name of an interface-level service. */
-export function dubboServiceKey(interfaceName: string, group: string, version: string): string {
-  return `${group !== '' ? `${group}/` : ''}${interfaceName}${version !== '' ? `:${version}` : ''}`;
+/**
+ * The name of an interface-level service: the interface, prefixed by the version and the group
+ * when the provider sets them, most specific first as in DNS (`1.0.0.g1.com.example.Foo`). It is
+ * Dubbo's service key (`g1/com.example.Foo:1.0.0`) reordered so that `{name}` renders a valid
+ * host; `{interface}`, `{group}` and `{version}` stay available as attributes.
+ */
+export function interfaceServiceName(interfaceName: string, group: string, version: string): string {
+  return [version, group, interfaceName].filter((x) => x !== '').join('.');
 }

@@ -5,7 +5,7 @@ import { ServiceSetRegistry } from '../service-set.js';
 import { buildService, type EndpointPart } from './build-service.js';
 import { parseCuratorInstance, type CuratorParse } from './curator-instance.js';
 import { DubboLevels, ZOOKEEPER_REGISTRY_KIND, type ZookeeperRegistryOptions } from './options.js';
-import { dubboServiceKey, parseProviderNode, type ProviderParse } from './providers.js';
+import { interfaceServiceName, parseProviderNode, type ProviderParse } from './providers.js';
 import { ReadQueue } from './read-queue.js';
 import { openSession, type ReadResult, type SessionState, type Watcher, type ZkSession } from './zk-session.js';
 
@@ -102,7 +102,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
   private readonly interfaceLevel: boolean;
   private readonly trees: CuratorTree[] = [];
   private readonly interfaces = new Map<string, InterfaceState>();
-  /** Interface -> the service names (Dubbo service keys) last emitted for it. */
+  /** Interface -> the service names (interfaceServiceName) last emitted for it. */
   private readonly emittedByInterface = new Map<string, Set<string>>();
   private readonly dirtyInterfaces = new Set<string>();
   private readonly tasks = new Map<string, Task>();
@@ -600,7 +600,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     for (const parsed of this.interfaces.get(iface)?.nodes.values() ?? []) {
       if (parsed.type !== 'ok') continue;
       const e = parsed.entry;
-      const name = dubboServiceKey(iface, e.group, e.version);
+      const name = interfaceServiceName(iface, e.group, e.version);
       let g = groups.get(name);
       if (g === undefined) groups.set(name, (g = { group: e.group, version: e.version, parts: [] }));
       g.parts.push({
@@ -616,7 +616,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     const emitted = this.emittedByInterface.get(iface) ?? new Set<string>();
     const now = new Set<string>();
     for (const [name, g] of groups) {
-      const attributes: Record<string, string> = { service: iface, interface: iface };
+      const attributes: Record<string, string> = { interface: iface };
       if (g.group !== '') attributes['group'] = g.group;
       if (g.version !== '') attributes['version'] = g.version;
       if (this.apply(name, attributes, g.parts)) now.add(name);
@@ -637,7 +637,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
         parts.push({ address: i.address, protocol: p.protocol, port: p.port, labels: i.labels, id: i.id, order, ...(i.weight !== undefined ? { weight: i.weight } : {}) });
       }
     });
-    const attributes: Record<string, string> = tree.level === 'application' ? { service: name, application: name } : { service: name };
+    const attributes: Record<string, string> = tree.level === 'application' ? { application: name } : {};
     if (this.apply(name, attributes, parts)) tree.emitted.add(name);
     else if (tree.emitted.delete(name)) this.remove(serviceKey({ registry: this.name, name }));
   }
