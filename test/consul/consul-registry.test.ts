@@ -265,6 +265,36 @@ describe('consul registry against a real Consul', { skip }, () => {
     }
   });
 
+  test('300 services: one blocking watch each, idle traffic is one request per watch per wait', async () => {
+    const n = 300;
+    const ids = Array.from({ length: n }, (_, i) => `many-${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < n; i += 25) {
+      await Promise.all(ids.slice(i, i + 25).map((id, j) => consul.register({ ID: id, Name: id, Address: `10.1.${Math.floor((i + j) / 250)}.${((i + j) % 250) + 1}`, Port: 80 })));
+    }
+    await new Promise((res) => setTimeout(res, 500));
+    const proxy = await mod.startCountingProxy(consul.address);
+    const wait = 4;
+    const r = await startRegistry(proxy.address, { waitSeconds: wait, maxConcurrentWatches: n + 10 });
+    try {
+      assert.equal(ids.filter((id) => r.service(id) !== undefined).length, n);
+      assert.equal(proxy.requests.filter((q) => !q.path.includes('index=')).length, n + 2, 'datacenters, catalog, one plain read per service');
+      const t0 = Date.now();
+      await new Promise((res) => setTimeout(res, 2 * wait * 1000 + 500));
+      const idle = proxy.requests.filter((q) => q.start >= t0);
+      const finished = idle.filter((q) => q.end !== undefined);
+      const minMs = (wait - wait / 16) * 1000 - 50;
+      const early = finished.filter((q) => q.end! - q.start < minMs);
+      assert.deepEqual(early.map((q) => q.path), [], 'no blocking call returned before its wait');
+      const rounds = Math.ceil((Date.now() - t0) / minMs) + 1;
+      assert.ok(idle.length <= (n + 1) * rounds, `${idle.length} requests in ${Date.now() - t0} ms idle for ${n + 1} watches`);
+      assert.ok(idle.every((q) => q.path.includes('index=')), 'idle requests are blocking queries');
+    } finally {
+      r.ac.abort();
+      await proxy.close();
+      for (let i = 0; i < n; i += 25) await Promise.all(ids.slice(i, i + 25).map((id) => consul.deregister(id)));
+    }
+  });
+
   test('a rebuilt Consul (index goes backwards) is re-read in full', async () => {
     await consul.register(def('rb-1', 'rb', '10.0.9.1', 80));
     await consul.register(def('rb-2', 'rb', '10.0.9.2', 80));
