@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { cli, tempDir, writeConfig } from '../e2e/support.js';
+import { cli, freePort, get, tempDir, until as untilAsync, writeConfig } from '../e2e/support.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
 import { loadZookeeperPeers, missingPeers, type DubboProvider, type ZookeeperServer } from './peers.js';
 
 const peers = await loadZookeeperPeers();
@@ -76,5 +77,64 @@ log: {level: warn}
     assert.equal(demo?.spec.endpoints?.[0]?.address, '::1');
     assert.equal(demo?.spec.endpoints?.[0]?.labels?.['application'], 'meshbridge-demo-provider');
     assert.equal(byHost.get('meshbridge-demo-provider')?.spec.endpoints?.[0]?.address, '::1');
+  });
+
+  test('run: registry -> MCP client; scaling out is pushed; a ZooKeeper outage withdraws nothing and converges', async (t) => {
+    const dir = await tempDir();
+    const xds = await freePort();
+    const admin = await freePort();
+    const config = await writeConfig(
+      dir,
+      `registries:
+  - name: dubbo
+    kind: zookeeper
+    namespace: dubbo
+    zookeeper:
+      servers: "${zk.connectString}"
+      sessionTimeoutMs: 4000
+debounce: {quietPeriodMs: 50, maxDelayMs: 500}
+sinks:
+  xds: {address: 127.0.0.1:${xds}}
+admin: {address: 127.0.0.1:${admin}}
+log: {level: warn}
+`,
+    );
+    const p = cli(['run', '--config', config]);
+    const SE = 'networking.istio.io/v1/ServiceEntry';
+    const DEMO = 'dubbo/org.apache.dubbo.demo.demoservice';
+    const base = `http://127.0.0.1:${admin}`;
+    const second: DubboProvider[] = [];
+    try {
+      await untilAsync(async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 20_000, '/readyz 200');
+      const client = new AdsClient({ port: xds });
+      t.after(() => client.close());
+      client.subscribe(ISTIOD_TYPE_URLS_V1);
+      await client.allAnswered(ISTIOD_TYPE_URLS_V1, 10_000);
+      const names = () => [...(client.store.get(SE)?.keys() ?? [])].sort();
+      assert.deepEqual(names(), ['dubbo/1.0.0.greeting.org.apache.dubbo.demo.greetingservice', DEMO]);
+      const endpoints = () => (JSON.stringify(client.store.get(SE)?.get(DEMO)?.body).match(/"address":"::1"/g) ?? []).length;
+      assert.equal(endpoints(), 1);
+
+      // scaling out: a second real provider is pushed to the MCP client
+      second.push(await peers.startDubboProvider({ zk: zk.connectString, app: 'meshbridge-demo-provider', services: ['org.apache.dubbo.demo.DemoService'] }));
+      await untilAsync(() => Promise.resolve(endpoints() === 2 ? true : undefined), 30_000, 'two endpoints pushed');
+
+      // ZooKeeper goes away: nothing withdrawn, stale on /debug/registryz; back: converges
+      type Status = { stale: boolean; connected: boolean };
+      const registryz = async () => (JSON.parse((await get(`${base}/debug/registryz`)).text) as Status[])[0]!;
+      await zk.halt();
+      await untilAsync(async () => ((await registryz()).stale ? true : undefined), 15_000, 'stale on /debug/registryz');
+      assert.equal(endpoints(), 2, 'nothing withdrawn while ZooKeeper is down');
+      assert.equal(names().length, 2);
+      await zk.resume();
+      await untilAsync(async () => ((await registryz()).connected ? true : undefined), 20_000, 'connected again');
+      await second[0]!.stop();
+      await untilAsync(() => Promise.resolve(endpoints() === 1 ? true : undefined), 30_000, 'the stopped provider withdrawn');
+      assert.equal(names().length, 2);
+    } finally {
+      for (const s2 of second) await s2.stop();
+      p.child.kill('SIGTERM');
+    }
+    assert.equal(await p.exit, 0, p.stderr());
   });
 });
