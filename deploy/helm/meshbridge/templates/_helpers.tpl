@@ -1,0 +1,183 @@
+{{/* Chart name. */}}
+{{- define "meshbridge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Fully qualified app name (release-based, at most 63 characters). */}}
+{{- define "meshbridge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "meshbridge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "meshbridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "meshbridge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "meshbridge.labels" -}}
+helm.sh/chart: {{ include "meshbridge.chart" . }}
+{{ include "meshbridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: bridge
+app.kubernetes.io/part-of: meshbridge
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "meshbridge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "meshbridge.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "meshbridge.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The config used while .Values.config is empty: one file registry reading an empty services.yaml
+(in the ConfigMap), served over MCP-over-xDS. It publishes nothing and becomes ready at once.
+*/}}
+{{- define "meshbridge.placeholderConfig" -}}
+registries:
+  - name: placeholder
+    kind: file
+    file: {path: services.yaml}
+    namespace: {{ .Release.Namespace }}
+sinks:
+  xds: {}
+{{- end -}}
+
+{{- define "meshbridge.placeholderServices" -}}
+# The file registry of the chart's placeholder config (.Values.config is empty): no services.
+# Set .Values.config to your registries; see docs/file-registry.md for this format.
+services: []
+{{- end -}}
+
+{{/*
+The Meshbridge config as a dict: .Values.config (a map, or a YAML string) with the chart's
+additions (admin and xds addresses, leader election). Used through "meshbridge.configYaml".
+*/}}
+{{- define "meshbridge.configDict" -}}
+{{- $c := dict -}}
+{{- if empty .Values.config -}}
+{{- $c = fromYaml (include "meshbridge.placeholderConfig" .) -}}
+{{- else if kindIs "string" .Values.config -}}
+{{- $c = fromYaml .Values.config -}}
+{{- if hasKey $c "Error" -}}
+{{- fail (printf "config: not a YAML map: %s" (get $c "Error")) -}}
+{{- end -}}
+{{- else if kindIs "map" .Values.config -}}
+{{- $c = deepCopy .Values.config -}}
+{{- else -}}
+{{- fail "config: the Meshbridge config is required (a YAML map or string; see docs/configuration.md)" -}}
+{{- end -}}
+{{- if not (get $c "registries") -}}
+{{- fail "config.registries: at least one registry is required (see docs/configuration.md)" -}}
+{{- end -}}
+{{- $sinks := get $c "sinks" | default dict -}}
+{{- if not (kindIs "map" $sinks) -}}
+{{- fail "config.sinks: must be a map (xds, kubernetes, render)" -}}
+{{- end -}}
+{{- if not (or (hasKey $sinks "xds") (hasKey $sinks "kubernetes") (hasKey $sinks "render")) -}}
+{{- fail "config.sinks: at least one of xds, kubernetes, render is required" -}}
+{{- end -}}
+{{- $_ := set $c "admin" (dict "address" (printf "%s:%d" .Values.listenAddress (int .Values.ports.admin))) -}}
+{{- if hasKey $sinks "xds" -}}
+{{- $xds := get $sinks "xds" | default dict -}}
+{{- $_ := set $xds "address" (printf "%s:%d" .Values.listenAddress (int .Values.ports.xds)) -}}
+{{- $_ := set $sinks "xds" $xds -}}
+{{- end -}}
+{{- if hasKey $sinks "kubernetes" -}}
+{{- $k := get $sinks "kubernetes" | default dict -}}
+{{- $le := get $k "leaderElection" | default dict -}}
+{{- if .Values.leaderElection.enabled -}}
+{{- /* Keys the user set win (not sprig's merge, which overwrites a false). */ -}}
+{{- range $key, $value := (dict "enabled" true "namespace" "${ENV:POD_NAMESPACE}" "name" (include "meshbridge.fullname" .) "identity" "${ENV:POD_NAME}") -}}
+{{- if not (hasKey $le $key) -}}
+{{- $_ := set $le $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $k "leaderElection" $le -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not (get $le "enabled")) -}}
+{{- fail "replicaCount > 1 with the Kubernetes sink needs leader election (leaderElection.enabled, and not config.sinks.kubernetes.leaderElection.enabled: false): two writers would undo each other's pruning" -}}
+{{- end -}}
+{{- $leNs := get $le "namespace" | default "" -}}
+{{- if and (get $le "enabled") .Values.rbac.create (ne $leNs "${ENV:POD_NAMESPACE}") (ne $leNs .Release.Namespace) -}}
+{{- fail (printf "config.sinks.kubernetes.leaderElection.namespace %q: the chart's Lease Role is in the release namespace %q; leave it out (the chart sets ${ENV:POD_NAMESPACE})" $leNs .Release.Namespace) -}}
+{{- end -}}
+{{- $_ := set $sinks "kubernetes" $k -}}
+{{- end -}}
+{{- $_ := set $c "sinks" $sinks -}}
+{{- toYaml $c -}}
+{{- end -}}
+
+{{- define "meshbridge.configYaml" -}}
+# Meshbridge config (docs/configuration.md), rendered by the Helm chart from .Values.config.
+{{ include "meshbridge.configDict" . }}
+{{- end -}}
+
+{{/* "true" when the config has the Kubernetes sink, else "". */}}
+{{- define "meshbridge.kubeSink" -}}
+{{- $c := fromYaml (include "meshbridge.configDict" .) -}}
+{{- if hasKey (get $c "sinks" | default dict) "kubernetes" -}}true{{- end -}}
+{{- end -}}
+
+{{/* The target namespaces of the namespaced RBAC, one per line. */}}
+{{- define "meshbridge.targetNamespaces" -}}
+{{- $out := list -}}
+{{- if .Values.rbac.namespaces -}}
+{{- $out = .Values.rbac.namespaces -}}
+{{- else -}}
+{{- $c := fromYaml (include "meshbridge.configDict" .) -}}
+{{- range $r := (get $c "registries") -}}
+{{- $ns := list (get $r "namespace" | default "") -}}
+{{- range $_, $v := (get $r "namespaceMap" | default dict) -}}
+{{- $ns = append $ns $v -}}
+{{- end -}}
+{{- range $n := $ns -}}
+{{- if and $n (not (contains "${" $n)) -}}
+{{- $out = append $out $n -}}
+{{- else if $n -}}
+{{- fail (printf "rbac.namespaced: registry %q has namespace %q, which is set at run time; list the target namespaces in rbac.namespaces" (get $r "name") $n) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if not $out -}}
+{{- fail "rbac.namespaced: no target namespaces (set rbac.namespaces)" -}}
+{{- end -}}
+{{- range (uniq $out | sortAlpha) }}
+{{ . }}
+{{- end -}}
+{{- end -}}
+
+{{/* Whether to mount the ServiceAccount token. */}}
+{{- define "meshbridge.automountToken" -}}
+{{- $a := .Values.serviceAccount.automountToken -}}
+{{- if kindIs "bool" $a -}}
+{{- $a -}}
+{{- else if include "meshbridge.kubeSink" . -}}
+true
+{{- else -}}
+false
+{{- end -}}
+{{- end -}}
