@@ -263,6 +263,34 @@ describe('zookeeper registry against a real ZooKeeper', { skip }, () => {
     // once when the listing completes); a stall would be seconds.
     assert.ok(maxLagMs < 1000, `event loop stalled ${maxLagMs} ms`);
   });
+
+  test('10,000 application-level instances (one data read each) sync with bounded reads', async () => {
+    const apps = 100;
+    const per = 100;
+    const writes: Array<() => Promise<void>> = [];
+    for (let i = 0; i < apps; i++) {
+      await w.mkdirp(`/scale-apps/app-${i}`);
+      for (let j = 0; j < per; j++) {
+        const address = `10.${20 + i}.${j >> 8}.${(j % 250) + 1}`;
+        const data = JSON.stringify({ name: `app-${i}`, id: `${address}:20880`, address, port: 20880, payload: { metadata: { 'dubbo.endpoints': '[{"port":20880,"protocol":"dubbo"},{"port":50051,"protocol":"tri"}]' } } });
+        writes.push(() => w.create(`/scale-apps/app-${i}/${address}:20880`, data));
+      }
+    }
+    for (let k = 0; k < writes.length; k += 500) await Promise.all(writes.slice(k, k + 500).map((fn) => fn()));
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    const f = follow({ dubbo: { levels: 'application', root: '/dubbo', servicesPath: '/scale-apps' }, maxConcurrentReads: 64 });
+    const t0 = Date.now();
+    h.enable();
+    await f.start();
+    await until(() => f.reg.hasSynced(), 'sync of 10,000 instances', 60_000);
+    h.disable();
+    assert.equal(f.reg.services().size, apps);
+    assert.equal(f.reg.status().endpoints, apps * per);
+    assert.equal(f.reg.stats().reads, 1 + apps + apps * per);
+    const maxLagMs = h.max / 1e6;
+    console.log(`# 10,000 instances: synced in ${Date.now() - t0} ms, ${f.reg.stats().reads} reads, max event-loop delay ${maxLagMs.toFixed(0)} ms`);
+    assert.ok(maxLagMs < 1000, `event loop stalled ${maxLagMs} ms`);
+  });
 });
 
 async function listChildren(path: string): Promise<string[]> {
