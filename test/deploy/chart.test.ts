@@ -1,0 +1,321 @@
+/**
+ * The Helm chart (deploy/helm/meshbridge) rendered by a real helm (test-support/peers.d/helm.sh):
+ * it lints; its ConfigMap holds a config Meshbridge's own parser accepts with exactly the
+ * environment the Deployment gives the pod; probes, ports, Service, security context, leader
+ * election and the checksum roll are wired as documented; its RBAC rules are deploy/rbac.yaml's.
+ * Locally a missing helm skips this file; with CI=true it fails.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/config/index.js';
+import type { Config } from '../../src/config/index.js';
+import { MeshbridgeError } from '../../src/errors/index.js';
+import {
+  CHART_DIR,
+  asDeployment,
+  asService,
+  cleanupHelm,
+  dataOf,
+  findObject,
+  helm,
+  renderChart,
+  renderChartRaw,
+  requireHelm,
+  rulesOf,
+  writeValues,
+  type Deployment,
+  type K8sObject,
+  type PolicyRule,
+} from '../support/helm.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const skip = requireHelm();
+after(cleanupHelm);
+
+/** A config with the Kubernetes sink, a secret by env, and two target namespaces. */
+const kubeValues = {
+  config: {
+    registries: [
+      {
+        name: 'eureka',
+        kind: 'eureka',
+        eureka: { serviceUrls: ['http://eureka.example.svc:8761/eureka/'], auth: { username: 'meshbridge', password: '${ENV:EUREKA_PASSWORD}' } },
+        namespace: 'mesh-a',
+        namespaceMap: { other: 'mesh-b' },
+      },
+    ],
+    sinks: { kubernetes: { qps: 50 } },
+  },
+  env: [{ name: 'EUREKA_PASSWORD', valueFrom: { secretKeyRef: { name: 'meshbridge-secrets', key: 'eureka-password' } } }],
+};
+
+function deploymentOf(objects: readonly K8sObject[]): Deployment {
+  return asDeployment(findObject(objects, 'Deployment'));
+}
+
+function container(d: Deployment): Deployment['spec']['template']['spec']['containers'][number] {
+  assert.equal(d.spec.template.spec.containers.length, 1);
+  return d.spec.template.spec.containers[0]!;
+}
+
+/** What the kubelet puts in a downward-API env var of a pod of this Deployment. */
+function downwardApi(d: Deployment, fieldPath: string): string {
+  if (fieldPath === 'metadata.name') return `${d.metadata.name}-7c9d8b6f5d-x2x7q`;
+  if (fieldPath === 'metadata.namespace') return d.metadata.namespace ?? assert.fail('Deployment without namespace');
+  return assert.fail(`unexpected downward API field ${fieldPath}`);
+}
+
+/**
+ * The environment the pod gets, as Meshbridge would see it: literal values, a stand-in for each
+ * valueFrom (downward API, Secret). envFrom sources cannot be known here: `extra` adds them.
+ */
+function podEnv(d: Deployment, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of container(d).env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef !== undefined) env[e.name] = downwardApi(d, e.valueFrom.fieldRef.fieldPath);
+    else if (e.valueFrom?.secretKeyRef !== undefined) env[e.name] = `secret:${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`;
+    else assert.fail(`env ${e.name} has neither value nor a known valueFrom`);
+  }
+  return { ...env, ...extra };
+}
+
+/** The ConfigMap's meshbridge.yaml, parsed by Meshbridge's own parser with the pod's env. */
+function configOf(objects: readonly K8sObject[], extraEnv: Record<string, string> = {}): Config {
+  const cm = findObject(objects, 'ConfigMap');
+  const text = dataOf(cm)['meshbridge.yaml'];
+  assert.ok(text !== undefined, 'ConfigMap has meshbridge.yaml');
+  return parseConfig(text, { sourcePath: '/etc/meshbridge/meshbridge.yaml', env: podEnv(deploymentOf(objects), extraEnv) });
+}
+
+const portOf = (address: string): number => Number(/:(\d+)$/.exec(address)?.[1]);
+
+function rbacYamlRules(): { cluster: PolicyRule[]; lease: PolicyRule[] } {
+  const docs = parseAllDocuments(readFileSync(join(REPO, 'deploy', 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject);
+  return {
+    cluster: rulesOf(findObject(docs, 'ClusterRole')),
+    lease: rulesOf(findObject(docs, 'Role', 'meshbridge-leader-election')),
+  };
+}
+
+test('Chart.yaml: appVersion is package.json version; helm lint --strict passes for every value set', { skip }, async () => {
+  const chart = parse(await readFile(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { apiVersion: string; name: string; appVersion: string; version: string };
+  const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(chart.apiVersion, 'v2');
+  assert.equal(chart.name, 'meshbridge');
+  assert.equal(chart.appVersion, pkg.version);
+  for (const values of [{}, kubeValues, { ...kubeValues, rbac: { namespaced: true } }, { serviceMonitor: { enabled: true } }]) {
+    const r = await helm(['lint', '--strict', CHART_DIR, '--namespace', 'meshbridge', '--values', await writeValues(values)]);
+    assert.equal(r.code, 0, `helm lint ${JSON.stringify(values)}:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  }
+});
+
+test('defaults: a placeholder config Meshbridge accepts, MCP only, 2 replicas, no RBAC, no token, no ServiceMonitor', { skip }, async () => {
+  const objects = await renderChart({});
+  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+  for (const o of objects) assert.equal(o.metadata.namespace, 'meshbridge', `${o.kind} in the release namespace`);
+  const config = configOf(objects);
+  assert.equal(config.registries.length, 1);
+  assert.equal(config.registries[0]!.kind, 'file');
+  assert.equal(config.sinks.xds?.address, '0.0.0.0:15050');
+  assert.equal(config.sinks.kubernetes, undefined);
+  assert.equal(config.admin?.address, '0.0.0.0:15080');
+  assert.equal(dataOf(findObject(objects, 'ConfigMap'))['services.yaml']?.includes('services: []'), true);
+  const d = deploymentOf(objects);
+  assert.equal(d.spec.replicas, 2);
+  assert.equal(d.spec.template.spec.automountServiceAccountToken, false, 'MCP only: no API server token in the pod');
+  assert.equal(container(d).image, 'meshbridge:0.1.0');
+  assert.deepEqual(container(d).args, ['run', '--config', '/etc/meshbridge/meshbridge.yaml']);
+  assert.deepEqual(container(d).volumeMounts?.find((m) => m.name === 'config'), { name: 'config', mountPath: '/etc/meshbridge', readOnly: true });
+  assert.equal(d.spec.template.spec.volumes?.find((v) => v.name === 'config')?.configMap?.name, findObject(objects, 'ConfigMap').metadata.name);
+});
+
+test('the rendered default config passes `meshbridge check` (the built CLI, the ConfigMap files as mounted)', { skip }, async () => {
+  const objects = await renderChart({});
+  const dir = await mkdtemp(join(tmpdir(), 'meshbridge-chart-cm-'));
+  try {
+    for (const [name, content] of Object.entries(dataOf(findObject(objects, 'ConfigMap')))) await writeFile(join(dir, name), content);
+    const r = spawnSync(process.execPath, [join(REPO, 'dist', 'src', 'main.js'), 'check', '--config', join(dir, 'meshbridge.yaml')], {
+      encoding: 'utf8',
+      env: { ...process.env, ...podEnv(deploymentOf(objects)) },
+      timeout: 60000,
+    });
+    assert.equal(r.status, 0, `meshbridge check: ${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /check passed/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('probes: /readyz and /healthz on the admin port the config listens on; Service ports grpc-xds and http-admin', { skip }, async () => {
+  for (const ports of [{}, { ports: { xds: 16050, admin: 19080 } }]) {
+    const objects = await renderChart({ ...kubeValues, config: { ...kubeValues.config, sinks: { xds: {}, kubernetes: {} } }, ...ports });
+    const config = configOf(objects);
+    const c = container(deploymentOf(objects));
+    const named = new Map((c.ports ?? []).map((p) => [p.name, p.containerPort]));
+    const adminPort = portOf(config.admin!.address);
+    const xdsPort = portOf(config.sinks.xds!.address);
+    assert.equal(named.get('http-admin'), adminPort);
+    assert.equal(named.get('grpc-xds'), xdsPort);
+    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'http-admin' });
+    assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'http-admin' });
+    const svc = asService(findObject(objects, 'Service'));
+    assert.deepEqual(svc.spec.selector, deploymentOf(objects).spec.selector.matchLabels);
+    const byName = new Map(svc.spec.ports.map((p) => [p.name, p]));
+    assert.deepEqual(byName.get('grpc-xds'), { name: 'grpc-xds', port: xdsPort, targetPort: 'grpc-xds', protocol: 'TCP', appProtocol: 'grpc' });
+    assert.equal(byName.get('http-admin')?.port, adminPort);
+    assert.equal(byName.get('http-admin')?.targetPort, 'http-admin');
+  }
+  const defaults = await renderChart({});
+  assert.deepEqual(asService(findObject(defaults, 'Service')).spec.ports.map((p) => [p.name, p.port]), [['grpc-xds', 15050], ['http-admin', 15080]]);
+});
+
+test('security: non-root, read-only root filesystem, no capabilities, seccomp RuntimeDefault, resources set', { skip }, async () => {
+  for (const values of [{}, kubeValues]) {
+    const d = deploymentOf(await renderChart(values));
+    const pod = d.spec.template.spec.securityContext;
+    assert.equal(pod?.runAsNonRoot, true);
+    assert.ok((pod?.runAsUser ?? 0) > 0);
+    assert.equal(pod?.seccompProfile?.type, 'RuntimeDefault');
+    const c = container(d);
+    assert.equal(c.securityContext?.runAsNonRoot, true);
+    assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(c.securityContext?.capabilities, { drop: ['ALL'] });
+    assert.equal(c.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+    assert.ok(c.resources?.requests?.['cpu'] !== undefined && c.resources.requests['memory'] !== undefined, 'requests');
+    assert.ok(c.resources?.limits?.['memory'] !== undefined, 'memory limit');
+    assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/tmp'), 'a writable /tmp on the read-only root');
+  }
+});
+
+test('Kubernetes sink: leader election on with POD_NAME (downward API) as identity, Lease in the release namespace; secrets from env', { skip }, async () => {
+  const objects = await renderChart(kubeValues, { namespace: 'platform' });
+  const d = deploymentOf(objects);
+  const env = container(d).env ?? [];
+  assert.deepEqual(env.find((e) => e.name === 'POD_NAME')?.valueFrom, { fieldRef: { fieldPath: 'metadata.name' } });
+  assert.deepEqual(env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
+  assert.deepEqual(env.find((e) => e.name === 'EUREKA_PASSWORD')?.valueFrom, { secretKeyRef: { name: 'meshbridge-secrets', key: 'eureka-password' } });
+  assert.equal(d.spec.replicas, 2);
+  assert.equal(d.spec.template.spec.automountServiceAccountToken, true, 'the sink needs its token');
+
+  const config = configOf(objects);
+  const le = config.sinks.kubernetes?.leaderElection;
+  assert.ok(le !== undefined, 'leader election enabled');
+  assert.equal(le.identity, 'mb-meshbridge-7c9d8b6f5d-x2x7q', 'the pod name');
+  assert.equal(le.namespace, 'platform', 'the release namespace, where the chart puts the Lease Role');
+  assert.equal(le.name, 'mb-meshbridge');
+  assert.equal(config.sinks.kubernetes?.qps, 50, 'the user keys are kept');
+  assert.equal(config.sinks.xds, undefined);
+  const eureka = config.registries[0] as unknown as { eureka: { auth: { password: string } } };
+  assert.equal(eureka.eureka.auth.password, 'secret:meshbridge-secrets/eureka-password');
+
+  // The env is what makes the config valid: without it Meshbridge refuses to start.
+  const cmText = dataOf(findObject(objects, 'ConfigMap'))['meshbridge.yaml']!;
+  assert.throws(() => parseConfig(cmText, { env: {} }), (e: unknown) => e instanceof MeshbridgeError && e.code === 'MB_CONFIG_ENV_MISSING' && /EUREKA_PASSWORD/.test(e.message) && /POD_NAME/.test(e.message));
+
+  // Keys the user sets win over the chart's.
+  const own = await renderChart({ ...kubeValues, config: { ...kubeValues.config, sinks: { kubernetes: { leaderElection: { name: 'my-lease', leaseDurationSeconds: 30 } } } } });
+  const ownLe = configOf(own).sinks.kubernetes?.leaderElection;
+  assert.equal(ownLe?.name, 'my-lease');
+  assert.equal(ownLe?.leaseDurationSeconds, 30);
+  assert.equal(ownLe?.identity, 'mb-meshbridge-7c9d8b6f5d-x2x7q');
+
+  // Two writers without election are refused at render time; one replica may run without it.
+  const refused = await renderChartRaw({ ...kubeValues, leaderElection: { enabled: false } });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /needs leader election/);
+  const single = await renderChart({ ...kubeValues, replicaCount: 1, leaderElection: { enabled: false } });
+  assert.equal(configOf(single).sinks.kubernetes?.leaderElection, undefined);
+  assert.equal(single.some((o) => o.kind === 'PodDisruptionBudget'), false, 'no PDB for one replica');
+});
+
+test('RBAC rules equal deploy/rbac.yaml: ClusterRole (default) or one Role per target namespace (rbac.namespaced), Lease Role in the release namespace', { skip }, async () => {
+  const shipped = rbacYamlRules();
+  const ns = 'platform';
+
+  const cluster = await renderChart(kubeValues, { namespace: ns });
+  const cr = findObject(cluster, 'ClusterRole');
+  assert.deepEqual(rulesOf(cr), shipped.cluster);
+  const crb = findObject(cluster, 'ClusterRoleBinding') as K8sObject & { roleRef: unknown; subjects: unknown };
+  assert.deepEqual(crb.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: cr.metadata.name });
+  const sa = findObject(cluster, 'ServiceAccount');
+  assert.deepEqual(crb.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: ns }]);
+  assert.equal(deploymentOf(cluster).spec.template.spec.serviceAccountName, sa.metadata.name);
+  const lease = findObject(cluster, 'Role', 'mb-meshbridge-leader-election', ns);
+  assert.deepEqual(rulesOf(lease), shipped.lease);
+  const leaseBinding = findObject(cluster, 'RoleBinding', 'mb-meshbridge-leader-election', ns) as K8sObject & { roleRef: { name: string }; subjects: unknown };
+  assert.equal(leaseBinding.roleRef.name, lease.metadata.name);
+  assert.deepEqual(leaseBinding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: ns }]);
+  assert.deepEqual(cluster.filter((o) => o.kind === 'Role').map((o) => o.metadata.name), ['mb-meshbridge-leader-election']);
+
+  const namespaced = await renderChart({ ...kubeValues, rbac: { namespaced: true } }, { namespace: ns });
+  assert.equal(namespaced.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'), false, 'no cluster-scoped objects');
+  const writers = namespaced.filter((o) => o.kind === 'Role' && o.metadata.name === 'mb-meshbridge');
+  assert.deepEqual(writers.map((o) => o.metadata.namespace).sort(), ['mesh-a', 'mesh-b'], 'the registry namespace and its namespaceMap target');
+  for (const r of writers) {
+    assert.deepEqual(rulesOf(r), shipped.cluster);
+    const b = findObject(namespaced, 'RoleBinding', 'mb-meshbridge', r.metadata.namespace) as K8sObject & { roleRef: unknown; subjects: unknown };
+    assert.deepEqual(b.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'mb-meshbridge' });
+    assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: ns }]);
+  }
+  assert.deepEqual(rulesOf(findObject(namespaced, 'Role', 'mb-meshbridge-leader-election', ns)), shipped.lease);
+
+  const listed = await renderChart({ ...kubeValues, rbac: { namespaced: true, namespaces: ['team-x'] } });
+  assert.deepEqual(listed.filter((o) => o.kind === 'RoleBinding' && o.metadata.name === 'mb-meshbridge').map((o) => o.metadata.namespace), ['team-x']);
+
+  const none = await renderChart({ ...kubeValues, rbac: { create: false } });
+  assert.equal(none.some((o) => o.kind.includes('Role')), false);
+});
+
+test('a changed config rolls the pods (checksum annotation); other values do not change it', { skip }, async () => {
+  const checksum = (objects: readonly K8sObject[]): string | undefined => deploymentOf(objects).spec.template.metadata.annotations?.['checksum/config'];
+  const base = checksum(await renderChart(kubeValues));
+  assert.match(base ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(checksum(await renderChart({ ...kubeValues, replicaCount: 3 })), base);
+  assert.notEqual(checksum(await renderChart({ ...kubeValues, config: { ...kubeValues.config, log: { level: 'debug' } } })), base);
+  assert.notEqual(checksum(await renderChart({ ...kubeValues, files: { 'ca.pem': 'x' } })), base, 'an extra file is part of the ConfigMap');
+});
+
+test('config as a YAML string works like the map; extra files are mounted beside it', { skip }, async () => {
+  const text = [
+    'registries:',
+    '  - {name: legacy, kind: file, file: {path: legacy.yaml}, namespace: legacy}',
+    'sinks: {xds: {keepalive: {maxConnectionAgeMs: 1800000}}}',
+    'debounce: {quietPeriodMs: 200, maxDelayMs: 2000}',
+  ].join('\n');
+  const objects = await renderChart({ config: text, files: { 'legacy.yaml': 'services: []\n' } });
+  const config = configOf(objects);
+  assert.equal(config.registries[0]!.name, 'legacy');
+  assert.equal(config.sinks.xds?.address, '0.0.0.0:15050');
+  assert.equal(config.sinks.xds?.keepalive.maxConnectionAgeMs, 1800000);
+  assert.equal(config.debounce.maxDelayMs, 2000);
+  const data = dataOf(findObject(objects, 'ConfigMap'));
+  assert.equal(data['legacy.yaml'], 'services: []\n');
+  assert.equal(data['services.yaml'], undefined, 'no placeholder file with a real config');
+
+  const bad = await renderChartRaw({ config: { sinks: { xds: {} } } });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /config\.registries/);
+});
+
+test('ServiceMonitor: off by default; on, it scrapes /metrics on http-admin; PDB follows replicas', { skip }, async () => {
+  assert.equal((await renderChart({})).some((o) => o.kind === 'ServiceMonitor'), false);
+  const objects = await renderChart({ serviceMonitor: { enabled: true, labels: { release: 'prom' } } });
+  const sm = findObject(objects, 'ServiceMonitor') as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } };
+  assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
+  assert.equal(sm.metadata.labels?.['release'], 'prom');
+  assert.deepEqual(sm.spec.endpoints.map((e) => [e.port, e.path]), [['http-admin', '/metrics']]);
+  assert.deepEqual(sm.spec.selector.matchLabels, asService(findObject(objects, 'Service')).spec.selector);
+  const pdb = findObject(objects, 'PodDisruptionBudget') as K8sObject & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+  assert.equal(pdb.spec.minAvailable, 1);
+  assert.deepEqual(pdb.spec.selector.matchLabels, deploymentOf(objects).spec.selector.matchLabels);
+});
