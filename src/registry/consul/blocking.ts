@@ -45,19 +45,6 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number, ran
   return Math.round(delay / 2 + (delay / 2) * random());
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * A FIFO counting semaphore bounding the blocking calls in flight (each holds one HTTP
@@ -122,3 +109,5 @@ export class Slots {
     };
   }
 }
+
+export { sleep } from '../shared/sleep.js';

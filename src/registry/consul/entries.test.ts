@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MeshbridgeError } from '../../errors/index.js';
-import { aggregateStatus, buildService, HealthFilter, normaliseAddress, parseCatalogServices, statedProtocol, type BuildOptions, type BuiltService } from './entries.js';
+import { aggregateStatus, buildService, HealthFilter, parseCatalogServices, statedProtocol, type BuildOptions, type BuiltService } from './entries.js';
 import { instanceLabels, TagsAsLabels } from './labels.js';
+import { normaliseAddress } from '../shared/address.js';
 
 const opts: BuildOptions = {
   registry: 'c1',

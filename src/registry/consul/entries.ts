@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { Health, Protocol, type Endpoint, type Port, type Service } from '../../model/index.js';
 import { instanceLabels, type LabelOptions } from './labels.js';
+import { normaliseAddress } from '../shared/address.js';
 
 export const CONSUL_REGISTRY_KIND = 'consul';
 
@@ -84,22 +84,7 @@ export function statedProtocol(meta: Readonly<Record<string, string>>, tags: rea
   return undefined;
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
-/** IPv4, IPv6 (brackets removed, no zone id) or a DNS name; undefined when it is none of them. */
-export function normaliseAddress(raw: string): string | undefined {
-  let a = raw;
-  if (a.startsWith('[') && a.endsWith(']')) {
-    a = a.slice(1, -1);
-    if (isIP(a) !== 6) return undefined;
-  }
-  if (a.includes('%')) return undefined;
-  if (isIP(a) !== 0) return a;
-  if (a.length === 0 || a.length > 253) return undefined;
-  const labels = a.split('.');
-  if (!labels.every((l) => DNS_LABEL.test(l))) return undefined;
-  return /^[0-9]+$/.test(labels[labels.length - 1] ?? '') ? undefined : a;
-}
 
 /** One instance that survived validation, before the service's port is chosen. */
 interface Instance {

@@ -8,6 +8,7 @@ import { CompactedError, EtcdClient, type KeyValue, type ListResult, type WatchE
 import { parseInstance, type InstanceRecord } from './instance.js';
 import { buildLayout, LayoutError, type KeyLayout } from './layout.js';
 import { buildService, ETCD_REGISTRY_KIND, serviceGroupKey, splitGroupKey } from './services.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface EtcdRegistryOptions {
   /** Configured registry name: Service.registry and Endpoint.origin. */
@@ -344,18 +345,6 @@ export class EtcdRegistry extends ServiceSetRegistry {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Factory for the composition root: builds (no I/O) an etcd registry. */
 export function createEtcdRegistry(options: EtcdRegistryOptions): EtcdRegistry {

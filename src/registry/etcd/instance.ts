@@ -1,6 +1,6 @@
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { Health, Protocol, type Locality } from '../../model/index.js';
-import { normaliseAddress } from '../file/address.js';
+import { normaliseAddress } from '../shared/address.js';
 import { isPortNumber, isRawMap, keySuffix, scalarText, typeName, type RawMap } from '../file/entry-path.js';
 import { parseProtocol } from '../file/ports.js';
 import type { KeyMatch } from './layout.js';

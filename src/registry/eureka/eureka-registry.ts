@@ -9,6 +9,7 @@ import { LocalApps, type StoredInstance } from './local-apps.js';
 import { EUREKA_REGISTRY_KIND, buildService, groupInstances, type BuildOptions } from './services.js';
 import { parseApplications } from './wire.js';
 import { EurekaDefaults } from './defaults.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface EurekaRegistryOptions {
   /** Configured registry name: Service.registry and Endpoint.origin. */
@@ -282,21 +283,6 @@ export class EurekaRegistry extends ServiceSetRegistry {
   }
 }
 
-/** Resolves after `ms` or at once when `signal` aborts; leaves no timer behind. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Factory for the composition root: builds (no I/O) a Eureka registry. */
 export function createEurekaRegistry(options: EurekaRegistryOptions): EurekaRegistry {

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../../errors/index.js';
 import { Health, type Endpoint, type Locality, type Port } from '../../model/index.js';
-import { normaliseAddress } from './address.js';
+import { normaliseAddress } from '../shared/address.js';
 import { child, keySuffix, isPortNumber, isRawMap, scalarText, typeName, type Problems, type RawMap } from './entry-path.js';
 
 const INSTANCE_KEYS: ReadonlySet<string> = new Set([

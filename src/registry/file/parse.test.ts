@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
-import { normaliseAddress } from './address.js';
+import { normaliseAddress } from '../shared/address.js';
 import { detectFormat, parseSource } from './parse.js';
 
 test('detectFormat: by extension, then by content', () => {

@@ -7,6 +7,7 @@ import { NacosAuth, type Credentials } from './auth.js';
 import { ConnectResetError, NacosConnection, NacosRequestError } from './connection.js';
 import { NACOS_REGISTRY_KIND, lastRefTime, mapServiceInfo, parseServiceKey, refKey, type MapOptions, type ServiceRef } from './map.js';
 import type { NacosMessage } from './wire.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface NacosRegistryOptions {
   /** Configured registry name: Service.registry and Endpoint.origin. */
@@ -462,18 +463,6 @@ async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Factory for the composition root: builds (no I/O) a Nacos registry. */
 export function createNacosRegistry(options: NacosRegistryOptions): NacosRegistry {
