@@ -1,9 +1,11 @@
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
-import { Health, Protocol, type Locality } from '../../model/index.js';
+import type { Health} from '../../model/index.js';
+import { Protocol, type Locality } from '../../model/index.js';
 import { normaliseAddress } from '../shared/address.js';
 import { isPortNumber, isRawMap, keySuffix, scalarText, typeName, type RawMap } from '../file/entry-path.js';
 import { parseProtocol } from '../file/ports.js';
 import type { KeyMatch } from './layout.js';
+import { readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
 
 /**
  * One instance as its etcd value states it (docs/configuration.md, "etcd"): the JSON object
@@ -37,8 +39,6 @@ export interface InstancePort {
 
 const VALUE_KEYS: ReadonlySet<string> = new Set(['address', 'ports', 'labels', 'weight', 'locality', 'network', 'healthy', 'health']);
 const PORT_KEYS: ReadonlySet<string> = new Set(['number', 'protocol']);
-const LOCALITY_KEYS = ['region', 'zone', 'subzone'] as const;
-const HEALTH: ReadonlyMap<string, Health> = new Map(Object.values(Health).map((h) => [h, h]));
 const MAX_WEIGHT = 4294967295;
 
 /** The outcome of parsing one key's value: the record (undefined: skipped) and its problems. */
@@ -89,12 +89,12 @@ export function parseInstance(input: ParseInput): ParseResult {
     if (weight !== undefined && !(typeof weight === 'number' && Number.isInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT)) {
       fail(ErrorCode.ENTRY_INVALID, 'weight', `weight must be an integer >= 0, got ${typeName(weight)}`);
     }
-    const locality = readLocality(raw['locality'], fail);
+    const locality = readLocality(raw['locality'], fail, '');
     const network = raw['network'];
     if (network !== undefined && !(typeof network === 'string' && network.length > 0)) {
       fail(ErrorCode.ENTRY_INVALID, 'network', `network must be a non-empty string, got ${typeName(network)}`);
     }
-    const health = readHealth(raw, fail);
+    const health = readHealth(raw, fail, '');
     const record: InstanceRecord = {
       key: input.key,
       modRevision: input.modRevision,
@@ -114,7 +114,6 @@ export function parseInstance(input: ParseInput): ParseResult {
   }
 }
 
-type Fail = (code: ErrorCode, field: string, message: string) => never;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -197,50 +196,3 @@ function readLabels(raw: unknown, add: (code: ErrorCode, field: string, message:
   return Object.fromEntries(out);
 }
 
-/** `"region/zone/subzone"` (trailing parts optional, empty parts unset) or a mapping. */
-function readLocality(raw: unknown, fail: Fail): Locality | undefined {
-  if (raw === undefined) return undefined;
-  let parts: Array<string | undefined>;
-  if (typeof raw === 'string') {
-    parts = raw.split('/');
-    if (parts.length > 3) fail(ErrorCode.ENTRY_INVALID, 'locality', `locality "${raw}" has more than region/zone/subzone`);
-  } else if (isRawMap(raw)) {
-    for (const k of Object.keys(raw)) {
-      if (!(LOCALITY_KEYS as readonly string[]).includes(k)) fail(ErrorCode.ENTRY_INVALID, `locality${keySuffix(k)}`, `unknown locality key "${k}"`);
-    }
-    parts = LOCALITY_KEYS.map((key) => {
-      const v = raw[key];
-      if (v === undefined || (typeof v === 'string' && !v.includes('/'))) return v;
-      return fail(ErrorCode.ENTRY_INVALID, `locality.${key}`, `locality ${key} must be a string without "/", got ${typeName(v)}`);
-    });
-  } else {
-    return fail(ErrorCode.ENTRY_INVALID, 'locality', `locality must be "region/zone/subzone" or a mapping, got ${typeName(raw)}`);
-  }
-  const [region, zone, subzone] = parts;
-  const loc: Locality = {
-    ...(region ? { region } : {}),
-    ...(zone ? { zone } : {}),
-    ...(subzone ? { subzone } : {}),
-  };
-  return Object.keys(loc).length > 0 ? loc : undefined;
-}
-
-/** `healthy: bool` or `health: healthy|unhealthy|unknown`; neither means unknown (treated as healthy). */
-function readHealth(raw: RawMap, fail: Fail): Health {
-  const healthy = raw['healthy'];
-  const health = raw['health'];
-  let fromBool: Health | undefined;
-  let fromText: Health | undefined;
-  if (healthy !== undefined) {
-    if (typeof healthy !== 'boolean') fail(ErrorCode.ENTRY_INVALID, 'healthy', `healthy must be true or false, got ${typeName(healthy)}`);
-    fromBool = healthy === true ? Health.HEALTHY : Health.UNHEALTHY;
-  }
-  if (health !== undefined) {
-    fromText = typeof health === 'string' ? HEALTH.get(health.toLowerCase()) : undefined;
-    if (fromText === undefined) fail(ErrorCode.ENTRY_INVALID, 'health', `health must be healthy, unhealthy or unknown, got ${typeName(health)}`);
-  }
-  if (fromBool !== undefined && fromText !== undefined && fromBool !== fromText) {
-    fail(ErrorCode.ENTRY_INVALID, 'health', `health "${fromText}" contradicts healthy: ${String(healthy)}`);
-  }
-  return fromBool ?? fromText ?? Health.UNKNOWN;
-}

@@ -1,7 +1,8 @@
 import { ErrorCode } from '../../errors/index.js';
-import { Health, type Endpoint, type Locality, type Port } from '../../model/index.js';
+import type { Endpoint, Port } from '../../model/index.js';
 import { normaliseAddress } from '../shared/address.js';
 import { child, keySuffix, isPortNumber, isRawMap, scalarText, typeName, type Problems, type RawMap } from './entry-path.js';
+import { readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
 
 const INSTANCE_KEYS: ReadonlySet<string> = new Set([
   'address',
@@ -14,8 +15,6 @@ const INSTANCE_KEYS: ReadonlySet<string> = new Set([
   'health',
   'id',
 ]);
-const LOCALITY_KEYS: ReadonlySet<string> = new Set(['region', 'zone', 'subzone']);
-const HEALTH: ReadonlyMap<string, Health> = new Map(Object.values(Health).map((h) => [h, h]));
 const MAX_WEIGHT = 4294967295;
 
 /** What an instance is checked against: its service's surviving ports. */
@@ -79,7 +78,6 @@ export function validateInstance(entry: unknown, here: string, ctx: InstanceCont
 }
 
 /** Reports `message` at `<instance path><suffix>` and skips the instance. */
-type Fail = (code: ErrorCode, suffix: string, message: string) => never;
 
 function readAddress(entry: RawMap, fail: Fail): string {
   const raw = entry['address'];
@@ -125,50 +123,3 @@ function readLabels(raw: unknown, at: string, p: Problems, fail: Fail): Record<s
   return Object.fromEntries(out);
 }
 
-/** `"region/zone/subzone"` (trailing parts optional, empty parts unset) or a mapping. */
-function readLocality(raw: unknown, fail: Fail): Locality | undefined {
-  if (raw === undefined) return undefined;
-  let parts: Array<string | undefined>;
-  if (typeof raw === 'string') {
-    parts = raw.split('/');
-    if (parts.length > 3) fail(ErrorCode.ENTRY_INVALID, '.locality', `locality "${raw}" has more than region/zone/subzone`);
-  } else if (isRawMap(raw)) {
-    for (const k of Object.keys(raw)) {
-      if (!LOCALITY_KEYS.has(k)) fail(ErrorCode.ENTRY_INVALID, `.locality${keySuffix(k)}`, `unknown locality key "${k}"`);
-    }
-    parts = [raw['region'], raw['zone'], raw['subzone']].map((v, i) => {
-      if (v === undefined || (typeof v === 'string' && !v.includes('/'))) return v;
-      const key = ['region', 'zone', 'subzone'][i] ?? '';
-      return fail(ErrorCode.ENTRY_INVALID, `.locality.${key}`, `locality ${key} must be a string without "/", got ${typeName(v)}`);
-    });
-  } else {
-    return fail(ErrorCode.ENTRY_INVALID, '.locality', `locality must be "region/zone/subzone" or a mapping, got ${typeName(raw)}`);
-  }
-  const [region, zone, subzone] = parts;
-  const loc: Locality = {
-    ...(region ? { region } : {}),
-    ...(zone ? { zone } : {}),
-    ...(subzone ? { subzone } : {}),
-  };
-  return Object.keys(loc).length > 0 ? loc : undefined;
-}
-
-/** `healthy: bool` or `health: healthy|unhealthy|unknown`; neither means unknown (treated as healthy). */
-function readHealth(entry: RawMap, fail: Fail): Health {
-  const healthy = entry['healthy'];
-  const health = entry['health'];
-  let fromBool: Health | undefined;
-  let fromText: Health | undefined;
-  if (healthy !== undefined) {
-    if (typeof healthy !== 'boolean') fail(ErrorCode.ENTRY_INVALID, '.healthy', `healthy must be true or false, got ${typeName(healthy)}`);
-    fromBool = healthy === true ? Health.HEALTHY : Health.UNHEALTHY;
-  }
-  if (health !== undefined) {
-    fromText = typeof health === 'string' ? HEALTH.get(health.toLowerCase()) : undefined;
-    if (fromText === undefined) fail(ErrorCode.ENTRY_INVALID, '.health', `health must be healthy, unhealthy or unknown, got ${typeName(health)}`);
-  }
-  if (fromBool !== undefined && fromText !== undefined && fromBool !== fromText) {
-    fail(ErrorCode.ENTRY_INVALID, '.health', `health "${fromText}" contradicts healthy: ${String(healthy)}`);
-  }
-  return fromBool ?? fromText ?? Health.UNKNOWN;
-}

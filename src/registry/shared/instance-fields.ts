@@ -1,0 +1,65 @@
+import { ErrorCode } from '../../errors/index.js';
+import { Health, type Locality } from '../../model/index.js';
+import { isRawMap, keySuffix, typeName, type RawMap } from '../file/entry-path.js';
+
+/*
+ * Instance fields whose syntax the file and etcd registries share (docs/file-registry.md): the
+ * same words mean the same thing in both, and bad values get the same codes and messages.
+ */
+
+/** Raises a coded problem at `<entry path><suffix>`; never returns. */
+export type Fail = (code: ErrorCode, suffix: string, message: string) => never;
+
+const LOCALITY_KEYS: ReadonlySet<string> = new Set(['region', 'zone', 'subzone']);
+const HEALTH: ReadonlyMap<string, Health> = new Map(Object.values(Health).map((h) => [h, h]));
+
+/**
+ * `"region/zone/subzone"` (trailing parts optional, empty parts unset) or a mapping. `sep` joins the field to
+ * the entry path ('.' in a file, '' for an etcd value).
+ */
+export function readLocality(raw: unknown, fail: Fail, sep = '.'): Locality | undefined {
+  if (raw === undefined) return undefined;
+  let parts: Array<string | undefined>;
+  if (typeof raw === 'string') {
+    parts = raw.split('/');
+    if (parts.length > 3) fail(ErrorCode.ENTRY_INVALID, `${sep}locality`, `locality "${raw}" has more than region/zone/subzone`);
+  } else if (isRawMap(raw)) {
+    for (const k of Object.keys(raw)) {
+      if (!LOCALITY_KEYS.has(k)) fail(ErrorCode.ENTRY_INVALID, `${sep}locality${keySuffix(k)}`, `unknown locality key "${k}"`);
+    }
+    parts = [raw['region'], raw['zone'], raw['subzone']].map((v, i) => {
+      if (v === undefined || (typeof v === 'string' && !v.includes('/'))) return v;
+      const key = ['region', 'zone', 'subzone'][i] ?? '';
+      return fail(ErrorCode.ENTRY_INVALID, `${sep}locality.${key}`, `locality ${key} must be a string without "/", got ${typeName(v)}`);
+    });
+  } else {
+    return fail(ErrorCode.ENTRY_INVALID, `${sep}locality`, `locality must be "region/zone/subzone" or a mapping, got ${typeName(raw)}`);
+  }
+  const [region, zone, subzone] = parts;
+  const loc: Locality = {
+    ...(region ? { region } : {}),
+    ...(zone ? { zone } : {}),
+    ...(subzone ? { subzone } : {}),
+  };
+  return Object.keys(loc).length > 0 ? loc : undefined;
+}
+
+/** `healthy: bool` or `health: healthy|unhealthy|unknown`; neither means unknown (treated as healthy). */
+export function readHealth(entry: RawMap, fail: Fail, sep = '.'): Health {
+  const healthy = entry['healthy'];
+  const health = entry['health'];
+  let fromBool: Health | undefined;
+  let fromText: Health | undefined;
+  if (healthy !== undefined) {
+    if (typeof healthy !== 'boolean') fail(ErrorCode.ENTRY_INVALID, `${sep}healthy`, `healthy must be true or false, got ${typeName(healthy)}`);
+    fromBool = healthy === true ? Health.HEALTHY : Health.UNHEALTHY;
+  }
+  if (health !== undefined) {
+    fromText = typeof health === 'string' ? HEALTH.get(health.toLowerCase()) : undefined;
+    if (fromText === undefined) fail(ErrorCode.ENTRY_INVALID, `${sep}health`, `health must be healthy, unhealthy or unknown, got ${typeName(health)}`);
+  }
+  if (fromBool !== undefined && fromText !== undefined && fromBool !== fromText) {
+    fail(ErrorCode.ENTRY_INVALID, `${sep}health`, `health "${fromText}" contradicts healthy: ${String(healthy)}`);
+  }
+  return fromBool ?? fromText ?? Health.UNKNOWN;
+}
