@@ -49,14 +49,25 @@ function endpoint(i: number, k: number, address: string): Endpoint {
   };
 }
 
-/** Service `i` (0 <= i < 65,536); `variant` > 0 moves its first endpoint to another address. */
-export function benchService(i: number, variant = 0): Service {
+/** Shape of generated services: endpoints per service and the registry they come from. */
+export interface ServiceShape {
+  readonly endpoints?: number;
+  readonly registry?: string;
+}
+
+/**
+ * Service `i` (0 <= i < 65,536); `variant` > 0 (< 2^24) moves its first endpoint to another
+ * address (11.x.y.z), so every variant converts to a different resource version.
+ */
+export function benchService(i: number, variant = 0, shape: ServiceShape = {}): Service {
   const base = `10.${(i >> 8) & 255}.${i & 255}`;
-  const endpoints = Array.from({ length: ENDPOINTS_PER_SERVICE }, (_, k) =>
-    endpoint(i, k, k === 0 && variant > 0 ? `10.255.${(variant >> 8) & 255}.${variant & 255}` : `${base}.${k + 1}`),
-  );
+  const registry = shape.registry ?? REGISTRY;
+  const endpoints = Array.from({ length: shape.endpoints ?? ENDPOINTS_PER_SERVICE }, (_, k) => {
+    const address = k === 0 && variant > 0 ? `11.${(variant >> 16) & 255}.${(variant >> 8) & 255}.${variant & 255}` : `${base}.${k + 1}`;
+    return { ...endpoint(i, k, address), origin: registry };
+  });
   return {
-    registry: REGISTRY,
+    registry,
     registryKind: 'fake',
     name: `com.example.shop${i % 100}.OrderService${i}`,
     namespace: `team${i % 20}`,

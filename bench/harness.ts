@@ -39,12 +39,22 @@ export interface CaseResult {
   readonly notes: readonly string[];
 }
 
+/** Free-form tables a bench reports instead of (or besides) timing cases, plus its raw data. */
+export interface TableResult {
+  readonly tables: ReadonlyArray<{ readonly title: string; readonly header: readonly string[]; readonly rows: ReadonlyArray<readonly string[]> }>;
+  /** Prose lines printed above the tables (parameters, peers, caveats). */
+  readonly preamble: readonly string[];
+  /** Raw figures (JSON-serialisable), written to docs/bench/<name>.json by --write for plots. */
+  readonly data: unknown;
+}
+
 export interface BenchResult {
   readonly name: string;
   readonly title: string;
   readonly compare: Compare;
   readonly cases: readonly CaseResult[];
   readonly wallMs: number;
+  readonly table?: TableResult;
 }
 
 /** One bench: a name for the command line and a function that runs all its cases. */
@@ -55,6 +65,8 @@ export interface Bench {
   readonly description: string;
   readonly compare: Compare;
   run(): Promise<readonly CaseResult[]>;
+  /** After run(): tables of a bench whose figures are not timing cases. */
+  table?(): TableResult | undefined;
 }
 
 type Gc = () => void;

@@ -18,6 +18,8 @@ export interface MachineInfo {
   readonly date: string;
   readonly load: string;
   readonly gc: boolean;
+  /** git rev-parse HEAD of the measured tree (set by run.ts on --write). */
+  readonly commit?: string;
 }
 
 export function machineInfo(gc: boolean = hasGc()): MachineInfo {
@@ -37,7 +39,8 @@ export function machineInfo(gc: boolean = hasGc()): MachineInfo {
 }
 
 export function machineLine(m: MachineInfo): string {
-  return `${m.cpu}, ${m.cores} cores, ${m.memory} RAM, ${m.os}, Node ${m.node}, ${m.date}, load avg (1/5/15 min) at start ${m.load}, global.gc ${m.gc ? 'on' : 'OFF'}`;
+  const commit = m.commit !== undefined ? `, commit ${m.commit}` : '';
+  return `${m.cpu}, ${m.cores} cores, ${m.memory} RAM, ${m.os}, Node ${m.node}, ${m.date}, load avg (1/5/15 min) at start ${m.load}, global.gc ${m.gc ? 'on' : 'OFF'}${commit}`;
 }
 
 /** "12.3x faster" / "2.10x slower" (time), "1.85x baseline" (memory), or "baseline". */
@@ -78,7 +81,18 @@ function rows(bench: BenchResult): Row[] {
   }));
 }
 
+function textTable(header: readonly string[], body: ReadonlyArray<readonly string[]>): string[] {
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+}
+
 export function consoleTable(bench: BenchResult): string {
+  if (bench.table !== undefined && bench.cases.length === 0) {
+    const out = [`${bench.name}: ${bench.title}  (${(bench.wallMs / 1000).toFixed(1)} s)`, ...bench.table.preamble];
+    for (const t of bench.table.tables) out.push('', t.title, ...textTable(t.header, t.rows));
+    return out.join('\n');
+  }
   const all = [[...HEADER], ...rows(bench).map((r) => [...r.cells])];
   const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]): string =>
@@ -90,7 +104,17 @@ export function consoleTable(bench: BenchResult): string {
   return out.join('\n');
 }
 
+function mdTable(header: readonly string[], body: ReadonlyArray<readonly string[]>): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  return [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`, ...body.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
 function markdownTable(bench: BenchResult): string {
+  if (bench.table !== undefined && bench.cases.length === 0) {
+    const out: string[] = [...bench.table.preamble];
+    for (const t of bench.table.tables) out.push('', `**${t.title}**`, '', mdTable(t.header, t.rows));
+    return out.join('\n');
+  }
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const head = `| ${HEADER.join(' | ')} |`;
   const sep = `|${HEADER.map((_, i) => (i === 0 || i === HEADER.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`;

@@ -9,8 +9,8 @@
  * - `--write` rewrites docs/benchmarks.md (see report.ts for what is carried over).
  * - Never calls process.exit: it sets process.exitCode and lets the process end.
  */
-import { fork } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync, fork, spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { convertBench } from './convert.js';
 import { hasGc, type Bench, type BenchResult } from './harness.js';
@@ -18,10 +18,30 @@ import { memoryBench } from './memory.js';
 import { pipelineFlush } from './pipeline-flush.js';
 import { consoleTable, machineInfo, machineLine, renderDoc } from './report.js';
 import { xdsPush } from './xds-push.js';
+import { scaleBench } from './scale/scale.js';
 
-const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench];
+const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, scaleBench];
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
+const DATA_DIR = new URL('../../docs/bench/', import.meta.url);
+const PLOT = fileURLToPath(new URL('../../bench/plot/plot.py', import.meta.url));
+
+/** The commit the figures were measured on (`git rev-parse HEAD`, "+dirty" with local changes). */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Renders docs/bench/*.png from docs/bench/*.json with bench/plot/plot.py (python3 + matplotlib); optional. */
+function plot(): void {
+  const r = spawnSync('python3', [PLOT, fileURLToPath(DATA_DIR)], { stdio: 'inherit' });
+  if (r.status !== 0) process.stdout.write('plots not rendered (python3 with matplotlib needed: pip install matplotlib)\n');
+}
 /** A child that sent its result but does not exit within this is killed (a leaked handle). */
 const EXIT_GRACE_MS = 10_000;
 
@@ -34,12 +54,14 @@ async function runChild(name: string): Promise<void> {
   if (bench === undefined) throw new Error(`unknown bench ${name}`);
   const t0 = process.hrtime.bigint();
   const cases = await bench.run();
+  const table = bench.table?.();
   const result: BenchResult = {
     name: bench.name,
     title: bench.title,
     compare: bench.compare,
     cases,
     wallMs: Number(process.hrtime.bigint() - t0) / 1e6,
+    ...(table !== undefined ? { table } : {}),
   };
   if (process.send !== undefined) {
     await new Promise<void>((resolve, reject) => process.send?.(result, undefined, {}, (e) => (e === null ? resolve() : reject(e))));
@@ -104,8 +126,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (write) {
     const previous = await readFile(DOC, 'utf8').catch(() => undefined);
-    await writeFile(DOC, renderDoc(BENCHES, results, machine, previous));
+    const commit = gitCommit();
+    await writeFile(DOC, renderDoc(BENCHES, results, { ...machine, commit }, previous));
     process.stdout.write(`wrote ${fileURLToPath(DOC)}\n`);
+    for (const r of results) {
+      if (r.table === undefined) continue;
+      await mkdir(DATA_DIR, { recursive: true });
+      const file = new URL(`${r.name}.json`, DATA_DIR);
+      await writeFile(file, `${JSON.stringify({ machine: { ...machine, commit }, wallMs: r.wallMs, ...(r.table.data as object) }, null, 1)}\n`);
+      process.stdout.write(`wrote ${fileURLToPath(file)}\n`);
+    }
+    plot();
   }
   return 0;
 }

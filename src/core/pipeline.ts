@@ -163,7 +163,8 @@ export class Pipeline {
       live.add(input.host);
       for (const r of this.convertCached(input).resources) resources.push(r);
     }
-    for (const host of [...this.cache.keys()]) if (!live.has(host)) this.cache.delete(host);
+    // Every cached host is live unless the cache holds more hosts than are live.
+    if (this.cache.size > live.size) for (const host of [...this.cache.keys()]) if (!live.has(host)) this.cache.delete(host);
     const snap = this.o.store.publish(resources);
     if (snap !== undefined) {
       this.o.metrics.snapshotSequence.set(snap.sequence);

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { contentHash } from '../util/hash.js';
 import { ResourceKind, type IstioResource } from './resource.js';
 
@@ -16,7 +17,11 @@ export interface Snapshot {
 
 export interface KindSnapshot {
   readonly kind: ResourceKind;
-  /** Hash of the sorted (key, resource version) pairs of this kind. */
+  /**
+   * Content version of the kind: a hash of the kind, the resource count and an
+   * order-independent sum of per-resource hashes of `key@version`. Equal (key, version) sets
+   * give equal versions, whatever the order or history of publishes, across restarts too.
+   */
   readonly version: string;
   /** Resources by key, sorted by key. */
   readonly resources: ReadonlyMap<string, IstioResource>;
@@ -25,16 +30,138 @@ export interface KindSnapshot {
 export type SnapshotListener = (snapshot: Snapshot, changedKinds: ReadonlySet<ResourceKind>) => void;
 
 const ALL_KINDS: readonly ResourceKind[] = Object.values(ResourceKind);
+const MASK_128 = (1n << 128n) - 1n;
 
-function buildKind(kind: ResourceKind, resources: IstioResource[]): KindSnapshot {
-  resources.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const map = new Map<string, IstioResource>();
-  const parts: string[] = [];
-  for (const r of resources) {
-    map.set(r.key, r);
-    parts.push(`${r.key}@${r.version}`);
+/** 128 bits of SHA-256 of `key@version`, as a BigInt. */
+function resourceHash(r: IstioResource): bigint {
+  return BigInt(`0x${hash('sha256', `${r.key}@${r.version}`, 'hex').slice(0, 32)}`);
+}
+
+function kindVersion(kind: ResourceKind, count: number, sum: bigint): string {
+  return contentHash(`${kind}\n${count}\n${sum.toString(16)}`);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Per-key state the store keeps besides the published resource (never shared). */
+interface KeyState {
+  /** resourceHash of the published resource. */
+  hash: bigint;
+  /** The publish that last listed this key (duplicate and removal detection without a Set). */
+  mark: number;
+}
+
+/** What the store keeps per kind besides the published KindSnapshot (never shared). */
+interface KindState {
+  readonly snapshot: KindSnapshot;
+  /** Sum of resourceHash over the kind's resources, mod 2^128. */
+  readonly sum: bigint;
+  /**
+   * Per-key state (same keys as snapshot.resources once committed). Owned by the store and
+   * updated in place: a state is only ever followed by the next one.
+   */
+  readonly keys: Map<string, KeyState>;
+}
+
+const EMPTY_STATE = (kind: ResourceKind): KindState => ({
+  snapshot: { kind, version: kindVersion(kind, 0, 0n), resources: new Map() },
+  sum: 0n,
+  keys: new Map(),
+});
+
+let marks = 0;
+
+/**
+ * The next state of one kind from the previous one and the kind's full resource list.
+ * Cost: one or two Map lookups per resource (no allocation per unchanged resource), plus
+ * hashing what changed, one Map copy when anything changed, and a merge of sorted key lists
+ * when keys came or went. Returns `prev` itself when nothing changed.
+ */
+function nextKind(prev: KindState, list: readonly IstioResource[]): KindState {
+  const old = prev.snapshot.resources;
+  const keys = prev.keys;
+  const mark = ++marks;
+  const changed: IstioResource[] = [];
+  const fresh: string[] = [];
+  let listed = 0;
+  for (const r of list) {
+    const o = old.get(r.key);
+    if (o === undefined) {
+      fresh.push(r.key);
+      changed.push(r);
+      continue;
+    }
+    const st = keys.get(r.key);
+    if (st === undefined || st.mark === mark) return fromScratch(prev, list); // a key twice: the last one wins
+    st.mark = mark;
+    listed += 1;
+    if (o !== r && o.version !== r.version) changed.push(r);
   }
-  return { kind, version: contentHash(parts.join('\n')), resources: map };
+  if (fresh.length > 1 && new Set(fresh).size !== fresh.length) return fromScratch(prev, list);
+  // Keys of the old snapshot missing from the list (only looked for when some are).
+  const removed: string[] = [];
+  if (listed < old.size) {
+    for (const [k, st] of keys) if (st.mark !== mark) removed.push(k);
+  }
+  if (changed.length === 0 && removed.length === 0) return prev;
+  let sum = prev.sum;
+  for (const k of removed) {
+    sum -= keys.get(k)?.hash ?? 0n;
+    keys.delete(k);
+  }
+  for (const r of changed) {
+    const h = resourceHash(r);
+    const st = keys.get(r.key);
+    sum += h - (st?.hash ?? 0n);
+    if (st === undefined) keys.set(r.key, { hash: h, mark });
+    else st.hash = h;
+  }
+  sum &= MASK_128;
+  const resources = nextResources(old, changed, fresh, removed);
+  const kind = prev.snapshot.kind;
+  return { snapshot: { kind, version: kindVersion(kind, resources.size, sum), resources }, sum, keys };
+}
+
+/**
+ * The next resources map, sorted by key, from the previous one (never mutated): `changed` holds
+ * every new or replaced resource, `fresh` the keys not in `old`, `removed` the keys to drop.
+ */
+function nextResources(
+  old: ReadonlyMap<string, IstioResource>,
+  changed: readonly IstioResource[],
+  fresh: string[],
+  removed: readonly string[],
+): Map<string, IstioResource> {
+  if (fresh.length === 0 && removed.length === 0) {
+    // Same keys: a copy keeps the sorted order; changed resources replace theirs in place.
+    const resources = new Map(old);
+    for (const r of changed) resources.set(r.key, r);
+    return resources;
+  }
+  const gone = new Set(removed);
+  const added = fresh.sort(cmp);
+  const byKey = new Map<string, IstioResource>();
+  for (const r of changed) byKey.set(r.key, r);
+  const resources = new Map<string, IstioResource>();
+  let i = 0;
+  for (const [k, r] of old) {
+    if (gone.has(k)) continue;
+    for (let a = added[i]; a !== undefined && a < k; a = added[++i]) resources.set(a, byKey.get(a) as IstioResource);
+    resources.set(k, byKey.get(k) ?? r);
+  }
+  for (let a = added[i]; a !== undefined; a = added[++i]) resources.set(a, byKey.get(a) as IstioResource);
+  return resources;
+}
+
+/** The state of one kind built from nothing (the first publish, or a list with duplicate keys). */
+function fromScratch(prev: KindState, list: readonly IstioResource[]): KindState {
+  const byKey = new Map<string, IstioResource>();
+  for (const r of list) byKey.set(r.key, r);
+  const next = nextKind(EMPTY_STATE(prev.snapshot.kind), [...byKey.values()]);
+  // Keep identity when the content is the same as before (unchanged kinds are shared).
+  return next.snapshot.version === prev.snapshot.version ? prev : next;
 }
 
 /**
@@ -43,12 +170,15 @@ function buildKind(kind: ResourceKind, resources: IstioResource[]): KindSnapshot
  * Contract: `publish` returns the new snapshot, or undefined when nothing changed (no listener is
  * called then). Listeners are called synchronously, in registration order, with the kinds whose
  * version changed; a listener registered after the first publish is not called back for it and
- * should read `current()`.
+ * should read `current()`. Unchanged kinds keep their KindSnapshot object (identity) across
+ * snapshots. A publish costs O(resources) Map lookups plus work proportional to what changed
+ * (resources are compared by identity, then by version, against the previous snapshot).
  */
 export class SnapshotStore {
   private snapshot: Snapshot | undefined;
   private sequence = 0;
   private readonly listeners: SnapshotListener[] = [];
+  private readonly states = new Map<ResourceKind, KindState>(ALL_KINDS.map((k) => [k, EMPTY_STATE(k)]));
 
   current(): Snapshot | undefined {
     return this.snapshot;
@@ -67,17 +197,21 @@ export class SnapshotStore {
     for (const k of ALL_KINDS) byKind.set(k, []);
     for (const r of resources) byKind.get(r.kind)?.push(r);
     const kinds = new Map<ResourceKind, KindSnapshot>();
+    const next = new Map<ResourceKind, KindState>();
     const changed = new Set<ResourceKind>();
     for (const k of ALL_KINDS) {
-      const ks = buildKind(k, byKind.get(k) ?? []);
-      const prev = this.snapshot?.kinds.get(k);
-      if (prev !== undefined && prev.version === ks.version) {
-        kinds.set(k, prev); // keep identity: unchanged kinds are shared between snapshots
-      } else {
-        kinds.set(k, ks);
-        changed.add(k);
-      }
+      const prev = this.states.get(k) ?? EMPTY_STATE(k);
+      const st = nextKind(prev, byKind.get(k) ?? []);
+      next.set(k, st);
+      // Kind versions are content hashes: a kind whose resources changed and changed back in
+      // one publish keeps its previous KindSnapshot.
+      // (per-key state, updated in place, then holds the same content as before).
+      const same = st.snapshot.version === prev.snapshot.version;
+      kinds.set(k, same ? prev.snapshot : st.snapshot);
+      if (same) next.set(k, prev);
+      if (!same || this.snapshot === undefined) changed.add(k);
     }
+    for (const [k, st] of next) this.states.set(k, st);
     if (this.snapshot !== undefined && changed.size === 0) return undefined;
     const version = contentHash(ALL_KINDS.map((k) => kinds.get(k)?.version ?? '').join('/'));
     this.sequence += 1;
