@@ -155,10 +155,11 @@ async function main(): Promise<void> {
   }
   const cpu0 = process.cpuUsage();
 
-  const apply = (c: Change): readonly [number, number] => {
+  /** `scheduled`: when the change was due (churn); a bridge that falls behind applies it late. */
+  const apply = (c: Change, scheduled?: number): readonly [number, number] => {
     const reg = fakes[c.reg];
     const s = scaleService(cfg, c.reg, c.svc, c.variant);
-    const at = nowMs();
+    const at = scheduled ?? nowMs();
     reg?.put(s);
     if (cfg.mode === Mode.NO_DEBOUNCE) {
       const f = performance.now();
@@ -194,20 +195,22 @@ async function main(): Promise<void> {
     void (async () => {
       switch (m.type) {
         case 'apply': {
-          send({ type: 'applied', stamps: m.changes.map(apply) });
+          send({ type: 'applied', stamps: m.changes.map((c) => apply(c)) });
           break;
         }
         case 'churn': {
-          // Applied on this process's own clock in 10 ms ticks: `perSecond / 100` per tick.
+          // Applied on this process's own clock in 10 ms ticks; each change is stamped with the
+          // time it was due, so falling behind counts as latency.
           const stamps: Array<readonly [number, number]> = [];
           const start = performance.now();
+          const startEpoch = nowMs();
           let next = 0;
           await new Promise<void>((resolve) => {
             const tick = (): void => {
               const due = Math.min(m.changes.length, Math.floor(((performance.now() - start) / 1000) * m.perSecond) + 1);
               while (next < due) {
                 const c = m.changes[next++];
-                if (c !== undefined) stamps.push(apply(c));
+                if (c !== undefined) stamps.push(apply(c, startEpoch + ((next - 1) / m.perSecond) * 1000));
               }
               if (next >= m.changes.length) resolve();
               else setTimeout(tick, 10);

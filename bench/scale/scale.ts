@@ -56,6 +56,8 @@ export interface Setup {
   readonly isolated: number;
   readonly burst: number;
   readonly churn: boolean;
+  /** Churn duration for this setup when shorter than the run's (a baseline that cannot keep up). */
+  readonly churnSeconds?: number;
 }
 
 export interface Latency {
@@ -118,7 +120,7 @@ export function allSetups(): Setup[] {
     { id: 'S3-mb', ...small, registries: 3, mode: Mode.MESHBRIDGE, kube: false, isolated: 20, burst: 10_000, churn: false },
     { id: 'L1-mb', ...large, registries: 1, mode: Mode.MESHBRIDGE, kube: false, isolated: 30, burst: 10_000, churn: true },
     { id: 'L3-mb', ...large, registries: 3, mode: Mode.MESHBRIDGE, kube: false, isolated: 30, burst: 10_000, churn: true },
-    { id: 'L1-nd', ...large, registries: 1, mode: Mode.NO_DEBOUNCE, kube: false, isolated: 20, burst: 0, churn: true },
+    { id: 'L1-nd', ...large, registries: 1, mode: Mode.NO_DEBOUNCE, kube: false, isolated: 20, burst: 0, churn: true, churnSeconds: 2 },
     { id: 'L1-poll', ...large, registries: 1, mode: Mode.POLL, kube: false, isolated: 4, burst: 0, churn: true },
     { id: 'L1-mb-kube', ...large, registries: 1, mode: Mode.MESHBRIDGE, kube: true, isolated: 10, burst: 0, churn: false },
   ];
@@ -231,7 +233,8 @@ async function startKube(): Promise<Kube | string> {
     if (missing.length > 0) return `peers not built: ${missing.join(', ')} (test-support/build-peers.sh)`;
     const api = await peers.startKubeApiserver({ authorization: 'AlwaysAllow' });
     await peers.applyIstioCrds(api);
-    for (let i = 0; i < 20; i++) await peers.ensureNamespace(api, `team${i}`);
+    // Resources land in the conversion's namespace; the file floor writes to team0.
+    for (const ns of [conversionOptions().namespace, 'team0']) await peers.ensureNamespace(api, ns);
     const client = new KubeClient({ kubeconfig: api.kubeconfigPath, qps: 1000, burst: 2000 });
     await client.init();
     return { api, client, stop: () => api.stop() };
@@ -241,9 +244,7 @@ async function startKube(): Promise<Kube | string> {
 }
 
 async function wipeKube(k: Kube): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    await k.client.request({ method: 'DELETE', path: `/apis/networking.istio.io/v1/namespaces/team${i}/serviceentries` }).catch(() => undefined);
-  }
+  await k.client.request({ method: 'DELETE', path: `/apis/networking.istio.io/v1/namespaces/${conversionOptions().namespace}/serviceentries` }).catch(() => undefined);
   // Wait until the collection is empty (deletes are asynchronous to the list).
   for (let t = 0; t < 120; t++) {
     const l = await k.client.request<{ items?: unknown[] }>({ method: 'GET', path: '/apis/networking.istio.io/v1/serviceentries', query: { limit: 1 } });
@@ -257,7 +258,8 @@ function uniqueVariant(): () => number {
   return () => (v = (v + 1) % 0xffffff || 1);
 }
 
-async function runSetup(setup: Setup, kube: Kube | undefined, churnSeconds: number, nextVariant: () => number): Promise<ScenarioResult[]> {
+async function runSetup(setup: Setup, kube: Kube | undefined, runChurnSeconds: number, nextVariant: () => number): Promise<ScenarioResult[]> {
+  const churnSeconds = Math.min(runChurnSeconds, setup.churnSeconds ?? runChurnSeconds);
   const useKube = setup.kube && kube !== undefined;
   if (useKube) await wipeKube(kube);
   const cfg: BridgeConfig = {
@@ -445,10 +447,10 @@ async function runSetup(setup: Setup, kube: Kube | undefined, churnSeconds: numb
     );
     await phase('burst of changes at once', burst, () => applyAll(burst), 120_000, (w) => `${burst.length} changes in one go; all visible at the ADS client after ${w.toFixed(0)} ms`);
     await phase(
-      `churn ${churn.length / churnSeconds}/s for ${churnSeconds} s`,
+      `churn 1000/s for ${churnSeconds} s`,
       churn,
       async () => {
-        const p = bridge.wait('applied', churnSeconds * 1000 + 120_000);
+        const p = bridge.wait('applied', churnSeconds * 1000 + 900_000);
         bridge.send({ type: 'churn', changes: churn, perSecond: 1000 });
         return new Map((await p).stamps);
       },
@@ -576,7 +578,11 @@ export async function runScale(): Promise<ScaleReport> {
     if (kube !== undefined) floors.push(await ssaFloor(kube));
     for (const s of setups) {
       process.stderr.write(`scale: ${setupLabel(s)} ...\n`);
-      results.push(...(await runSetup(s, kube, churnSeconds, nextVariant)));
+      try {
+        results.push(...(await runSetup(s, kube, churnSeconds, nextVariant)));
+      } catch (e) {
+        results.push({ ...empty(s, 'FAILED'), notes: e instanceof Error ? e.message : String(e) });
+      }
     }
   } finally {
     await kube?.stop();
