@@ -46,6 +46,35 @@ function isReserved(key: string): boolean {
 }
 
 /**
+ * Small bounded memo of a pure string predicate/classifier. Contract: `get` returns what `compute`
+ * gives for the same string; the table is emptied when it reaches `limit` entries, so memory stays
+ * bounded whatever the input (label keys repeat across endpoints, values mostly across a service).
+ */
+class Memo<T> {
+  private readonly table = new Map<string, T>();
+  constructor(
+    private readonly compute: (s: string) => T,
+    private readonly limit: number,
+  ) {}
+
+  get(s: string): T {
+    const hit = this.table.get(s);
+    if (hit !== undefined || this.table.has(s)) return hit as T;
+    const v = this.compute(s);
+    if (this.table.size >= this.limit) this.table.clear();
+    this.table.set(s, v);
+    return v;
+  }
+}
+
+/** Why a key is refused (KEY or RESERVED), or null for a usable key. */
+const keyVerdict = new Memo<LabelDropReason | null>(
+  (key) => (!isLabelKey(key) ? LabelDropReason.KEY : isReserved(key) ? LabelDropReason.RESERVED : null),
+  4096,
+);
+const valueOk = new Memo<boolean>(isLabelValue, 16384);
+
+/**
  * Keeps the entries of raw instance metadata that are valid Kubernetes labels, as they are (keys
  * and values are never rewritten: a rewritten value would silently match a different subset).
  *
@@ -55,16 +84,23 @@ function isReserved(key: string): boolean {
  * `meshbridge.io/` prefix, and everything after the first `max` (default 256) keys in sorted order.
  */
 export function sanitizeLabels(raw: Readonly<Record<string, string>>, max: number = MAX_ENDPOINT_LABELS): SanitizedLabels {
-  const kept: Array<[string, string]> = [];
+  const labels: Record<string, string> = {};
   const droppedKeys: Array<{ key: string; reason: LabelDropReason }> = [];
-  for (const key of Object.keys(raw).sort()) {
+  let kept = 0;
+  const keys = Object.keys(raw);
+  keys.sort();
+  for (const key of keys) {
     const value = raw[key];
-    if (!isLabelKey(key)) droppedKeys.push({ key, reason: LabelDropReason.KEY });
-    else if (isReserved(key)) droppedKeys.push({ key, reason: LabelDropReason.RESERVED });
-    else if (typeof value !== 'string' || !isLabelValue(value)) droppedKeys.push({ key, reason: LabelDropReason.VALUE });
-    else if (kept.length >= max) droppedKeys.push({ key, reason: LabelDropReason.TOO_MANY });
-    else kept.push([key, value]);
+    const verdict = keyVerdict.get(key);
+    if (verdict !== null) droppedKeys.push({ key, reason: verdict });
+    else if (typeof value !== 'string' || !valueOk.get(value)) droppedKeys.push({ key, reason: LabelDropReason.VALUE });
+    else if (kept >= max) droppedKeys.push({ key, reason: LabelDropReason.TOO_MANY });
+    else {
+      kept++;
+      // A data property even for "__proto__" (plain assignment would set the prototype).
+      if (key === '__proto__') Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
+      else labels[key] = value;
+    }
   }
-  // fromEntries makes own properties even for keys such as "__proto__".
-  return { labels: Object.fromEntries(kept), dropped: droppedKeys.length, droppedKeys };
+  return { labels, dropped: droppedKeys.length, droppedKeys };
 }
