@@ -8,6 +8,17 @@ function isSorted(keys: readonly string[]): boolean {
   return true;
 }
 
+/** A value `JSON.stringify` writes exactly as stableStringify does (no undefined, function, symbol). */
+function isFlat(v: unknown): boolean {
+  const t = typeof v;
+  return t === 'string' || t === 'number' || t === 'boolean' || v === null;
+}
+
+/** No `toJSON` method for JSON.stringify to call instead of reading the object. */
+function noToJSON(o: object): boolean {
+  return typeof (o as { toJSON?: unknown }).toJSON !== 'function';
+}
+
 /**
  * JSON with object keys sorted at every level, so equal content gives equal text whatever the
  * insertion order. Arrays keep their order (order is meaningful in Istio specs).
@@ -22,6 +33,10 @@ export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     const arr: readonly unknown[] = value;
+    // Fast path: an array of strings/numbers/booleans/nulls without holes is what JSON.stringify writes.
+    let flat = noToJSON(arr);
+    for (let i = 0; flat && i < arr.length; i++) flat = i in arr && isFlat(arr[i]);
+    if (flat) return JSON.stringify(arr);
     let out = '[';
     for (let i = 0; i < arr.length; i++) {
       if (i > 0) out += ',';
@@ -31,7 +46,14 @@ export function stableStringify(value: unknown): string {
   }
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj);
-  if (!isSorted(keys)) keys.sort();
+  if (isSorted(keys)) {
+    // Fast path: sorted keys (JSON.stringify keeps Object.keys order) and flat values only.
+    let flat = noToJSON(obj);
+    for (let i = 0; flat && i < keys.length; i++) flat = isFlat(obj[keys[i] as string]);
+    if (flat) return JSON.stringify(obj);
+  } else {
+    keys.sort();
+  }
   let out = '{';
   let first = true;
   for (const k of keys) {
