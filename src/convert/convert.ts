@@ -8,7 +8,7 @@ import {
   resourceKey,
   type IstioResource,
 } from '../snapshot/index.js';
-import { hashOf, stableStringify } from '../util/hash.js';
+import { hashOf } from '../util/hash.js';
 import { sanitizeLabels, MAX_ENDPOINT_LABELS } from './labels.js';
 import { isDnsSubdomain, isValidHost, labelValueFor, objectName, withHashSuffix } from './names.js';
 import { EndpointForm, type ConversionOptions, type ConvertInput } from './options.js';
@@ -53,9 +53,9 @@ interface OutEndpoint {
   /** Published port name -> endpoint port for every port (identity of the endpoint). */
   readonly identity: string;
   readonly source: Endpoint;
-  readonly weight?: number;
-  readonly locality?: string;
-  readonly network?: string;
+  readonly weight: number | undefined;
+  readonly locality: string | undefined;
+  readonly network: string | undefined;
 }
 
 /** Problems of one host, counted by kind so 5,000 bad endpoints give one report, not 5,000. */
@@ -107,32 +107,39 @@ export function normaliseAddress(raw: string): { address: string; isIp: boolean 
 /** Istio's locality string `region/zone/subzone`, trailing empty parts left out. */
 export function localityString(l: Locality | undefined): string | undefined {
   if (l === undefined) return undefined;
-  const parts = [l.region ?? '', l.zone ?? '', l.subzone ?? ''];
-  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-  return parts.length > 0 ? parts.join('/') : undefined;
+  const region = l.region ?? '';
+  const zone = l.zone ?? '';
+  const subzone = l.subzone ?? '';
+  if (subzone !== '') return `${region}/${zone}/${subzone}`;
+  if (zone !== '') return `${region}/${zone}`;
+  return region !== '' ? region : undefined;
 }
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function publishedPortsOf(e: Endpoint, ports: readonly OutPort[], p: Problems): { all: Array<[string, number]>; diff: Array<[string, number]> } {
-  const all: Array<[string, number]> = [];
+/**
+ * The effective port of every published port for `e` (`all[i]` for `ports[i]`: the endpoint's
+ * number, else targetPort, else the port number) and the overrides that differ from the fallback.
+ */
+function publishedPortsOf(e: Endpoint, ports: readonly OutPort[], p: Problems): { all: number[]; diff: Array<[string, number]> } {
+  const all: number[] = [];
   const diff: Array<[string, number]> = [];
   for (const port of ports) {
     const src = port.sourceName;
     const n = src !== undefined && Object.hasOwn(e.ports, src) ? e.ports[src] : undefined;
     const fallback = port.targetPort ?? port.number;
     if (n === undefined) {
-      all.push([port.name, fallback]);
+      all.push(fallback);
       continue;
     }
     if (!(Number.isInteger(n) && n >= 1 && n <= 65535)) {
       p.count(ErrorCode.ENTRY_BAD_PORT, 'bad-endpoint-port', 'endpoint port numbers outside 1-65535 ignored (the service port applies)', `${e.address}:${port.name}=${String(n)}`);
-      all.push([port.name, fallback]);
+      all.push(fallback);
       continue;
     }
-    all.push([port.name, n]);
+    all.push(n);
     if (n !== fallback) diff.push([port.name, n]);
   }
   if (diff.length > MAX_ENDPOINT_PORTS) {
@@ -153,9 +160,13 @@ function weightOf(e: Endpoint, p: Problems): number | undefined | null {
   return Math.min(MAX_WEIGHT, Math.max(1, Math.round(w)));
 }
 
+function hasSlash(x: string | undefined): boolean {
+  return x !== undefined && x.includes('/');
+}
+
 function localityOf(e: Endpoint, p: Problems): string | undefined {
   const l = e.locality;
-  if (l !== undefined && [l.region, l.zone, l.subzone].some((x) => x !== undefined && x.includes('/'))) {
+  if (l !== undefined && (hasSlash(l.region) || hasSlash(l.zone) || hasSlash(l.subzone))) {
     p.count(ErrorCode.ENTRY_INVALID, 'bad-locality', 'endpoint localities with "/" inside a part ignored', e.address);
     return undefined;
   }
@@ -171,6 +182,11 @@ function localityOf(e: Endpoint, p: Problems): string | undefined {
 function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], o: ConversionOptions, p: Problems): OutEndpoint[] {
   const seen = new Set<string>();
   const out: OutEndpoint[] = [];
+  // The identity's port part is stableStringify of {name: effective port}: the same text, written
+  // directly in name order (names are unique; values are integers).
+  const order = ports
+    .map((x, i) => ({ i, name: x.name, key: JSON.stringify(x.name) }))
+    .sort((a, b) => cmp(a.name, b.name));
   for (const e of input.endpoints) {
     if (e.health === Health.UNHEALTHY && !o.includeUnhealthy) continue;
     const addr = typeof e.address === 'string' ? normaliseAddress(e.address) : undefined;
@@ -181,7 +197,12 @@ function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], o: Conv
     const weight = weightOf(e, p);
     if (weight === null) continue;
     const { all, diff } = publishedPortsOf(e, ports, p);
-    const identity = `${addr.address}|${stableStringify(Object.fromEntries(all))}`;
+    let identity = `${addr.address}|{`;
+    for (let k = 0; k < order.length; k++) {
+      const o = order[k] as { i: number; name: string; key: string };
+      identity += `${k > 0 ? ',' : ''}${o.key}:${String(all[o.i])}`;
+    }
+    identity += '}';
     if (seen.has(identity)) continue;
     seen.add(identity);
     const locality = localityOf(e, p);
@@ -192,9 +213,9 @@ function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], o: Conv
       ports: Object.fromEntries(diff),
       identity,
       source: e,
-      ...(weight !== undefined ? { weight } : {}),
-      ...(locality !== undefined ? { locality } : {}),
-      ...(network !== undefined && network.length > 0 ? { network } : {}),
+      weight,
+      locality,
+      network: network !== undefined && network.length > 0 ? network : undefined,
     });
   }
   out.sort((a, b) => cmp(a.address, b.address) || cmp(a.identity, b.identity));
