@@ -12,6 +12,8 @@ export const MAX_DNS_SUBDOMAIN = 253;
 const HASH_LEN = 10;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Dot-separated DNS_LABEL syntax (no length limits). */
+const DNS_SUBDOMAIN_SYNTAX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** True when `s` is one lowercase RFC 1123 label (1-63 characters). */
 export function isDnsLabel(s: string): boolean {
@@ -23,8 +25,17 @@ export function isDnsLabel(s: string): boolean {
  * most 253 in total. This is what Kubernetes requires of object names.
  */
 export function isDnsSubdomain(s: string): boolean {
-  return s.length > 0 && s.length <= MAX_DNS_SUBDOMAIN && s.split('.').every(isDnsLabel);
+  if (s.length === 0 || s.length > MAX_DNS_SUBDOMAIN || !DNS_SUBDOMAIN_SYNTAX.test(s)) return false;
+  // The syntax holds; what is left is the 63-character limit of each label.
+  for (let start = 0; ; ) {
+    const dot = s.indexOf('.', start);
+    const end = dot < 0 ? s.length : dot;
+    if (end - start > MAX_DNS_LABEL) return false;
+    if (dot < 0) return true;
+    start = dot + 1;
+  }
 }
+
 
 /**
  * True when `s` can be a ServiceEntry host: a DNS subdomain that is not an IP address and whose
@@ -47,6 +58,9 @@ export function isValidHost(s: string): boolean {
  * shortened; the caller validates the whole host and rejects what is still invalid.
  */
 export function sanitizeHostPart(value: string): string {
+  // Fast path: ASCII whose labels are already clean (or empty) once lowercased comes out as its
+  // lowercase form, exactly what the general path below gives for it.
+  if (CLEAN_ASCII_HOST_PART.test(value)) return value.toLowerCase();
   const lower = value.normalize('NFC').toLowerCase();
   return lower
     .split('.')
@@ -61,6 +75,9 @@ export function sanitizeHostPart(value: string): string {
     })
     .join('.');
 }
+
+/** Dot-separated labels, each empty or `[A-Za-z0-9]` at both ends with `[-A-Za-z0-9]` between. */
+const CLEAN_ASCII_HOST_PART = /^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)?(\.([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)?)*$/;
 
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 
