@@ -9,6 +9,7 @@ import {
   type IstioResource,
 } from '../snapshot/index.js';
 import { hashOf } from '../util/hash.js';
+import { sortStrings } from '../util/sort.js';
 import { sanitizeLabels, MAX_ENDPOINT_LABELS } from './labels.js';
 import { isDnsSubdomain, isValidHost, labelValueFor, objectName, withHashSuffix } from './names.js';
 import { EndpointForm, type ConversionOptions, type ConvertInput } from './options.js';
@@ -236,8 +237,16 @@ function ownershipLabels(input: ConvertInput, o: ConversionOptions, p: Problems)
   return { labels: sortedRecord(labels), dropped: extra.dropped };
 }
 
+/** A copy of `r` with its own enumerable keys inserted in sorted order. */
 function sortedRecord<T>(r: Readonly<Record<string, T>>): Record<string, T> {
-  return Object.fromEntries(Object.entries(r).sort((a, b) => cmp(a[0], b[0])));
+  const out: Record<string, T> = {};
+  for (const k of sortStrings(Object.keys(r))) {
+    const v = r[k] as T;
+    // A data property even for "__proto__" (plain assignment would set the prototype).
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
 }
 
 /** Builds the resource with its content-hash version and annotation. */

@@ -1,3 +1,4 @@
+import { sortStrings } from '../util/sort.js';
 import { isDnsSubdomain, isLabelValue, MAX_DNS_LABEL } from './names.js';
 
 /** The label-name part of a key (after the optional `prefix/`): <= 63, alphanumeric ends. */
@@ -87,8 +88,7 @@ export function sanitizeLabels(raw: Readonly<Record<string, string>>, max: numbe
   const labels: Record<string, string> = {};
   const droppedKeys: Array<{ key: string; reason: LabelDropReason }> = [];
   let kept = 0;
-  const keys = Object.keys(raw);
-  keys.sort();
+  const keys = sortStrings(Object.keys(raw));
   for (const key of keys) {
     const value = raw[key];
     const verdict = keyVerdict.get(key);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sortStrings } from './sort.js';
 
 /** True when `keys` is already in the order `Array.prototype.sort()` gives (UTF-16 code units). */
 function isSorted(keys: readonly string[]): boolean {
@@ -52,7 +53,7 @@ export function stableStringify(value: unknown): string {
     for (let i = 0; flat && i < keys.length; i++) flat = isFlat(obj[keys[i] as string]);
     if (flat) return JSON.stringify(obj);
   } else {
-    keys.sort();
+    sortStrings(keys);
   }
   let out = '{';
   let first = true;
