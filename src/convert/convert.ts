@@ -273,14 +273,19 @@ function resource(
 
 /** Endpoint fields shared by inline endpoints and WorkloadEntry specs, in CRD field order. */
 function endpointSpec(e: OutEndpoint, labels: Readonly<Record<string, string>>): Record<string, unknown> {
-  return {
-    address: e.address,
-    ...(Object.keys(e.ports).length > 0 ? { ports: e.ports } : {}),
-    ...(Object.keys(labels).length > 0 ? { labels } : {}),
-    ...(e.network !== undefined ? { network: e.network } : {}),
-    ...(e.locality !== undefined ? { locality: e.locality } : {}),
-    ...(e.weight !== undefined ? { weight: e.weight } : {}),
-  };
+  const out: Record<string, unknown> = { address: e.address };
+  if (hasKeys(e.ports)) out['ports'] = e.ports;
+  if (hasKeys(labels)) out['labels'] = labels;
+  if (e.network !== undefined) out['network'] = e.network;
+  if (e.locality !== undefined) out['locality'] = e.locality;
+  if (e.weight !== undefined) out['weight'] = e.weight;
+  return out;
+}
+
+/** True when `r` has an own enumerable string key (what `Object.keys(r).length > 0` says). */
+function hasKeys(r: object): boolean {
+  for (const k in r) if (Object.hasOwn(r, k)) return true;
+  return false;
 }
 
 /** A readable, address-derived part of a WorkloadEntry name. */
