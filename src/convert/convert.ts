@@ -239,9 +239,19 @@ function ownershipLabels(input: ConvertInput, o: ConversionOptions, p: Problems)
 
 /** A copy of `r` with its own enumerable keys inserted in sorted order. */
 function sortedRecord<T>(r: Readonly<Record<string, T>>): Record<string, T> {
+  return sortedRecordWith(r, undefined, undefined as T);
+}
+
+/**
+ * `sortedRecord({ ...r, [key]: value })` without the intermediate object: `key` (when given) is
+ * added or overrides, every key inserted in sorted order.
+ */
+function sortedRecordWith<T>(r: Readonly<Record<string, T>>, key: string | undefined, value: T): Record<string, T> {
+  const keys = Object.keys(r);
+  if (key !== undefined && !keys.includes(key)) keys.push(key);
   const out: Record<string, T> = {};
-  for (const k of sortStrings(Object.keys(r))) {
-    const v = r[k] as T;
+  for (const k of sortStrings(keys)) {
+    const v = k === key ? value : (r[k] as T);
     // A data property even for "__proto__" (plain assignment would set the prototype).
     if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     else out[k] = v;
@@ -265,7 +275,7 @@ function resource(
     name,
     key: resourceKey(kind, namespace, name),
     labels,
-    annotations: sortedRecord({ ...annotations, [ContentHashAnnotation]: version }),
+    annotations: sortedRecordWith(annotations, ContentHashAnnotation, version),
     spec,
     version,
   };
@@ -369,10 +379,10 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
   const resources: IstioResource[] = [resource(ResourceKind.ServiceEntry, ns, seName, owner.labels, annotations, spec)];
 
   if (form === EndpointForm.WORKLOAD_ENTRY) {
-    const weLabels = sortedRecord({ ...owner.labels, [SELECTOR_LABEL]: selectorValue });
+    const weLabels = sortedRecordWith(owner.labels, SELECTOR_LABEL, selectorValue);
     const wes = endpoints.map((e, i) => {
       const name = withHashSuffix(`${input.host}-${addressSlug(e.address)}`, `${input.host}|${e.identity}`);
-      const labels = sortedRecord({ ...(endpointLabels[i] ?? {}), [SELECTOR_LABEL]: selectorValue });
+      const labels = sortedRecordWith(endpointLabels[i] ?? {}, SELECTOR_LABEL, selectorValue);
       return resource(ResourceKind.WorkloadEntry, ns, name, weLabels, annotations, endpointSpec(e, labels));
     });
     wes.sort((a, b) => cmp(a.name, b.name));
