@@ -20,6 +20,20 @@ function noToJSON(o: object): boolean {
   return typeof (o as { toJSON?: unknown }).toJSON !== 'function';
 }
 
+/** JSON text of object keys already seen (field and label names repeat); bounded, emptied when full. */
+const quotedKeys = new Map<string, string>();
+
+/** `JSON.stringify(k)`, memoised. */
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size >= 4096) quotedKeys.clear();
+    quotedKeys.set(k, q);
+  }
+  return q;
+}
+
 /**
  * JSON with object keys sorted at every level, so equal content gives equal text whatever the
  * insertion order. Arrays keep their order (order is meaningful in Istio specs).
@@ -62,7 +76,7 @@ export function stableStringify(value: unknown): string {
     if (v === undefined) continue;
     if (!first) out += ',';
     first = false;
-    out += `${JSON.stringify(k)}:${stableStringify(v)}`;
+    out += `${quoteKey(k)}:${stableStringify(v)}`;
   }
   return `${out}}`;
 }
