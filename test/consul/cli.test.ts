@@ -7,24 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { cli, tempDir, writeConfig } from '../e2e/support.js';
+import { cli, tempDir, writeConfig, renderedObjects } from '../e2e/support.js';
 import { loadConsul, type ConsulPeer } from './consul-peer.js';
 
 const mod = await loadConsul();
 const skip = mod.consulSkipReason();
 const TOKEN = 'b1e7c0de-0000-4000-8000-meshbridge01';
 
-interface ServiceEntry {
-  kind: string;
-  metadata: { name: string; namespace: string };
-  spec: {
-    hosts: string[];
-    ports: Array<{ number: number; name: string; protocol: string }>;
-    endpoints?: Array<{ address: string; ports?: Record<string, number>; labels?: Record<string, string>; weight?: number; locality?: string }>;
-    resolution: string;
-  };
-}
 
 describe('CLI with a consul registry (TLS, client certificate, ACL token)', { skip }, () => {
   let consul: ConsulPeer;
@@ -59,9 +48,7 @@ log: {level: warn}
     const config = await writeConfig(dir, configText());
     const p = cli(['render', '--config', config], { CONSUL_TEST_TOKEN: TOKEN });
     assert.equal(await p.exit, 0, p.stderr());
-    const objs = parseAllDocuments(p.stdout())
-      .map((d) => d.toJS() as ServiceEntry | null)
-      .filter((o): o is ServiceEntry => o !== null);
+    const objs = renderedObjects(p.stdout());
     const byHost = new Map(objs.map((o) => [o.spec.hosts[0], o]));
     assert.deepEqual([...byHost.keys()].sort(), ['db.service.dc1.consul', 'web.service.dc1.consul']);
     const web = byHost.get('web.service.dc1.consul');

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const MAIN = join(REPO, 'dist', 'src', 'main.js');
@@ -75,4 +76,23 @@ export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: numb
 export async function get(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url);
   return { status: res.status, text: await res.text() };
+}
+
+/** A ServiceEntry as `meshbridge render` prints it (the fields the tests read). */
+export interface RenderedServiceEntry {
+  kind: string;
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: {
+    hosts: string[];
+    ports: Array<{ number: number; name: string; protocol: string }>;
+    endpoints?: Array<{ address: string; ports?: Record<string, number>; labels?: Record<string, string>; weight?: number; locality?: string }>;
+    resolution: string;
+  };
+}
+
+/** The objects of `render`'s multi-document YAML output, in order (comments and empty documents dropped). */
+export function renderedObjects(yamlText: string): RenderedServiceEntry[] {
+  return parseAllDocuments(yamlText)
+    .map((d) => d.toJS() as RenderedServiceEntry | null)
+    .filter((o): o is RenderedServiceEntry => o !== null);
 }

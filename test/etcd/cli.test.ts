@@ -3,19 +3,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAllDocuments } from 'yaml';
-import { cli, freePort, get, tempDir, until, writeConfig } from '../e2e/support.js';
+import { cli, freePort, get, tempDir, until, writeConfig, renderedObjects } from '../e2e/support.js';
 import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
 import { requirePeers } from '../support/peers.js';
 import { EtcdPeer } from './etcd-peer.js';
 
 const skip = await requirePeers('etcd');
 
-interface ServiceEntry {
-  kind: string;
-  metadata: { name: string; namespace: string; labels: Record<string, string> };
-  spec: { hosts: string[]; ports: Array<{ number: number; name: string; protocol: string }>; endpoints?: Array<{ address: string; ports?: Record<string, number>; labels?: Record<string, string> }> };
-}
 
 test('cli render: etcd instances become ServiceEntries; bad keys are reported, not fatal', { skip }, async (t) => {
   const peer = await EtcdPeer.start();
@@ -41,9 +35,7 @@ log: {level: warn}
   );
   const p = cli(['render', '--config', config]);
   assert.equal(await p.exit, 0, p.stderr());
-  const docs = parseAllDocuments(p.stdout())
-    .map((d) => d.toJS() as ServiceEntry | null)
-    .filter((d): d is ServiceEntry => d !== null);
+  const docs = renderedObjects(p.stdout());
   const byHost = new Map(docs.map((d) => [d.spec.hosts[0], d]));
   assert.deepEqual([...byHost.keys()].sort(), ['ratings.shop.reg.etcd', 'reviews.shop.reg.etcd']);
   const reviews = byHost.get('reviews.shop.reg.etcd')!;

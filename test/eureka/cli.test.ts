@@ -4,23 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAllDocuments } from 'yaml';
-import { cli, tempDir, writeConfig } from '../e2e/support.js';
+import { cli, tempDir, writeConfig, renderedObjects } from '../e2e/support.js';
 import { loadEureka, type EurekaModule, type EurekaServer } from './support.js';
 
 const mod: EurekaModule = await loadEureka();
 const skip = mod.eurekaSkipReason();
 
-interface ServiceEntry {
-  kind: string;
-  metadata: { name: string; namespace: string };
-  spec: {
-    hosts: string[];
-    ports: Array<{ number: number; name: string; protocol: string }>;
-    endpoints?: Array<{ address: string; ports?: Record<string, number>; labels?: Record<string, string>; weight?: number; locality?: string }>;
-    resolution: string;
-  };
-}
 
 describe('CLI with a eureka registry', { skip }, () => {
   let server: EurekaServer;
@@ -54,9 +43,7 @@ log: {level: warn}
     );
     const p = cli(['render', '--config', config], { EUREKA_TEST_PASSWORD: 'secret' });
     assert.equal(await p.exit, 0, p.stderr());
-    const objs = parseAllDocuments(p.stdout())
-      .map((d) => d.toJS() as ServiceEntry | null)
-      .filter((o): o is ServiceEntry => o !== null);
+    const objs = renderedObjects(p.stdout());
     const byHost = new Map(objs.map((o) => [o.spec.hosts[0], o]));
     assert.deepEqual([...byHost.keys()].sort(), ['billing.eureka', 'my-app.eureka']);
     const app = byHost.get('my-app.eureka');

@@ -4,24 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAllDocuments } from 'yaml';
-import { cli, freePort, get, tempDir, until as untilAsync, writeConfig } from '../e2e/support.js';
+import { cli, freePort, get, tempDir, until as untilAsync, writeConfig, renderedObjects } from '../e2e/support.js';
 import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
 import { loadZookeeperPeers, missingPeers, type DubboProvider, type ZookeeperServer } from './peers.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper', 'dubbo-provider');
 
-interface Rendered {
-  kind: string;
-  metadata: { name: string; namespace: string; labels: Record<string, string> };
-  spec: {
-    hosts: string[];
-    ports: Array<{ number: number; name: string; protocol: string }>;
-    endpoints?: Array<{ address: string; ports?: Record<string, number>; labels?: Record<string, string> }>;
-    resolution: string;
-  };
-}
 
 describe('meshbridge render with a zookeeper registry and a real Dubbo provider', { skip, timeout: 180_000 }, () => {
   let zk: ZookeeperServer;
@@ -56,9 +45,7 @@ log: {level: warn}
     );
     const p = cli(['render', '--config', config]);
     assert.equal(await p.exit, 0, p.stderr());
-    const objs = parseAllDocuments(p.stdout())
-      .map((d) => d.toJS() as Rendered | null)
-      .filter((o): o is Rendered => o !== null);
+    const objs = renderedObjects(p.stdout());
     const byHost = new Map(objs.map((o) => [o.spec.hosts[0] ?? '', o]));
     assert.deepEqual([...byHost.keys()].sort(), [
       '1.0.0.greeting.org.apache.dubbo.demo.greetingservice',
