@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { eventually } from '../support/kube.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const MAIN = join(REPO, 'dist', 'src', 'main.js');
@@ -57,20 +58,9 @@ export async function writeConfig(dir: string, text: string): Promise<string> {
   return p;
 }
 
-/** Polls `fn` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Polls `fn` every 50 ms until it returns a value other than undefined, or throws after `timeoutMs`. */
+export function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  return eventually(fn, timeoutMs, what, 50);
 }
 
 export async function get(url: string): Promise<{ status: number; text: string }> {
