@@ -1,11 +1,12 @@
 /**
- * The process under test of the scale bench: FakeRegistries holding the generated services,
- * Meshbridge's Pipeline, the XdsServer and (optionally) the KubernetesSink against a real
+ * The process under test of the scale bench: FakeRegistries holding the generated services (or
+ * one real ZooKeeper or etcd registry read through Meshbridge's own adapter), Meshbridge's Pipeline, the XdsServer and (optionally) the KubernetesSink against a real
  * kube-apiserver; or a baseline strategy (Mode). Forked by scale.ts with --expose-gc; the config
  * is argv[2] (JSON). Commands and figures travel over IPC (protocol.ts).
  *
  * Contract: a change is stamped (epoch ms, see raw-ads nowMs) right before the registry holds it;
- * the stamp is what every latency is measured from. Nothing here asserts on time.
+ * the stamp is what every latency is measured from. With a real registry the bench writes and
+ * stamps (apply, churn and resync are FakeRegistry-only). Nothing here asserts on time.
  */
 import { resourceUsage } from 'node:process';
 import { ConflictPolicy } from '../../src/core/aggregate.js';
@@ -13,7 +14,10 @@ import { Pipeline } from '../../src/core/pipeline.js';
 import { convert, hostFor } from '../../src/convert/index.js';
 import type { Service } from '../../src/model/index.js';
 import { Metrics, silentLogger } from '../../src/observability/index.js';
+import { createEtcdRegistry } from '../../src/registry/etcd/index.js';
 import { FakeRegistry } from '../../src/registry/testing/fake-registry.js';
+import type { Registry, RegistryContext } from '../../src/registry/types.js';
+import { DubboLevels, createZookeeperRegistry } from '../../src/registry/zookeeper/index.js';
 import { ISTIO_API_VERSION, SnapshotStore, type IstioResource } from '../../src/snapshot/index.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { FIELD_MANAGER, KubernetesSink } from '../../src/sinks/kubernetes/sink.js';
@@ -50,16 +54,41 @@ async function counter(
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as BridgeConfig;
   const opts = conversionOptions();
-  const initial: Service[][] = Array.from({ length: cfg.registries }, () => []);
-  for (let i = 0; i < cfg.services; i++) initial[registryOf(i, cfg.registries)]?.push(scaleService(cfg, registryOf(i, cfg.registries), i));
+  const fake = cfg.source.kind === 'fake';
+  const initial: Service[][] = Array.from({ length: fake ? cfg.registries : 0 }, () => []);
+  if (fake) for (let i = 0; i < cfg.services; i++) initial[registryOf(i, cfg.registries)]?.push(scaleService(cfg, registryOf(i, cfg.registries), i));
   const fakes = initial.map((_, r) => new FakeRegistry(registryName(r), initial[r] ?? []));
+  let registryProblems = 0;
+  let firstRegistryProblem: string | undefined;
+  const context: RegistryContext = {
+    report: (p) => {
+      registryProblems += 1;
+      firstRegistryProblem ??= `${p.code} ${p.message}`;
+    },
+  };
+  const src = cfg.source;
+  const registries: Registry[] =
+    src.kind === 'zookeeper'
+      ? [
+          createZookeeperRegistry({
+            name: registryName(0),
+            connectString: src.connectString,
+            sessionTimeoutMs: 30_000,
+            dubbo: { levels: DubboLevels.INTERFACE, root: '/dubbo', servicesPath: '/services' },
+            context,
+            logger: silentLogger(),
+          }),
+        ]
+      : src.kind === 'etcd'
+        ? [createEtcdRegistry({ name: registryName(0), endpoints: [src.endpoint], prefix: src.prefix, layout: src.layout, context, logger: silentLogger() })]
+        : fakes;
   const metrics = new Metrics();
   const store = new SnapshotStore();
   const debounce =
     cfg.mode === Mode.MESHBRIDGE ? { quietPeriodMs: cfg.quietPeriodMs, maxDelayMs: cfg.maxDelayMs } : { quietPeriodMs: NEVER_MS, maxDelayMs: NEVER_MS };
   const pipeline = new Pipeline({
-    registries: fakes,
-    conversion: new Map(fakes.map((f) => [f.name, opts])),
+    registries,
+    conversion: new Map(registries.map((f) => [f.name, opts])),
     protectPercent: new Map(),
     conflictPolicy: ConflictPolicy.MERGE,
     debounce,
@@ -101,7 +130,7 @@ async function main(): Promise<void> {
         store,
         logger: silentLogger(),
         metrics,
-        registries: fakes.map((f) => f.name),
+        registries: registries.map((f) => f.name),
         namespaces: [],
         maxDeletePercent: 50,
         concurrency: 8,
@@ -146,8 +175,13 @@ async function main(): Promise<void> {
     }
   };
 
+  // Registries -> first snapshot: FakeRegistries are synced when started; a real adapter lists in
+  // the background (ZooKeeper) or before start resolves (etcd), and the pipeline publishes once
+  // every registry synced.
+  const firstPublish = new Promise<void>((resolve) => store.subscribe(() => resolve()));
   const t = performance.now();
   await pipeline.start(abort.signal);
+  if (store.current() === undefined) await firstPublish;
   const fullSyncMs = performance.now() - t;
   if (cfg.mode === Mode.POLL) {
     const timer = setInterval(() => void poll(), cfg.pollMs);
@@ -187,6 +221,8 @@ async function main(): Promise<void> {
       publishes,
       pushBuildMs: pushBuildMs.splice(0),
       flushMs: flushMs.splice(0),
+      registryProblems,
+      firstRegistryProblem,
     };
   };
 

@@ -16,7 +16,18 @@ export const Mode = {
 } as const;
 export type Mode = (typeof Mode)[keyof typeof Mode];
 
+/**
+ * Where the bridge's registry data comes from: in-process FakeRegistries (the bench applies
+ * changes inside the bridge), or one real registry watched through Meshbridge's own adapter (the
+ * bench writes to the registry from outside, as a provider would).
+ */
+export type BridgeSource =
+  | { readonly kind: 'fake' }
+  | { readonly kind: 'zookeeper'; readonly connectString: string }
+  | { readonly kind: 'etcd'; readonly endpoint: string; readonly prefix: string; readonly layout: string };
+
 export interface BridgeConfig {
+  readonly source: BridgeSource;
   readonly services: number;
   readonly endpoints: number;
   readonly registries: number;
@@ -60,6 +71,9 @@ export interface BridgeStats {
   readonly pushBuildMs: readonly number[];
   /** Duration of each pipeline flush, ms. */
   readonly flushMs: readonly number[];
+  /** Problems the registry adapters reported (skipped entries, connection trouble), and the first. */
+  readonly registryProblems: number;
+  readonly firstRegistryProblem: string | undefined;
 }
 
 export type FromBridge =
