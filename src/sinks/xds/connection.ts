@@ -2,7 +2,7 @@ import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { DiscoveryRequestMessage, NodeInfo } from './messages.js';
-import { assembleResponse } from './response.js';
+import { OutgoingResponse, type ResponseFrame } from './response-frame.js';
 import {
   ReplyState,
   RequestClass,
@@ -12,11 +12,10 @@ import {
   type TypeState,
 } from './subscription.js';
 
-/** What one type URL currently holds: the version and the pre-framed resources block. */
+/** What one type URL currently holds: the version and the pre-framed resources. */
 export interface TypeContent {
   readonly version: string;
-  readonly resources: Buffer;
-  readonly count: number;
+  readonly frame: ResponseFrame;
 }
 
 /** What a connection needs from its server. */
@@ -53,7 +52,7 @@ export interface XdsClientDebug {
   readonly types: readonly XdsTypeDebug[];
 }
 
-export type AdsCall = ServerDuplexStream<DiscoveryRequestMessage, Buffer>;
+export type AdsCall = ServerDuplexStream<DiscoveryRequestMessage, OutgoingResponse>;
 
 /**
  * One StreamAggregatedResources stream (one istiod), state of the world.
@@ -188,18 +187,19 @@ export class Connection {
   private push(st: TypeState, content: TypeContent): void {
     const start = performance.now();
     const nonce = this.ctx.nonces.next();
-    const bytes = assembleResponse({ versionInfo: content.version, typeUrl: st.typeUrl, nonce, resources: content.resources });
+    const response = new OutgoingResponse(content.frame, content.version, st.typeUrl, nonce);
+    const bytes = response.byteLength();
     st.sentNonce = nonce;
     st.sentVersion = content.version;
     st.reply = ReplyState.Pending;
-    const ok = this.call.write(bytes);
+    const ok = this.call.write(response);
     if (!ok) this.congested = true;
     const m = this.ctx.metrics;
     m.xdsPushes.inc({ type_url: st.typeUrl });
-    m.xdsPushBytes.inc(bytes.length);
+    m.xdsPushBytes.inc(bytes);
     m.xdsPushDuration.observe((performance.now() - start) / 1000);
     this.ctx.logger.debug(
-      { nodeId: this.node?.id, typeUrl: st.typeUrl, version: content.version, resources: content.count, bytes: bytes.length },
+      { nodeId: this.node?.id, typeUrl: st.typeUrl, version: content.version, resources: content.frame.count, bytes },
       'xds push',
     );
   }

@@ -1,6 +1,7 @@
 import type { SnapshotStore } from '../../snapshot/index.js';
 import type { TypeContent } from './connection.js';
 import type { ResourceCache } from './resource-cache.js';
+import { EMPTY_FRAME } from './response-frame.js';
 import { kindOfTypeUrl } from './type-url.js';
 
 /**
@@ -10,18 +11,18 @@ import { kindOfTypeUrl } from './type-url.js';
  */
 export const EMPTY_TYPE_VERSION = 'meshbridge-empty';
 
-const EMPTY: TypeContent = { version: EMPTY_TYPE_VERSION, resources: Buffer.alloc(0), count: 0 };
+const EMPTY: TypeContent = { version: EMPTY_TYPE_VERSION, frame: EMPTY_FRAME };
 
 /**
  * What a type URL holds in the current snapshot. ServiceEntry and WorkloadEntry (any version of
  * networking.istio.io) carry the snapshot kind's resources and version; everything else is empty.
- * Contract: called only once a snapshot exists; the returned buffers are shared and never
- * mutated, so every stream writes the same bytes.
+ * Contract: called only once a snapshot exists; the returned frames are shared by every stream
+ * (their resources bytes never change; see ResponseFrame for the room around them).
  */
 export function typeContent(store: SnapshotStore, cache: ResourceCache, typeUrl: string): TypeContent {
   const kind = kindOfTypeUrl(typeUrl);
   const ks = kind === undefined ? undefined : store.current()?.kinds.get(kind);
   if (ks === undefined) return EMPTY;
   const enc = cache.encodeKind(ks);
-  return { version: ks.version, resources: enc.block, count: enc.count };
+  return { version: ks.version, frame: enc.frame };
 }

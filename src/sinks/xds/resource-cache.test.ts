@@ -82,6 +82,37 @@ test('encodes each resource once per version; kind blocks are memoised; retain e
   assert.equal(cache.stats().entries, 1);
 });
 
+test('a kind rebuilt from the previous frame holds the same bytes as one built from nothing', () => {
+  const names = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+  let rnd = 7;
+  const next = (n: number): number => {
+    rnd = (rnd * 1103515245 + 12345) % 2 ** 31;
+    return rnd % n;
+  };
+  const store = new SnapshotStore();
+  const cache = new ResourceCache({ now: () => 1000 });
+  let live = names.slice(0, 30).map((n) => se(n));
+  for (let round = 0; round < 25; round++) {
+    const op = next(3);
+    const i = next(live.length);
+    if (op === 0) live = live.map((r, j) => (j === i ? se(r.name, { exportTo: [`ns${round}`] }) : r));
+    else if (op === 1 && live.length > 1) live = live.filter((_, j) => j !== i);
+    else {
+      const name = names[next(40)]!;
+      live = [...live.filter((r) => r.name !== name), se(name, { exportTo: [`x${round}`] })];
+    }
+    const snap = store.publish(live);
+    if (snap === undefined) continue;
+    cache.retain(snap);
+    const ks = snap.kinds.get('ServiceEntry')!;
+    const got = cache.encodeKind(ks);
+    const fresh = new ResourceCache({ now: () => 1000 }).encodeKind(ks);
+    assert.deepEqual(got.block, fresh.block, `round ${round}`);
+    assert.equal(got.count, ks.resources.size);
+  }
+  assert.ok(cache.stats().hits > 0, 'unchanged resources were copied, not re-encoded');
+});
+
 test('a resource that cannot be encoded is left out and reported; the others are served', () => {
   const store = new SnapshotStore();
   const bad: IstioResource[] = [];

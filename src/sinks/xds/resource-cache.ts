@@ -3,12 +3,16 @@ import { messageType, ProtoName, TypeUrl } from '../../proto/index.js';
 import type { IstioResource, KindSnapshot, ResourceKind, Snapshot } from '../../snapshot/index.js';
 import { bodyTypeUrl, encodeBody } from './body.js';
 import { encodeAny, frameResource } from './response.js';
+import { ResponseFrame } from './response-frame.js';
 
+/** Where one resource's framed bytes live: a range of the frame its kind was last built into. */
 interface Entry {
   readonly kind: ResourceKind;
   readonly version: string;
-  /** frameResource(Any{istio.mcp.v1alpha1.Resource}). */
-  readonly field: Buffer;
+  frame: ResponseFrame;
+  /** Offset in frame.block() and length of frameResource(Any{istio.mcp.v1alpha1.Resource}). */
+  start: number;
+  readonly length: number;
 }
 
 /** The resources field of one kind at one kind version, ready to be written. */
@@ -16,8 +20,10 @@ export interface KindEncoding {
   readonly kind: ResourceKind;
   readonly kindVersion: string;
   readonly count: number;
-  /** Concatenated framed resources (DiscoveryResponse field 2, repeated). */
+  /** Concatenated framed resources (DiscoveryResponse field 2, repeated): frame.block(). */
   readonly block: Buffer;
+  /** The same bytes with room for the response's other fields (see ResponseFrame). */
+  readonly frame: ResponseFrame;
 }
 
 export interface ResourceCacheStats {
@@ -34,16 +40,27 @@ export interface ResourceCacheOptions {
   readonly onEncodeError?: ((resource: IstioResource, error: unknown) => void) | undefined;
 }
 
+/** One resource of a kind being rebuilt: bytes to copy from an old frame, or fresh bytes. */
+interface Piece {
+  readonly entry: Entry | undefined;
+  readonly fresh: Buffer | undefined;
+  readonly key: string;
+  readonly r: IstioResource;
+}
+
 /**
  * Encoded MCP resources keyed by (resource key, resource version).
  *
  * Contract:
- * - A resource is encoded once per version; a kind's block is rebuilt only when the kind version
- *   changes, and then from cached entries (one copy), re-encoding only changed resources.
+ * - A resource is encoded once per version; a kind's frame is rebuilt only when the kind version
+ *   changes, and then from the previous frame's bytes (one copy, runs of neighbours copied
+ *   together), encoding only changed resources.
+ * - The encoded bytes are held once: each entry is a range of its kind's current frame, so memory
+ *   is one copy of the encodings per kind (plus, briefly, the frame being replaced).
  * - metadata.create_time is the first time this process saw the key (kept while the key stays
  *   in the snapshot); it never affects metadata.version, which is the resource's content hash.
- * - `retain(snapshot)` evicts every entry, create time and block not in that snapshot.
- * - A resource whose spec cannot be encoded (a conversion bug) is left out of the block and
+ * - `retain(snapshot)` evicts every entry, create time and frame not in that snapshot.
+ * - A resource whose spec cannot be encoded (a conversion bug) is left out of the frame and
  *   reported through onEncodeError; encodeKind never throws for it, so one bad resource cannot
  *   stop the others from being served.
  */
@@ -65,20 +82,57 @@ export class ResourceCache {
   encodeKind(ks: KindSnapshot): KindEncoding {
     const memo = this.blocks.get(ks.kind);
     if (memo !== undefined && memo.kindVersion === ks.version) return memo;
-    const fields: Buffer[] = [];
+    const pieces: Piece[] = [];
     let total = 0;
     for (const r of ks.resources.values()) {
-      const f = this.field(r);
-      if (f === undefined) continue;
-      fields.push(f);
-      total += f.length;
+      const hit = this.entries.get(r.key);
+      if (hit !== undefined && hit.version === r.version) {
+        this.hits += 1;
+        pieces.push({ entry: hit, fresh: undefined, key: r.key, r });
+        total += hit.length;
+        continue;
+      }
+      const fresh = this.encode(r);
+      if (fresh === undefined) continue;
+      pieces.push({ entry: undefined, fresh, key: r.key, r });
+      total += fresh.length;
     }
-    const enc: KindEncoding = {
-      kind: ks.kind,
-      kindVersion: ks.version,
-      count: fields.length,
-      block: Buffer.concat(fields, total),
+    const frame = ResponseFrame.allocate(total, pieces.length);
+    const out = frame.block();
+    // Copy runs of neighbouring ranges of one old frame at once: a kind rebuilt after one change
+    // is a handful of copies, not one per resource.
+    let pos = 0;
+    let runFrame: ResponseFrame | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    let runPos = 0;
+    const flushRun = (): void => {
+      if (runFrame !== undefined && runEnd > runStart) runFrame.block().copy(out, runPos, runStart, runEnd);
+      runFrame = undefined;
     };
+    for (const p of pieces) {
+      const e = p.entry;
+      if (e !== undefined) {
+        if (e.frame !== runFrame || e.start !== runEnd) {
+          flushRun();
+          runFrame = e.frame;
+          runStart = e.start;
+          runEnd = e.start;
+          runPos = pos;
+        }
+        runEnd += e.length;
+        e.frame = frame;
+        e.start = pos;
+        pos += e.length;
+      } else if (p.fresh !== undefined) {
+        flushRun();
+        p.fresh.copy(out, pos);
+        this.entries.set(p.key, { kind: p.r.kind, version: p.r.version, frame, start: pos, length: p.fresh.length });
+        pos += p.fresh.length;
+      }
+    }
+    flushRun();
+    const enc: KindEncoding = { kind: ks.kind, kindVersion: ks.version, count: pieces.length, block: out, frame };
     this.blocks.set(ks.kind, enc);
     return enc;
   }
@@ -99,23 +153,17 @@ export class ResourceCache {
     return { entries: this.entries.size, encodes: this.encodes, hits: this.hits, failures: this.failures };
   }
 
-  private field(r: IstioResource): Buffer | undefined {
-    const hit = this.entries.get(r.key);
-    if (hit !== undefined && hit.version === r.version) {
-      this.hits += 1;
-      return hit.field;
-    }
-    let field: Buffer;
+  /** Fresh bytes of one resource (a temporary: copied into the frame right away). */
+  private encode(r: IstioResource): Buffer | undefined {
     try {
-      field = ownBuffer(frameResource(encodeResourceAny(r, this.createTime(r.key))));
+      const b = frameResource(encodeResourceAny(r, this.createTime(r.key)));
+      this.encodes += 1;
+      return b;
     } catch (e) {
       this.failures += 1;
       this.onEncodeError(r, e);
       return undefined;
     }
-    this.entries.set(r.key, { kind: r.kind, version: r.version, field });
-    this.encodes += 1;
-    return field;
   }
 
   private createTime(key: string): number {
@@ -159,15 +207,4 @@ export function encodeResourceAny(r: IstioResource, createTimeMs: number): Uint8
   const body = encodeAny(bodyTypeUrl(r.kind), encodeBody(r));
   const resource = protobuf.Writer.create().uint32(TAG_METADATA).bytes(metadata).uint32(TAG_BODY).bytes(body).finish();
   return encodeAny(TypeUrl.McpResource, resource);
-}
-
-/**
- * A copy of `b` in memory of its own. Encoders hand out slices of Node's shared 8 KiB pool; a
- * long-lived cached slice would pin its whole pool block (with the encoder's temporaries):
- * measured 48 MiB off-heap for 8.6 MiB of encodings at 10k resources (docs/benchmarks.md).
- */
-function ownBuffer(b: Buffer): Buffer {
-  const own = Buffer.allocUnsafeSlow(b.length);
-  b.copy(own);
-  return own;
 }
