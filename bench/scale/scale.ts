@@ -345,10 +345,17 @@ async function runSetupWith(setup: Setup, kube: Kube | undefined, runChurnSecond
   const populated = real !== undefined ? await real.populate() : undefined;
   let writeFailures = 0;
   let firstWriteFailure = '';
+  /** Real sources: ms from the first write sent to the last one acknowledged, per phase. */
+  let ackedMs: number | undefined;
   const failures = (): string => {
     const n = writeFailures;
+    const acked = ackedMs;
     writeFailures = 0;
-    return n > 0 ? `; ${n} registry writes failed (first: ${firstWriteFailure})` : '';
+    ackedMs = undefined;
+    return (
+      (acked !== undefined ? `; the registry acknowledged the last write ${acked.toFixed(0)} ms after the first was sent` : '') +
+      (n > 0 ? `; ${n} registry writes failed (first: ${firstWriteFailure})` : '')
+    );
   };
   const written = (w: Promise<void>): Promise<void> =>
     w.catch((e: unknown) => {
@@ -486,11 +493,13 @@ async function runSetupWith(setup: Setup, kube: Kube | undefined, runChurnSecond
         // Stamped here, right before each write is sent to the registry.
         const stamps = new Map<number, number>();
         const writes: Array<Promise<void>> = [];
+        const t0 = performance.now();
         for (const c of cs) {
           stamps.set(c.id, nowMs());
           writes.push(written(real.write(c)));
         }
         await Promise.all(writes);
+        if (cs.length > 1) ackedMs = performance.now() - t0;
         return stamps;
       }
       const p = bridge.wait('applied');
@@ -538,7 +547,12 @@ async function runSetupWith(setup: Setup, kube: Kube | undefined, runChurnSecond
       `churn 1000/s for ${churnSeconds} s`,
       churn,
       async () => {
-        if (real !== undefined) return churnTo(real, churn, 1000, written);
+        if (real !== undefined) {
+          const t0 = performance.now();
+          const stamps = await churnTo(real, churn, 1000, written);
+          ackedMs = performance.now() - t0;
+          return stamps;
+        }
         const p = bridge.wait('applied', churnSeconds * 1000 + 900_000);
         bridge.send({ type: 'churn', changes: churn, perSecond: 1000 });
         return new Map((await p).stamps);
