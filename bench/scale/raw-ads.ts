@@ -88,7 +88,13 @@ export class RawAdsClient {
   private sentNode = false;
 
   constructor(port: number, private readonly onResponse: (r: RawResponse) => void) {
-    this.client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 512 * 1024 * 1024 });
+    this.client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 512 * 1024 * 1024,
+      // istiod's Go gRPC client grows its HTTP/2 flow-control windows to 16 MiB (BDP estimation);
+      // grpc-js keeps the 64 KiB default unless told, which would make a 17 MiB response wait on
+      // ~270 WINDOW_UPDATE round trips that istiod never makes.
+      'grpc-node.flow_control_window': 16 * 1024 * 1024,
+    });
     this.call = this.client.makeBidiStreamRequest(
       '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
       passThrough,

@@ -48,4 +48,32 @@ export class ProtectGuard {
     this.released.set(registry, new Map(current));
     return { view: [...current.values()], held: [], previous: prev.size };
   }
+
+  /**
+   * The incremental form of apply() for a pass in which only the services `changed` (keys) may
+   * differ from the last released view: the released view takes their current form, or loses
+   * them. Returns false and changes nothing when the pass must go through apply() instead:
+   * nothing was released yet, the deletions would be held, or `current` does not add up to the
+   * released view plus `changed` (a change that was never announced).
+   */
+  applyChanges(registry: string, current: ReadonlyMap<string, Service>, changed: ReadonlySet<string>): boolean {
+    const prev = this.released.get(registry);
+    if (prev === undefined || prev.size === 0) return false;
+    let added = 0;
+    let deleted = 0;
+    for (const key of changed) {
+      const was = prev.has(key);
+      const is = current.has(key);
+      if (was && !is) deleted += 1;
+      else if (!was && is) added += 1;
+    }
+    if (prev.size + added - deleted !== current.size) return false;
+    if (deleted > 0 && (deleted / prev.size) * 100 > this.maxDeletePercent(registry)) return false;
+    for (const key of changed) {
+      const s = current.get(key);
+      if (s === undefined) prev.delete(key);
+      else prev.set(key, s);
+    }
+    return true;
+  }
 }
