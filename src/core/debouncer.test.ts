@@ -52,3 +52,20 @@ test('a trigger during a running flush schedules exactly one more flush', async 
 test('rejects max delay below quiet period', () => {
   assert.throws(() => new Debouncer({ quietPeriodMs: 100, maxDelayMs: 10, flush: () => undefined }), RangeError);
 });
+
+test('the quiet period counts from the latest trigger, not the first', async () => {
+  const flushedAt: number[] = [];
+  const start = performance.now();
+  const d = new Debouncer({ quietPeriodMs: 50, maxDelayMs: 5000, flush: () => void flushedAt.push(performance.now() - start) });
+  d.trigger();
+  await sleep(30);
+  d.trigger();
+  await sleep(30);
+  d.trigger(); // at ~60 ms: the flush is due at ~110 ms, not at 50 or 80
+  await sleep(35);
+  assert.deepEqual(flushedAt, [], 'no flush while triggers keep coming within the quiet period');
+  await sleep(60);
+  assert.equal(flushedAt.length, 1);
+  assert.ok(flushedAt[0]! >= 105, `flush at ${flushedAt[0]} ms, expected >= 50 ms after the last trigger`);
+  d.stop();
+});
