@@ -13,7 +13,7 @@ import { serviceKey, type Service } from '../model/index.js';
  */
 export interface ProtectResult {
   readonly view: readonly Service[];
-  /** Keys of services whose deletion is being held back (empty when nothing is held). */
+  /** Keys of services whose deletion is being held back, sorted (empty when nothing is held). */
   readonly held: readonly string[];
   /** Services in the last released view, for the report. */
   readonly previous: number;
@@ -43,7 +43,7 @@ export class ProtectGuard {
       const next = new Map(current);
       for (const s of missing) next.set(serviceKey(s), s);
       this.released.set(registry, next);
-      return { view, held: missing.map(serviceKey), previous: prev.size };
+      return { view, held: missing.map(serviceKey).sort(), previous: prev.size };
     }
     this.released.set(registry, new Map(current));
     return { view: [...current.values()], held: [], previous: prev.size };

@@ -47,3 +47,48 @@ test('endpointsEqual agrees with the canonical text', () => {
     assert.equal(endpointsEqual(a, b), canonicalEndpoint(a) === canonicalEndpoint(b));
   }
 });
+
+test('servicesEqual agrees with the canonical text on random pairs (shuffled, repeated addresses, small edits)', () => {
+  let x = 3;
+  const next = (n: number): number => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return (x >>> 12) % n;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[next(xs.length)] as T;
+  const endpoint = (): Endpoint =>
+    ep(pick(['10.0.0.1', '10.0.0.2', '10.0.0.3']), {
+      labels: pick([{ app: 'a', version: 'v1' }, { version: 'v1', app: 'a' }, { app: 'a' }]),
+      ...(next(3) === 0 ? { weight: pick([1, 2]) } : {}),
+      ...(next(3) === 0 ? { locality: pick([{ region: 'r' }, { region: 'r', zone: 'z' }, { region: 'r/z' }]) } : {}),
+      ...(next(4) === 0 ? { ports: { http: 8081 } } : {}),
+    });
+  const shuffled = <T>(xs: readonly T[]): T[] => {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = next(i + 1);
+      [out[i], out[j]] = [out[j] as T, out[i] as T];
+    }
+    return out;
+  };
+  let equal = 0;
+  let paired = 0;
+  for (let i = 0; i < 3000; i++) {
+    const eps = Array.from({ length: 1 + next(3) }, endpoint);
+    const a = svc(eps);
+    const b = next(2) === 0 ? svc(shuffled(eps)) : svc(shuffled(eps.map((e) => (next(4) === 0 ? endpoint() : { ...e, labels: { ...e.labels } }))));
+    const want = canonicalService(a) === canonicalService(b);
+    assert.equal(servicesEqual(a, b), want, JSON.stringify({ a, b }));
+    assert.equal(servicesEqual(b, a), want);
+    if (want) equal += 1;
+    if (new Set(eps.map((e) => e.address)).size === eps.length) paired += 1;
+  }
+  assert.ok(equal > 500 && equal < 2500, `a mix of equal and different pairs: ${equal}`);
+  assert.ok(paired > 500, `many pairs take the pairing path: ${paired}`);
+});
+
+test('canonical text: a field cannot pass for a separator', () => {
+  const a = svc([ep('10.0.0.1', { locality: { region: 'r/z' } })]);
+  const b = svc([ep('10.0.0.1', { locality: { region: 'r', zone: 'z' } })]);
+  assert.notEqual(canonicalService(a), canonicalService(b));
+  assert.equal(servicesEqual(a, b), false);
+});

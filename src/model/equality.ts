@@ -30,38 +30,38 @@ function sortedRecord(r: Readonly<Record<string, string | number>>): string {
 
 /**
  * A canonical string of everything that matters about a service. Equal canonical strings mean
- * equal services; order of endpoints, ports and map keys does not matter.
+ * equal services; order of endpoints, ports and map keys does not matter. Unambiguous: every
+ * part is JSON, so no field's content can pass for a separator.
  */
 export function canonicalService(s: Service): string {
-  const ports = s.ports
-    .map((p) => `${p.number}/${p.name}/${p.protocol}/${p.targetPort ?? ''}`)
-    .sort()
-    .join(';');
-  const eps = s.endpoints.map(canonicalEndpoint).sort().join('\n');
-  return [
+  return JSON.stringify([
     s.registry,
     s.registryKind,
-    s.namespace ?? '',
+    s.namespace ?? null,
     s.name,
     sortedRecord(s.attributes),
-    ports,
-    eps,
-  ].join('\u0000');
+    portsText(s.ports),
+    s.endpoints.map(canonicalEndpoint).sort(),
+  ]);
+}
+
+function portsText(ports: readonly Port[]): string {
+  return JSON.stringify(ports.map((p) => JSON.stringify([p.number, p.name, p.protocol, p.targetPort ?? null])).sort());
 }
 
 export function canonicalEndpoint(e: Endpoint): string {
-  const loc = e.locality ? `${e.locality.region ?? ''}/${e.locality.zone ?? ''}/${e.locality.subzone ?? ''}` : '';
-  return [
+  const loc = e.locality ? [e.locality.region ?? null, e.locality.zone ?? null, e.locality.subzone ?? null] : null;
+  return JSON.stringify([
     e.address,
     sortedRecord(e.ports),
     sortedRecord(e.labels),
-    e.weight ?? '',
+    e.weight ?? null,
     loc,
-    e.network ?? '',
+    e.network ?? null,
     e.health,
     e.origin,
-    e.instanceId ?? '',
-  ].join('\u0001');
+    e.instanceId ?? null,
+  ]);
 }
 
 /**
@@ -123,12 +123,37 @@ function sameServiceFields(a: Service, b: Service): boolean {
 
 /**
  * Contract: true exactly when canonicalService(a) === canonicalService(b). Field-by-field
- * identity (same order) is checked first as a shortcut; otherwise the canonical texts decide.
+ * identity (same order) is checked first as a shortcut; then, when every endpoint address is
+ * unique, endpoints are paired by address (a real change is told apart without building the
+ * canonical text of the whole service); otherwise the canonical texts decide.
  */
 export function servicesEqual(a: Service, b: Service): boolean {
   if (a === b) return true;
   if (a.endpoints.length !== b.endpoints.length || a.ports.length !== b.ports.length) return false;
-  return sameServiceFields(a, b) || canonicalService(a) === canonicalService(b);
+  if (sameServiceFields(a, b)) return true;
+  if (a.registry !== b.registry || a.registryKind !== b.registryKind || a.namespace !== b.namespace || a.name !== b.name) return false;
+  if (!sameRecord(a.attributes, b.attributes) && sortedRecord(a.attributes) !== sortedRecord(b.attributes)) return false;
+  if (portsText(a.ports) !== portsText(b.ports)) return false;
+  return endpointsPairedByAddress(a.endpoints, b.endpoints) ?? canonicalService(a) === canonicalService(b);
+}
+
+/**
+ * Equal endpoint multisets, decided by pairing on the address (the first field of the canonical
+ * endpoint text); undefined when `a` repeats an address (pairing is then ambiguous). Lengths are
+ * equal (checked by the caller), so a repeated or unknown address in `b` means "different".
+ */
+function endpointsPairedByAddress(a: readonly Endpoint[], b: readonly Endpoint[]): boolean | undefined {
+  const byAddress = new Map<string, Endpoint>();
+  for (const e of a) {
+    if (byAddress.has(e.address)) return undefined;
+    byAddress.set(e.address, e);
+  }
+  for (const e of b) {
+    const o = byAddress.get(e.address);
+    if (o === undefined || !endpointsEqual(o, e)) return false;
+    byAddress.delete(e.address);
+  }
+  return true;
 }
 
 /** Contract: true exactly when canonicalEndpoint(a) === canonicalEndpoint(b) (shortcut as above). */

@@ -87,7 +87,7 @@ test('a kind rebuilt from the previous frame holds the same bytes as one built f
   let rnd = 7;
   const next = (n: number): number => {
     rnd = (rnd * 1103515245 + 12345) % 2 ** 31;
-    return rnd % n;
+    return (rnd >>> 12) % n;
   };
   const store = new SnapshotStore();
   const cache = new ResourceCache({ now: () => 1000 });
