@@ -28,7 +28,7 @@ interface Layer {
 const LAYERS: readonly Layer[] = [
   { label: 'registry model: 10,000 services x 3 endpoints (FakeRegistry)', role: Role.BASELINE, unit: 'services', n: SERVICES },
   { label: 'pipeline: conversion cache + snapshot', role: Role.SUBJECT, unit: 'ServiceEntries', n: SERVICES },
-  { label: 'xds: ResourceCache (encoded Anys + kind block)', role: Role.SUBJECT, unit: 'ServiceEntries', n: SERVICES },
+  { label: 'xds: ResourceCache (kind frame of encoded Anys)', role: Role.SUBJECT, unit: 'ServiceEntries', n: SERVICES },
   { label: 'total app-level state (all three)', role: Role.SUBJECT, unit: 'services', n: SERVICES },
 ];
 
@@ -99,7 +99,7 @@ export const memoryBench: Bench = {
   description:
     'Retained V8 heap, external (Buffer) memory and RSS after a full GC, layer by layer: the registry model (FakeRegistry holding 10,000 ' +
     'services x 3 endpoints), the pipeline (per-host conversion cache and the snapshot, which share the resource objects), and the xDS ' +
-    'ResourceCache (each resource\'s encoded Any plus the concatenated kind block: two copies of the bytes, and the per-resource Buffers are slices of pooled 8 KiB slabs). Built from nothing ' +
+    'ResourceCache (the kind\'s frame: every resource\'s encoded Any once, in one buffer with room for the response fields; entries are ranges of it). Built from nothing ' +
     `${WARMUP + ITERATIONS} times (first one is warm-up), medians reported; the time column is the build time of the layer. Baseline: the registry model ` +
     'itself; ratios are (heap + external) of the layer over the model\'s. Why: this is what one replica holds per 10k services.',
   compare: Compare.MEMORY,
@@ -122,7 +122,7 @@ export const memoryBench: Bench = {
         rss: median(ds.map((d) => d.rss)),
       };
       const notes = [`${formatBytes((med.heapUsed + med.external) / layer.n)} per ${layer.unit === 'services' ? 'service' : 'resource'}`];
-      if (li === 2) notes.push(`encoded bytes ${formatBytes(blockBytes)}, kept as the kind block plus one Buffer per resource (each in memory of its own since the cache copies out of the shared pool)`);
+      if (li === 2) notes.push(`encoded bytes ${formatBytes(blockBytes)}, kept once, as the kind frame (entries are ranges of it)`);
       if (!hasGc()) notes.push('no --expose-gc: readings include garbage');
       return summarise(
         {

@@ -4,8 +4,9 @@
  * over loopback; then one resource changes per push.
  *
  * The figure is the server side of a push: `SnapshotStore.publish` is synchronous and, through
- * the server's snapshot listener, runs cache.retain, encodeKind (re-encoding what changed),
- * assembleResponse and the grpc-js write of the DiscoveryResponse. The time until the client
+ * the server's snapshot listener, runs cache.retain, encodeKind (re-encoding what changed, one
+ * copy into the kind's new frame), and the grpc-js write (the response written in place around the
+ * frame, then copied by grpc-js into its message). The time until the client
  * has received and decoded the response is reported as a note (same process, so it includes the
  * client's protobuf decoding of all 10,000 resources).
  */
@@ -195,7 +196,7 @@ export const xdsPush: Bench = {
   description:
     'A real XdsServer on 127.0.0.1:0 serves a snapshot of 10,000 ServiceEntries (3 endpoints, 2 ports, labels; made by the real conversion) ' +
     'to an istiod-like ADS client (test/xds/support/adsc.ts) subscribed to every Istio type. Each iteration changes one ServiceEntry and publishes; ' +
-    'the figure is the synchronous server side of the push (snapshot build, cache.retain, encodeKind, assembleResponse, grpc-js write). ' +
+    'the figure is the synchronous server side of the push (snapshot build, cache.retain, encodeKind into a new frame, the response written in place around it, grpc-js write). ' +
     'Baseline: the same push with every metadata.version bumped, so every resource misses the cache and is encoded afresh, as a server without ' +
     'the per-resource cache would. The "encode only" pair isolates encoding from the snapshot build and gRPC: ResourceCache after one change vs ' +
     'a plain encodeResourceAny loop over all 10,000 resources. Why: istiod gets the full state on every push (state of the world), so ' +

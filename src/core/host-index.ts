@@ -13,7 +13,8 @@ import type { HostCollision, HostConflict } from './aggregate.js';
  */
 export class HostIndex {
   private readonly byRank: Array<Map<string, string>>;
-  private readonly memberSets = new Map<string, Set<string>>();
+  /** Members of each host: one member id, or several (a host most often has one service). */
+  private readonly memberIds = new Map<string, string | string[]>();
   private readonly conflictOf = new Map<string, HostConflict>();
   private readonly collisionsOf = new Map<string, readonly HostCollision[]>();
   private sorted: string[] = [];
@@ -32,23 +33,32 @@ export class HostIndex {
     if (m === undefined) return;
     const old = m.get(key);
     if (old === host) return;
-    if (old !== undefined) {
-      const set = this.memberSets.get(old);
-      set?.delete(memberId(rank, key));
-      if (set?.size === 0) this.memberSets.delete(old);
-    }
+    if (old !== undefined) this.removeMember(old, memberId(rank, key));
     if (host === undefined) {
       m.delete(key);
       return;
     }
     m.set(key, host);
-    let set = this.memberSets.get(host);
-    if (set === undefined) this.memberSets.set(host, (set = new Set()));
-    set.add(memberId(rank, key));
+    const id = memberId(rank, key);
+    const cur = this.memberIds.get(host);
+    if (cur === undefined) this.memberIds.set(host, id);
+    else if (typeof cur === 'string') this.memberIds.set(host, [cur, id]);
+    else cur.push(id);
+  }
+
+  private removeMember(host: string, id: string): void {
+    const cur = this.memberIds.get(host);
+    if (cur === id) this.memberIds.delete(host);
+    else if (Array.isArray(cur)) {
+      const i = cur.indexOf(id);
+      if (i >= 0) cur.splice(i, 1);
+      if (cur.length === 1) this.memberIds.set(host, cur[0] as string);
+    }
   }
 
   *members(host: string): Generator<readonly [number, string]> {
-    for (const id of this.memberSets.get(host) ?? []) {
+    const cur = this.memberIds.get(host);
+    for (const id of cur === undefined ? [] : typeof cur === 'string' ? [cur] : cur) {
       const bar = id.indexOf('|');
       yield [Number(id.slice(0, bar)), id.slice(bar + 1)];
     }

@@ -189,9 +189,12 @@ export class Pipeline {
   private allHosts(): IstioResource[] {
     const index = new HostIndex(this.o.registries.length);
     const views = this.o.registries.map((r, rank) => {
-      const res = this.guard.apply(r.name, r.services());
+      const current = r.services();
+      const res = this.guard.apply(r.name, current);
       this.noteHeld(r.name, res.held, res.previous);
-      for (const s of res.view) index.place(rank, serviceKey(s), this.host(s));
+      // The registry's own key strings when nothing is held (the view is then exactly `current`).
+      if (res.held.length === 0) for (const [key, s] of current) index.place(rank, key, this.host(s));
+      else for (const s of res.view) index.place(rank, serviceKey(s), this.host(s));
       return { registry: r.name, services: res.view };
     });
     const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
