@@ -175,6 +175,7 @@ export class Pipeline {
     if (resources === undefined) {
       resources = this.allHosts();
       this.flushCounts.full += 1;
+      this.o.metrics.flushFullPasses.inc();
     } else this.flushCounts.incremental += 1;
     const snap = this.o.store.publish(resources);
     if (snap !== undefined) {

@@ -77,6 +77,11 @@ export class Metrics {
     help: 'Flushes of the debouncer (each may publish a snapshot).',
     registers: [this.registry],
   });
+  readonly flushFullPasses = new Counter({
+    name: 'meshbridge_flush_full_passes_total',
+    help: 'Flushes that merged every host (first flush, held deletions, or a change no event announced); the others redo only changed hosts.',
+    registers: [this.registry],
+  });
   readonly snapshotSequence = new Gauge({
     name: 'meshbridge_snapshot_version',
     help: 'Sequence number of the current snapshot (increments on every content change).',
