@@ -5,6 +5,7 @@ import { messageType, ProtoName } from '../../proto/index.js';
 import { SnapshotStore, resourceKey, type IstioResource, type ResourceKind } from '../../snapshot/index.js';
 import { encodeBody } from './body.js';
 import { ResourceCache, encodeResourceAny } from './resource-cache.js';
+import { OutgoingResponse } from './response-frame.js';
 
 function res(kind: ResourceKind, name: string, spec: Record<string, unknown>, version = `v-${JSON.stringify(spec).length}`): IstioResource {
   return { kind, namespace: 'ns', name, key: resourceKey(kind, 'ns', name), labels: { a: 'b' }, annotations: {}, spec, version };
@@ -122,4 +123,36 @@ test('a resource that cannot be encoded is left out and reported; the others are
   assert.equal(b.count, 1);
   assert.deepEqual(bad.map((r) => r.name).sort(), ['bad', 'worse']);
   assert.equal(cache.stats().failures, 2);
+});
+
+test("a superseded frame's memory is reused once no queued response points at it", () => {
+  const store = new SnapshotStore();
+  const cache = new ResourceCache({ now: () => 1000 });
+  const names = ['a', 'b', 'c', 'd'];
+  const encodeRound = (round: number) => {
+    const snap = store.publish(
+      names.map((n, i) => {
+        const exportTo = [i === round % names.length ? `r${round}` : 'x0'];
+        return res('ServiceEntry', n, { hosts: [`${n}.example`], location: 'MESH_INTERNAL', resolution: 'DNS_ROUND_ROBIN', exportTo }, `v-${exportTo[0]}`);
+      }),
+    )!;
+    cache.retain(snap);
+    const ks = snap.kinds.get('ServiceEntry')!;
+    const enc = cache.encodeKind(ks);
+    assert.deepEqual(enc.block, new ResourceCache({ now: () => 1000 }).encodeKind(ks).block, `round ${round}: same bytes as from nothing`);
+    return enc;
+  };
+  const e1 = encodeRound(1);
+  const e2 = encodeRound(2);
+  assert.notEqual(e2.block.buffer, e1.block.buffer, 'no spare yet: new memory');
+  const e3 = encodeRound(3);
+  assert.equal(e3.block.buffer, e1.block.buffer, 'the frame before the current one is reused');
+  const e3bytes = Buffer.from(e3.block);
+  const queued = new OutgoingResponse(e3.frame, 'v', 'type/x', 'n');
+  const e4 = encodeRound(4);
+  assert.equal(e4.block.buffer, e2.block.buffer);
+  const e5 = encodeRound(5);
+  assert.notEqual(e5.block.buffer, e3.block.buffer, 'a frame a queued response points at is not reused');
+  // version_info 'v' is 3 bytes (tag, length, 'v'); the resources follow.
+  assert.deepEqual(queued.serialize().subarray(3, 3 + e3bytes.length), e3bytes, 'the queued response still carries its own bytes');
 });

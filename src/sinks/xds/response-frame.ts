@@ -17,8 +17,10 @@ export const TAIL_ROOM = 1024;
  * 17 MiB per stream per push, and its allocation alone drove a full GC every push or two.
  *
  * Contract:
- * - The resources bytes ([HEAD_ROOM, HEAD_ROOM + length)) are written once by the builder and never
- *   change; `block` is a view of them.
+ * - The resources bytes ([HEAD_ROOM, HEAD_ROOM + length)) are written once by the builder and do
+ *   not change while the frame is live; `block` is a view of them. Once superseded and unpinned (no
+ *   queued OutgoingResponse points at it), a frame's memory may be handed to a new frame (reuse),
+ *   which the owning ResourceCache does instead of allocating 17 MiB per kind version.
  * - `response()` writes the other fields into the reserved room and returns a view of the frame's
  *   buffer. That view is valid only until the next `response()` call on the same frame: the caller
  *   must copy it (or hand it to something that copies it) before yielding. grpc-js's server does
@@ -31,17 +33,46 @@ export class ResponseFrame {
   readonly length: number;
   readonly count: number;
   private readonly buf: Buffer;
+  /** OutgoingResponses queued on some stream and not serialized yet. */
+  private pins = 0;
 
-  /** `buf` must hold HEAD_ROOM + length + TAIL_ROOM bytes, resources at HEAD_ROOM. */
+  /** `buf` must hold at least HEAD_ROOM + length + TAIL_ROOM bytes, resources at HEAD_ROOM. */
   constructor(buf: Buffer, length: number, count: number) {
     this.buf = buf;
     this.length = length;
     this.count = count;
   }
 
-  /** A frame with room for `length` resource bytes; the builder fills block() once. */
-  static allocate(length: number, count: number): ResponseFrame {
-    return new ResponseFrame(Buffer.allocUnsafeSlow(HEAD_ROOM + length + TAIL_ROOM), length, count);
+  /** A frame with room for `length` resource bytes (plus `slack` spare capacity); the builder fills block() once. */
+  static allocate(length: number, count: number, slack = 0): ResponseFrame {
+    return new ResponseFrame(Buffer.allocUnsafeSlow(HEAD_ROOM + length + slack + TAIL_ROOM), length, count);
+  }
+
+  /**
+   * A new frame over the memory of `old`, which must be retired (no queued response points at
+   * it: !old.isPinned(), and nothing reads it again) and big enough (old.fits(length)).
+   */
+  static reuse(old: ResponseFrame, length: number, count: number): ResponseFrame {
+    return new ResponseFrame(old.buf, length, count);
+  }
+
+  /** Whether this frame's memory can hold `length` resource bytes. */
+  fits(length: number): boolean {
+    return HEAD_ROOM + length + TAIL_ROOM <= this.buf.length;
+  }
+
+  isPinned(): boolean {
+    return this.pins > 0;
+  }
+
+  /** @internal OutgoingResponse bookkeeping. */
+  pin(): void {
+    this.pins += 1;
+  }
+
+  /** @internal */
+  unpin(): void {
+    this.pins -= 1;
   }
 
   /** The framed resources (a view; written by the builder only). */
@@ -77,16 +108,28 @@ export const EMPTY_FRAME = ResponseFrame.allocate(0, 0);
  * a frame is never copied into a response of its own.
  */
 export class OutgoingResponse {
+  private pinned = true;
+
   constructor(
     readonly frame: ResponseFrame,
     readonly versionInfo: string,
     readonly typeUrl: string,
     readonly nonce: string,
-  ) {}
+  ) {
+    frame.pin();
+  }
 
-  /** The response bytes: a view valid until the frame's next response (see ResponseFrame). */
+  /**
+   * The response bytes: a view valid until the frame's next response (see ResponseFrame). The
+   * first call releases the frame for reuse by the cache (the caller copies the bytes at once).
+   */
   serialize(): Buffer {
-    return this.frame.response(this.versionInfo, this.typeUrl, this.nonce);
+    const out = this.frame.response(this.versionInfo, this.typeUrl, this.nonce);
+    if (this.pinned) {
+      this.pinned = false;
+      this.frame.unpin();
+    }
+    return out;
   }
 
   /** The length serialize() returns, without serializing. */
