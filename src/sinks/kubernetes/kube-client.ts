@@ -1,6 +1,6 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import { resolveKubeConfig } from './kubeconfig.js';
 import { TokenBucket } from './rate-limiter.js';
 
 export interface KubeClientOptions {
@@ -40,7 +40,8 @@ export interface RequestArgs {
 export type WatchEvent = { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; readonly object: unknown };
 
 /**
- * A small Kubernetes REST client: auth and TLS from a kubeconfig (via @kubernetes/client-node),
+ * A small Kubernetes REST client: auth and TLS from a kubeconfig (via @kubernetes/client-node, in a
+ * worker thread: see kubeconfig.ts),
  * a token-bucket rate limit shared by every call, retries with exponential backoff on 429
  * (honouring Retry-After), 5xx and connection errors. Construction does no I/O; `init()` loads
  * the kubeconfig.
@@ -59,16 +60,9 @@ export class KubeClient {
   }
 
   async init(): Promise<void> {
-    const kc = new KubeConfig();
-    if (this.o.kubeconfig !== undefined) kc.loadFromFile(this.o.kubeconfig);
-    else kc.loadFromDefault();
-    if (this.o.context !== undefined) kc.setCurrentContext(this.o.context);
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new Error('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
-    const opts: RequestOptions = { headers: {} };
-    await kc.applyToHTTPSOptions(opts);
-    this.base = opts;
+    const resolved = await resolveKubeConfig({ kubeconfig: this.o.kubeconfig, context: this.o.context });
+    this.server = resolved.server;
+    this.base = resolved.options;
   }
 
   async request<T = unknown>(args: RequestArgs): Promise<T> {
