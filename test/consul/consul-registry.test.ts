@@ -320,8 +320,13 @@ describe('consul registry against a real Consul', { skip }, () => {
         const rb = r.service('rb');
         return addresses(rb).join() === '10.0.9.1:80/healthy,10.0.9.3:80/healthy' && rb?.endpoints[0]?.labels['rebuilt'] === 'yes' && r.service('gone') === undefined;
       }, (wait + 10) * 1000);
+      // The per-service watches may see their own reset (and converge) before the catalog's
+      // blocking call returns: wait for the catalog's full re-read too.
+      const fullCatalogRead = (): boolean =>
+        proxy.requests.slice(resumedAt).some((q) => q.path.startsWith('/v1/catalog/services?dc=dc1') && !q.path.includes('index='));
+      await waitFor('a full re-read of the catalog', fullCatalogRead, (wait + 10) * 1000).catch(() => undefined);
       const after = proxy.requests.slice(resumedAt).map((q) => q.path);
-      assert.ok(after.some((q) => q.startsWith('/v1/catalog/services?dc=dc1') && !q.includes('index=')), `a full re-read of the catalog: ${after.join(' ')}`);
+      assert.ok(fullCatalogRead(), `a full re-read of the catalog: ${after.join(' ')}`);
       assert.equal(r.reg.status().connected, true);
     } finally {
       r.ac.abort();
