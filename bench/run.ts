@@ -115,6 +115,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const selected = names.length === 0 ? BENCHES : BENCHES.filter((b) => names.includes(b.name));
+  // Read before the run: the code measured is what was built at the start, whatever happens to
+  // the tree while the benches run.
+  const commit = gitCommit();
   const machine = machineInfo(true); // children always run with --expose-gc
   process.stdout.write(`${machineLine(machine)}\n(parent has global.gc: ${String(hasGc())}; each bench is forked with --expose-gc)\n\n`);
   const results: BenchResult[] = [];
@@ -126,7 +129,6 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (write) {
     const previous = await readFile(DOC, 'utf8').catch(() => undefined);
-    const commit = gitCommit();
     await writeFile(DOC, renderDoc(BENCHES, results, { ...machine, commit }, previous));
     process.stdout.write(`wrote ${fileURLToPath(DOC)}\n`);
     for (const r of results) {
