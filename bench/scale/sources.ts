@@ -18,7 +18,7 @@ import { Protocol, type Service } from '../../src/model/index.js';
 import { buildService as buildEtcdService, parseInstance, templateLayout, type InstanceRecord } from '../../src/registry/etcd/index.js';
 import { buildService as buildZkService, type EndpointPart } from '../../src/registry/zookeeper/build-service.js';
 import { ZOOKEEPER_REGISTRY_KIND } from '../../src/registry/zookeeper/index.js';
-import { interfaceServiceName, parseProviderNode } from '../../src/registry/zookeeper/providers.js';
+import { interfaceServiceName, parseProviderNode, providerPart } from '../../src/registry/zookeeper/providers.js';
 import { javaUrlEncode, loadZookeeperPeers, type ZookeeperServer } from '../../test/zookeeper/peers.js';
 import { loadPeers, type Etcd } from '../../test/support/peers.js';
 import { percentile } from '../harness.js';
@@ -227,15 +227,7 @@ class ZkSource implements RealSource {
       const e = p.entry;
       group = e.group;
       version = e.version;
-      parts.push({
-        address: e.address,
-        protocol: e.protocol,
-        port: e.port,
-        labels: e.labels,
-        id: e.id,
-        ...(e.weight !== undefined ? { weight: e.weight } : {}),
-        ...(e.registeredAt !== undefined ? { order: e.registeredAt } : {}),
-      });
+      parts.push(providerPart(e));
     }
     const attributes: Record<string, string> = { interface: iface };
     if (group !== '') attributes['group'] = group;

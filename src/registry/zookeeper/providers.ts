@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../errors/index.js';
 import { normaliseHost, isPort } from './address.js';
 import { clip, decodeNodeName, parseDubboUrl } from './dubbo-url.js';
+import type { EndpointPart } from './build-service.js';
 
 /** One provider URL of an interface, ready to become (part of) an endpoint. */
 export interface ProviderEntry {
@@ -124,3 +125,17 @@ function readWeight(w: string | undefined): number | undefined | 'invalid' {
 export function interfaceServiceName(interfaceName: string, group: string, version: string): string {
   return [version, group, interfaceName].filter((x) => x !== '').join('.');
 }
+
+/** The endpoint part (build-service.ts) of one parsed provider URL. */
+export function providerPart(e: ProviderEntry): EndpointPart {
+  return {
+    address: e.address,
+    protocol: e.protocol,
+    port: e.port,
+    labels: e.labels,
+    id: e.id,
+    ...(e.weight !== undefined ? { weight: e.weight } : {}),
+    ...(e.registeredAt !== undefined ? { order: e.registeredAt } : {}),
+  };
+}
+

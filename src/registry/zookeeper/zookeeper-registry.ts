@@ -5,7 +5,7 @@ import { ServiceSetRegistry } from '../service-set.js';
 import { buildService, type EndpointPart } from './build-service.js';
 import { parseCuratorInstance, type CuratorParse } from './curator-instance.js';
 import { DubboLevels, ZOOKEEPER_REGISTRY_KIND, type ZookeeperRegistryOptions } from './options.js';
-import { interfaceServiceName, parseProviderNode, type ProviderParse } from './providers.js';
+import { interfaceServiceName, parseProviderNode, providerPart, type ProviderParse } from './providers.js';
 import { ReadQueue } from './read-queue.js';
 import { openSession, type ReadResult, type SessionState, type Watcher, type ZkSession } from './zk-session.js';
 
@@ -603,15 +603,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
       const name = interfaceServiceName(iface, e.group, e.version);
       let g = groups.get(name);
       if (g === undefined) groups.set(name, (g = { group: e.group, version: e.version, parts: [] }));
-      g.parts.push({
-        address: e.address,
-        protocol: e.protocol,
-        port: e.port,
-        labels: e.labels,
-        id: e.id,
-        ...(e.weight !== undefined ? { weight: e.weight } : {}),
-        ...(e.registeredAt !== undefined ? { order: e.registeredAt } : {}),
-      });
+      g.parts.push(providerPart(e));
     }
     const emitted = this.emittedByInterface.get(iface) ?? new Set<string>();
     const now = new Set<string>();
