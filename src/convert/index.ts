@@ -11,7 +11,6 @@ export {
   labelValueFor,
   sanitizeHostPart,
   renderTemplate,
-  detectHostCollisions,
   isValidHost,
   isDnsLabel,
   isDnsSubdomain,
@@ -19,7 +18,6 @@ export {
   MAX_DNS_LABEL,
   MAX_DNS_SUBDOMAIN,
 } from './names.js';
-export type { HostCollision } from './names.js';
 export { sanitizeLabels, isLabelKey, LabelDropReason, MAX_ENDPOINT_LABELS, RESERVED_LABEL_PREFIX } from './labels.js';
 export type { SanitizedLabels } from './labels.js';
 export { convertPorts, protocolOf, MAX_PORTS, MAX_PORT_NAME } from './ports.js';

@@ -139,7 +139,7 @@ export function renderTemplate(template: string, s: Service, sanitize: (v: strin
  * Contract: pure and deterministic. Returns a valid host (isValidHost) or throws
  * MeshbridgeError(NAME_INVALID) naming the service, the template and the rendered result. Hosts
  * are never shortened (a shortened host would be a different, surprising name). Sanitising can make
- * two services share a host (`a_b` and `a-b`); `detectHostCollisions` reports those.
+ * two services share a host (`a_b` and `a-b`); the pipeline reports those (core/aggregate.ts).
  */
 export function hostFor(service: Service, options: Pick<ConversionOptions, 'hostTemplate'>): string {
   const host = renderTemplate(options.hostTemplate, service, sanitizeHostPart).toLowerCase();
@@ -231,52 +231,4 @@ export function isLabelValue(s: string): boolean {
 export function labelValueFor(s: string): string {
   if (isLabelValue(s)) return s;
   return withHashSuffix(s, s, MAX_DNS_LABEL);
-}
-
-/** Two or more services that render to one host although they are different services. */
-export interface HostCollision {
-  readonly host: string;
-  /** serviceKey of every service rendering to the host, sorted. */
-  readonly services: readonly string[];
-  readonly error: MeshbridgeError;
-}
-
-/**
- * Finds hosts shared by different services OF ONE REGISTRY (across registries sharing a host is
- * the aggregate's merge/precedence business, reported as MB_HOST_CONFLICT there). Within one
- * registry a shared host means the template does not tell the services apart or sanitising made
- * two names equal (`Foo_Bar`, `foo-bar`); the aggregate would merge them silently, so callers
- * report these (code MB_HOST_CONFLICT). Pure; services whose host cannot be rendered are ignored.
- */
-export function detectHostCollisions(
-  services: Iterable<Service>,
-  hostOf: (s: Service) => string | undefined,
-): HostCollision[] {
-  const byHost = new Map<string, Map<string, Set<string>>>();
-  for (const s of services) {
-    const host = hostOf(s);
-    if (host === undefined) continue;
-    let regs = byHost.get(host);
-    if (regs === undefined) byHost.set(host, (regs = new Map<string, Set<string>>()));
-    let keys = regs.get(s.registry);
-    if (keys === undefined) regs.set(s.registry, (keys = new Set<string>()));
-    keys.add(serviceKey(s));
-  }
-  const out: HostCollision[] = [];
-  for (const [host, regs] of [...byHost].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-    for (const [registry, keys] of regs) {
-      if (keys.size < 2) continue;
-      const list = [...keys].sort();
-      out.push({
-        host,
-        services: list,
-        error: new MeshbridgeError(
-          ErrorCode.HOST_CONFLICT,
-          `services ${list.map((k) => `"${k}"`).join(', ')} of registry ${registry} all render to host ${host}; they are merged into one ServiceEntry (make the host template tell them apart)`,
-          { path: registry, details: { host, services: list } },
-        ),
-      });
-    }
-  }
-  return out;
 }
