@@ -40,8 +40,7 @@ function hostFor(s: Service): string {
 
 const NAMES = ['alpha', 'Alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta', 'theta', 'bad name', 'iota', 'kappa'];
 
-function build(incremental: boolean, policy: ConflictPolicy) {
-  const regs = ['r0', 'r1', 'r2'].map((n) => new FakeRegistry(n, []));
+function build(incremental: boolean, policy: ConflictPolicy, regs = ['r0', 'r1', 'r2'].map((n) => new FakeRegistry(n, []))) {
   const store = new SnapshotStore();
   const p = new Pipeline({
     registries: regs,
@@ -127,19 +126,7 @@ for (const policy of [ConflictPolicy.MERGE, ConflictPolicy.PRECEDENCE]) {
 
 test('a change the registry never announced sends the next flush through a full pass', async () => {
   const r = new FakeRegistry('r0', [svc('r0', 'a', ['10.0.0.1']), svc('r0', 'b', ['10.0.0.2'])]);
-  const store = new SnapshotStore();
-  const p = new Pipeline({
-    registries: [r],
-    conversion: new Map([['r0', defaultConversionOptions]]),
-    protectPercent: new Map(),
-    conflictPolicy: ConflictPolicy.MERGE,
-    debounce: { quietPeriodMs: 60_000, maxDelayMs: 60_000 },
-    store,
-    metrics: new Metrics(),
-    logger: silentLogger(),
-    hostFor,
-    convert,
-  });
+  const { p, store } = build(true, ConflictPolicy.MERGE, [r]);
   const ac = new AbortController();
   await p.start(ac.signal);
   // Bypass the events: services() now holds a service no event named.
