@@ -67,6 +67,7 @@ export class App {
       protectPercent: new Map(config.registries.map((rc) => [rc.name, rc.protectPercent])),
       conflictPolicy: config.conflictPolicy,
       debounce: config.debounce,
+      vipCidr: config.vipCidr,
       store: this.store,
       metrics: this.metrics,
       logger,

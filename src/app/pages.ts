@@ -20,8 +20,9 @@ export interface DebugSources {
  *
  * - registryz: per registry, its status and the neutral model (services with endpoints).
  * - snapshot:  the published Istio resources with their versions, by kind.
- * - conflicts: hosts hidden by the precedence policy, and services of one registry that share a
- *   host (merged).
+ * - conflicts: hosts hidden by the precedence policy, services of one registry that share a
+ *   host (merged), and listener conflicts (ServiceEntries that want one sidecar listener).
+ * - addresses: listener addresses: hosts with addresses, VIPs, shared ServiceEntries.
  * - protect:   deletions held back by the protect threshold, per registry.
  * - problems:  the latest problems registries reported (bounded).
  * - xds / kubernetes / render: the sinks' own state, when configured.
@@ -56,7 +57,11 @@ export function debugPages(app: DebugSources): ReadonlyMap<string, () => unknown
     ],
     ['conflicts', () => {
       const d = app.pipeline.debugState();
-      return { betweenRegistries: d.conflicts, withinRegistry: d.collisions };
+      return { betweenRegistries: d.conflicts, withinRegistry: d.collisions, listeners: d.listeners };
+    }],
+    ['addresses', () => {
+      const d = app.pipeline.debugState();
+      return { ...d.addresses, shared: d.shared };
     }],
     ['protect', () => app.pipeline.debugState().held],
     ['problems', () => app.problems.list()],

@@ -7,6 +7,7 @@
 export const Defaults = {
   registry: {
     form: 'inline',
+    addresses: 'providers',
     includeUnhealthy: false,
     defaultProtocol: 'TCP',
     protectPercent: 50,
@@ -16,6 +17,7 @@ export const Defaults = {
     maxBytes: 32 * 1024 * 1024,
   },
   conflictPolicy: 'merge',
+  vipCidr: '240.241.0.0/16',
   debounce: { quietPeriodMs: 100, maxDelayMs: 1000 },
   xds: {
     keepaliveTimeMs: 30_000,

@@ -126,6 +126,7 @@ function resolveConfig(raw: RawConfig, base: string, source: string | undefined)
     source,
     registries: raw.registries.map((r) => resolveRegistry(r, base)),
     conflictPolicy: raw.conflictPolicy ?? Defaults.conflictPolicy,
+    vipCidr: raw.vipCidr ?? Defaults.vipCidr,
     debounce: {
       quietPeriodMs: raw.debounce?.quietPeriodMs ?? Defaults.debounce.quietPeriodMs,
       maxDelayMs: raw.debounce?.maxDelayMs ?? Defaults.debounce.maxDelayMs,
@@ -148,6 +149,7 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     hostTemplate: r.hostTemplate ?? defaultHostTemplate(r.kind),
     exportTo: [...(r.exportTo ?? [])],
     form: r.form ?? d.form,
+    addresses: r.addresses ?? d.addresses,
     includeUnhealthy: r.includeUnhealthy ?? d.includeUnhealthy,
     defaultProtocol: r.defaultProtocol ?? d.defaultProtocol,
     portProtocols: { ...r.portProtocols },

@@ -36,6 +36,7 @@ test('conversionOptionsFor maps a registry (network only when set)', () => {
     exportTo: ['.'],
     hostTemplate: '{name}.{namespace}.{registry}.local',
     form: 'inline',
+    addresses: 'providers',
     includeUnhealthy: false,
     defaultProtocol: 'TCP',
     portProtocols: {},

@@ -19,6 +19,7 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
     exportTo: r.exportTo,
     hostTemplate: r.hostTemplate,
     form: r.form,
+    addresses: r.addresses,
     includeUnhealthy: r.includeUnhealthy,
     defaultProtocol: r.defaultProtocol,
     portProtocols: r.portProtocols,

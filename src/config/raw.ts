@@ -1,4 +1,5 @@
 import type { EndpointForm } from '../convert/options.js';
+import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
 import type { LogFormat, LogLevel } from './types.js';
@@ -12,6 +13,7 @@ export interface RawConfig {
   readonly $schema?: string;
   readonly registries: readonly RawRegistry[];
   readonly conflictPolicy?: ConflictPolicy;
+  readonly vipCidr?: string;
   readonly debounce?: { readonly quietPeriodMs?: number; readonly maxDelayMs?: number };
   readonly sinks: RawSinks;
   readonly admin?: { readonly address?: string | null };
@@ -28,6 +30,7 @@ export interface RawRegistryCommon {
   readonly hostTemplate?: string;
   readonly exportTo?: readonly string[];
   readonly form?: EndpointForm;
+  readonly addresses?: AddressMode;
   readonly includeUnhealthy?: boolean;
   readonly defaultProtocol?: Protocol;
   readonly portProtocols?: Readonly<Record<string, Protocol>>;

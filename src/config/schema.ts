@@ -1,4 +1,5 @@
 import { EndpointForm, defaultHostTemplate } from '../convert/options.js';
+import { AddressMode } from '../convert/addresses.js';
 import { ConflictPolicy } from '../core/aggregate.js';
 import { Protocol } from '../model/index.js';
 import { Defaults } from './defaults.js';
@@ -58,6 +59,10 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
           enum: Object.values(EndpointForm),
           default: Defaults.registry.form,
         }),
+        addresses: s.str(
+          'Listener addresses of the ServiceEntries (docs/mapping.md#listener-addresses). providers: the provider IPs no other service shares on the same port, shared ip:ports in shared ServiceEntries, a VIP for a TCP service left without one; vip: one VIP per service (only clients that dial the host are governed); none: no addresses (TCP services share the wildcard listener; conflicts reported).',
+          { enum: Object.values(AddressMode), default: Defaults.registry.addresses },
+        ),
         includeUnhealthy: { type: 'boolean', description: 'Publish endpoints the registry reports unhealthy.', default: Defaults.registry.includeUnhealthy },
         defaultProtocol: s.str('Protocol of ports whose protocol the registry does not state.', {
           enum: protocols,
@@ -196,6 +201,10 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
         conflictPolicy: s.str('The same host from several registries: merge their endpoints into one ServiceEntry, or let the first registry (file order) win.', {
           enum: Object.values(ConflictPolicy),
           default: Defaults.conflictPolicy,
+        }),
+        vipCidr: s.str('IPv4 range (prefix length 8-30) VIPs are allocated from, for services that need a listener address and have no provider IP of their own. Must not overlap real addresses or istiod\'s own 240.240.0.0/16.', {
+          default: Defaults.vipCidr,
+          pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$',
         }),
         debounce: s.object('Registry changes are batched: a snapshot is built after a quiet period, at the latest after maxDelayMs.', {
           quietPeriodMs: s.int('Build once no change arrived for this long.', { minimum: 0, default: Defaults.debounce.quietPeriodMs }),

@@ -1,4 +1,5 @@
 import type { EndpointForm } from '../convert/options.js';
+import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
 import type { KindSettings, RegistryKind } from './kinds/index.js';
@@ -16,6 +17,8 @@ export interface Config {
   /** In precedence order (file order); names are unique. */
   readonly registries: readonly RegistryConfig[];
   readonly conflictPolicy: ConflictPolicy;
+  /** IPv4 range VIPs come from (docs/mapping.md#listener-addresses). */
+  readonly vipCidr: string;
   readonly debounce: DebounceConfig;
   /** At least one of the three is defined. */
   readonly sinks: SinksConfig;
@@ -33,6 +36,8 @@ export interface RegistryCommonConfig {
   /** Empty: ServiceEntry.exportTo left unset. */
   readonly exportTo: readonly string[];
   readonly form: EndpointForm;
+  /** Listener addresses of this registry's ServiceEntries. */
+  readonly addresses: AddressMode;
   readonly includeUnhealthy: boolean;
   readonly defaultProtocol: Protocol;
   /** Port name or number (as a string) -> protocol; wins over registry metadata. */

@@ -1,3 +1,4 @@
+import { parseCidr } from '../core/vip-pool.js';
 import { isIP } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Defaults } from './defaults.js';
@@ -190,6 +191,13 @@ export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Pro
     const at = ['sinks', 'kubernetes', 'leaderElection'];
     if (lease <= renew) add([...at, 'leaseDurationSeconds'], `must exceed renewDeadlineSeconds (${renew}); got ${lease}`);
     if (renew <= retry) add([...at, 'renewDeadlineSeconds'], `must exceed retryPeriodSeconds (${retry}); got ${renew}`);
+  }
+  if (c.vipCidr !== undefined) {
+    try {
+      parseCidr(c.vipCidr);
+    } catch (e) {
+      add(['vipCidr'], e instanceof Error ? e.message.replace(/^vipCidr "[^"]*": /, '') : String(e));
+    }
   }
   const admin = c.admin?.address;
   if (typeof admin === 'string' && admin !== '') {

@@ -260,7 +260,7 @@ function sortedRecordWith<T>(r: Readonly<Record<string, T>>, key: string | undef
 }
 
 /** Builds the resource with its content-hash version and annotation. */
-function resource(
+export function buildResource(
   kind: ResourceKind,
   namespace: string,
   name: string,
@@ -376,14 +376,14 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
     spec['endpoints'] = endpoints.map((e, i) => endpointSpec(e, endpointLabels[i] ?? {}));
   }
   const ns = targetNamespace(input.primary.namespace, options);
-  const resources: IstioResource[] = [resource(ResourceKind.ServiceEntry, ns, seName, owner.labels, annotations, spec)];
+  const resources: IstioResource[] = [buildResource(ResourceKind.ServiceEntry, ns, seName, owner.labels, annotations, spec)];
 
   if (form === EndpointForm.WORKLOAD_ENTRY) {
     const weLabels = sortedRecordWith(owner.labels, SELECTOR_LABEL, selectorValue);
     const wes = endpoints.map((e, i) => {
       const name = withHashSuffix(`${input.host}-${addressSlug(e.address)}`, `${input.host}|${e.identity}`);
       const labels = sortedRecordWith(endpointLabels[i] ?? {}, SELECTOR_LABEL, selectorValue);
-      return resource(ResourceKind.WorkloadEntry, ns, name, weLabels, annotations, endpointSpec(e, labels));
+      return buildResource(ResourceKind.WorkloadEntry, ns, name, weLabels, annotations, endpointSpec(e, labels));
     });
     wes.sort((a, b) => cmp(a.name, b.name));
     resources.push(...wes);

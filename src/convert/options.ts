@@ -1,4 +1,5 @@
 import type { Endpoint, Port, Protocol, Service } from '../model/index.js';
+import type { AddressMode } from './address-mode.js';
 
 export const EndpointForm = {
   /** One ServiceEntry with inline `endpoints` (the default). */
@@ -40,6 +41,11 @@ export interface ConversionOptions {
   readonly network?: string;
   /** Extra labels put on every object of this registry. */
   readonly extraLabels: Readonly<Record<string, string>>;
+  /**
+   * Which listener addresses this registry's ServiceEntries get (docs/mapping.md#listener-addresses);
+   * applied by the pipeline after conversion. Default `providers`.
+   */
+  readonly addresses?: AddressMode;
 }
 
 export const defaultConversionOptions: ConversionOptions = {

@@ -8,6 +8,10 @@ import { Debouncer } from './debouncer.js';
 import { ProtectGuard } from './protect.js';
 import { mergeByHost, type ConflictPolicy, type HostCollision, type HostConflict } from './aggregate.js';
 import { HostIndex } from './host-index.js';
+import { AddressIndex, NO_ADDRESSES } from './address-index.js';
+import { VipPool } from './vip-pool.js';
+import { ListenerConflicts, type ListenerConflict } from './listener-conflicts.js';
+import { claimOf, withAddresses, type ListenerClaim } from '../convert/addresses.js';
 
 /** What conversion gives back for one host (see src/convert). */
 export interface ConvertOutput {
@@ -34,11 +38,22 @@ export interface PipelineOptions {
    * against). Default true.
    */
   readonly incremental?: boolean | undefined;
+  /** Range VIPs are taken from (docs/mapping.md#listener-addresses); default DEFAULT_VIP_CIDR. */
+  readonly vipCidr?: string | undefined;
 }
+
+/** Default VIP range: class E next to the 240.240.0.0/16 istiod allocates from itself. */
+export const DEFAULT_VIP_CIDR = '240.241.0.0/16';
 
 interface CacheEntry {
   readonly input: ConvertInput;
   readonly output: ConvertOutput;
+  readonly claim: ListenerClaim | undefined;
+  /** output.resources with the addresses `addressed` was built for. */
+  addresses: readonly string[];
+  addressed: readonly IstioResource[];
+  /** The ServiceEntry last recorded in the listener conflicts. */
+  noted: IstioResource | undefined;
 }
 
 /**
@@ -74,9 +89,14 @@ export class Pipeline {
   private dirty = new Map<string, Set<string>>();
   private index: HostIndex | undefined;
   private readonly flushCounts = { full: 0, incremental: 0 };
+  private readonly addresses: AddressIndex;
+  private readonly listenerConflicts = new ListenerConflicts();
+  private readonly sharedNoted = new Map<string, IstioResource>();
+  private listenerList: readonly ListenerConflict[] = [];
 
   constructor(options: PipelineOptions) {
     this.o = options;
+    this.addresses = new AddressIndex(new VipPool(options.vipCidr ?? DEFAULT_VIP_CIDR));
     this.guard = new ProtectGuard((r) => options.protectPercent.get(r) ?? 50);
     this.debouncer = new Debouncer({
       quietPeriodMs: options.debounce.quietPeriodMs,
@@ -120,8 +140,20 @@ export class Pipeline {
     held: Record<string, readonly string[]>;
     /** Flushes that merged every host, and flushes that redid only the changed hosts. */
     flushes: { readonly full: number; readonly incremental: number };
+    /** Places on a sidecar's outbound side several published ServiceEntries want. */
+    listeners: readonly ListenerConflict[];
+    addresses: ReturnType<AddressIndex['stats']>;
+    shared: ReturnType<AddressIndex['sharedGroups']>;
   } {
-    return { conflicts: this.conflicts, collisions: this.collisions, held: Object.fromEntries(this.held), flushes: { ...this.flushCounts } };
+    return {
+      conflicts: this.conflicts,
+      collisions: this.collisions,
+      held: Object.fromEntries(this.held),
+      flushes: { ...this.flushCounts },
+      listeners: this.listenerList,
+      addresses: this.addresses.stats(),
+      shared: this.addresses.sharedGroups(),
+    };
   }
 
   /** Runs a pending debounced flush now (for shutdown and tests). */
@@ -204,15 +236,14 @@ export class Pipeline {
     this.index = index;
     this.noteConflicts(index.conflicts());
     this.noteCollisions(index.collisions());
-    const resources: IstioResource[] = [];
     const live = new Set<string>();
     for (const input of inputs) {
       live.add(input.host);
-      for (const r of this.convertCached(input).resources) resources.push(r);
+      this.convertCached(input);
     }
     // Every cached host is live unless the cache holds more hosts than are live.
-    if (this.cache.size > live.size) for (const host of [...this.cache.keys()]) if (!live.has(host)) this.cache.delete(host);
-    return resources;
+    if (this.cache.size > live.size) for (const host of [...this.cache.keys()]) if (!live.has(host)) this.dropHost(host);
+    return this.collect(index);
   }
 
   /**
@@ -230,9 +261,90 @@ export class Pipeline {
     }
     const affected = this.placeChanged(index, dirty, current);
     if (affected.size > 0) this.redoHosts(index, affected, current);
+    return this.collect(index);
+  }
+
+  /**
+   * Settles the listener addresses, then lists every host's resources (with its addresses) in
+   * host order, then the shared ServiceEntries.
+   */
+  private collect(index: HostIndex): IstioResource[] {
+    const settled = this.addresses.settle();
     const resources: IstioResource[] = [];
-    for (const host of index.hosts()) for (const r of this.cache.get(host)?.output.resources ?? []) resources.push(r);
+    const conflicts = this.listenerConflicts;
+    const before = conflicts.size;
+    let touched = false;
+    for (const host of index.hosts()) {
+      const entry = this.cache.get(host);
+      if (entry === undefined) continue;
+      const addrs = this.addresses.addressesOf(host);
+      if (entry.addresses !== addrs) {
+        entry.addresses = addrs;
+        entry.addressed = withAddresses(entry.output.resources, addrs);
+      }
+      const se = entry.addressed[0];
+      if (entry.noted !== se) {
+        if (entry.noted !== undefined && entry.noted.key !== se?.key) conflicts.update(entry.noted.key, undefined);
+        if (se !== undefined) conflicts.update(se.key, se);
+        entry.noted = se;
+        touched = true;
+      }
+      for (const r of entry.addressed) resources.push(r);
+    }
+    const shared = this.addresses.sharedResources();
+    if (settled.sharedChanged) {
+      const live = new Set<string>();
+      for (const r of shared) {
+        live.add(r.key);
+        if (this.sharedNoted.get(r.key) !== r) {
+          conflicts.update(r.key, r);
+          this.sharedNoted.set(r.key, r);
+        }
+      }
+      for (const k of [...this.sharedNoted.keys()]) {
+        if (live.has(k)) continue;
+        conflicts.update(k, undefined);
+        this.sharedNoted.delete(k);
+      }
+      touched = true;
+    }
+    for (const r of shared) resources.push(r);
+    if (settled.hosts.size > 0 || settled.sharedChanged) this.noteAddressStats();
+    if (touched && (before > 0 || conflicts.size > 0)) this.noteListenerConflicts(conflicts.list());
     return resources;
+  }
+
+  private dropHost(host: string): void {
+    const entry = this.cache.get(host);
+    if (entry?.noted !== undefined) this.listenerConflicts.update(entry.noted.key, undefined);
+    this.cache.delete(host);
+    this.addresses.update(host, undefined, 'none');
+  }
+
+  /** Reports each distinct listener conflict once and sets the gauges. */
+  private noteListenerConflicts(list: readonly ListenerConflict[]): void {
+    this.listenerList = list;
+    const byKind = { address: 0, domain: 0, wildcard: 0 };
+    for (const c of list) {
+      byKind[c.kind] += 1;
+      const key = `listener|${c.kind}|${c.port}|${c.what ?? ''}|${c.resources.join(',')}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      const err = new MeshbridgeError(
+        ErrorCode.LISTENER_CONFLICT,
+        `${c.resources.length} ServiceEntries want the same ${c.kind === 'wildcard' ? `wildcard listener 0.0.0.0:${c.port}` : c.kind === 'address' ? `listener ${c.what ?? ''}:${c.port}` : `HTTP domain ${c.what ?? ''}:${c.port}`}; ` +
+          'istiod keeps the oldest and drops the others (give the registry addresses: providers, see docs/mapping.md#listener-addresses)',
+        { details: { ...c } },
+      );
+      this.o.logger.warn({ code: err.code, conflict: c }, err.message);
+    }
+    for (const [kind, n] of Object.entries(byKind)) this.o.metrics.listenerConflicts.set({ kind }, n);
+  }
+
+  private noteAddressStats(): void {
+    const st = this.addresses.stats();
+    this.o.metrics.sharedServiceEntries.set(st.sharedGroups);
+    this.o.metrics.vipsAllocated.set(st.vips);
   }
 
   /** Moves each changed service to its current host in the index; returns the hosts touched. */
@@ -275,7 +387,7 @@ export class Pipeline {
     for (const host of affected) {
       if (withInput.has(host)) continue;
       index.removeHost(host);
-      this.cache.delete(host);
+      this.dropHost(host);
     }
     this.noteConflicts(index.conflicts());
     this.noteCollisions(index.collisions());
@@ -306,7 +418,10 @@ export class Pipeline {
     const output = this.o.convert(input, opts);
     for (const p of output.problems) this.problem(input.primary.registry, p, true);
     if (output.droppedLabels > 0) this.o.metrics.labelsDropped.inc({ registry: input.primary.registry }, output.droppedLabels);
-    this.cache.set(input.host, { input, output });
+    const claim = claimOf(input.host, output.resources);
+    this.addresses.update(input.host, claim, opts.addresses ?? 'providers');
+    const old = this.cache.get(input.host);
+    this.cache.set(input.host, { input, output, claim, addresses: NO_ADDRESSES, addressed: output.resources, noted: old?.noted });
     return output;
   }
 

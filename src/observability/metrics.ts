@@ -56,6 +56,22 @@ export class Metrics {
     labelNames: ['registry'] as const,
     registers: [this.registry],
   });
+  readonly listenerConflicts = new Gauge({
+    name: 'meshbridge_listener_conflicts',
+    help: 'Places on a sidecar outbound side (listener address, HTTP domain, wildcard listener) that several published ServiceEntries want, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly sharedServiceEntries = new Gauge({
+    name: 'meshbridge_shared_service_entries',
+    help: 'Shared ServiceEntries published for provider ip:ports that several services listen on.',
+    registers: [this.registry],
+  });
+  readonly vipsAllocated = new Gauge({
+    name: 'meshbridge_vips_allocated',
+    help: 'VIPs held by services that have no provider IP of their own.',
+    registers: [this.registry],
+  });
   readonly protectHeld = new Counter({
     name: 'meshbridge_protect_held_total',
     help: 'Passes in which deletions were held back by the protect threshold.',

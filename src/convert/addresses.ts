@@ -1,0 +1,248 @@
+import { isIP } from 'node:net';
+import { ContentHashAnnotation, ResourceKind, type IstioResource } from '../snapshot/index.js';
+import { contentHash } from '../util/hash.js';
+import { buildResource } from './convert.js';
+import { objectName } from './names.js';
+
+/*
+ * Listener addresses (docs/mapping.md#listener-addresses, ADR 0013).
+ *
+ * A sidecar's outbound TCP listener is keyed by a ServiceEntry address and port; HTTP virtual
+ * hosts list the addresses (with and without the port) as domains. Registry clients dial the
+ * provider's ip:port they discovered themselves, so the mesh governs that traffic only when a
+ * listener exists for it, and routes it right only when the cluster behind that listener holds
+ * endpoints that all serve what the client wanted. These pure functions describe what one
+ * converted host claims (its listener keys) and build the objects that carry the addresses; the
+ * stateful planner (core/address-index.ts) decides who gets which address.
+ */
+
+export { AddressMode } from './address-mode.js';
+
+/** CRD limit: ServiceEntry.spec.addresses maxItems. */
+export const MAX_ADDRESSES = 256;
+
+/** Protocols istiod serves through an HTTP connection manager (routes by authority). */
+const HTTP_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
+
+/** True for protocols istiod gives an HTTP route (virtual hosts by authority), false for TCP proxying. */
+export function isHttpProtocol(protocol: string): boolean {
+  return HTTP_PROTOCOLS.has(protocol.toUpperCase());
+}
+
+export interface ClaimPort {
+  readonly number: number;
+  readonly protocol: string;
+}
+
+/** Endpoint fields a shared ServiceEntry copies for one ip:port (first owner's endpoint). */
+export interface KeyMeta {
+  readonly network?: string;
+  readonly locality?: string;
+}
+
+/**
+ * What one converted host claims on the data plane.
+ *
+ * Contract: `keys` are `ip|port` for every IP endpoint (inline or WorkloadEntry) whose effective
+ * port for a ServiceEntry port equals that port's number (only then does a listener at ip:port
+ * catch what a client dials); DNS-name endpoints claim nothing. Sorted, unique.
+ */
+export interface ListenerClaim {
+  readonly host: string;
+  readonly namespace: string;
+  readonly ports: readonly ClaimPort[];
+  readonly keys: readonly string[];
+  /** Only keys whose endpoint has a network or locality. */
+  readonly meta: ReadonlyMap<string, KeyMeta>;
+  /** A port istiod proxies at L4 (gets a listener per address, or the wildcard one). */
+  readonly hasTcpPort: boolean;
+  readonly exportTo: readonly string[] | undefined;
+  /** The ServiceEntry's labels (ownership and extra labels): a shared entry takes its first owner's. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export function listenerKey(ip: string, port: number): string {
+  return `${ip}|${port}`;
+}
+
+/** Splits a listener key (`ip|port`). */
+export function splitKey(key: string): { ip: string; port: number } {
+  const bar = key.lastIndexOf('|');
+  return { ip: key.slice(0, bar), port: Number(key.slice(bar + 1)) };
+}
+
+interface SpecPort {
+  number?: unknown;
+  name?: unknown;
+  protocol?: unknown;
+  targetPort?: unknown;
+}
+interface SpecEndpoint {
+  address?: unknown;
+  ports?: Record<string, unknown>;
+  network?: unknown;
+  locality?: unknown;
+}
+
+/**
+ * The claim of one host's converted resources (the ServiceEntry first, then its WorkloadEntries,
+ * as convert() returns them); undefined when there is no ServiceEntry.
+ */
+export function claimOf(host: string, resources: readonly IstioResource[]): ListenerClaim | undefined {
+  const se = resources[0];
+  if (se === undefined || se.kind !== ResourceKind.ServiceEntry) return undefined;
+  const spec = se.spec as { ports?: SpecPort[]; endpoints?: SpecEndpoint[]; exportTo?: string[] };
+  const ports: Array<ClaimPort & { name: string; fallback: number }> = [];
+  for (const p of spec.ports ?? []) {
+    if (typeof p.number !== 'number' || typeof p.name !== 'string') continue;
+    const protocol = typeof p.protocol === 'string' ? p.protocol : 'TCP';
+    ports.push({ number: p.number, protocol, name: p.name, fallback: typeof p.targetPort === 'number' ? p.targetPort : p.number });
+  }
+  const endpoints: SpecEndpoint[] = spec.endpoints ?? [];
+  if (spec.endpoints === undefined) for (let i = 1; i < resources.length; i++) endpoints.push((resources[i] as IstioResource).spec);
+  const keys = new Set<string>();
+  const meta = new Map<string, KeyMeta>();
+  for (const e of endpoints) {
+    if (typeof e.address !== 'string' || isIP(e.address) === 0) continue;
+    for (const p of ports) {
+      const override = e.ports?.[p.name];
+      const effective = typeof override === 'number' ? override : p.fallback;
+      if (effective !== p.number) continue;
+      const key = listenerKey(e.address, p.number);
+      if (keys.has(key)) continue;
+      keys.add(key);
+      const m: { network?: string; locality?: string } = {};
+      if (typeof e.network === 'string') m.network = e.network;
+      if (typeof e.locality === 'string') m.locality = e.locality;
+      if (m.network !== undefined || m.locality !== undefined) meta.set(key, m);
+    }
+  }
+  return {
+    host,
+    namespace: se.namespace,
+    ports: ports.map((p) => ({ number: p.number, protocol: p.protocol })),
+    keys: [...keys].sort(),
+    meta,
+    hasTcpPort: ports.some((p) => !isHttpProtocol(p.protocol)),
+    exportTo: spec.exportTo,
+    labels: se.labels,
+  };
+}
+
+/** The CRD's field order for a ServiceEntry spec (so written objects read naturally). */
+const SPEC_ORDER = ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints', 'workloadSelector', 'exportTo', 'subjectAltNames'];
+
+function withoutHash(annotations: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations)) if (k !== ContentHashAnnotation) out[k] = v;
+  return out;
+}
+
+/**
+ * `resources` with `addresses` set on the ServiceEntry (its version re-hashed); the same array
+ * when `addresses` is empty. Pure: equal input gives deep-equal output.
+ */
+export function withAddresses(resources: readonly IstioResource[], addresses: readonly string[]): readonly IstioResource[] {
+  const se = resources[0];
+  if (addresses.length === 0 || se === undefined || se.kind !== ResourceKind.ServiceEntry) return resources;
+  const spec: Record<string, unknown> = {};
+  const src = { ...se.spec, addresses: [...addresses] } as Record<string, unknown>;
+  for (const k of SPEC_ORDER) if (src[k] !== undefined) spec[k] = src[k];
+  for (const k of Object.keys(src)) if (!(k in spec)) spec[k] = src[k];
+  const next = buildResource(se.kind, se.namespace, se.name, { ...se.labels }, withoutHash(se.annotations), spec);
+  return [next, ...resources.slice(1)];
+}
+
+/** Annotation on a shared ServiceEntry: the hosts whose providers share its addresses. */
+export const SERVES_ANNOTATION = 'meshbridge.io/serves';
+/** Label on a shared ServiceEntry (so `kubectl get se -l meshbridge.io/shared=true` lists them). */
+export const SHARED_LABEL = 'meshbridge.io/shared';
+/** Domain under which shared ServiceEntries get their hosts. */
+export const SHARED_DOMAIN = 'shared.meshbridge.internal';
+const MAX_SERVES_LISTED = 50;
+
+export interface SharedGroupInput {
+  /** The group's identity: `port|owner,owner,...` (owners sorted). */
+  readonly signature: string;
+  readonly port: number;
+  readonly protocol: string;
+  /** Hosts whose providers listen on every key of the group, sorted. */
+  readonly owners: readonly string[];
+  /** `ip|port` keys, sorted; at most MAX_ADDRESSES (the planner splits larger groups). */
+  readonly keys: readonly string[];
+  /** Chunk number when the planner split the group (0 for the first). */
+  readonly chunk: number;
+  readonly namespace: string;
+  readonly exportTo: readonly string[] | undefined;
+  /** Labels of the first owner's ServiceEntry (ownership and extra labels). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly meta: ReadonlyMap<string, KeyMeta>;
+}
+
+/** Host of a shared ServiceEntry: `p<port>-<hash of the signature>[-<chunk>].shared.meshbridge.internal`. */
+export function sharedHost(signature: string, port: number, chunk: number): string {
+  return `p${port}-${contentHash(signature).slice(0, 12)}${chunk > 0 ? `-${chunk}` : ''}.${SHARED_DOMAIN}`;
+}
+
+/**
+ * The shared ServiceEntry of one group: addresses = the group's IPs, one port, one endpoint per
+ * key. Its cluster holds only endpoints that serve every owner, so a connection to any of its
+ * addresses reaches a provider of what the client dialled, whichever owner that was.
+ */
+export function sharedServiceEntry(g: SharedGroupInput): IstioResource {
+  const host = sharedHost(g.signature, g.port, g.chunk);
+  const ips = g.keys.map((k) => splitKey(k).ip);
+  const endpoints = g.keys.map((k) => {
+    const { ip } = splitKey(k);
+    const m = g.meta.get(k);
+    const e: Record<string, unknown> = { address: ip };
+    if (m?.network !== undefined) e['network'] = m.network;
+    if (m?.locality !== undefined) e['locality'] = m.locality;
+    return e;
+  });
+  const name = g.protocol.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const spec: Record<string, unknown> = {
+    hosts: [host],
+    addresses: ips,
+    ports: [{ number: g.port, name: `${name}-${g.port}`, protocol: g.protocol }],
+    location: 'MESH_INTERNAL',
+    resolution: 'STATIC',
+    endpoints,
+    ...(g.exportTo !== undefined && g.exportTo.length > 0 ? { exportTo: [...g.exportTo] } : {}),
+  };
+  const listed = g.owners.slice(0, MAX_SERVES_LISTED).join(',');
+  const serves = g.owners.length > MAX_SERVES_LISTED ? `${listed},... (${g.owners.length} hosts)` : listed;
+  const labels: Record<string, string> = { ...g.labels, [SHARED_LABEL]: 'true' };
+  const sorted: Record<string, string> = {};
+  for (const k of Object.keys(labels).sort()) sorted[k] = labels[k] as string;
+  return buildResource(ResourceKind.ServiceEntry, g.namespace, objectName(host), sorted, { [SERVES_ANNOTATION]: serves }, spec);
+}
+
+/**
+ * What one ServiceEntry takes on a sidecar's outbound side, as istiod builds it (the parts two
+ * entries can fight over). Entries:
+ * - `a|<address>|<port>`: a listener (TCP) or virtual-host domain (HTTP) for that address;
+ * - `d|<host>|<port>`: an HTTP virtual-host domain for the host;
+ * - `w|<port>` with `T` (a TCP service without addresses: the wildcard 0.0.0.0 listener) or `H`
+ *   (an HTTP service: the wildcard HTTP listener, which HTTP services share).
+ * Two entries of different ServiceEntries on one `a|` or `d|` key, two `T` on one `w|` key, or a
+ * `T` and an `H` on one `w|` key are conflicts: istiod keeps one (oldest first) and drops the rest.
+ */
+export function footprintOf(se: IstioResource): Array<{ readonly key: string; readonly tcpWildcard?: boolean; readonly httpWildcard?: boolean }> {
+  if (se.kind !== ResourceKind.ServiceEntry) return [];
+  const spec = se.spec as { hosts?: unknown[]; addresses?: unknown[]; ports?: SpecPort[] };
+  const addresses = (spec.addresses ?? []).filter((a): a is string => typeof a === 'string');
+  const hosts = (spec.hosts ?? []).filter((h): h is string => typeof h === 'string');
+  const out: Array<{ key: string; tcpWildcard?: boolean; httpWildcard?: boolean }> = [];
+  for (const p of spec.ports ?? []) {
+    if (typeof p.number !== 'number') continue;
+    const protocol = typeof p.protocol === 'string' ? p.protocol : 'TCP';
+    if (protocol.toUpperCase() === 'UDP') continue;
+    for (const a of addresses) out.push({ key: `a|${a}|${p.number}` });
+    if (isHttpProtocol(protocol)) {
+      for (const h of hosts) out.push({ key: `d|${h}|${p.number}` });
+      out.push({ key: `w|${p.number}`, httpWildcard: true });
+    } else if (addresses.length === 0) out.push({ key: `w|${p.number}`, tcpWildcard: true });
+  }
+  return out;
+}

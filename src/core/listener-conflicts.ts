@@ -1,0 +1,100 @@
+import { footprintOf } from '../convert/addresses.js';
+import type { IstioResource } from '../snapshot/index.js';
+
+/** One place on a sidecar's outbound side that several published ServiceEntries want. */
+export interface ListenerConflict {
+  /** address: two entries with one address on a port; domain: one HTTP host twice; wildcard: TCP services without addresses on a port shared with another TCP or an HTTP service. */
+  readonly kind: 'address' | 'domain' | 'wildcard';
+  readonly port: number;
+  /** The address or host fought over (absent for wildcard). */
+  readonly what?: string;
+  /** Keys of the ServiceEntries involved, sorted. istiod keeps the oldest and drops the others. */
+  readonly resources: readonly string[];
+}
+
+/**
+ * The listener conflicts of the published ServiceEntries, kept incrementally (update() per
+ * changed resource), so a flush pays only for what changed. See footprintOf for what conflicts.
+ */
+export class ListenerConflicts {
+  /** `a|`/`d|` footprint key -> resource keys. */
+  private readonly claims = new Map<string, Set<string>>();
+  /** `w|port` -> resource keys of TCP services without addresses, and of HTTP services. */
+  private readonly wildcards = new Map<string, { readonly tcp: Set<string>; readonly http: Set<string> }>();
+  private readonly footprints = new Map<string, { readonly of: IstioResource; readonly keys: readonly string[] }>();
+  private readonly conflicting = new Set<string>();
+
+  /** Records `r` (a published resource) or, with undefined, the removal of the resource `key`. */
+  update(key: string, r: IstioResource | undefined): void {
+    const old = this.footprints.get(key);
+    if (old !== undefined && old.of === r) return;
+    if (old !== undefined) for (const k of old.keys) this.set(k, key, false);
+    if (r === undefined) {
+      this.footprints.delete(key);
+      return;
+    }
+    const keys: string[] = [];
+    for (const f of footprintOf(r)) {
+      const k = f.tcpWildcard === true ? `T${f.key}` : f.httpWildcard === true ? `H${f.key}` : f.key;
+      keys.push(k);
+      this.set(k, key, true);
+    }
+    this.footprints.set(key, { of: r, keys });
+  }
+
+  /** Keys of the resources recorded (for diffing a list against them). */
+  keys(): IterableIterator<string> {
+    return this.footprints.keys();
+  }
+
+  list(): ListenerConflict[] {
+    const out: ListenerConflict[] = [];
+    for (const k of this.conflicting) {
+      const parts = k.split('|');
+      if (parts[0] === 'w') {
+        const w = this.wildcards.get(k);
+        out.push({ kind: 'wildcard', port: Number(parts[1]), resources: [...(w?.tcp ?? []), ...(w?.http ?? [])].sort() });
+      } else {
+        out.push({ kind: parts[0] === 'a' ? 'address' : 'domain', port: Number(parts[2]), what: parts[1] as string, resources: [...(this.claims.get(k) ?? [])].sort() });
+      }
+    }
+    return out.sort((a, b) => a.port - b.port || cmp(a.kind, b.kind) || cmp(a.what ?? '', b.what ?? '') || cmp(a.resources.join(), b.resources.join()));
+  }
+
+  get size(): number {
+    return this.conflicting.size;
+  }
+
+  /** Adds (on) or removes `resource` under the footprint key `k` (`T`/`H` prefixed for wildcards). */
+  private set(k: string, resource: string, on: boolean): void {
+    if (k.startsWith('T') || k.startsWith('H')) {
+      const wk = k.slice(1);
+      let w = this.wildcards.get(wk);
+      if (w === undefined) this.wildcards.set(wk, (w = { tcp: new Set(), http: new Set() }));
+      const side = k.startsWith('T') ? w.tcp : w.http;
+      if (on) side.add(resource);
+      else side.delete(resource);
+      if (w.tcp.size === 0 && w.http.size === 0) this.wildcards.delete(wk);
+      this.mark(wk, w.tcp.size >= 2 || (w.tcp.size >= 1 && w.http.size >= 1));
+      return;
+    }
+    let c = this.claims.get(k);
+    if (c === undefined) {
+      if (!on) return;
+      this.claims.set(k, (c = new Set()));
+    }
+    if (on) c.add(resource);
+    else c.delete(resource);
+    if (c.size === 0) this.claims.delete(k);
+    this.mark(k, c.size >= 2);
+  }
+
+  private mark(k: string, bad: boolean): void {
+    if (bad) this.conflicting.add(k);
+    else this.conflicting.delete(k);
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
