@@ -23,6 +23,10 @@ import { runFixture } from '../../src/convert/testing/golden.js';
 import { validateDocument } from '../../src/registry/file/index.js';
 import type { Service } from '../../src/model/index.js';
 import type { IstioResource } from '../../src/snapshot/index.js';
+import { AddressMode, claimOf, withAddresses } from '../../src/convert/addresses.js';
+import { AddressIndex } from '../../src/core/address-index.js';
+import { VipPool } from '../../src/core/vip-pool.js';
+import { DEFAULT_VIP_CIDR } from '../../src/core/pipeline.js';
 
 /** Repository root: this file runs as dist/test/convert/crd-schema.test.js. */
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -173,7 +177,11 @@ function celChecks(m: IstioManifest, all: readonly IstioManifest[]): string[] {
   const resolution = spec['resolution'] ?? 'NONE';
   if (resolution === 'NONE' && hasEndpoints) errors.push(`${where}: NONE mode cannot set endpoints`);
   if (resolution === 'DNS_ROUND_ROBIN' && ((spec['endpoints'] as unknown[] | undefined) ?? []).length > 1) errors.push(`${where}: DNS_ROUND_ROBIN with several endpoints`);
-  if (spec['addresses'] !== undefined) errors.push(`${where}: addresses are never set by Meshbridge`);
+  const addresses = (spec['addresses'] as unknown[] | undefined) ?? [];
+  // CEL: CIDR addresses only for NONE/STATIC; istiod's validation: each an IP or CIDR, no repeats.
+  if (addresses.some((a) => String(a).includes('/')) && !['NONE', 'STATIC'].includes(resolution as string)) errors.push(`${where}: CIDR addresses need NONE/STATIC`);
+  for (const a of addresses) if (typeof a !== 'string' || isIP(a.split('/')[0] ?? '') === 0) errors.push(`${where}: address ${String(a)} is not an IP or CIDR`);
+  if (new Set(addresses).size !== addresses.length) errors.push(`${where}: repeated addresses`);
   if (hasSelector) {
     const sel = (spec['workloadSelector'] as Json)['labels'];
     checkLabels(sel, `${where}: workloadSelector`, errors);
@@ -205,6 +213,20 @@ function corpus(): Map<string, IstioResource[]> {
   for (const f of fixtures) runBoth(f);
   add('5000-endpoints', convert(inputOf(bigService(5000), 'big.local'), baseOptions).resources);
   add('300-ports', convert(inputOf(bigService(3, 300), 'ports.local'), baseOptions).resources);
+  // Listener addresses: 5,000 providers of which 700 also serve a second service and 3 a third
+  // (own addresses beyond 256 chunked, shared entries, a VIP for the service left without an IP).
+  const ix = new AddressIndex(new VipPool(DEFAULT_VIP_CIDR));
+  const hosts = (
+    [
+      ['big.local', bigService(5000)],
+      ['also.local', bigService(700, 1, 'also')],
+      ['three.local', bigService(3, 1, 'three')],
+    ] as const
+  ).map(([host, svc]) => [host, convert(inputOf(svc, host), baseOptions).resources] as const);
+  for (const [host, resources] of hosts) ix.update(host, claimOf(host, resources), AddressMode.PROVIDERS);
+  ix.settle();
+  assert.ok(ix.sharedResources().length >= 3 && ix.addressesOf('three.local').length === 1);
+  add('listener-addresses', [...hosts.flatMap(([host, resources]) => withAddresses(resources, ix.addressesOf(host))), ...ix.sharedResources()]);
   for (const file of ['examples/services.yaml', 'examples/hostile.yaml']) {
     const doc: unknown = parse(readFileSync(`${repoRoot}${file}`, 'utf8'));
     const res = validateDocument(doc, { registry: 'demo', file, defaultProtocol: 'TCP' });
