@@ -132,15 +132,11 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
 /** The CRD's field order for a ServiceEntry spec (so written objects read naturally). */
 const SPEC_ORDER = ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints', 'workloadSelector', 'exportTo', 'subjectAltNames'];
 
-function withoutHash(annotations: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(annotations)) if (k !== ContentHashAnnotation) out[k] = v;
-  return out;
-}
-
 /**
- * `resources` with `addresses` set on the ServiceEntry (its version re-hashed); the same array
- * when `addresses` is empty. Pure: equal input gives deep-equal output.
+ * `resources` with `addresses` set on the ServiceEntry; the same array when `addresses` is empty.
+ * Pure: equal input gives deep-equal output. The entry's version is the content hash of its
+ * version without addresses and the addresses (a function of the content, as every version, at
+ * the cost of one short hash rather than re-hashing the whole spec).
  */
 export function withAddresses(resources: readonly IstioResource[], addresses: readonly string[]): readonly IstioResource[] {
   const se = resources[0];
@@ -149,7 +145,8 @@ export function withAddresses(resources: readonly IstioResource[], addresses: re
   const src = { ...se.spec, addresses: [...addresses] } as Record<string, unknown>;
   for (const k of SPEC_ORDER) if (src[k] !== undefined) spec[k] = src[k];
   for (const k of Object.keys(src)) if (!(k in spec)) spec[k] = src[k];
-  const next = buildResource(se.kind, se.namespace, se.name, { ...se.labels }, withoutHash(se.annotations), spec);
+  const version = contentHash(`${se.version}\naddresses=${addresses.join(',')}`);
+  const next: IstioResource = { ...se, spec, version, annotations: { ...se.annotations, [ContentHashAnnotation]: version } };
   return [next, ...resources.slice(1)];
 }
 

@@ -17,29 +17,25 @@ export interface ListenerConflict {
  * changed resource), so a flush pays only for what changed. See footprintOf for what conflicts.
  */
 export class ListenerConflicts {
-  /** `a|`/`d|` footprint key -> resource keys. */
-  private readonly claims = new Map<string, Set<string>>();
+  /** `a|`/`d|` footprint key -> the resource key, or the keys when several (most keys have one). */
+  private readonly claims = new Map<string, string | Set<string>>();
   /** `w|port` -> resource keys of TCP services without addresses, and of HTTP services. */
   private readonly wildcards = new Map<string, { readonly tcp: Set<string>; readonly http: Set<string> }>();
-  private readonly footprints = new Map<string, { readonly of: IstioResource; readonly keys: readonly string[] }>();
+  /** The resource recorded per key (its footprint is recomputed on removal rather than held). */
+  private readonly footprints = new Map<string, IstioResource>();
   private readonly conflicting = new Set<string>();
 
   /** Records `r` (a published resource) or, with undefined, the removal of the resource `key`. */
   update(key: string, r: IstioResource | undefined): void {
     const old = this.footprints.get(key);
-    if (old !== undefined && old.of === r) return;
-    if (old !== undefined) for (const k of old.keys) this.set(k, key, false);
+    if (old === r) return;
+    if (old !== undefined) for (const f of footprintOf(old)) this.set(tagged(f), key, false);
     if (r === undefined) {
       this.footprints.delete(key);
       return;
     }
-    const keys: string[] = [];
-    for (const f of footprintOf(r)) {
-      const k = f.tcpWildcard === true ? `T${f.key}` : f.httpWildcard === true ? `H${f.key}` : f.key;
-      keys.push(k);
-      this.set(k, key, true);
-    }
-    this.footprints.set(key, { of: r, keys });
+    for (const f of footprintOf(r)) this.set(tagged(f), key, true);
+    this.footprints.set(key, r);
   }
 
   /** Keys of the resources recorded (for diffing a list against them). */
@@ -55,7 +51,9 @@ export class ListenerConflicts {
         const w = this.wildcards.get(k);
         out.push({ kind: 'wildcard', port: Number(parts[1]), resources: [...(w?.tcp ?? []), ...(w?.http ?? [])].sort() });
       } else {
-        out.push({ kind: parts[0] === 'a' ? 'address' : 'domain', port: Number(parts[2]), what: parts[1] as string, resources: [...(this.claims.get(k) ?? [])].sort() });
+        const c = this.claims.get(k);
+        const resources = c === undefined ? [] : typeof c === 'string' ? [c] : [...c];
+        out.push({ kind: parts[0] === 'a' ? 'address' : 'domain', port: Number(parts[2]), what: parts[1] as string, resources: resources.sort() });
       }
     }
     return out.sort((a, b) => a.port - b.port || cmp(a.kind, b.kind) || cmp(a.what ?? '', b.what ?? '') || cmp(a.resources.join(), b.resources.join()));
@@ -78,21 +76,29 @@ export class ListenerConflicts {
       this.mark(wk, w.tcp.size >= 2 || (w.tcp.size >= 1 && w.http.size >= 1));
       return;
     }
-    let c = this.claims.get(k);
-    if (c === undefined) {
-      if (!on) return;
-      this.claims.set(k, (c = new Set()));
+    const c = this.claims.get(k);
+    if (on) {
+      if (c === undefined) this.claims.set(k, resource);
+      else if (typeof c === 'string') {
+        if (c !== resource) this.claims.set(k, new Set([c, resource]));
+      } else c.add(resource);
+    } else if (c === resource) this.claims.delete(k);
+    else if (typeof c !== 'string' && c !== undefined) {
+      c.delete(resource);
+      if (c.size === 1) this.claims.set(k, [...c][0] as string);
     }
-    if (on) c.add(resource);
-    else c.delete(resource);
-    if (c.size === 0) this.claims.delete(k);
-    this.mark(k, c.size >= 2);
+    const now = this.claims.get(k);
+    this.mark(k, now !== undefined && typeof now !== 'string');
   }
 
   private mark(k: string, bad: boolean): void {
     if (bad) this.conflicting.add(k);
     else this.conflicting.delete(k);
   }
+}
+
+function tagged(f: { readonly key: string; readonly tcpWildcard?: boolean; readonly httpWildcard?: boolean }): string {
+  return f.tcpWildcard === true ? `T${f.key}` : f.httpWildcard === true ? `H${f.key}` : f.key;
 }
 
 function cmp(a: string, b: string): number {
