@@ -7,7 +7,7 @@
 export const Defaults = {
   registry: {
     form: 'inline',
-    addresses: 'providers',
+    addresses: 'none',
     includeUnhealthy: false,
     defaultProtocol: 'TCP',
     protectPercent: 50,

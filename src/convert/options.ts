@@ -43,7 +43,7 @@ export interface ConversionOptions {
   readonly extraLabels: Readonly<Record<string, string>>;
   /**
    * Which listener addresses this registry's ServiceEntries get (docs/mapping.md#listener-addresses);
-   * applied by the pipeline after conversion. Default `providers`.
+   * applied by the pipeline after conversion. Default `none` (until the istiod e2e views are proven with addresses).
    */
   readonly addresses?: AddressMode;
 }

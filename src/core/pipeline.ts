@@ -419,7 +419,7 @@ export class Pipeline {
     for (const p of output.problems) this.problem(input.primary.registry, p, true);
     if (output.droppedLabels > 0) this.o.metrics.labelsDropped.inc({ registry: input.primary.registry }, output.droppedLabels);
     const claim = claimOf(input.host, output.resources);
-    this.addresses.update(input.host, claim, opts.addresses ?? 'providers');
+    this.addresses.update(input.host, claim, opts.addresses ?? 'none');
     const old = this.cache.get(input.host);
     this.cache.set(input.host, { input, output, claim, addresses: NO_ADDRESSES, addressed: output.resources, noted: old?.noted });
     return output;
