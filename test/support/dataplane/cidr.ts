@@ -16,8 +16,18 @@ export interface Cidr {
   readonly length: number;
 }
 
-/** Parses an IPv4 or IPv6 address ("[::1]" brackets allowed); undefined if it is neither. */
+const parsed = new Map<string, Ip | undefined>();
+
+/** Parses an IPv4 or IPv6 address ("[::1]" brackets allowed); undefined if it is neither. Memoised. */
 export function parseIp(text: string): Ip | undefined {
+  if (parsed.has(text)) return parsed.get(text);
+  const ip = parseUncached(text);
+  if (parsed.size > 50_000) parsed.clear();
+  parsed.set(text, ip);
+  return ip;
+}
+
+function parseUncached(text: string): Ip | undefined {
   const s = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
   if (!s.includes(':')) {
     const v4 = parseV4(s);

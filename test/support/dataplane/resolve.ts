@@ -87,6 +87,8 @@ interface StateIndex {
   readonly routes: ReadonlyMap<string, RouteConfiguration>;
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly assignments: ReadonlyMap<string, ClusterLoadAssignment>;
+  /** Outcomes of clusters that do not depend on the destination (all but ORIGINAL_DST). */
+  readonly outcomes: Map<string, ClusterOutcome>;
 }
 
 const indexes = new WeakMap<XdsState, StateIndex>();
@@ -137,6 +139,7 @@ function indexState(state: XdsState): StateIndex {
     routes: new Map(state.routes.map((r) => [r.name, r])),
     clusters: new Map(state.clusters.map((c) => [c.name, c])),
     assignments: new Map(state.endpoints.map((e) => [e.cluster_name, e])),
+    outcomes: new Map(),
   };
   indexes.set(state, idx);
   return idx;
@@ -191,12 +194,32 @@ function rejected(reason: string, trace: string[], m: Partial<Matched> = {}): Re
   return { ...m, type: 'rejected', reason, trace, endpoints: [] };
 }
 
+function outcomeOf(idx: StateIndex, name: string, original: string): ClusterOutcome {
+  const cached = idx.outcomes.get(name);
+  if (cached !== undefined) return cached;
+  const c = idx.clusters.get(name);
+  const o = clusterOutcome(name, c, (n) => idx.assignments.get(n), original);
+  if (o.type !== 'passthrough') idx.outcomes.set(name, o);
+  return o;
+}
+
+const matchTexts = new WeakMap<FilterChain, string>();
+
+function matchText(chain: FilterChain): string {
+  let t = matchTexts.get(chain);
+  if (t === undefined) {
+    t = JSON.stringify(chain.filter_chain_match ?? {});
+    matchTexts.set(chain, t);
+  }
+  return t;
+}
+
 /** Cluster names with weights -> the final answer. */
 function toClusters(idx: StateIndex, conn: Connection, legs: Array<{ name: string; weight: number }>, trace: string[], m: Matched): Resolution {
   if (legs.length === 0) return rejected('no cluster named', trace, m);
   const original = hostPort(conn.ip, conn.port);
   const out: ClusterLeg[] = legs.map((l) => {
-    const o = clusterOutcome(l.name, idx.clusters.get(l.name), (n) => idx.assignments.get(n), original);
+    const o = outcomeOf(idx, l.name, original);
     trace.push(`cluster ${l.name}${legs.length > 1 ? ` (weight ${l.weight})` : ''}: ${o.note}`);
     return { name: l.name, weight: l.weight, outcome: o.type, endpoints: o.endpoints };
   });
@@ -204,7 +227,7 @@ function toClusters(idx: StateIndex, conn: Connection, legs: Array<{ name: strin
   const heaviest = [...live].sort((a, b) => b.weight - a.weight)[0] ?? out[0]!;
   const missing = live.find((l) => l.outcome === 'missing');
   if (missing !== undefined) return rejected(`cluster ${missing.name} unusable (not in CDS, or its EDS not received)`, trace, m);
-  const endpoints = [...new Set(live.flatMap((l) => l.endpoints))].sort();
+  const endpoints = live.length === 1 ? live[0]!.endpoints : [...new Set(live.flatMap((l) => l.endpoints))].sort();
   const type = heaviest.outcome as Exclude<ClusterOutcome['type'], 'missing'>;
   return { ...m, type, cluster: heaviest.name, clusters: out, endpoints, trace };
 }
@@ -237,7 +260,7 @@ export function resolve(state: XdsState, conn: Connection): Resolution {
   const choice = selectFilterChain(listener.filter_chains ?? [], listener.default_filter_chain, facts);
   if (choice === undefined) return rejected(`no filter chain of ${listener.name} matches`, trace, { listener: listener.name });
   const filterChain = chainLabel(choice.chain, choice.index);
-  trace.push(`filter chain ${filterChain} of ${listener.name} (${choice.why}${choice.ambiguous ? '; AMBIGUOUS: more than one chain matched' : ''}) match ${JSON.stringify(choice.chain.filter_chain_match ?? {})}`);
+  trace.push(`filter chain ${filterChain} of ${listener.name} (${choice.why}${choice.ambiguous ? '; AMBIGUOUS: more than one chain matched' : ''}) match ${matchText(choice.chain)}`);
   const m: Matched = { listener: listener.name, filterChain, trace };
 
   const terminal = (choice.chain.filters ?? []).find((f) => [TYPE_URL.tcpProxy, TYPE_URL.hcm].includes(typeOf(f.typed_config) as typeof TYPE_URL.hcm));
