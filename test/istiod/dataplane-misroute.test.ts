@@ -21,7 +21,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadPeers, requirePeers, type KubeApi, type Istiod } from '../support/peers.js';
 import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
 import { hostOf, istiodConfigz } from '../support/istiod-view.js';
-import { explain, resolve, startSidecar, type SidecarClient, type XdsState } from '../support/dataplane/index.js';
+import { explain, resolve, startSidecar, summarize, type SidecarClient, type XdsState } from '../support/dataplane/index.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istiod');
 const DEADLINE = 60_000;
@@ -112,6 +112,7 @@ test('TCP: a connection to B\'s provider 127.0.0.12:20880 must reach only B\'s p
   const r = resolve(state!, { ip: '127.0.0.12', port: 20880, protocol: 'tcp' });
   t.diagnostic(`127.0.0.12:20880 (tcp): ${explain(r)}`);
   t.diagnostic(`ServiceEntries without addresses: ${withoutAddresses}`);
+  t.diagnostic(`the sidecar's listeners for port 20880:\n${summarize(state!, '20880')}`);
   if (withoutAddresses) {
     // Today: both services share 0.0.0.0_20880 and istiod kept the older one, A.
     assert.equal(r.type, 'endpoints', explain(r));

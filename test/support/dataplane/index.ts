@@ -7,6 +7,6 @@ export { SidecarClient, startSidecar, type SidecarClientOptions, type StreamEnd 
 export { sidecarMetadata, sidecarNode, sidecarNodeId, type SidecarIdentity } from './sidecar-node.js';
 export { explain, resolve, type ClusterLeg, type Connection, type Resolution } from './resolve.js';
 export { edsNames, rdsNames } from './subscriptions.js';
+export { summarize } from './summary.js';
 export { decodeAny } from './protos.js';
-export { TYPE_URL, type XdsState } from './types.js';
-export type * from './types.js';
+export { TYPE_URL, type Cluster, type ClusterLoadAssignment, type Listener, type RouteConfiguration, type XdsState } from './types.js';
