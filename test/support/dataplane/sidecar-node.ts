@@ -26,8 +26,11 @@ export interface SidecarIdentity {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** google.protobuf.Value / Struct in proto-loader's object form (keepCase). */
-type StructValue = { readonly string_value: string } | { readonly struct_value: Struct };
+/**
+ * google.protobuf.Value / Struct in proto-loader's object form: protobufjs's bundled
+ * google/protobuf/struct descriptor has camelCase field names, whatever keepCase says.
+ */
+type StructValue = { readonly stringValue: string } | { readonly structValue: Struct };
 interface Struct {
   readonly fields: Readonly<Record<string, StructValue>>;
 }
@@ -68,9 +71,9 @@ export function sidecarMetadata(id: SidecarIdentity): { readonly strings: Record
 export function sidecarNode(id: SidecarIdentity): NodeMessage {
   const { strings, labels } = sidecarMetadata(id);
   const fields: Record<string, StructValue> = {};
-  for (const [k, v] of Object.entries(strings)) fields[k] = { string_value: v };
+  for (const [k, v] of Object.entries(strings)) fields[k] = { stringValue: v };
   const labelFields: Record<string, StructValue> = {};
-  for (const [k, v] of Object.entries(labels)) labelFields[k] = { string_value: v };
-  fields['LABELS'] = { struct_value: { fields: labelFields } };
+  for (const [k, v] of Object.entries(labels)) labelFields[k] = { stringValue: v };
+  fields['LABELS'] = { structValue: { fields: labelFields } };
   return { id: sidecarNodeId(id), cluster: `${labels['app'] ?? id.pod}.${id.namespace}`, metadata: { fields }, user_agent_name: 'envoy' };
 }
