@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cidrContains, parseCidr, parseIp } from './cidr.js';
 import { explain, resolve, type Connection, type Resolution } from './resolve.js';
 import { edsNames, rdsNames } from './subscriptions.js';
@@ -299,4 +301,36 @@ test('resolve is cheap on one state: thousands of calls (reported, not asserted)
   }
   assert.equal(n, 5000);
   t.diagnostic(`5000 resolve() calls on the hand-built state: ${(performance.now() - t0).toFixed(1)} ms`);
+});
+
+/** The sidecar state the real istiod (1.31-dev, mcp mode) sent; see fixtures/README.md. */
+const fixture = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../../test/support/dataplane/fixtures/istiod-mcp-sidecar.json', import.meta.url)), 'utf8'),
+) as XdsState;
+
+test('real istiod: two TCP services on 20880 without addresses share 0.0.0.0_20880; the older (A) wins', () => {
+  const b = check(fixture, { ip: '127.0.0.12', port: 20880, protocol: 'tcp' }, 'endpoints outbound|20880||provider-a.dubbo.files.local');
+  assert.equal(b.listener, '0.0.0.0_20880');
+  assert.deepEqual(b.endpoints, ['127.0.0.11:20880'], 'B\'s address reaches A\'s provider: the misroute of issue 11');
+  assert.ok(fixture.clusters.some((c) => c.name === 'outbound|20880||provider-b.dubbo.files.local'), 'B\'s cluster exists, unreachable by address');
+});
+
+test('real istiod: HTTP by host name reaches the service; by a provider\'s ip:port it passes through', () => {
+  const byName = check(fixture, { ip: '127.0.0.13', port: 50051, protocol: 'h2c', authority: 'greeter.grpc.files.local:50051' }, 'endpoints outbound|50051||greeter.grpc.files.local');
+  assert.deepEqual(byName.endpoints, ['127.0.0.13:50051']);
+  assert.equal(byName.filterChain, '#0');
+  const byIp = check(fixture, { ip: '127.0.0.13', port: 50051, protocol: 'h2c', authority: '127.0.0.13:50051' }, 'passthrough PassthroughCluster');
+  assert.equal(byIp.virtualHost, 'allow_any');
+  // istiod sets ignore_port_in_host_matching: the port of the authority plays no part.
+  check(fixture, { ip: '127.0.0.13', port: 50051, protocol: 'http1', authority: 'greeter.grpc.files.local:1' }, 'endpoints outbound|50051||greeter.grpc.files.local');
+});
+
+test('real istiod: exact-address listener, passthrough and black hole via virtualOutbound', () => {
+  const k = check(fixture, { ip: '10.0.0.1', port: 443, protocol: 'tcp' }, 'endpoints outbound|443||kubernetes.default.svc.cluster.local');
+  assert.equal(k.listener, '10.0.0.1_443');
+  check(fixture, { ip: '10.0.0.2', port: 443, protocol: 'tcp' }, 'passthrough PassthroughCluster');
+  check(fixture, { ip: '192.0.2.1', port: 15001, protocol: 'tcp' }, 'blackhole BlackHoleCluster');
+  // the HTTP chain of 0.0.0.0_50051 wants an application protocol: opaque TCP takes istiod's default chain
+  const opaque = check(fixture, { ip: '127.0.0.13', port: 50051, protocol: 'tcp' }, 'passthrough PassthroughCluster');
+  assert.equal(opaque.filterChain, 'default_filter_chain');
 });
