@@ -24,7 +24,7 @@ export interface GrpcBootstrapOptions {
 
 export interface GrpcBootstrap {
   readonly xds_servers: ReadonlyArray<{ readonly server_uri: string; readonly channel_creds: ReadonlyArray<{ readonly type: string }>; readonly server_features: readonly string[] }>;
-  readonly node: { readonly id: string; readonly metadata: Readonly<Record<string, string>> };
+  readonly node: { readonly id: string; readonly locality: Readonly<Record<string, string>>; readonly metadata: Readonly<Record<string, string>> };
 }
 
 export function grpcBootstrap(options: GrpcBootstrapOptions): GrpcBootstrap {
@@ -34,6 +34,8 @@ export function grpcBootstrap(options: GrpcBootstrapOptions): GrpcBootstrap {
     xds_servers: [{ server_uri: options.xdsServer, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
     node: {
       id: `sidecar~${ip}~${options.name ?? 'grpc-client'}.${ns}~${ns}.svc.cluster.local`,
+      // grpc-js-xds 1.14 rejects a node without locality ("locality field missing in node element")
+      locality: {},
       metadata: { GENERATOR: 'grpc', NAMESPACE: ns, CLUSTER_ID: options.clusterId ?? 'Kubernetes', INSTANCE_IPS: ip },
     },
   };
