@@ -418,8 +418,10 @@ export class Pipeline {
     const output = this.o.convert(input, opts);
     for (const p of output.problems) this.problem(input.primary.registry, p, true);
     if (output.droppedLabels > 0) this.o.metrics.labelsDropped.inc({ registry: input.primary.registry }, output.droppedLabels);
-    const claim = claimOf(input.host, output.resources);
-    this.addresses.update(input.host, claim, opts.addresses ?? 'none');
+    // Hosts in mode none take no part in the address plan: no claim to compute on this path.
+    const mode = opts.addresses ?? 'none';
+    const claim = mode === 'none' ? undefined : claimOf(input.host, output.resources);
+    this.addresses.update(input.host, claim, mode);
     const old = this.cache.get(input.host);
     this.cache.set(input.host, { input, output, claim, addresses: NO_ADDRESSES, addressed: output.resources, noted: old?.noted });
     return output;
