@@ -137,6 +137,17 @@ export class Metrics {
     help: 'Bytes of DiscoveryResponses sent.',
     registers: [this.registry],
   });
+  readonly xdsQueuedBytes = new Gauge({
+    name: 'meshbridge_xds_queued_bytes',
+    help: 'Bytes of DiscoveryResponses written to ADS streams and not yet flushed to the transport (all streams).',
+    registers: [this.registry],
+  });
+  readonly xdsHeld = new Counter({
+    name: 'meshbridge_xds_pushes_deferred_total',
+    help: 'Pushes deferred because the previous response of the type on that stream was not yet ACKed or NACKed (newer state replaces it).',
+    labelNames: ['type_url'] as const,
+    registers: [this.registry],
+  });
 
   readonly kubeWrites = new Counter({
     name: 'meshbridge_kube_writes_total',

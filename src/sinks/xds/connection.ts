@@ -36,6 +36,8 @@ export interface XdsTypeDebug {
   readonly typeUrl: string;
   readonly sentVersion: string | undefined;
   readonly sentNonce: string | undefined;
+  /** When the last response of this type was written (ISO time). */
+  readonly sentAt: string | undefined;
   readonly reply: ReplyState;
   readonly ackedVersion: string | undefined;
   readonly nacks: number;
@@ -63,9 +65,13 @@ export type AdsCall = ServerDuplexStream<DiscoveryRequestMessage, OutgoingRespon
  * - A type is pushed only when its current version differs from what this stream last got
  *   (subscription: nothing got yet). NACKs are counted and logged, never answered by a resend of
  *   the same version.
- * - Writes respect backpressure: while the stream is congested nothing more is written; on
- *   'drain' the stream catches up with the latest version of each type (intermediate versions
- *   are skipped, which state of the world allows).
+ * - At most one response per type is in flight: a type whose last response is neither ACKed
+ *   nor NACKed gets no new one; when the answer arrives the stream catches up with the latest
+ *   version (intermediate versions are skipped, which state of the world allows). A client that
+ *   stops reading therefore holds at most one response per type, whatever the publish rate
+ *   (ADR 0011).
+ * - Writes also respect transport backpressure: while the stream is congested nothing more is
+ *   written; on 'drain' it catches up the same way.
  */
 export class Connection {
   readonly id: number;
@@ -75,6 +81,8 @@ export class Connection {
   private readonly types = new Map<string, TypeState>();
   private congested = false;
   private closed = false;
+  /** Bytes written to the call whose write callback has not fired yet. */
+  private queuedBytes = 0;
   private readonly call: AdsCall;
   private readonly ctx: ConnectionContext;
 
@@ -107,6 +115,10 @@ export class Connection {
     for (const st of this.types.values()) {
       const content = this.ctx.content(st.typeUrl);
       if (st.sentVersion === content.version) continue;
+      if (st.reply === ReplyState.Pending) {
+        this.ctx.metrics.xdsHeld.inc({ type_url: st.typeUrl });
+        continue;
+      }
       this.push(st, content);
       if (this.congested || this.closed) return;
     }
@@ -137,6 +149,7 @@ export class Connection {
         typeUrl: s.typeUrl,
         sentVersion: s.sentVersion,
         sentNonce: s.sentNonce,
+        sentAt: s.sentAt,
         reply: s.reply,
         ackedVersion: s.ackedVersion,
         nacks: s.nacks,
@@ -181,7 +194,9 @@ export class Connection {
         'xds client rejected a response (NACK); not resending the same version',
       );
     }
-    // Stale: superseded by a later response; the client will ACK that one.
+    // Stale: not an answer to the response in flight; ignored.
+    // An answer frees the type's slot: send what changed meanwhile.
+    if (cls === RequestClass.Ack || cls === RequestClass.Nack) this.sync();
   }
 
   private push(st: TypeState, content: TypeContent): void {
@@ -191,10 +206,13 @@ export class Connection {
     const bytes = response.byteLength();
     st.sentNonce = nonce;
     st.sentVersion = content.version;
+    st.sentAt = new Date().toISOString();
     st.reply = ReplyState.Pending;
-    const ok = this.call.write(response);
-    if (!ok) this.congested = true;
     const m = this.ctx.metrics;
+    this.queuedBytes += bytes;
+    m.xdsQueuedBytes.inc(bytes);
+    const ok = this.call.write(response, () => this.flushed(bytes));
+    if (!ok) this.congested = true;
     m.xdsPushes.inc({ type_url: st.typeUrl });
     m.xdsPushBytes.inc(bytes);
     m.xdsPushDuration.observe((performance.now() - start) / 1000);
@@ -204,8 +222,17 @@ export class Connection {
     );
   }
 
+  /** A write callback fired (or the stream closed with the write still queued). */
+  private flushed(bytes: number): void {
+    if (this.closed) return;
+    this.queuedBytes -= bytes;
+    this.ctx.metrics.xdsQueuedBytes.dec(bytes);
+  }
+
   private close(reason: string): void {
     if (this.closed) return;
+    this.ctx.metrics.xdsQueuedBytes.dec(this.queuedBytes);
+    this.queuedBytes = 0;
     this.closed = true;
     this.ctx.onClose(this, reason);
   }

@@ -8,6 +8,8 @@ export interface TypeState {
   sentNonce: string | undefined;
   /** version_info of the last response sent. */
   sentVersion: string | undefined;
+  /** When it was written (ISO time), for /debug: a response pending for long means a stalled client. */
+  sentAt: string | undefined;
   /** version_info the client last ACKed. */
   ackedVersion: string | undefined;
   /** What the client answered to the last response sent (reset to Pending on every push). */
@@ -20,7 +22,7 @@ export interface TypeState {
 export const ReplyState = {
   /** Subscribed, nothing sent yet (the server is not ready, or the stream is congested). */
   Waiting: 'waiting',
-  /** Sent, neither ACKed nor NACKed yet. */
+  /** Sent, neither ACKed nor NACKed yet: the type's one response in flight; newer versions wait. */
   Pending: 'pending',
   Acked: 'acked',
   Nacked: 'nacked',
@@ -32,6 +34,7 @@ export function newTypeState(typeUrl: string): TypeState {
     typeUrl,
     sentNonce: undefined,
     sentVersion: undefined,
+    sentAt: undefined,
     ackedVersion: undefined,
     reply: ReplyState.Waiting,
     nacks: 0,
