@@ -1,5 +1,6 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { childSignal } from './abort.js';
 import { resolveKubeConfig } from './kubeconfig.js';
 import { TokenBucket } from './rate-limiter.js';
 
@@ -66,19 +67,27 @@ export class KubeClient {
   }
 
   async request<T = unknown>(args: RequestArgs): Promise<T> {
-    const attempts = this.o.maxAttempts ?? 6;
-    let delay = 200;
-    for (let attempt = 1; ; attempt++) {
-      await this.limiter.take(args.signal);
-      try {
-        return (await this.once(args)) as T;
-      } catch (e) {
-        const retry = attempt < attempts && retryable(e, args.retryConflict === true);
-        if (!retry) throw e;
-        const wait = e instanceof RetryAfter ? e.ms : delay + Math.floor(Math.random() * delay * 0.2);
-        delay = Math.min(delay * 2, 5000);
-        await sleep(wait, args.signal);
+    // A child signal per call: a signal shared by many concurrent calls keeps a single listener
+    // (abort.ts); the child carries at most one at a time (the HTTP request or the backoff).
+    const child = args.signal === undefined ? undefined : childSignal(args.signal);
+    const call: RequestArgs = child === undefined ? args : { ...args, signal: child.signal };
+    try {
+      const attempts = this.o.maxAttempts ?? 6;
+      let delay = 200;
+      for (let attempt = 1; ; attempt++) {
+        await this.limiter.take(call.signal);
+        try {
+          return (await this.once(call)) as T;
+        } catch (e) {
+          const retry = attempt < attempts && retryable(e, call.retryConflict === true);
+          if (!retry) throw e;
+          const wait = e instanceof RetryAfter ? e.ms : delay + Math.floor(Math.random() * delay * 0.2);
+          delay = Math.min(delay * 2, 5000);
+          await sleep(wait, call.signal);
+        }
       }
+    } finally {
+      child?.release();
     }
   }
 
@@ -87,8 +96,10 @@ export class KubeClient {
    * rejects with KubeApiError(410) when the resourceVersion is too old, or on transport errors.
    */
   watch(path: string, query: Record<string, string | number | boolean>, onEvent: (e: WatchEvent) => void, signal: AbortSignal): Promise<void> {
+    const child = childSignal(signal);
     return new Promise<void>((resolve, reject) => {
-      const req = this.raw('GET', path, { ...query, watch: true, allowWatchBookmarks: true }, undefined, undefined, signal);
+      const req = this.raw('GET', path, { ...query, watch: true, allowWatchBookmarks: true }, undefined, undefined, child.signal);
+      req.once('close', () => child.release());
       req.on('response', (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           collect(res, (text) => reject(toApiError(res.statusCode ?? 0, text)));
@@ -210,17 +221,22 @@ function collect(res: NodeJS.ReadableStream, done: (text: string) => void): void
   res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
 }
 
+/** Waits `ms`; rejects at once when `signal` aborts. Leaves no listener behind either way. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      },
-      { once: true },
-    );
+    if (signal?.aborted === true) {
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
