@@ -95,7 +95,7 @@ export class App {
             address: config.admin.address,
             metrics: this.metrics,
             logger: logger.child({ component: 'admin' }),
-            readiness: () => ({ ready: this.pipeline.ready(), reasons: this.pipeline.notReadyReasons() }),
+            readiness: () => this.readiness(),
             pages: debugPages(this),
           })
         : undefined;
@@ -128,6 +128,17 @@ export class App {
       logger: logger.child({ sink: 'kubernetes' }),
       metrics: this.metrics,
     });
+  }
+
+  /**
+   * /readyz: ready means "can serve": every registry synced (the pipeline's rule) and the xDS
+   * server, when configured, started with a working codec and not shutting down.
+   */
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons = [...this.pipeline.notReadyReasons()];
+    const xdsOk = this.xds === undefined || this.xds.canServe();
+    if (!xdsOk) reasons.push('xds: not serving (not started, or shutting down)');
+    return { ready: this.pipeline.ready() && xdsOk, reasons };
   }
 
   /** Starts admin, sinks, then registries; rejects (coded) if a listener cannot bind. */

@@ -30,6 +30,7 @@ export const ErrorCode = {
   // serving
   XDS_BAD_REQUEST: 'MB_XDS_BAD_REQUEST',
   XDS_LISTEN: 'MB_XDS_LISTEN',
+  XDS_PROTO: 'MB_XDS_PROTO',
   ADMIN_LISTEN: 'MB_ADMIN_LISTEN',
   RENDER_WRITE: 'MB_RENDER_WRITE',
   INTERNAL: 'MB_INTERNAL',
@@ -59,6 +60,7 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_REGISTRY_SYNC_TIMEOUT: 'A registry did not finish its first sync in time.',
   MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, bad type).',
   MB_XDS_LISTEN: 'The MCP/xDS server could not listen on its address.',
+  MB_XDS_PROTO: 'The xDS codec does not work in this install (proto files missing or broken); the server does not start.',
   MB_ADMIN_LISTEN: 'The admin HTTP server could not listen on its address.',
   MB_RENDER_WRITE: 'Rendered resources could not be written to the output folder.',
   MB_INTERNAL: 'A bug: an invariant did not hold. Please report it.',

@@ -3,6 +3,7 @@ import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStrea
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 import type { Sink } from '../types.js';
 import { Connection, type AdsCall, type ConnectionContext, type XdsClientDebug } from './connection.js';
+import { verifyCodec } from './codec-check.js';
 import { typeContent } from './content.js';
 import { nackCounter } from './nack-metric.js';
 import { XdsDefaults, grpcServerOptions, type XdsServerOptions } from './options.js';
@@ -84,6 +85,7 @@ export class XdsServer implements Sink {
   async start(signal: AbortSignal): Promise<void> {
     if (this.server !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, 'XdsServer.start called twice');
     const o = this.options;
+    verifyCodec(); // throws MB_XDS_PROTO: never listen (and report ready) with a broken codec
     const creds = await this.credentials();
     const server = new Server(grpcServerOptions(o));
     server.addService(adsServiceDefinition, {
@@ -114,6 +116,14 @@ export class XdsServer implements Sink {
     o.logger.info({ address: o.address, port: this.boundPort, tls: o.tls !== undefined }, 'xds server listening');
     if (signal.aborted) void this.shutdown();
     else signal.addEventListener('abort', () => void this.shutdown(), { once: true });
+  }
+
+  /**
+   * True while the server can answer istiod: started (codec verified, listening) and not
+   * shutting down. Part of /readyz.
+   */
+  canServe(): boolean {
+    return this.boundPort !== undefined && !this.shuttingDown;
   }
 
   /** The bound port (the real one when the address asked for port 0). Throws before start(). */
