@@ -28,6 +28,7 @@ export const ErrorCode = {
   REGISTRY_UNREACHABLE: 'MB_REGISTRY_UNREACHABLE',
   REGISTRY_SYNC_TIMEOUT: 'MB_REGISTRY_SYNC_TIMEOUT',
   // serving
+  KUBE_FENCED: 'MB_KUBE_FENCED',
   XDS_BAD_REQUEST: 'MB_XDS_BAD_REQUEST',
   XDS_LISTEN: 'MB_XDS_LISTEN',
   XDS_PROTO: 'MB_XDS_PROTO',
@@ -58,6 +59,7 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_PROTECT_HELD: 'A registry lost more services in one pass than the protect threshold allows; deletions held back.',
   MB_REGISTRY_UNREACHABLE: 'A registry cannot be reached; its last known services are kept and marked stale.',
   MB_REGISTRY_SYNC_TIMEOUT: 'A registry did not finish its first sync in time.',
+  MB_KUBE_FENCED: 'A Kubernetes write was not sent because this replica stopped being the leader while it waited.',
   MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, bad type).',
   MB_XDS_LISTEN: 'The MCP/xDS server could not listen on its address.',
   MB_XDS_PROTO: 'The xDS codec does not work in this install (proto files missing or broken); the server does not start.',

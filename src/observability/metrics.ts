@@ -160,6 +160,11 @@ export class Metrics {
     help: 'Resources not written because an object Meshbridge does not own claims their host or name.',
     registers: [this.registry],
   });
+  readonly kubeWritesFenced = new Counter({
+    name: 'meshbridge_kube_writes_fenced_total',
+    help: 'Kubernetes writes not sent because this replica lost leadership while they waited (rate limiter, backoff).',
+    registers: [this.registry],
+  });
   readonly kubeLeader = new Gauge({
     name: 'meshbridge_kube_leader',
     help: '1 while this replica holds the leader lease and writes to the API server.',

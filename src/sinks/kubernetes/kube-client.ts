@@ -1,5 +1,6 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { childSignal } from './abort.js';
 import { resolveKubeConfig } from './kubeconfig.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -36,6 +37,12 @@ export interface RequestArgs {
   readonly signal?: AbortSignal;
   /** Retry 409 Conflict too (never for optimistic-concurrency writes such as Lease updates). */
   readonly retryConflict?: boolean;
+  /**
+   * Checked right before every attempt is sent (after the rate limiter and any backoff): when it
+   * returns false the call rejects with MeshbridgeError KUBE_FENCED and nothing is sent. Writes
+   * pass the leader check here, so a replica deposed while its write waited never sends it.
+   */
+  readonly fence?: () => boolean;
 }
 
 export type WatchEvent = { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; readonly object: unknown };
@@ -76,6 +83,9 @@ export class KubeClient {
       let delay = 200;
       for (let attempt = 1; ; attempt++) {
         await this.limiter.take(call.signal);
+        if (call.fence !== undefined && !call.fence()) {
+          throw new MeshbridgeError(ErrorCode.KUBE_FENCED, `${call.method} ${call.path}: not sent, this replica is no longer the leader`);
+        }
         try {
           return (await this.once(call)) as T;
         } catch (e) {

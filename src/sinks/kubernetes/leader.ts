@@ -32,8 +32,8 @@ interface Lease {
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does.
  *
  * Contract:
- * - `isLeader()` is true only while this replica holds the lease AND its last successful renew is
- *   younger than `renewDeadlineMs`: a replica that cannot renew stops counting itself leader at
+ * - `isLeader()` is true only while this replica holds the lease AND its last successful renew,
+ *   timed from when that request was sent, is younger than `renewDeadlineMs`: a replica that cannot renew stops counting itself leader at
  *   once, without waiting for the next loop tick, well before another replica can take over
  *   (leaseDurationMs > renewDeadlineMs).
  * - Another replica's lease counts as expired only `leaseDurationMs` after this replica last saw
@@ -106,13 +106,14 @@ export class LeaderElector {
     const spec = this.specFor(now, lease?.spec);
     if (lease === undefined) {
       try {
+        const sent = Date.now();
         await this.o.client.request({
           method: 'POST',
           path: `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases`,
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec },
           signal,
         });
-        this.won();
+        this.won(sent);
       } catch (e) {
         if (apiError(e)?.status === 409) return void (this.holding = false);
         throw e;
@@ -131,13 +132,14 @@ export class LeaderElector {
       return;
     }
     try {
+      const sent = Date.now();
       await this.o.client.request({
         method: 'PUT',
         path: this.path(),
         body: { ...lease, spec },
         signal,
       });
-      this.won();
+      this.won(sent);
     } catch (e) {
       if (apiError(e)?.status === 409) return void (this.holding = false);
       throw e;
@@ -155,9 +157,14 @@ export class LeaderElector {
     };
   }
 
-  private won(): void {
+  /**
+   * A create or renew succeeded. Its time is when the request was sent, not when the answer
+   * came: the lease may have been visible to other replicas from then on, so the deadline runs
+   * from then (a slow answer must not extend leadership).
+   */
+  private won(sent: number): void {
     this.holding = true;
-    this.lastRenew = Date.now();
+    this.lastRenew = sent;
   }
 
   private async release(): Promise<void> {

@@ -1,3 +1,4 @@
+import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { ISTIO_API_VERSION, type IstioResource, type SnapshotStore } from '../../snapshot/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import { apiError, type KubeClient } from './kube-client.js';
@@ -194,6 +195,7 @@ export class KubernetesSink {
         body,
         contentType: 'application/apply-patch+yaml',
         retryConflict: true,
+        fence: () => this.isLeader(),
         ...(this.signal !== undefined ? { signal: this.signal } : {}),
       });
       const obs = observe(r.kind, res);
@@ -204,6 +206,7 @@ export class KubernetesSink {
       this.counts.apply++;
       this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'ok' });
     } catch (e) {
+      if (this.fenced(e)) return;
       this.counts.failed++;
       this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'error' });
       this.o.logger.error({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'server-side apply failed');
@@ -217,6 +220,7 @@ export class KubernetesSink {
         method: 'DELETE',
         path: `/apis/networking.istio.io/v1/namespaces/${o.namespace}/${PLURAL[o.kind]}/${o.name}`,
         body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: o.resourceVersion }, propagationPolicy: 'Background' },
+        fence: () => this.isLeader(),
         ...(this.signal !== undefined ? { signal: this.signal } : {}),
       });
       this.counts.delete++;
@@ -224,6 +228,7 @@ export class KubernetesSink {
       this.caches[o.kind].forget(o.key);
       this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'ok' });
     } catch (e) {
+      if (this.fenced(e)) return;
       const status = apiError(e)?.status;
       if (status === 404) {
         this.caches[o.kind].forget(o.key);
@@ -234,6 +239,14 @@ export class KubernetesSink {
       this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'error' });
       this.o.logger.warn({ resource: o.key, status, err: e instanceof Error ? e.message : String(e) }, 'delete failed');
     }
+  }
+
+  /** A write the fence stopped (leadership lost while it waited): counted, not a failure. */
+  private fenced(e: unknown): boolean {
+    if (!(e instanceof MeshbridgeError) || e.code !== ErrorCode.KUBE_FENCED) return false;
+    this.o.metrics.kubeWritesFenced.inc();
+    this.o.logger.debug({ code: e.code }, e.message); // 'lost leadership' is logged once by the elector
+    return true;
   }
 
   private report(clashes: readonly HostClash[], held: readonly HeldDeletion[]): void {
