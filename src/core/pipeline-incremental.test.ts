@@ -40,12 +40,22 @@ function hostFor(s: Service): string {
 
 const NAMES = ['alpha', 'Alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta', 'theta', 'bad name', 'iota', 'kappa'];
 
+/** The tests' clock: a step of the random history is a second. */
+const clock = { now: 0 };
+
 function build(incremental: boolean, policy: ConflictPolicy, regs = ['r0', 'r1', 'r2'].map((n) => new FakeRegistry(n, []))) {
   const store = new SnapshotStore();
   const p = new Pipeline({
     registries: regs,
     conversion: new Map(regs.map((r) => [r.name, defaultConversionOptions])),
     protectPercent: new Map([['r2', 100]]),
+    // r2 unguarded; r0 and r1 guarded over a 10 s window, their holds released by time after 5 s.
+    protect: new Map([
+      ['r0', { windowMs: 10_000, holdMaxMs: 5_000 }],
+      ['r1', { windowMs: 10_000, holdMaxMs: 5_000 }],
+      ['r2', { endpointPercent: 100 }],
+    ]),
+    now: () => clock.now,
     conflictPolicy: policy,
     debounce: { quietPeriodMs: 60_000, maxDelayMs: 60_000 },
     store,
@@ -80,6 +90,7 @@ for (const policy of [ConflictPolicy.MERGE, ConflictPolicy.PRECEDENCE]) {
       return svc(`r${reg}`, NAMES[next(NAMES.length)] ?? 'x', addrs, ports === undefined ? {} : { ports });
     };
     for (let step = 0; step < 400; step++) {
+      clock.now += 1000;
       const reg = next(3);
       const op = next(20);
       const apply = (f: (r: FakeRegistry) => void): void => {

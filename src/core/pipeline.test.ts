@@ -118,6 +118,6 @@ test('an unreachable registry keeps its services; a sudden empty answer deletes 
   p.flush();
   assert.equal(hosts(store).length, 4);
   assert.equal((await metrics.protectHeld.get()).values[0]?.value, 1);
-  assert.equal(p.debugState().held['a']?.length, 4);
+  assert.equal(p.debugState().held['a']?.services.length, 4);
   ac.abort();
 });

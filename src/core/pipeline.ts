@@ -5,7 +5,7 @@ import type { IstioResource, SnapshotStore } from '../snapshot/index.js';
 import type { Registry, RegistryEvent } from '../registry/types.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import { Debouncer } from './debouncer.js';
-import { ProtectGuard } from './protect.js';
+import { ProtectGuard, type GuardState, type ProtectResult, type ProtectSettings } from './protect.js';
 import { mergeByHost, type ConflictPolicy, type HostCollision, type HostConflict } from './aggregate.js';
 import { HostIndex } from './host-index.js';
 import { AddressIndex, NO_ADDRESSES } from './address-index.js';
@@ -24,7 +24,12 @@ export interface PipelineOptions {
   /** In precedence order (config order). Names are unique. */
   readonly registries: readonly Registry[];
   readonly conversion: ReadonlyMap<string, ConversionOptions>;
+  /** Per registry: hold when more than this share of its services is gone (default 50). */
   readonly protectPercent: ReadonlyMap<string, number>;
+  /** Per registry: the other guard settings (docs/safety.md); defaults in DEFAULT_PROTECT. */
+  readonly protect?: ReadonlyMap<string, Partial<ProtectSettings>> | undefined;
+  /** Clock (ms), for tests; default Date.now. */
+  readonly now?: (() => number) | undefined;
   readonly conflictPolicy: ConflictPolicy;
   readonly debounce: { readonly quietPeriodMs: number; readonly maxDelayMs: number };
   readonly store: SnapshotStore;
@@ -41,6 +46,9 @@ export interface PipelineOptions {
   /** Range VIPs are taken from (docs/mapping.md#listener-addresses); default DEFAULT_VIP_CIDR. */
   readonly vipCidr?: string | undefined;
 }
+
+/** Guard settings a registry gets when the config says nothing (docs/safety.md). */
+export const DEFAULT_PROTECT: ProtectSettings = { servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0 };
 
 /** Default VIP range: class E next to the 240.240.0.0/16 istiod allocates from itself. */
 export const DEFAULT_VIP_CIDR = '240.241.0.0/16';
@@ -83,7 +91,10 @@ export class Pipeline {
   private readonly reported = new Set<string>();
   private conflicts: readonly HostConflict[] = [];
   private collisions: readonly HostCollision[] = [];
-  private held = new Map<string, readonly string[]>();
+  private held = new Map<string, { readonly services: readonly string[]; readonly endpoints: number }>();
+  private readonly now: () => number;
+  private releaseTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private allSynced = false;
   /** Keys named by upsert/delete events since the last flush, by registry name. */
   private dirty = new Map<string, Set<string>>();
@@ -97,7 +108,12 @@ export class Pipeline {
   constructor(options: PipelineOptions) {
     this.o = options;
     this.addresses = new AddressIndex(new VipPool(options.vipCidr ?? DEFAULT_VIP_CIDR));
-    this.guard = new ProtectGuard((r) => options.protectPercent.get(r) ?? 50);
+    this.now = options.now ?? Date.now;
+    this.guard = new ProtectGuard((r) => ({
+      ...DEFAULT_PROTECT,
+      servicePercent: options.protectPercent.get(r) ?? DEFAULT_PROTECT.servicePercent,
+      ...options.protect?.get(r),
+    }));
     this.debouncer = new Debouncer({
       quietPeriodMs: options.debounce.quietPeriodMs,
       maxDelayMs: options.debounce.maxDelayMs,
@@ -110,7 +126,15 @@ export class Pipeline {
   /** Registers handlers, then starts every registry. Resolves once all are started. */
   async start(signal: AbortSignal): Promise<void> {
     for (const r of this.o.registries) r.onEvent((e) => this.onEvent(e));
-    signal.addEventListener('abort', () => this.debouncer.stop(), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.stopped = true;
+        this.debouncer.stop();
+        clearTimeout(this.releaseTimer);
+      },
+      { once: true },
+    );
     await Promise.all(this.o.registries.map((r) => r.start(signal)));
     this.checkSynced();
   }
@@ -137,7 +161,9 @@ export class Pipeline {
   debugState(): {
     conflicts: readonly HostConflict[];
     collisions: readonly HostCollision[];
-    held: Record<string, readonly string[]>;
+    held: Record<string, { readonly services: readonly string[]; readonly endpoints: number }>;
+    /** The deletion guard per registry: baseline, window peak, hold. */
+    guard: readonly GuardState[];
     /** Flushes that merged every host, and flushes that redid only the changed hosts. */
     flushes: { readonly full: number; readonly incremental: number };
     /** Places on a sidecar's outbound side several published ServiceEntries want. */
@@ -149,11 +175,23 @@ export class Pipeline {
       conflicts: this.conflicts,
       collisions: this.collisions,
       held: Object.fromEntries(this.held),
+      guard: this.guard.state(this.now()),
       flushes: { ...this.flushCounts },
       listeners: this.listenerList,
       addresses: this.addresses.stats(),
       shared: this.addresses.sharedGroups(),
     };
+  }
+
+  /**
+   * Ends a registry's hold on its next pass (an operator's decision, POST /debug/release): the
+   * registry's current view is published, deletions included. False when it is not holding.
+   */
+  releaseHold(registry: string): boolean {
+    if (!this.guard.requestRelease(registry)) return false;
+    this.o.logger.warn({ registry, code: ErrorCode.PROTECT_HELD }, 'deletion guard: release requested by an operator');
+    this.debouncer.trigger();
+    return true;
   }
 
   /** Runs a pending debounced flush now (for shutdown and tests). */
@@ -215,18 +253,30 @@ export class Pipeline {
       for (const [kind, ks] of snap.kinds) this.o.metrics.snapshotResources.set({ kind }, ks.resources.size);
       this.o.logger.info({ version: snap.version, sequence: snap.sequence, resources: resources.length }, 'snapshot published');
     }
+    this.scheduleTimedRelease();
     end();
+  }
+
+  /** A hold with a time limit gets a flush when it is due (no registry event may come). */
+  private scheduleTimedRelease(): void {
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    const at = this.guard.nextTimedRelease();
+    if (at === undefined || this.stopped) return;
+    this.releaseTimer = setTimeout(() => this.debouncer.trigger(), Math.max(0, at - this.now()) + 10);
+    this.releaseTimer.unref();
   }
 
   /** Full pass: every registry through the guard, every host merged; rebuilds the host index. */
   private allHosts(): IstioResource[] {
+    const now = this.now();
     const index = new HostIndex(this.o.registries.length);
     const views = this.o.registries.map((r, rank) => {
       const current = r.services();
-      const res = this.guard.apply(r.name, current);
-      this.noteHeld(r.name, res.held, res.previous);
+      const res = this.guard.apply(r.name, current, now);
+      this.noteGuard(r.name, res);
       // The registry's own key strings when nothing is held (the view is then exactly `current`).
-      if (res.held.length === 0) for (const [key, s] of current) index.place(rank, key, this.host(s));
+      if (!res.holding) for (const [key, s] of current) index.place(rank, key, this.host(s));
       else for (const s of res.view) index.place(rank, serviceKey(s), this.host(s));
       return { registry: r.name, services: res.view };
     });
@@ -252,12 +302,13 @@ export class Pipeline {
    */
   private changedHosts(dirty: ReadonlyMap<string, ReadonlySet<string>>): IstioResource[] | undefined {
     const index = this.index;
-    if (index === undefined || this.held.size > 0 || this.o.incremental === false) return undefined;
+    if (index === undefined || this.guard.holding() || this.o.incremental === false) return undefined;
     const regs = this.o.registries;
     const current = regs.map((r) => r.services());
+    const now = this.now();
     for (const [rank, r] of regs.entries()) {
       const keys = dirty.get(r.name);
-      if (keys !== undefined && !this.guard.applyChanges(r.name, current[rank] ?? new Map(), keys)) return undefined;
+      if (keys !== undefined && !this.guard.applyChanges(r.name, current[rank] ?? new Map(), keys, now)) return undefined;
     }
     const affected = this.placeChanged(index, dirty, current);
     if (affected.size > 0) this.redoHosts(index, affected, current);
@@ -432,25 +483,35 @@ export class Pipeline {
     this.o.logger.warn({ registry, code: err.code, path: err.path }, err.message);
   }
 
-  private noteHeld(registry: string, held: readonly string[], previous: number): void {
+  /** Logs a hold when it begins or grows, and its end; keeps the gauges. */
+  private noteGuard(registry: string, res: ProtectResult): void {
+    const m = this.o.metrics;
     const before = this.held.get(registry);
-    if (held.length === 0) {
-      if (before !== undefined) {
-        this.held.delete(registry);
-        this.o.logger.info({ registry }, 'protect threshold: registry recovered or deletions now within threshold');
-      }
+    m.protectHeldServices.set({ registry }, res.held.length);
+    m.protectHeldEndpoints.set({ registry }, res.heldEndpoints);
+    if (res.released !== undefined) {
+      m.protectReleases.inc({ registry, cause: res.released });
+      this.o.logger.warn({ registry, cause: res.released }, `deletion guard: hold of registry ${registry} released (${res.released}); its current view is published`);
+    }
+    if (!res.holding) {
+      this.held.delete(registry);
       return;
     }
-    this.held.set(registry, held);
-    if (before === undefined || before.length !== held.length) {
-      this.o.metrics.protectHeld.inc({ registry });
+    this.held.set(registry, { services: res.held, endpoints: res.heldEndpoints });
+    if (before === undefined || before.services.length < res.held.length || before.endpoints < res.heldEndpoints) {
+      if (before === undefined) m.protectHeld.inc({ registry });
+      const st = this.guard.state(this.now()).find((g) => g.registry === registry);
       const err = new MeshbridgeError(
         ErrorCode.PROTECT_HELD,
-        `registry ${registry} lost ${held.length} of ${previous} services in one pass, more than the protect threshold allows; ` +
-          'their deletion is held back (raise the registry protectPercent to let it through)',
-        { details: { held: held.slice(0, 20) } },
+        `registry ${registry} lost more than its guard allows (${st?.hold?.reasons.join(' and ') ?? 'services'}): ` +
+          `${res.held.length} services and ${res.heldEndpoints} endpoints are held back and stay published ` +
+          `until the registry recovers, an operator releases it (POST /debug/release?registry=${registry}) or its protectHoldMaxSeconds pass`,
+        { details: { held: res.held.slice(0, 20) } },
       );
-      this.o.logger.error({ registry, code: err.code, held: held.length, previous }, err.message);
+      this.o.logger.error(
+        { registry, code: err.code, heldServices: res.held.length, heldEndpoints: res.heldEndpoints, baseline: st?.baselineServices, baselineEndpoints: st?.baselineEndpoints },
+        err.message,
+      );
     }
   }
 

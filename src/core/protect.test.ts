@@ -1,50 +1,159 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProtectGuard } from './protect.js';
+import { ProtectGuard, type ProtectSettings } from './protect.js';
 import { serviceKey, type Service } from '../model/index.js';
 import { svc } from '../registry/testing/fake-registry.js';
 
-function mapOf(services: Service[]): Map<string, Service> {
+function mapOf(services: readonly Service[]): Map<string, Service> {
   return new Map(services.map((s) => [serviceKey(s), s]));
 }
-const ten = Array.from({ length: 10 }, (_, i) => svc('r', `s${i}`, [`10.0.0.${i + 1}`]));
+const hundred = Array.from({ length: 100 }, (_, i) => svc('r', `s${i}`, [`10.0.${i >> 8}.${i & 255}`]));
+const ten = hundred.slice(0, 10);
+const S = (over: Partial<ProtectSettings> = {}): (() => ProtectSettings) => () => ({ servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0, ...over });
+const endpointsOf = (view: readonly Service[]): number => view.reduce((n, s) => n + s.endpoints.length, 0);
 
-test('first view is released as is', () => {
-  const g = new ProtectGuard(() => 50);
-  const r = g.apply('r', mapOf(ten));
-  assert.equal(r.view.length, 10);
-  assert.deepEqual(r.held, []);
-});
-
-test('a drop beyond the threshold is held; within it goes through', () => {
-  const g = new ProtectGuard(() => 50);
-  g.apply('r', mapOf(ten));
-  const empty = g.apply('r', new Map());
+test('first view is released as is; an empty answer is held; a full recovery releases', () => {
+  const g = new ProtectGuard(S());
+  assert.equal(g.apply('r', mapOf(ten), 0).view.length, 10);
+  const empty = g.apply('r', new Map(), 1000);
   assert.equal(empty.view.length, 10, 'an empty answer deletes nothing');
   assert.equal(empty.held.length, 10);
-  const recovered = g.apply('r', mapOf(ten));
-  assert.equal(recovered.view.length, 10);
-  assert.deepEqual(recovered.held, []);
-  const fewer = g.apply('r', mapOf(ten.slice(0, 6)));
-  assert.equal(fewer.view.length, 6, '40% deleted is within a 50% threshold');
-  assert.deepEqual(fewer.held, []);
+  assert.equal(empty.holding, true);
+  const back = g.apply('r', mapOf(ten), 2000);
+  assert.equal(back.holding, false);
+  assert.equal(back.released, 'recovered');
+});
+
+// Issue 10 case 1: the guard compared with the last *released* view, so once 55 of 100 services
+// had re-registered the other 45 were deleted.
+test('a registry restarting empty: partial re-registration keeps every missing service held', () => {
+  const g = new ProtectGuard(S());
+  g.apply('r', mapOf(hundred), 0);
+  assert.equal(g.apply('r', new Map(), 1000).view.length, 100);
+  for (const n of [20, 55, 90, 99]) {
+    const r = g.apply('r', mapOf(hundred.slice(0, n)), 1000 + n * 10);
+    assert.equal(r.view.length, 100, `${n} re-registered: still 100 published`);
+    assert.equal(r.held.length, 100 - n);
+  }
+  const all = g.apply('r', mapOf(hundred), 5000);
+  assert.equal(all.released, 'recovered');
+  // After recovery a legitimate small deletion goes through.
+  assert.equal(g.apply('r', mapOf(hundred.slice(0, 90)), 6000).view.length, 90);
+});
+
+// Issue 10 case 2: sessions expiring one by one, a flush every second: 100 -> 70 -> 49 -> 25.
+test('a slow drain adds up over the window and trips the guard', () => {
+  const g = new ProtectGuard(S());
+  g.apply('r', mapOf(hundred), 0);
+  assert.equal(g.apply('r', mapOf(hundred.slice(0, 70)), 1000).view.length, 70, '30% is within 50%');
+  const r49 = g.apply('r', mapOf(hundred.slice(0, 49)), 2000);
+  assert.equal(r49.holding, true, '51% lost within the window');
+  assert.equal(r49.view.length, 70, 'the 21 beyond the released 70 are held');
+  assert.equal(g.apply('r', mapOf(hundred.slice(0, 25)), 3000).view.length, 70);
+  // Without a window each step is judged alone and the drain goes through.
+  const g0 = new ProtectGuard(S({ windowMs: 0 }));
+  g0.apply('r', mapOf(hundred), 0);
+  for (const [i, n] of [70, 49, 25].entries()) assert.equal(g0.apply('r', mapOf(hundred.slice(0, n)), 1000 * (i + 1)).view.length, n);
+});
+
+test('losses older than the window do not add up', () => {
+  const g = new ProtectGuard(S({ windowMs: 10_000 }));
+  g.apply('r', mapOf(hundred), 0);
+  assert.equal(g.apply('r', mapOf(hundred.slice(0, 70)), 1000).view.length, 70);
+  assert.equal(g.apply('r', mapOf(hundred.slice(0, 49)), 20_000).view.length, 49, '21 of 70 (30%) once the first loss left the window');
+});
+
+// Issue 10 case 3: every instance disappears but the services stay listed.
+test('every endpoint gone while the services stay listed: endpoints are held', () => {
+  const g = new ProtectGuard(S());
+  g.apply('r', mapOf(hundred), 0);
+  const bare = hundred.map((s) => ({ ...s, endpoints: [] }));
+  const r = g.apply('r', mapOf(bare), 1000);
+  assert.equal(r.holding, true);
+  assert.equal(r.held.length, 0, 'no service is missing');
+  assert.equal(r.heldEndpoints, 100);
+  assert.equal(endpointsOf(r.view), 100, 'every service keeps its last endpoints');
+  // Half re-register: the others' endpoints are still held; new endpoints are added.
+  const half = hundred.map((s, i) => (i < 50 ? s : { ...s, endpoints: [] }));
+  const r2 = g.apply('r', mapOf(half), 2000);
+  assert.equal(r2.holding, true);
+  assert.equal(endpointsOf(r2.view), 100);
+  const moved = { ...hundred[0]!, endpoints: [{ ...hundred[0]!.endpoints[0]!, address: '10.9.9.9' }] };
+  const r3 = g.apply('r', mapOf([moved, ...half.slice(1)]), 3000);
+  assert.deepEqual(r3.view.find((s) => s.name === 's0')?.endpoints.map((e) => e.address).sort(), ['10.0.0.0', '10.9.9.9'], 'new endpoint added, old one kept');
+  assert.equal(g.apply('r', mapOf(hundred), 4000).released, 'recovered');
+});
+
+test('a rolling restart that replaces every endpoint is no loss', () => {
+  const g = new ProtectGuard(S());
+  g.apply('r', mapOf(hundred), 0);
+  const replaced = hundred.map((s, i) => ({ ...s, endpoints: [{ ...s.endpoints[0]!, address: `10.8.${i >> 8}.${i & 255}` }] }));
+  const r = g.apply('r', mapOf(replaced), 1000);
+  assert.equal(r.holding, false);
+  assert.equal(endpointsOf(r.view), 100);
 });
 
 test('changes and additions pass while deletions are held', () => {
-  const g = new ProtectGuard(() => 50);
-  g.apply('r', mapOf(ten));
+  const g = new ProtectGuard(S());
+  g.apply('r', mapOf(ten), 0);
   const changed = svc('r', 's0', ['10.9.9.9']);
   const added = svc('r', 'new', ['10.8.8.8']);
-  const r = g.apply('r', mapOf([changed, added]));
+  const r = g.apply('r', mapOf([changed, added]), 1000);
   const byName = new Map(r.view.map((s) => [s.name, s]));
-  assert.equal(byName.get('s0'), changed);
+  assert.deepEqual(byName.get('s0')?.endpoints.map((e) => e.address).sort(), ['10.0.0.0', '10.9.9.9']);
   assert.equal(byName.get('new'), added);
   assert.equal(r.view.length, 11);
   assert.equal(r.held.length, 9);
 });
 
+test('an operator release publishes the current view; so does the time limit', () => {
+  const g = new ProtectGuard(S({ holdMaxMs: 60_000 }));
+  g.apply('r', mapOf(hundred), 0);
+  assert.equal(g.apply('r', mapOf(ten), 1000).holding, true);
+  assert.equal(g.nextTimedRelease(), 61_000);
+  assert.equal(g.requestRelease('r'), true);
+  const rel = g.apply('r', mapOf(ten), 2000);
+  assert.equal(rel.released, 'operator');
+  assert.equal(rel.view.length, 10);
+  assert.equal(g.requestRelease('r'), false, 'nothing to release');
+  // The released view is the new baseline: the window restarts, 10 -> 10 is no loss.
+  assert.equal(g.apply('r', mapOf(ten), 3000).holding, false);
+  const g2 = new ProtectGuard(S({ holdMaxMs: 60_000 }));
+  g2.apply('r', mapOf(hundred), 0);
+  g2.apply('r', mapOf(ten), 1000);
+  assert.equal(g2.apply('r', mapOf(ten), 60_000).holding, true, 'not yet');
+  assert.equal(g2.apply('r', mapOf(ten), 61_000).released, 'time');
+});
+
+// Issue 10 case 4: after a restart the first view is judged against the checkpoint.
+test('a seeded baseline (checkpoint) judges the first view after a restart', () => {
+  const g = new ProtectGuard(S());
+  g.seed('r', mapOf(hundred), 0);
+  const r = g.apply('r', mapOf(ten), 1000);
+  assert.equal(r.holding, true);
+  assert.equal(r.view.length, 100);
+  assert.equal(g.applyChanges('r', mapOf(ten), new Set(), 2000), false, 'no incremental pass while held');
+  const g2 = new ProtectGuard(S());
+  g2.seed('r', mapOf(ten), 0);
+  assert.equal(g2.apply('r', mapOf(hundred), 1000).holding, false, 'growth is fine');
+});
+
 test('threshold 100 lets everything through', () => {
-  const g = new ProtectGuard(() => 100);
-  g.apply('r', mapOf(ten));
-  assert.equal(g.apply('r', new Map()).view.length, 0);
+  const g = new ProtectGuard(S({ servicePercent: 100, endpointPercent: 100 }));
+  g.apply('r', mapOf(ten), 0);
+  assert.equal(g.apply('r', new Map(), 1000).view.length, 0);
+});
+
+test('applyChanges: incremental passes keep the baseline and the window; a trip falls back', () => {
+  const g = new ProtectGuard(S());
+  const cur = mapOf(hundred);
+  g.apply('r', cur, 0);
+  const keys = hundred.map(serviceKey);
+  for (const k of keys.slice(0, 30)) cur.delete(k);
+  assert.equal(g.applyChanges('r', cur, new Set(keys.slice(0, 30)), 1000), true);
+  for (const k of keys.slice(30, 51)) cur.delete(k);
+  assert.equal(g.applyChanges('r', cur, new Set(keys.slice(30, 51)), 2000), false, '51% over the window');
+  const full = g.apply('r', cur, 2000);
+  assert.equal(full.holding, true);
+  assert.equal(full.view.length, 70);
 });

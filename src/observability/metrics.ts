@@ -74,8 +74,26 @@ export class Metrics {
   });
   readonly protectHeld = new Counter({
     name: 'meshbridge_protect_held_total',
-    help: 'Passes in which deletions were held back by the protect threshold.',
+    help: 'Holds begun by the deletion guard (a registry lost more services or endpoints than it allows).',
     labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly protectHeldServices = new Gauge({
+    name: 'meshbridge_protect_held_services',
+    help: 'Services gone from the registry that the deletion guard keeps published.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly protectHeldEndpoints = new Gauge({
+    name: 'meshbridge_protect_held_endpoints',
+    help: 'Endpoints gone from the registry that the deletion guard keeps published.',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly protectReleases = new Counter({
+    name: 'meshbridge_protect_releases_total',
+    help: 'Holds ended, by cause: recovered, operator, time.',
+    labelNames: ['registry', 'cause'] as const,
     registers: [this.registry],
   });
   readonly debounceEvents = new Counter({
