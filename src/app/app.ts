@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.js';
-import { conversionOptionsFor, kubeClientSettings, kubernetesSinkSettings, xdsServerSettings } from '../config/index.js';
+import { kubeClientSettings, kubernetesSinkSettings, pipelineSettings, xdsServerSettings } from '../config/index.js';
 import { convert, hostFor } from '../convert/index.js';
-import type { ConversionOptions } from '../convert/options.js';
 import { Pipeline } from '../core/pipeline.js';
 import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
@@ -17,7 +16,8 @@ import { KubeClient } from '../sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../sinks/kubernetes/sink.js';
 import { ProblemLog } from './context.js';
 import { createRegistry } from './registries.js';
-import { debugPages } from './pages.js';
+import { adminActions, debugPages } from './pages.js';
+import { CheckpointWriter, readCheckpoint } from './checkpoint.js';
 
 /** Which sinks to build: `run` builds the configured ones; `render` only a one-shot renderer. */
 export type AppMode =
@@ -52,6 +52,7 @@ export class App {
   readonly render: RenderSink | undefined;
   readonly kubernetes: KubernetesSink | undefined;
   readonly admin: AdminServer | undefined;
+  readonly checkpoint: CheckpointWriter | undefined;
   private readonly o: AppOptions;
 
   constructor(options: AppOptions) {
@@ -60,14 +61,11 @@ export class App {
     this.metrics = options.metrics ?? new Metrics();
     this.problems = new ProblemLog(logger, this.metrics);
     this.registries = config.registries.map((rc) => createRegistry(rc, this.problems.contextFor(rc.name), logger));
-    const conversion = new Map<string, ConversionOptions>(config.registries.map((rc) => [rc.name, conversionOptionsFor(rc)]));
     this.pipeline = new Pipeline({
       registries: this.registries,
-      conversion,
-      protectPercent: new Map(config.registries.map((rc) => [rc.name, rc.protectPercent])),
-      conflictPolicy: config.conflictPolicy,
-      debounce: config.debounce,
-      vipCidr: config.vipCidr,
+      ...pipelineSettings(config),
+      // render and check never publish a partial view: they wait (MESHBRIDGE_SYNC_TIMEOUT_MS) or fail.
+      ...(mode.type === 'run' ? {} : { syncTimeoutMs: 0 }),
       store: this.store,
       metrics: this.metrics,
       logger,
@@ -87,6 +85,7 @@ export class App {
             ready,
           });
     this.render = this.buildRender(mode, config, logger);
+    this.checkpoint = this.buildCheckpoint(config, logger);
     this.kubernetes = mode.type === 'run' ? this.buildKubernetes(config, logger) : undefined;
     this.sinks = [this.xds, this.kubernetes, this.render].filter((s): s is NonNullable<typeof s> => s !== undefined);
     this.admin =
@@ -97,8 +96,21 @@ export class App {
             logger: logger.child({ component: 'admin' }),
             readiness: () => this.readiness(),
             pages: debugPages(this),
+            actions: adminActions(this),
           })
         : undefined;
+  }
+
+  private buildCheckpoint(config: Config, logger: Logger): CheckpointWriter | undefined {
+    const c = config.checkpoint;
+    if (c === undefined || this.o.mode.type !== 'run') return undefined;
+    return new CheckpointWriter({
+      path: c.path,
+      intervalMs: c.intervalSeconds * 1000,
+      source: () => ({ sequence: this.store.current()?.sequence, data: this.pipeline.checkpointData() }),
+      logger: logger.child({ component: 'checkpoint' }),
+      metrics: this.metrics,
+    });
   }
 
   private buildRender(mode: AppMode, config: Config, logger: Logger): RenderSink | undefined {
@@ -145,6 +157,13 @@ export class App {
   async start(signal: AbortSignal): Promise<void> {
     if (this.admin !== undefined) await this.admin.start(signal);
     for (const sink of this.sinks) await sink.start(signal);
+    const cp = this.o.config.checkpoint;
+    if (this.checkpoint !== undefined && cp !== undefined) {
+      for (const [name, services] of await readCheckpoint(cp.path, this.o.logger, this.metrics)) this.pipeline.seedFromCheckpoint(name, services);
+      this.checkpoint.start(signal);
+      // The last state is written on shutdown too (before the process exits).
+      signal.addEventListener('abort', () => void this.checkpoint?.write(), { once: true });
+    }
     await this.pipeline.start(signal);
     this.o.logger.info(
       {
@@ -164,7 +183,7 @@ export class App {
 
   /** Resolves when every started part is down (call after aborting the start signal). */
   async stopped(): Promise<void> {
-    await Promise.all([this.admin?.closed(), this.xds?.stopped()]);
+    await Promise.all([this.admin?.closed(), this.xds?.stopped(), this.checkpoint?.write()]);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { Registry } from '../registry/types.js';
 import type { SnapshotStore } from '../snapshot/index.js';
@@ -23,7 +24,7 @@ export interface DebugSources {
  * - conflicts: hosts hidden by the precedence policy, services of one registry that share a
  *   host (merged), and listener conflicts (ServiceEntries that want one sidecar listener).
  * - addresses: listener addresses: hosts with addresses, VIPs, shared ServiceEntries.
- * - protect:   deletions held back by the protect threshold, per registry.
+ * - protect:   the deletion guard per registry (baseline, window peak, hold) and what is held.
  * - problems:  the latest problems registries reported (bounded).
  * - xds / kubernetes / render: the sinks' own state, when configured.
  */
@@ -63,7 +64,10 @@ export function debugPages(app: DebugSources): ReadonlyMap<string, () => unknown
       const d = app.pipeline.debugState();
       return { ...d.addresses, shared: d.shared };
     }],
-    ['protect', () => app.pipeline.debugState().held],
+    ['protect', () => {
+      const d = app.pipeline.debugState();
+      return { guard: d.guard, held: d.held };
+    }],
     ['problems', () => app.problems.list()],
   ]);
   const { xds, kubernetes, render } = app;
@@ -71,4 +75,29 @@ export function debugPages(app: DebugSources): ReadonlyMap<string, () => unknown
   if (kubernetes !== undefined) pages.set('kubernetes', () => kubernetes.debugState());
   if (render !== undefined) pages.set('render', () => render.debug());
   return pages;
+}
+
+/**
+ * POST /debug/<name> operator actions.
+ * - release?registry=NAME: ends the deletion guard's hold of that registry; its current view is
+ *   published on the next pass, deletions included (docs/safety.md#release). 404 when the
+ *   registry is not holding.
+ */
+export function adminActions(app: Pick<DebugSources, 'pipeline' | 'registries'>): ReadonlyMap<string, (q: URLSearchParams) => { status: number; body: unknown }> {
+  return new Map([
+    [
+      'release',
+      (q: URLSearchParams) => {
+        const registry = q.get('registry');
+        if (registry === null || registry === '') throw new MeshbridgeError(ErrorCode.ADMIN_BAD_REQUEST, 'release needs ?registry=NAME');
+        if (!app.registries.some((r) => r.name === registry)) {
+          throw new MeshbridgeError(ErrorCode.ADMIN_BAD_REQUEST, `no registry named ${JSON.stringify(registry)} in the config`);
+        }
+        const released = app.pipeline.releaseHold(registry);
+        return released
+          ? { status: 200, body: { registry, released: true } }
+          : { status: 404, body: { registry, released: false, reason: 'the registry is not held by the deletion guard' } };
+      },
+    ],
+  ]);
 }

@@ -11,7 +11,12 @@ export const Defaults = {
     includeUnhealthy: false,
     defaultProtocol: 'TCP',
     protectPercent: 50,
+    protectEndpointPercent: 50,
+    protectWindowSeconds: 300,
+    protectHoldMaxSeconds: 0,
   },
+  startup: { syncTimeoutSeconds: 120 },
+  checkpoint: { intervalSeconds: 30 },
   file: {
     pollIntervalMs: 5000,
     maxBytes: 32 * 1024 * 1024,

@@ -63,8 +63,13 @@ test('minimal config: defaults applied, paths resolved against the config folder
     network: undefined,
     labels: {},
     protectPercent: 50,
+    protectEndpointPercent: 50,
+    protectWindowSeconds: 300,
+    protectHoldMaxSeconds: 0,
   });
   assert.equal(c.conflictPolicy, 'merge');
+  assert.deepEqual(c.startup, { syncTimeoutSeconds: 120 });
+  assert.equal(c.checkpoint, undefined);
   assert.deepEqual(c.debounce, { quietPeriodMs: 100, maxDelayMs: 1000 });
   assert.deepEqual(c.sinks, { xds: undefined, kubernetes: undefined, render: { out: undefined } });
   assert.deepEqual(c.admin, { address: '127.0.0.1:15080' });
@@ -96,11 +101,16 @@ registries:
     network: net-1
     labels: {team: payments, example.com/tier: gold}
     protectPercent: 30
+    protectEndpointPercent: 40
+    protectWindowSeconds: 60
+    protectHoldMaxSeconds: 900
   - name: second
     kind: file
     file: {path: /abs/other.json}
     namespace: other
 conflictPolicy: precedence
+startup: {syncTimeoutSeconds: 45}
+checkpoint: {path: state/checkpoint.json, intervalSeconds: 10}
 debounce: {quietPeriodMs: 50, maxDelayMs: 500}
 sinks:
   xds:
@@ -143,9 +153,15 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     network: 'net-1',
     labels: { team: 'payments', 'example.com/tier': 'gold' },
     protectPercent: 30,
+    protectEndpointPercent: 40,
+    protectWindowSeconds: 60,
+    protectHoldMaxSeconds: 900,
   });
   assert.equal(fileOf(b).path, '/abs/other.json');
   assert.equal(c.conflictPolicy, 'precedence');
+  assert.deepEqual(c.startup, { syncTimeoutSeconds: 45 });
+  assert.equal(c.checkpoint?.intervalSeconds, 10);
+  assert.match(c.checkpoint?.path ?? '', /^\/.*\/state\/checkpoint\.json$/);
   assert.deepEqual(c.debounce, { quietPeriodMs: 50, maxDelayMs: 500 });
   assert.deepEqual(c.sinks.xds, {
     address: '[::]:15050',

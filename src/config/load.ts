@@ -127,6 +127,11 @@ function resolveConfig(raw: RawConfig, base: string, source: string | undefined)
     registries: raw.registries.map((r) => resolveRegistry(r, base)),
     conflictPolicy: raw.conflictPolicy ?? Defaults.conflictPolicy,
     vipCidr: raw.vipCidr ?? Defaults.vipCidr,
+    startup: { syncTimeoutSeconds: raw.startup?.syncTimeoutSeconds ?? Defaults.startup.syncTimeoutSeconds },
+    checkpoint:
+      raw.checkpoint?.path === undefined
+        ? undefined
+        : { path: resolve(base, raw.checkpoint.path), intervalSeconds: raw.checkpoint.intervalSeconds ?? Defaults.checkpoint.intervalSeconds },
     debounce: {
       quietPeriodMs: raw.debounce?.quietPeriodMs ?? Defaults.debounce.quietPeriodMs,
       maxDelayMs: raw.debounce?.maxDelayMs ?? Defaults.debounce.maxDelayMs,
@@ -157,6 +162,9 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     network: r.network,
     labels: { ...r.labels },
     protectPercent: r.protectPercent ?? d.protectPercent,
+    protectEndpointPercent: r.protectEndpointPercent ?? d.protectEndpointPercent,
+    protectWindowSeconds: r.protectWindowSeconds ?? d.protectWindowSeconds,
+    protectHoldMaxSeconds: r.protectHoldMaxSeconds ?? d.protectHoldMaxSeconds,
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);

@@ -30,10 +30,25 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
 }
 
 /** The config part of PipelineOptions: per-registry conversion and protect threshold (by name). */
-export function pipelineSettings(c: Config): Pick<PipelineOptions, 'conversion' | 'protectPercent' | 'conflictPolicy' | 'debounce'> {
+export function pipelineSettings(
+  c: Config,
+): Pick<PipelineOptions, 'conversion' | 'protectPercent' | 'protect' | 'conflictPolicy' | 'debounce' | 'vipCidr' | 'syncTimeoutMs'> {
   return {
     conversion: new Map(c.registries.map((r) => [r.name, conversionOptionsFor(r)])),
     protectPercent: new Map(c.registries.map((r) => [r.name, r.protectPercent])),
+    protect: new Map(
+      c.registries.map((r) => [
+        r.name,
+        {
+          servicePercent: r.protectPercent,
+          endpointPercent: r.protectEndpointPercent,
+          windowMs: r.protectWindowSeconds * 1000,
+          holdMaxMs: r.protectHoldMaxSeconds * 1000,
+        },
+      ]),
+    ),
+    vipCidr: c.vipCidr,
+    syncTimeoutMs: c.startup.syncTimeoutSeconds * 1000,
     conflictPolicy: c.conflictPolicy,
     debounce: c.debounce,
   };

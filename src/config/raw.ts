@@ -14,6 +14,8 @@ export interface RawConfig {
   readonly registries: readonly RawRegistry[];
   readonly conflictPolicy?: ConflictPolicy;
   readonly vipCidr?: string;
+  readonly startup?: { readonly syncTimeoutSeconds?: number };
+  readonly checkpoint?: { readonly path?: string; readonly intervalSeconds?: number };
   readonly debounce?: { readonly quietPeriodMs?: number; readonly maxDelayMs?: number };
   readonly sinks: RawSinks;
   readonly admin?: { readonly address?: string | null };
@@ -38,6 +40,9 @@ export interface RawRegistryCommon {
   readonly network?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly protectPercent?: number;
+  readonly protectEndpointPercent?: number;
+  readonly protectWindowSeconds?: number;
+  readonly protectHoldMaxSeconds?: number;
 }
 
 export interface RawSinks {

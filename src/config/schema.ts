@@ -99,6 +99,22 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
           maximum: 100,
           default: Defaults.registry.protectPercent,
         },
+        protectEndpointPercent: {
+          type: 'number',
+          description:
+            'Deletion guard for endpoints: if more than this share of the registry\'s endpoints is gone (net, over protectWindowSeconds), nothing is removed until the registry recovers (MB_PROTECT_HELD). 100 disables it.',
+          minimum: 0,
+          maximum: 100,
+          default: Defaults.registry.protectEndpointPercent,
+        },
+        protectWindowSeconds: s.int('Losses of services and endpoints add up over this many seconds, so a slow drain trips the guard too; 0: each pass is judged alone.', {
+          minimum: 0,
+          default: Defaults.registry.protectWindowSeconds,
+        }),
+        protectHoldMaxSeconds: s.int('A hold of the deletion guard is released by time after this many seconds; 0: only when the registry recovers or an operator releases it (POST /debug/release?registry=NAME).', {
+          minimum: 0,
+          default: Defaults.registry.protectHoldMaxSeconds,
+        }),
       },
       ['name', 'kind', 'namespace'],
     ),
@@ -205,6 +221,19 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
         vipCidr: s.str('IPv4 range (prefix length 8-30) VIPs are allocated from, for services that need a listener address and have no provider IP of their own. Must not overlap real addresses or istiod\'s own 240.240.0.0/16.', {
           default: Defaults.vipCidr,
           pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$',
+        }),
+        startup: s.object('Start-up bounds.', {
+          syncTimeoutSeconds: s.int('A registry that has not synced this long after start is published without it (from the checkpoint when there is one) and marked stale (MB_REGISTRY_SYNC_TIMEOUT); 0: wait forever.', {
+            minimum: 0,
+            default: Defaults.startup.syncTimeoutSeconds,
+          }),
+        }),
+        checkpoint: s.object('A file that keeps the last published state across restarts (docs/safety.md#checkpoint): the guard\'s baseline after a restart, served at once while registries sync.', {
+          path: s.str('Checkpoint file; relative paths resolve against this file\'s folder. Its folder must exist and be writable.', { minLength: 1 }),
+          intervalSeconds: s.int('At most one write per this many seconds, only when the published state changed.', {
+            minimum: 1,
+            default: Defaults.checkpoint.intervalSeconds,
+          }),
         }),
         debounce: s.object('Registry changes are batched: a snapshot is built after a quiet period, at the latest after maxDelayMs.', {
           quietPeriodMs: s.int('Build once no change arrived for this long.', { minimum: 0, default: Defaults.debounce.quietPeriodMs }),

@@ -19,12 +19,30 @@ export interface Config {
   readonly conflictPolicy: ConflictPolicy;
   /** IPv4 range VIPs come from (docs/mapping.md#listener-addresses). */
   readonly vipCidr: string;
+  readonly startup: StartupConfig;
+  /** Undefined: no checkpoint is kept. */
+  readonly checkpoint: CheckpointConfig | undefined;
   readonly debounce: DebounceConfig;
   /** At least one of the three is defined. */
   readonly sinks: SinksConfig;
   /** Undefined: the admin HTTP server is disabled (`admin.address: ""` or `null`). */
   readonly admin: AdminConfig | undefined;
   readonly log: LogConfig;
+}
+
+export interface StartupConfig {
+  /**
+   * A registry that has not synced this long after start is published without it (from the
+   * checkpoint when there is one), marked stale (MB_REGISTRY_SYNC_TIMEOUT); 0: wait forever.
+   */
+  readonly syncTimeoutSeconds: number;
+}
+
+export interface CheckpointConfig {
+  /** Absolute path of the checkpoint file (docs/safety.md#checkpoint). */
+  readonly path: string;
+  /** At most one write per this many seconds (only when the published state changed). */
+  readonly intervalSeconds: number;
 }
 
 /** Settings every registry kind shares: how its services become Istio resources. */
@@ -47,8 +65,14 @@ export interface RegistryCommonConfig {
   readonly network: string | undefined;
   /** Extra labels on every object of this registry. */
   readonly labels: Readonly<Record<string, string>>;
-  /** 0-100: the share of services one pass may remove before deletions are held back. */
+  /** 0-100: the share of services that may go (over the window) before deletions are held back. */
   readonly protectPercent: number;
+  /** 0-100: the same for endpoints (docs/safety.md). */
+  readonly protectEndpointPercent: number;
+  /** Losses add up over this many seconds; 0: each pass alone. */
+  readonly protectWindowSeconds: number;
+  /** A hold is released by time after this many seconds; 0: never by time. */
+  readonly protectHoldMaxSeconds: number;
 }
 
 /**

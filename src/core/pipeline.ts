@@ -28,6 +28,12 @@ export interface PipelineOptions {
   readonly protectPercent: ReadonlyMap<string, number>;
   /** Per registry: the other guard settings (docs/safety.md); defaults in DEFAULT_PROTECT. */
   readonly protect?: ReadonlyMap<string, Partial<ProtectSettings>> | undefined;
+  /**
+   * A registry that has not synced this long after start() no longer blocks publishing: it is
+   * published from its checkpoint (seedFromCheckpoint) or with what it has, and reported
+   * (MB_REGISTRY_SYNC_TIMEOUT). 0 or undefined: wait forever.
+   */
+  readonly syncTimeoutMs?: number | undefined;
   /** Clock (ms), for tests; default Date.now. */
   readonly now?: (() => number) | undefined;
   readonly conflictPolicy: ConflictPolicy;
@@ -94,7 +100,12 @@ export class Pipeline {
   private held = new Map<string, { readonly services: readonly string[]; readonly endpoints: number }>();
   private readonly now: () => number;
   private releaseTimer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Last published views from before a restart, used for a registry until it syncs. */
+  private readonly checkpoint = new Map<string, ReadonlyMap<string, Service>>();
+  /** Registries whose first sync did not finish within syncTimeoutMs. */
+  private readonly timedOut = new Set<string>();
   private allSynced = false;
   /** Keys named by upsert/delete events since the last flush, by registry name. */
   private dirty = new Map<string, Set<string>>();
@@ -123,15 +134,32 @@ export class Pipeline {
     });
   }
 
+  /**
+   * Before start(): a registry's last published view from before a restart (the checkpoint).
+   * It becomes the guard's baseline (the registry's first real view is judged against it) and is
+   * what the registry publishes until it syncs, so a restarted Meshbridge publishes at once.
+   */
+  seedFromCheckpoint(registry: string, services: ReadonlyMap<string, Service>): void {
+    if (!this.o.registries.some((r) => r.name === registry)) return;
+    this.checkpoint.set(registry, services);
+    this.guard.seed(registry, services, this.now());
+  }
+
   /** Registers handlers, then starts every registry. Resolves once all are started. */
   async start(signal: AbortSignal): Promise<void> {
     for (const r of this.o.registries) r.onEvent((e) => this.onEvent(e));
+    const limit = this.o.syncTimeoutMs ?? 0;
+    if (limit > 0) {
+      this.syncTimer = setTimeout(() => this.syncDeadline(), limit);
+      this.syncTimer.unref();
+    }
     signal.addEventListener(
       'abort',
       () => {
         this.stopped = true;
         this.debouncer.stop();
         clearTimeout(this.releaseTimer);
+        clearTimeout(this.syncTimer);
       },
       { once: true },
     );
@@ -183,6 +211,16 @@ export class Pipeline {
     };
   }
 
+  /** Each registry's last healthy view (the guard's baseline): what the checkpoint keeps. */
+  checkpointData(): Map<string, ReadonlyMap<string, Service>> {
+    const out = new Map<string, ReadonlyMap<string, Service>>();
+    for (const r of this.o.registries) {
+      const b = this.guard.baseline(r.name);
+      if (b !== undefined) out.set(r.name, b);
+    }
+    return out;
+  }
+
   /**
    * Ends a registry's hold on its next pass (an operator's decision, POST /debug/release): the
    * registry's current view is published, deletions included. False when it is not holding.
@@ -202,6 +240,11 @@ export class Pipeline {
   private onEvent(e: RegistryEvent): void {
     this.updateRegistryMetrics(e.registry);
     if (e.type === 'synced') {
+      if (this.allSynced && this.substituted(e.registry)) {
+        // Published from its checkpoint or unsynced until now: its real view replaces that.
+        this.o.logger.info({ registry: e.registry }, 'registry synced after publishing started; its own view replaces the checkpoint');
+        this.debouncer.trigger();
+      }
       this.checkSynced();
       return;
     }
@@ -216,10 +259,47 @@ export class Pipeline {
 
   private checkSynced(): void {
     if (this.allSynced) return;
-    if (!this.o.registries.every((r) => r.hasSynced())) return;
+    // A registry counts once it synced, or has a checkpoint to publish from, or timed out.
+    if (!this.o.registries.every((r) => r.hasSynced() || this.checkpoint.has(r.name) || this.timedOut.has(r.name))) return;
     this.allSynced = true;
-    this.o.logger.info({ registries: this.o.registries.map((r) => r.name) }, 'all registries synced; publishing');
+    const waiting = this.o.registries.filter((r) => !r.hasSynced()).map((r) => r.name);
+    this.o.logger.info(
+      { registries: this.o.registries.map((r) => r.name), fromCheckpoint: waiting.filter((n) => this.checkpoint.has(n)), unsynced: waiting },
+      waiting.length === 0 ? 'all registries synced; publishing' : 'publishing before every registry synced (checkpoint or start-up timeout)',
+    );
     this.flush();
+  }
+
+  /** syncTimeoutMs passed: registries still not synced stop blocking the first publish. */
+  private syncDeadline(): void {
+    for (const r of this.o.registries) {
+      if (r.hasSynced()) continue;
+      this.timedOut.add(r.name);
+      const err = new MeshbridgeError(
+        ErrorCode.REGISTRY_SYNC_TIMEOUT,
+        `registry ${r.name} has not synced ${Math.round((this.o.syncTimeoutMs ?? 0) / 1000)} s after start; ` +
+          (this.checkpoint.has(r.name) ? 'its services are published from the checkpoint' : 'publishing without it (it has no checkpoint)') +
+          ' and it counts as stale until it syncs',
+      );
+      this.o.metrics.registryErrors.inc({ registry: r.name, code: err.code });
+      this.o.logger.error({ registry: r.name, code: err.code, status: r.status() }, err.message);
+    }
+    this.checkSynced();
+  }
+
+  /** True while a registry's published view is not its own synced one. */
+  private substituted(registry: string): boolean {
+    return this.checkpoint.has(registry) || this.timedOut.has(registry);
+  }
+
+  /** What a registry contributes: its own services once synced, else its checkpoint if any. */
+  private viewOf(r: Registry): ReadonlyMap<string, Service> {
+    if (r.hasSynced()) {
+      if (this.checkpoint.has(r.name)) this.checkpoint.delete(r.name);
+      this.timedOut.delete(r.name);
+      return r.services();
+    }
+    return this.checkpoint.get(r.name) ?? r.services();
   }
 
   private updateRegistryMetrics(name: string): void {
@@ -272,7 +352,7 @@ export class Pipeline {
     const now = this.now();
     const index = new HostIndex(this.o.registries.length);
     const views = this.o.registries.map((r, rank) => {
-      const current = r.services();
+      const current = this.viewOf(r);
       const res = this.guard.apply(r.name, current, now);
       this.noteGuard(r.name, res);
       // The registry's own key strings when nothing is held (the view is then exactly `current`).
@@ -303,6 +383,8 @@ export class Pipeline {
   private changedHosts(dirty: ReadonlyMap<string, ReadonlySet<string>>): IstioResource[] | undefined {
     const index = this.index;
     if (index === undefined || this.guard.holding() || this.o.incremental === false) return undefined;
+    // A registry published from its checkpoint (or unsynced) goes through full passes.
+    if (this.checkpoint.size > 0 || this.timedOut.size > 0) return undefined;
     const regs = this.o.registries;
     const current = regs.map((r) => r.services());
     const now = this.now();

@@ -1,4 +1,4 @@
-import type { Endpoint, Service } from '../model/index.js';
+import { endpointKey, type Service } from '../model/index.js';
 import { PeakWindow } from './peak-window.js';
 
 /**
@@ -344,13 +344,4 @@ function countEndpoints(services: ReadonlyMap<string, Service>): number {
   let n = 0;
   for (const s of services.values()) n += s.endpoints.length;
   return n;
-}
-
-/** An endpoint's identity for "is it still there": address and ports. */
-function endpointKey(e: Endpoint): string {
-  const ports = Object.keys(e.ports)
-    .sort()
-    .map((k) => `${k}=${e.ports[k]}`)
-    .join(',');
-  return `${e.address}|${ports}`;
 }

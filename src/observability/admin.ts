@@ -22,6 +22,12 @@ export interface AdminServerOptions {
    * a promise of one); Maps, Sets and bigints are converted. A throwing page gives a 500.
    */
   readonly pages: ReadonlyMap<string, () => unknown>;
+  /**
+   * POST /debug/<name> operator actions (e.g. `release`). Each gets the query and returns the
+   * HTTP status and a JSON-able body; it throws MeshbridgeError ADMIN_BAD_REQUEST (-> 400) for a
+   * bad query.
+   */
+  readonly actions?: ReadonlyMap<string, (query: URLSearchParams) => { readonly status: number; readonly body: unknown }>;
   /** After abort: how long in-flight requests get before their sockets are destroyed. Default 2 s. */
   readonly shutdownGraceMs?: number;
 }
@@ -36,7 +42,9 @@ const ALLOW = 'GET, HEAD';
  *   rejects with MeshbridgeError ADMIN_LISTEN when it cannot listen.
  * - Aborting `signal` stops accepting connections, closes idle keep-alive sockets at once and
  *   destroys the rest after `shutdownGraceMs`; `closed()` resolves when the server is down.
- * - Only GET and HEAD are served (405 otherwise, with `Allow`); unknown paths give 404.
+ * - Only GET and HEAD are served (405 otherwise, with `Allow`), except POST to an action
+ *   (/debug/<action>); unknown paths give 404. The admin address is loopback by default: actions
+ *   are for an operator on the pod (kubectl port-forward / exec), never for the network.
  * - A failing page or metrics collection gives a 500 with a coded JSON error and is logged; no
  *   request can crash the process.
  */
@@ -113,6 +121,17 @@ export class AdminServer {
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+    const action = path.startsWith('/debug/') ? this.o.actions?.get(path.slice('/debug/'.length)) : undefined;
+    if (action !== undefined) {
+      if (req.method !== 'POST') return text(405, `405 method not allowed: ${req.method ?? ''} (use POST)\n`, { Allow: 'POST' });
+      try {
+        const r = action(query);
+        return json(r.status, r.body, true);
+      } catch (e) {
+        if (e instanceof MeshbridgeError && e.code === ErrorCode.ADMIN_BAD_REQUEST) return json(400, errorBody(e), true);
+        throw e;
+      }
+    }
     const handler = this.find(path);
     if (handler === undefined) return text(404, `404 not found: ${path}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -78,6 +78,22 @@ export class Metrics {
     labelNames: ['registry'] as const,
     registers: [this.registry],
   });
+  readonly checkpointWrites = new Counter({
+    name: 'meshbridge_checkpoint_writes_total',
+    help: 'Checkpoint files written.',
+    registers: [this.registry],
+  });
+  readonly checkpointErrors = new Counter({
+    name: 'meshbridge_checkpoint_errors_total',
+    help: 'Checkpoint reads or writes that failed, by op (read, write).',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly checkpointBytes = new Gauge({
+    name: 'meshbridge_checkpoint_bytes',
+    help: 'Size of the last checkpoint written.',
+    registers: [this.registry],
+  });
   readonly protectHeldServices = new Gauge({
     name: 'meshbridge_protect_held_services',
     help: 'Services gone from the registry that the deletion guard keeps published.',
