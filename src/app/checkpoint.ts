@@ -71,22 +71,31 @@ function report(logger: Logger, metrics: Metrics, message: string): void {
   logger.error({ code: err.code }, `${err.message}; starting without it`);
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isPort(v: unknown): boolean {
+  return isRecord(v) && typeof v['number'] === 'number' && typeof v['name'] === 'string' && typeof v['protocol'] === 'string';
+}
+
+function isEndpoint(v: unknown): boolean {
+  return (
+    isRecord(v) &&
+    typeof v['address'] === 'string' &&
+    isRecord(v['ports']) &&
+    isRecord(v['labels']) &&
+    typeof v['health'] === 'string' &&
+    typeof v['origin'] === 'string'
+  );
+}
+
+/** The neutral model's shape, as far as conversion relies on it. */
 function isService(v: unknown, registry: string): v is Service {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  if (s['registry'] !== registry || typeof s['name'] !== 'string' || typeof s['registryKind'] !== 'string') return false;
-  if (s['namespace'] !== undefined && typeof s['namespace'] !== 'string') return false;
-  if (typeof s['attributes'] !== 'object' || s['attributes'] === null || !Array.isArray(s['ports']) || !Array.isArray(s['endpoints'])) return false;
-  for (const p of s['ports'] as unknown[]) {
-    const port = p as Record<string, unknown> | null;
-    if (port === null || typeof port !== 'object' || typeof port['number'] !== 'number' || typeof port['name'] !== 'string' || typeof port['protocol'] !== 'string') return false;
-  }
-  for (const e of s['endpoints'] as unknown[]) {
-    const ep = e as Record<string, unknown> | null;
-    if (ep === null || typeof ep !== 'object' || typeof ep['address'] !== 'string' || typeof ep['ports'] !== 'object' || ep['ports'] === null) return false;
-    if (typeof ep['labels'] !== 'object' || ep['labels'] === null || typeof ep['health'] !== 'string' || typeof ep['origin'] !== 'string') return false;
-  }
-  return true;
+  if (!isRecord(v) || v['registry'] !== registry || typeof v['name'] !== 'string' || typeof v['registryKind'] !== 'string') return false;
+  if (v['namespace'] !== undefined && typeof v['namespace'] !== 'string') return false;
+  const { attributes, ports, endpoints } = v;
+  return isRecord(attributes) && Array.isArray(ports) && ports.every(isPort) && Array.isArray(endpoints) && endpoints.every(isEndpoint);
 }
 
 export interface CheckpointWriterOptions {
