@@ -319,3 +319,18 @@ test('ServiceMonitor: off by default; on, it scrapes /metrics on http-admin; PDB
   assert.equal(pdb.spec.minAvailable, 1);
   assert.deepEqual(pdb.spec.selector.matchLabels, deploymentOf(objects).spec.selector.matchLabels);
 });
+
+test('checkpoint: on by default on a state volume mounted where the config points; a config that sets one keeps it; off removes both', { skip }, async () => {
+  const on = await renderChart({});
+  const config = configOf(on);
+  assert.equal(config.checkpoint?.path, '/var/lib/meshbridge/checkpoint.json');
+  assert.equal(config.checkpoint?.intervalSeconds, 30);
+  const d = deploymentOf(on);
+  assert.deepEqual(container(d).volumeMounts?.find((m) => m.name === 'state'), { name: 'state', mountPath: '/var/lib/meshbridge' });
+  assert.ok(d.spec.template.spec.volumes?.some((v) => v.name === 'state'), 'the state volume exists');
+  const own = await renderChart({ ...kubeValues, config: { ...kubeValues.config, checkpoint: { path: '/data/cp.json' } } });
+  assert.equal(configOf(own).checkpoint?.path, '/data/cp.json');
+  const off = await renderChart({ checkpoint: { enabled: false } });
+  assert.equal(configOf(off).checkpoint, undefined);
+  assert.equal(container(deploymentOf(off)).volumeMounts?.find((m) => m.name === 'state'), undefined);
+});

@@ -100,6 +100,9 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- fail "config.sinks: at least one of xds, kubernetes, render is required" -}}
 {{- end -}}
 {{- $_ := set $c "admin" (dict "address" (printf "%s:%d" .Values.listenAddress (int .Values.ports.admin))) -}}
+{{- if and .Values.checkpoint.enabled (not (hasKey $c "checkpoint")) -}}
+{{- $_ := set $c "checkpoint" (dict "path" "/var/lib/meshbridge/checkpoint.json" "intervalSeconds" (int .Values.checkpoint.intervalSeconds)) -}}
+{{- end -}}
 {{- if hasKey $sinks "xds" -}}
 {{- $xds := get $sinks "xds" | default dict -}}
 {{- $_ := set $xds "address" (printf "%s:%d" .Values.listenAddress (int .Values.ports.xds)) -}}
