@@ -7,7 +7,7 @@
 export const Defaults = {
   registry: {
     form: 'inline',
-    addresses: 'none',
+    addresses: 'providers',
     includeUnhealthy: false,
     defaultProtocol: 'TCP',
     protectPercent: 50,

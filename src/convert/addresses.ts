@@ -21,6 +21,25 @@ export { AddressMode } from './address-mode.js';
 /** CRD limit: ServiceEntry.spec.addresses maxItems. */
 export const MAX_ADDRESSES = 256;
 
+/**
+ * Addresses Meshbridge puts on one ServiceEntry, by what istiod does with them (checked from the
+ * data plane, test/istiod/dataplane-routing-*):
+ * - istiod makes one internal Service per (host, address), each with every endpoint, so EDS lists
+ *   every endpoint once per address: an entry with A addresses and E endpoints costs A x E. At
+ *   most 8 per TCP entry keeps that linear in the endpoints (the rest go to chunk entries).
+ * - For HTTP ports (HTTP, HTTP2, GRPC) istiod builds one virtual host per host and port, whose
+ *   domains hold the address of the first of those Services only: any further address would pass
+ *   through. So an entry with an HTTP port carries one address; every other provider address gets
+ *   a chunk entry of its own.
+ */
+export const MAX_TCP_ENTRY_ADDRESSES = 8;
+
+/** How many addresses one ServiceEntry with these port protocols may carry. */
+export function entryAddressLimit(protocols: Iterable<string>): number {
+  for (const p of protocols) if (isHttpProtocol(p)) return 1;
+  return MAX_TCP_ENTRY_ADDRESSES;
+}
+
 /** Protocols istiod serves through an HTTP connection manager (routes by authority). */
 const HTTP_PROTOCOLS: ReadonlySet<string> = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
 

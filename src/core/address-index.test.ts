@@ -45,8 +45,10 @@ function index(hosts: Record<string, HostSpec>, mode: AddressMode = 'providers')
 const isVip = (a: string): boolean => a.startsWith('240.241.');
 
 /**
- * What a sidecar does with the published entries, modelled the way istiod builds listeners: every
- * (address, port) of every ServiceEntry is one listener (TCP) or domain (HTTP). Checks, for every
+ * What a sidecar does with the published entries, modelled the way istiod builds them (checked
+ * from the data plane): every (address, TCP port) of a ServiceEntry is one listener; an HTTP port
+ * gets one virtual host per entry whose domains hold the entry's FIRST address only (istiod makes
+ * one Service per address and keeps the first per host). Checks, for every
  * provider ip:port of every host, that a connection there lands on exactly one entry whose
  * endpoints all serve that host, and that no two entries claim one address on a port.
  */
@@ -62,19 +64,22 @@ function assertRoutesRight(ix: AddressIndex, hosts: Record<string, HostSpec>): v
   }
   // listener (address|port) -> the endpoints (ip|port keys) of the entry behind it
   const listeners = new Map<string, { who: string; endpoints: readonly string[] }>();
-  const claimL = (addr: string, port: number, who: string, endpoints: readonly string[]): void => {
+  const httpPorts = new Set<number>();
+  for (const spec of Object.values(hosts)) for (const p of spec.ports) if (p.protocol !== 'TCP') httpPorts.add(p.number);
+  const claimL = (addr: string, port: number, who: string, endpoints: readonly string[], index: number): void => {
+    if (httpPorts.has(port) && index > 0) return; // no virtual-host domain for it: it would pass through
     const k = listenerKey(addr, port);
     const had = listeners.get(k);
     assert.equal(had, undefined, `listener ${k} claimed by ${had?.who} and ${who}`);
     listeners.set(k, { who, endpoints });
   };
   for (const [h, spec] of Object.entries(hosts)) {
-    for (const a of ix.addressesOf(h)) for (const p of spec.ports) claimL(a, p.number, h, spec.ips.map((ip) => listenerKey(ip, p.number)));
+    for (const [i, a] of ix.addressesOf(h).entries()) for (const p of spec.ports) claimL(a, p.number, h, spec.ips.map((ip) => listenerKey(ip, p.number)), i);
   }
   for (const r of ix.sharedResources()) {
     const s = r.spec as { addresses: string[]; ports: Array<{ number: number }>; endpoints: Array<{ address: string }> };
-    assert.ok(s.addresses.length <= 256);
-    for (const a of s.addresses) for (const p of s.ports) claimL(a, p.number, r.name, s.endpoints.map((e) => listenerKey(e.address, p.number)));
+    assert.ok(s.addresses.length <= 8);
+    for (const [i, a] of s.addresses.entries()) for (const p of s.ports) claimL(a, p.number, r.name, s.endpoints.map((e) => listenerKey(e.address, p.number)), i);
   }
   for (const [k, hs] of owners) {
     const l = listeners.get(k);
@@ -134,12 +139,26 @@ test('an IP shared on one port of a two-port service is not that service\'s addr
   assertRoutesRight(ix, hosts);
 });
 
-test('more than 256 own IPs: the rest go to chunks of at most 256 (the CRD limit)', () => {
+test('more than 8 own IPs (TCP): the rest go to chunk entries of at most 8 (EDS cost per address)', () => {
   const ips = Array.from({ length: 600 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
   const hosts = { big: { ports: [TCP(9000)], ips } };
   const ix = index(hosts);
-  assert.equal(ix.addressesOf('big').length, 256);
-  assert.deepEqual(ix.sharedResources().map((r) => (r.spec['addresses'] as string[]).length).sort((x, y) => x - y), [88, 256]);
+  assert.equal(ix.addressesOf('big').length, 8);
+  const sizes = ix.sharedResources().map((r) => (r.spec['addresses'] as string[]).length);
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 600 - 8);
+  assert.ok(sizes.every((n) => n <= 8));
+  // Each chunk lists only its own endpoints: the address x endpoint product stays linear.
+  for (const r of ix.sharedResources()) assert.equal((r.spec['endpoints'] as unknown[]).length, (r.spec['addresses'] as unknown[]).length);
+  assertRoutesRight(ix, hosts);
+});
+
+test('an HTTP service with several own IPs: one address on its entry, one chunk entry per further IP', () => {
+  const hosts = { web: { ports: [HTTP(8080)], ips: ['10.2.0.1', '10.2.0.2', '10.2.0.3'] }, other: { ports: [HTTP(8080)], ips: ['10.2.0.9'] } };
+  const ix = index(hosts);
+  assert.deepEqual(ix.addressesOf('web'), ['10.2.0.1']);
+  assert.deepEqual(ix.addressesOf('other'), ['10.2.0.9']);
+  assert.deepEqual(ix.sharedResources().map((r) => (r.spec['addresses'] as string[]).join(',')).sort(), ['10.2.0.2', '10.2.0.3']);
+  for (const r of ix.sharedResources()) assert.equal(r.annotations['meshbridge.io/serves'], 'web');
   assertRoutesRight(ix, hosts);
 });
 

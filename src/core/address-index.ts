@@ -1,6 +1,6 @@
 import {
   AddressMode,
-  MAX_ADDRESSES,
+  entryAddressLimit,
   listenerKey,
   sharedServiceEntry,
   splitKey,
@@ -27,8 +27,9 @@ export const NO_ADDRESSES: readonly string[] = Object.freeze([]);
  * - Every other claimed ip:port belongs to a shared ServiceEntry keyed by (port, the sorted set of
  *   hosts listening there): its cluster holds exactly the ip:ports every one of those hosts
  *   listens on, so a connection to one of them reaches a provider of whichever host the client
- *   meant. Groups of more than 256 keys (and the 257th and later own IPs of a host) are split
- *   into chunks (the CRD's addresses limit).
+ *   meant. An entry carries at most entryAddressLimit() addresses (8 for TCP, 1 with an HTTP
+ *   port: see convert/addresses.ts); a host's further own IPs and larger groups go to chunk
+ *   entries of that size.
  * - A host with a TCP port and no address of its own gets a VIP from the pool (a wildcard TCP
  *   listener would take every connection on that port to any IP).
  * - addressesOf() and sharedResources() are deterministic functions of the claims, except which
@@ -188,7 +189,8 @@ export class AddressIndex {
     }
     if (ips.length === 0) return claim.hasTcpPort ? 'vip' : [];
     ips.sort();
-    return ips.length > MAX_ADDRESSES ? ips.slice(0, MAX_ADDRESSES) : ips;
+    const limit = entryAddressLimit(claim.ports.map((p) => p.protocol));
+    return ips.length > limit ? ips.slice(0, limit) : ips;
   }
 
   /** True when no host but (maybe) `host` listens on `key`. */
@@ -241,14 +243,15 @@ export class AddressIndex {
     const protocol = protocols.size === 1 ? ([...protocols][0] as string) : 'TCP';
     const keys = [...g.keys].sort();
     const out: IstioResource[] = [];
-    for (let i = 0, chunk = 0; i < keys.length; i += MAX_ADDRESSES, chunk++) {
+    const size = entryAddressLimit([protocol]);
+    for (let i = 0, chunk = 0; i < keys.length; i += size, chunk++) {
       out.push(
         sharedServiceEntry({
           signature: sig,
           port: g.port,
           protocol,
           owners,
-          keys: keys.slice(i, i + MAX_ADDRESSES),
+          keys: keys.slice(i, i + size),
           chunk,
           namespace: first.namespace,
           exportTo: first.exportTo,
