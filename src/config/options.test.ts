@@ -36,7 +36,7 @@ test('conversionOptionsFor maps a registry (network only when set)', () => {
     exportTo: ['.'],
     hostTemplate: '{name}.{namespace}.{registry}.local',
     form: 'inline',
-    addresses: 'none',
+    addresses: 'providers',
     includeUnhealthy: false,
     defaultProtocol: 'TCP',
     portProtocols: {},

@@ -110,7 +110,7 @@ after(async () => {
   await api?.stop();
 });
 
-test('TCP: a connection to B\'s provider 127.0.0.12:20880 must reach only B\'s providers', { skip }, async (t) => {
+test('TCP: a connection to B\'s provider 127.0.0.12:20880 must reach only B\'s providers', { skip }, (t) => {
   const r = resolve(state!, { ip: '127.0.0.12', port: 20880, protocol: 'tcp' });
   t.diagnostic(`127.0.0.12:20880 (tcp): ${explain(r)}`);
   t.diagnostic(`ServiceEntries without addresses: ${withoutAddresses}`);
@@ -130,7 +130,7 @@ test('TCP: a connection to B\'s provider 127.0.0.12:20880 must reach only B\'s p
   }
 });
 
-test('HTTP: an h2c request with authority 127.0.0.13:50051 (a provider\'s ip:port) must reach the service\'s cluster', { skip }, async (t) => {
+test('HTTP: an h2c request with authority 127.0.0.13:50051 (a provider\'s ip:port) must reach the service\'s cluster', { skip }, (t) => {
   const conn = { ip: '127.0.0.13', port: 50051, protocol: 'h2c', authority: '127.0.0.13:50051' } as const;
   const r = resolve(state!, conn);
   t.diagnostic(`h2c 127.0.0.13:50051: ${explain(r)}`);
