@@ -6,7 +6,7 @@ import { convert, hostFor } from '../convert/index.js';
 import { Pipeline } from '../core/pipeline.js';
 import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
-import { AdminServer, Metrics } from '../observability/index.js';
+import { AdminServer, Metrics, registerConfigSecrets } from '../observability/index.js';
 import type { Registry } from '../registry/types.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import type { Sink } from '../sinks/types.js';
@@ -57,6 +57,7 @@ export class App {
 
   constructor(options: AppOptions) {
     this.o = options;
+    registerConfigSecrets(options.config); // logs, admin pages and CLI output redact them
     const { config, logger, mode } = options;
     this.metrics = options.metrics ?? new Metrics();
     this.problems = new ProblemLog(logger, this.metrics);

@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import { App } from '../app/app.js';
 import { MeshbridgeError, describeError } from '../errors/index.js';
-import { createLogger, type Logger } from '../observability/index.js';
+import { createLogger, redactSecrets, registerConfigSecrets, type Logger } from '../observability/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
@@ -19,14 +19,16 @@ export function syncTimeoutMs(io: CliIO): number {
 }
 
 function printError(io: CliIO, e: unknown): void {
-  if (e instanceof MeshbridgeError) io.stderr.write(`meshbridge: error ${e.code}: ${e.message}\n`);
-  else io.stderr.write(`meshbridge: error: ${describeError(e)}\n`);
+  if (e instanceof MeshbridgeError) io.stderr.write(redactSecrets(`meshbridge: error ${e.code}: ${e.message}\n`));
+  else io.stderr.write(redactSecrets(`meshbridge: error: ${describeError(e)}\n`));
 }
 
 /** Loads the config; prints the coded error and returns undefined when it is bad. */
 async function load(path: string, io: CliIO): Promise<Config | undefined> {
   try {
-    return await loadConfig(path, io.env);
+    const config = await loadConfig(path, io.env);
+    registerConfigSecrets(config); // every output redacts them from here on
+    return config;
   } catch (e) {
     printError(io, e);
     return undefined;
@@ -113,7 +115,8 @@ export async function checkCommand(
 ): Promise<ExitCode> {
   const config = await load(configPath, io);
   if (config === undefined) return ExitCode.USAGE;
-  io.stdout.write(`config ${config.source ?? configPath}: ok (${config.registries.length} registries)\n`);
+  const say = (text: string): boolean => io.stdout.write(redactSecrets(text));
+  say(`config ${config.source ?? configPath}: ok (${config.registries.length} registries)\n`);
   const logger = loggerFor(config, 'silent');
   const inner = new AbortController();
   signal.addEventListener('abort', () => inner.abort(), { once: true });
@@ -124,23 +127,23 @@ export async function checkCommand(
     await app.whenReady(inner.signal, syncTimeoutMs(io));
   } catch (e) {
     synced = false;
-    io.stdout.write(`not ready: ${describeError(e)}\n`);
+    say(`not ready: ${describeError(e)}\n`);
   }
   for (const r of app.registries) {
     const st = r.status();
     const state = st.synced ? (st.stale ? 'STALE' : 'ok') : 'NOT SYNCED';
-    io.stdout.write(`registry ${r.name} (${r.kind}): ${state}, ${st.services} services, ${st.endpoints} endpoints\n`);
-    if (st.lastError !== undefined) io.stdout.write(`  last error ${st.lastError.code}: ${st.lastError.message}\n`);
-    for (const p of app.problems.list(r.name)) io.stdout.write(`  problem ${p.code}: ${p.message}\n`);
+    say(`registry ${r.name} (${r.kind}): ${state}, ${st.services} services, ${st.endpoints} endpoints\n`);
+    if (st.lastError !== undefined) say(`  last error ${st.lastError.code}: ${st.lastError.message}\n`);
+    for (const p of app.problems.list(r.name)) say(`  problem ${p.code}: ${p.message}\n`);
   }
   const snap = app.store.current();
   if (snap !== undefined) {
     const counts = [...snap.kinds].map(([k, ks]) => `${ks.resources.size} ${k}`).join(', ');
-    io.stdout.write(`resources: ${counts} (snapshot ${snap.version})\n`);
+    say(`resources: ${counts} (snapshot ${snap.version})\n`);
   }
   inner.abort();
   await app.stopped();
   const ok = synced && app.registries.every((r) => r.hasSynced());
-  io.stdout.write(ok ? 'check passed\n' : 'check FAILED\n');
+  say(ok ? 'check passed\n' : 'check FAILED\n');
   return ok ? ExitCode.OK : ExitCode.FAILURE;
 }

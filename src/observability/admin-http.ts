@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { redactSecrets } from './redact.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 
 /** Helpers of the admin server: address parsing, JSON encoding, response writing. */
@@ -72,7 +73,8 @@ export function json(status: number, value: unknown, pretty = true): Reply {
 
 /** Writes a reply; for HEAD only the headers (Content-Length is that of the GET body). */
 export function send(res: ServerResponse, reply: Reply, head: boolean): void {
-  const body = Buffer.from(reply.body, 'utf8');
+  // Pages show registry errors, which may quote what a server echoed: secrets redacted (redact.ts).
+  const body = Buffer.from(redactSecrets(reply.body), 'utf8');
   res.statusCode = reply.status;
   res.setHeader('Content-Type', reply.contentType);
   res.setHeader('Content-Length', body.length);

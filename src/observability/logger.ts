@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger, type LevelWithSilent } from 'pino';
+import { redactSecrets } from './redact.js';
 
 export type Logger = PinoLogger;
 
@@ -8,10 +9,10 @@ export interface LoggerOptions {
   readonly fd?: number;
 }
 
-/** JSON lines on stderr. */
+/** JSON lines on stderr, every line with the registered secrets redacted (redact.ts). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
-    { level: options.level ?? 'info', base: { app: 'meshbridge' } },
+    { level: options.level ?? 'info', base: { app: 'meshbridge' }, hooks: { streamWrite: redactSecrets } },
     pino.destination({ fd: options.fd ?? 2, sync: false }),
   );
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 import { Protocol, serviceKey } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
+import { registerSecret } from '../../observability/redact.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import type { RegistryContext } from '../types.js';
 import { backoffMs, sleep, Slots } from './blocking.js';
@@ -205,6 +206,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     if (file === undefined) return true;
     try {
       this.token = (await readFile(file, 'utf8')).trim();
+      registerSecret(this.token); // outputs redact it (observability/redact.ts)
       return true;
     } catch (e) {
       throw new MeshbridgeError(ErrorCode.SOURCE_READ, `cannot read the consul token file: ${describeError(e)}`, { path: file, cause: e });
