@@ -59,7 +59,8 @@ export class App {
     this.o = options;
     registerConfigSecrets(options.config); // logs, admin pages and CLI output redact them
     const { config, logger, mode } = options;
-    this.metrics = options.metrics ?? new Metrics();
+    // A served process exports its own memory, CPU and event-loop delay (meshbridge_process_*, meshbridge_nodejs_*).
+    this.metrics = options.metrics ?? (mode.type === 'run' ? new Metrics().withProcessMetrics() : new Metrics());
     this.problems = new ProblemLog(logger, this.metrics);
     this.registries = config.registries.map((rc) => createRegistry(rc, this.problems.contextFor(rc.name), logger));
     this.pipeline = new Pipeline({
