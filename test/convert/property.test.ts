@@ -107,7 +107,7 @@ const fileDoc = fc.record({
 });
 
 const optionsArb = fc.record({
-  form: fc.constantFrom('inline', 'workloadEntry') as fc.Arbitrary<ConversionOptions['form']>,
+  form: fc.constantFrom('inline', 'workloadEntry'),
   addresses: fc.constantFrom(AddressMode.PROVIDERS, AddressMode.VIP, AddressMode.NONE),
   includeUnhealthy: fc.boolean(),
 });
