@@ -33,7 +33,7 @@ export const MAX_ENDPOINT_PORTS = 128;
 export const MAX_WEIGHT = 4294967295;
 
 /** WorkloadEntry spec label (and metadata label) the ServiceEntry's workloadSelector matches. */
-export const SELECTOR_LABEL = 'meshbridge.io/service-entry';
+export const SELECTOR_LABEL = OwnershipLabel.SERVICE_ENTRY;
 /** Annotations besides the content hash. */
 export const Annotation = {
   /** `registry/namespace/name` of the primary service (the registry-native name, unsanitised). */

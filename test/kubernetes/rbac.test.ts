@@ -92,6 +92,7 @@ function makeSink(store: SnapshotStore, extra: Partial<KubernetesSinkOptions> = 
     store,
     logger: silentLogger(),
     metrics: new Metrics(),
+    instance: 'meshbridge',
     registries: ['files'],
     namespaces: [NS],
     maxDeletePercent: 50,

@@ -49,6 +49,7 @@ function makeSink(store: SnapshotStore, extra: Partial<KubernetesSinkOptions> = 
     store,
     logger: silentLogger(),
     metrics,
+    instance: 'meshbridge',
     registries: ['files'],
     namespaces: [NS],
     maxDeletePercent: 50,
