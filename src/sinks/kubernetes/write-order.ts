@@ -39,6 +39,7 @@ export interface WritePhases {
  */
 export function writePhases(p: Plan, desired: readonly IstioResource[], observed: ReadonlyMap<string, ObservedObject>): WritePhases {
   const applyKeys = new Set(p.apply.map((r) => r.key));
+  const clashed = new Set(p.clashes.map((c) => c.resource));
   const applyWorkloadEntries = p.apply.filter((r) => r.kind === 'WorkloadEntry');
 
   // Desired WorkloadEntries by `namespace|selector value`, for ServiceEntries switching to WE form.
@@ -55,9 +56,8 @@ export function writePhases(p: Plan, desired: readonly IstioResource[], observed
       if (r.kind !== 'WorkloadEntry') continue;
       const se = switching.get(`${r.namespace}|${r.labels[OwnershipLabel.SERVICE_ENTRY] ?? ''}`);
       if (se === undefined) continue;
-      const o = observed.get(r.key);
-      const upToDate = !applyKeys.has(r.key) && o !== undefined && o.contentHash === r.version;
-      if (upToDate) continue;
+      // Not applied and not skipped as a clash: the plan found it up to date in the cluster.
+      if (!applyKeys.has(r.key) && !clashed.has(r.key)) continue;
       let list = waits.get(se.key);
       if (list === undefined) waits.set(se.key, (list = []));
       list.push(r.key);
