@@ -187,6 +187,14 @@ test('a held ServiceEntry deletion holds the registry\'s WorkloadEntry deletions
   assert.deepEqual(p.held.map((h) => h.kind), ['ServiceEntry']);
 });
 
+test('WorkloadEntries of a removed host go with their ServiceEntry: only the ServiceEntry is counted', () => {
+  const sel = { 'meshbridge.io/service-entry': 'big' };
+  const wes = [1, 2, 3, 4].map((i) => weObs(`w${i}`, 'big'));
+  const p = plan({ ...base, desired: [se('a', 'h'), se('b', 'h'), se('c', 'h')], observed: observed(obs('a', 'h'), obs('b', 'h'), obs('c', 'h'), obs('big', 'h', owned, { selector: sel }), ...wes) });
+  assert.deepEqual(p.held, []);
+  assert.deepEqual(p.remove.map((o) => o.name), ['big', 'w1', 'w2', 'w3', 'w4']);
+});
+
 test('WorkloadEntries of a host switching back to inline form are not counted by the guard', () => {
   const sel = { 'meshbridge.io/service-entry': 'big' };
   const wes = [1, 2, 3, 4].map((i) => weObs(`w${i}`, 'big'));

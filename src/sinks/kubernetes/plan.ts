@@ -63,8 +63,10 @@ export interface Plan {
  *   kind, none of that registry's deletions (of either kind) happen this pass and each kind over
  *   the line is reported in `held`. A registry no longer configured is weighed against all owned
  *   objects of the kind (a removed registry is 100% of itself; against the whole instance, a
- *   rename passes once its new objects exist). WorkloadEntries whose ServiceEntry is desired in
- *   inline form (a form switch: the endpoints are listed inline) are not counted.
+ *   rename passes once its new objects exist). A WorkloadEntry deletion counts only when the
+ *   ServiceEntry selecting it stays desired in WorkloadEntry form (endpoint loss): those of a
+ *   ServiceEntry being deleted go with it (that deletion counts), those of one switching to
+ *   inline are listed inline, and those no ServiceEntry selects carry no traffic.
  */
 export function plan(input: PlanInput): Plan {
   const id: OwnerIdentity = { instance: input.instance, registries: input.registries };
@@ -145,7 +147,7 @@ function planApply(
 }
 
 function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySet<string>): { remove: ObservedObject[]; held: HeldDeletion[] } {
-  const inlineSe = inlineServiceEntries(input);
+  const staying = selectorServiceEntries(input);
   const selecting = selectorIndex(input.observed);
   const candidates = new Map<string, ObservedObject[]>();
   const owned = new Map<string, number>();
@@ -160,7 +162,8 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
     let list = candidates.get(reg);
     if (list === undefined) candidates.set(reg, (list = []));
     list.push(o);
-    if (o.kind === 'WorkloadEntry' && inlineSe.has(selectingSe(o, selecting) ?? '')) continue;
+    // A WorkloadEntry counts only when the ServiceEntry selecting it stays in WorkloadEntry form.
+    if (o.kind === 'WorkloadEntry' && !staying.has(selectingSe(o, selecting) ?? '')) continue;
     counted.set(`${reg}|${o.kind}`, (counted.get(`${reg}|${o.kind}`) ?? 0) + 1);
   }
   const remove: ObservedObject[] = [];
@@ -179,10 +182,10 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   return { remove, held };
 }
 
-/** Keys of the desired ServiceEntries in inline form (no workloadSelector). */
-function inlineServiceEntries(input: PlanInput): Set<string> {
+/** Keys of the desired ServiceEntries in WorkloadEntry form (with a workloadSelector). */
+function selectorServiceEntries(input: PlanInput): Set<string> {
   const out = new Set<string>();
-  for (const r of input.desired) if (r.kind === 'ServiceEntry' && selectorOf(r) === undefined) out.add(r.key);
+  for (const r of input.desired) if (r.kind === 'ServiceEntry' && selectorOf(r) !== undefined) out.add(r.key);
   return out;
 }
 
