@@ -178,7 +178,7 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
     },
     concurrency: s.int('Parallel writes (each still passes the rate limit).', { minimum: 1, maximum: 256, default: Defaults.kubernetes.concurrency }),
     cleanupScope: s.str(
-      'Where owned objects are looked for when pruning. cluster: also list objects labelled app.kubernetes.io/managed-by=meshbridge in every namespace, so ours in namespaces no longer targeted are deleted (needs cluster-wide list/watch; if refused, as namespaces); namespaces: only the targeted namespaces.',
+      'Where owned objects are looked for when pruning. cluster: also list this instance\'s objects (labels app.kubernetes.io/managed-by=meshbridge, meshbridge.io/instance) in every namespace, so ours in namespaces no longer targeted are deleted (needs cluster-wide list/watch; if refused, as namespaces); namespaces: only the targeted namespaces.',
       { enum: Object.values(CleanupScope), default: Defaults.kubernetes.cleanupScope },
     ),
     leaderElection,

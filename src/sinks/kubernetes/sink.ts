@@ -34,8 +34,8 @@ export interface KubernetesSinkOptions {
   /** Namespaces to watch and write; empty = cluster-wide watch. */
   readonly namespaces: readonly string[];
   /**
-   * With `namespaces` set: also list+watch cluster-wide the objects labelled
-   * managed-by=meshbridge, so our objects in namespaces no longer targeted are seen and pruned.
+   * With `namespaces` set: also list+watch cluster-wide the objects labelled managed-by=meshbridge
+   * and with our instance label, so ours in namespaces no longer targeted are seen and pruned.
    * Needs cluster-wide list/watch; if refused (403) only the targeted namespaces are cleaned.
    */
   readonly cleanupClusterWide?: boolean | undefined;
@@ -78,7 +78,7 @@ export class KubernetesSink {
   readonly name = 'kubernetes';
   private readonly o: KubernetesSinkOptions;
   private readonly caches: Record<ObservedObject['kind'], ObjectCache>;
-  /** Cluster-wide caches of managed-by=meshbridge objects (cleanupClusterWide), else undefined. */
+  /** Cluster-wide caches of this instance's objects (cleanupClusterWide), else undefined. */
   private readonly wide: Record<ObservedObject['kind'], ObjectCache> | undefined;
   private readonly targeted: ReadonlySet<string>;
   private readonly elector: LeaderElector | undefined;
@@ -113,7 +113,9 @@ export class KubernetesSink {
         kind,
         plural: PLURAL[kind],
         namespaces: [],
-        labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE}`,
+        // Only our instance's: a legacy object outside the targeted namespaces may be another
+        // pre-instance deployment's (same registry names), so it is never adopted from here.
+        labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE},${OwnershipLabel.INSTANCE}=${options.instance}`,
         optional: true,
         logger: options.logger,
         onChange: () => this.request(),
@@ -230,11 +232,16 @@ export class KubernetesSink {
     // Ordering contract: write-order.ts (WorkloadEntries in before ServiceEntries switch to
     // them, ServiceEntries list endpoints again before their WorkloadEntries go).
     const ok = new Set<string>();
+    const tried = new Set(p.apply.map((r) => r.key));
     let deferred = 0;
+    let retry = false;
     const gated = <T>(g: Gated<T>): boolean => {
-      const ready = g.after.every((k) => ok.has(k));
-      if (!ready) deferred++;
-      return ready;
+      const missing = g.after.filter((k) => !ok.has(k));
+      if (missing.length === 0) return true;
+      deferred++;
+      // Waiting on a failed write: retry soon. On a clash: the watch brings the change that frees it.
+      if (missing.some((k) => tried.has(k))) retry = true;
+      return false;
     };
     await this.parallel(phases.applyWorkloadEntries, async (r) => {
       if (await this.apply(r, legacy(r.key))) ok.add(r.key);
@@ -249,7 +256,7 @@ export class KubernetesSink {
       this.o.logger.info({ applied: p.apply.length, deleted: p.remove.length, deferred, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
-    if (deferred > 0) setTimeout(() => this.request(), 2000).unref();
+    if (retry) setTimeout(() => this.request(), 2000).unref();
   }
 
   /** Server-side apply of `r` with our instance label; true when it succeeded. */
