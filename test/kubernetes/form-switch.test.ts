@@ -10,7 +10,7 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPeers, requirePeers, type KubeApi, type Etcd } from '../support/peers.js';
 import { ensureNamespace, eventually, kube, listIstio } from '../support/kube.js';
-import { KubeClient, type WatchEvent } from '../../src/sinks/kubernetes/kube-client.js';
+import { KubeClient, type RequestArgs, type WatchEvent } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../../src/sinks/kubernetes/sink.js';
 import { SnapshotStore } from '../../src/snapshot/index.js';
 import { Metrics, silentLogger } from '../../src/observability/index.js';
@@ -19,6 +19,7 @@ import { convert, hostFor, defaultConversionOptions } from '../../src/convert/in
 import { FakeRegistry, svc } from '../../src/registry/testing/fake-registry.js';
 
 const NS = 'form-switch';
+const NS_FAIL = 'form-switch-fail';
 const LIMIT = 40;
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds');
 let etcd: Etcd | undefined;
@@ -31,6 +32,7 @@ before(async () => {
   api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
   await peers.applyIstioCrds(api);
   await ensureNamespace(api, NS);
+  await ensureNamespace(api, NS_FAIL);
 });
 
 after(async () => {
@@ -183,5 +185,58 @@ test('a service growing past the inline limit and back: WorkloadEntries before t
   assert.equal(weDeletesWhileSelector, 0, 'on the way back no WorkloadEntry went while the ServiceEntry still selected them');
   const seEvents = events.filter((e) => e.kind === 'ServiceEntry');
   assert.deepEqual(seEvents.map((e) => [e.type, e.selector]), [['ADDED', false], ['MODIFIED', true], ['MODIFIED', false]], 'three ServiceEntry writes: create, switch, switch back');
+  ac.abort();
+});
+
+/** A KubeClient whose server-side applies of names in `failing` are refused (a fault injector). */
+class FailingApplies extends KubeClient {
+  readonly failing = new Set<string>();
+  refused = 0;
+  override async request<T = unknown>(args: RequestArgs): Promise<T> {
+    if (args.method === 'PATCH' && [...this.failing].some((n) => args.path.endsWith(`/${n}`))) {
+      this.refused++;
+      throw new Error('injected: apply refused');
+    }
+    return super.request<T>(args);
+  }
+}
+
+test('a WorkloadEntry write that fails keeps the ServiceEntry inline for that pass; the switch follows once it succeeds', { skip }, async () => {
+  const ac = new AbortController();
+  const options = { ...defaultConversionOptions, namespace: NS_FAIL, hostTemplate: '{name}.mesh', maxInlineEndpoints: LIMIT };
+  const reg = new FakeRegistry('reg', [svc('reg', 'big', addresses(LIMIT))]);
+  const store = new SnapshotStore();
+  const metrics = new Metrics();
+  const pipeline = new Pipeline({
+    registries: [reg], conversion: new Map([['reg', options]]), protectPercent: new Map([['reg', 100]]), conflictPolicy: 'merge',
+    debounce: { quietPeriodMs: 1, maxDelayMs: 5 }, store, metrics, logger: silentLogger(), hostFor, convert,
+  });
+  const client = new FailingApplies({ kubeconfig: api!.kubeconfigPath, qps: 100, burst: 100 });
+  const sink = new KubernetesSink({ client, store, logger: silentLogger(), metrics, instance: 'prod', registries: ['reg'], namespaces: [NS_FAIL], maxDeletePercent: 50, concurrency: 4, leaderElection: undefined });
+  await sink.start(ac.signal);
+  await pipeline.start(ac.signal);
+  await eventually(() => (sink.cachesSynced() ? true : undefined), 10000, 'caches synced');
+  await sink.idle();
+  assert.equal((await listIstio(api!, 'serviceentries', NS_FAIL)).length, 1);
+
+  const grown = svc('reg', 'big', addresses(LIMIT + 2));
+  const wes = convert({ host: 'big.mesh', primary: grown, ports: grown.ports, endpoints: grown.endpoints, origins: ['reg'] }, options).resources.filter((r) => r.kind === 'WorkloadEntry');
+  client.failing.add(wes[7]!.name);
+  reg.put(grown);
+  await pipeline.flushNow();
+  await new Promise((r) => setTimeout(r, 300));
+  await sink.idle();
+  assert.ok(client.refused > 0, 'the fault was hit');
+  let se = (await listIstio(api!, 'serviceentries', NS_FAIL))[0];
+  assert.equal(se?.spec['workloadSelector'], undefined, 'still inline');
+  assert.equal((se?.spec['endpoints'] as unknown[]).length, LIMIT, 'with its old endpoints');
+  assert.equal((await listIstio(api!, 'workloadentries', NS_FAIL)).length, LIMIT + 1, 'the other WorkloadEntries are in');
+
+  client.failing.clear(); // the sink retries by itself after a failed write
+  se = await eventually(async () => {
+    const s = (await listIstio(api!, 'serviceentries', NS_FAIL))[0];
+    return s?.spec['workloadSelector'] !== undefined ? s : undefined;
+  }, 20000, 'ServiceEntry in WorkloadEntry form after the retry');
+  assert.equal((await listIstio(api!, 'workloadentries', NS_FAIL)).length, LIMIT + 2);
   ac.abort();
 });
