@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     kube = new KubeClient({ kubeconfig: cfg.kubeconfig, qps: cfg.kubeQps, burst: cfg.kubeQps * 2 });
     if (cfg.mode !== Mode.POLL) {
       sink = new KubernetesSink({
+        instance: 'meshbridge',
         client: kube,
         store,
         logger: silentLogger(),

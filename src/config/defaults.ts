@@ -21,6 +21,8 @@ export const Defaults = {
     pollIntervalMs: 5000,
     maxBytes: 32 * 1024 * 1024,
   },
+  /** Instance identity (ownership of Kubernetes objects, docs/operations.md#ownership). */
+  instance: 'meshbridge',
   conflictPolicy: 'merge',
   vipCidr: '240.241.0.0/16',
   debounce: { quietPeriodMs: 100, maxDelayMs: 1000 },
@@ -36,6 +38,7 @@ export const Defaults = {
     burst: 40,
     maxDeletePercent: 50,
     concurrency: 8,
+    cleanupScope: 'cluster',
   },
   leaderElection: {
     enabled: false,

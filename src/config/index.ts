@@ -14,7 +14,7 @@ export {
 export { buildSchema, schemaFileText, SCHEMA_FILE } from './schema.js';
 export type { JsonSchema, SchemaFlavour } from './schema.js';
 export { Defaults } from './defaults.js';
-export { LogLevel, LogFormat } from './types.js';
+export { LogLevel, LogFormat, CleanupScope } from './types.js';
 export { registryKinds, isRegistryKind } from './kinds/index.js';
 export type { RegistryKind, RegistryKindSpec, FileSourceConfig } from './kinds/index.js';
 export type {

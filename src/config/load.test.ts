@@ -70,6 +70,7 @@ test('minimal config: defaults applied, paths resolved against the config folder
   assert.equal(c.conflictPolicy, 'merge');
   assert.deepEqual(c.startup, { syncTimeoutSeconds: 120 });
   assert.equal(c.checkpoint, undefined);
+  assert.equal(c.instance, 'meshbridge');
   assert.deepEqual(c.debounce, { quietPeriodMs: 100, maxDelayMs: 1000 });
   assert.deepEqual(c.sinks, { xds: undefined, kubernetes: undefined, render: { out: undefined } });
   assert.deepEqual(c.admin, { address: '127.0.0.1:15080' });
@@ -128,6 +129,7 @@ sinks:
     burst: 10
     maxDeletePercent: 100
     concurrency: 2
+    cleanupScope: namespaces
     leaderElection: {enabled: true, namespace: meshbridge, name: mb-leader, leaseDurationSeconds: 30, renewDeadlineSeconds: 20, retryPeriodSeconds: 5, identity: pod-a}
   render: {out: ../out}
 admin: {address: "0.0.0.0:9090"}
@@ -179,6 +181,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     burst: 10,
     maxDeletePercent: 100,
     concurrency: 2,
+    cleanupScope: 'namespaces',
     leaderElection: { namespace: 'meshbridge', name: 'mb-leader', leaseDurationSeconds: 30, renewDeadlineSeconds: 20, retryPeriodSeconds: 5, identity: 'pod-a' },
   });
   assert.deepEqual(c.sinks.render, { out: '/etc/out' });
@@ -309,6 +312,7 @@ registries:
     labels: {"bad key!": v}
     portProtocols: {"80": HTTP3}
 conflictPolicy: first
+instance: "prod/eu"
 debounce: {quietPeriodMs: "100"}
 sinks: {render: {out: 5}}
 log: {level: verbose}
@@ -325,6 +329,7 @@ log: {level: verbose}
     'registries[0].labels["bad key!"]': /invalid key: must be a Kubernetes label key/,
     'registries[0].portProtocols["80"]': /must be one of: HTTP, HTTPS, GRPC/,
     conflictPolicy: /must be one of: merge, precedence; got string "first"/,
+    instance: /must be a Kubernetes label value/,
     'debounce.quietPeriodMs': /must be an integer, got string "100"/,
     'sinks.render.out': /must be a string, got number 5/,
     'log.level': /must be one of: trace, debug, info, warn, error/,
@@ -452,4 +457,10 @@ test('values from the environment never appear in error messages', () => {
 test('a __proto__ key is an unknown key, not a prototype', () => {
   const e = fails(ErrorCode.CONFIG_INVALID, () => parse(`${MINIMAL}log: {"__proto__": {level: debug}}\n`));
   assert.match(e.message, /log\["__proto__"\]: unknown key|log\.__proto__: unknown key/);
+});
+
+test('instance: a label value, default meshbridge; empty refused', () => {
+  assert.equal(parse(`instance: staging\n${MINIMAL}`).instance, 'staging');
+  const e = fails(ErrorCode.CONFIG_INVALID, () => parse(`instance: ""\n${MINIMAL}`));
+  assert.deepEqual(problems(e).map((p) => p.path), ['instance']);
 });

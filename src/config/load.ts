@@ -124,6 +124,7 @@ function resolveConfig(raw: RawConfig, base: string, source: string | undefined)
   const admin: AdminConfig | undefined = adminAddress === null || adminAddress === '' ? undefined : { address: adminAddress };
   return {
     source,
+    instance: raw.instance ?? Defaults.instance,
     registries: raw.registries.map((r) => resolveRegistry(r, base)),
     conflictPolicy: raw.conflictPolicy ?? Defaults.conflictPolicy,
     vipCidr: raw.vipCidr ?? Defaults.vipCidr,
@@ -214,6 +215,7 @@ function resolveKubernetes(k: RawKubernetes, base: string): KubernetesSinkConfig
     burst: k.burst ?? d.burst,
     maxDeletePercent: k.maxDeletePercent ?? d.maxDeletePercent,
     concurrency: k.concurrency ?? d.concurrency,
+    cleanupScope: k.cleanupScope ?? d.cleanupScope,
     leaderElection,
   };
 }

@@ -75,6 +75,8 @@ test('kubernetes settings: client, sink, leader election in ms, default identity
   assert.deepEqual(kubeClientSettings(k), { qps: 3, burst: 4, kubeconfig: '/cfg/kc' });
   const s = kubernetesSinkSettings(config, k, 'host-1');
   assert.deepEqual(s, {
+    instance: 'meshbridge',
+    cleanupClusterWide: true,
     registries: ['b', 'a', 'c'],
     namespaces: ['alpha', 'shop-prod', 'zeta'],
     maxDeletePercent: 50,

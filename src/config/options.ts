@@ -85,7 +85,7 @@ export function kubeClientSettings(k: KubernetesSinkConfig): KubeClientOptions {
 }
 
 /**
- * The config part of KubernetesSinkOptions: owned registries, the namespaces they write (sorted,
+ * The config part of KubernetesSinkOptions: the instance identity, the configured registries, the namespaces they write (sorted,
  * unique), the prune guard, and leader election with seconds turned into ms. `defaultIdentity`
  * (e.g. $POD_NAME or hostname-pid, chosen by the caller) applies when the config names none.
  */
@@ -96,8 +96,10 @@ export function kubernetesSinkSettings(
 ): Omit<KubernetesSinkOptions, 'client' | 'store' | 'logger' | 'metrics'> {
   const le = k.leaderElection;
   return {
+    instance: c.instance,
     registries: c.registries.map((r) => r.name),
     namespaces: [...new Set(c.registries.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap)]))].sort(),
+    cleanupClusterWide: k.cleanupScope === 'cluster',
     maxDeletePercent: k.maxDeletePercent,
     concurrency: k.concurrency,
     leaderElection:

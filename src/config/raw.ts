@@ -2,7 +2,7 @@ import type { EndpointForm } from '../convert/options.js';
 import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
-import type { LogFormat, LogLevel } from './types.js';
+import type { CleanupScope, LogFormat, LogLevel } from './types.js';
 import type { RegistryKind } from './kinds/index.js';
 
 /**
@@ -11,6 +11,7 @@ import type { RegistryKind } from './kinds/index.js';
  */
 export interface RawConfig {
   readonly $schema?: string;
+  readonly instance?: string;
   readonly registries: readonly RawRegistry[];
   readonly conflictPolicy?: ConflictPolicy;
   readonly vipCidr?: string;
@@ -74,6 +75,7 @@ export interface RawKubernetes {
   readonly burst?: number;
   readonly maxDeletePercent?: number;
   readonly concurrency?: number;
+  readonly cleanupScope?: CleanupScope;
   readonly leaderElection?: {
     readonly enabled?: boolean;
     readonly namespace?: string;

@@ -3,7 +3,7 @@ import { AddressMode } from '../convert/addresses.js';
 import { ConflictPolicy } from '../core/aggregate.js';
 import { Protocol } from '../model/index.js';
 import { Defaults } from './defaults.js';
-import { LogFormat, LogLevel } from './types.js';
+import { CleanupScope, LogFormat, LogLevel } from './types.js';
 import { registryKinds } from './kinds/index.js';
 import type { JsonSchema, SchemaBuilder } from './kinds/spec.js';
 
@@ -193,6 +193,10 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
       default: Defaults.kubernetes.maxDeletePercent,
     },
     concurrency: s.int('Parallel writes (each still passes the rate limit).', { minimum: 1, maximum: 256, default: Defaults.kubernetes.concurrency }),
+    cleanupScope: s.str(
+      'Where owned objects are looked for when pruning. cluster: also list this instance\'s objects (labels app.kubernetes.io/managed-by=meshbridge, meshbridge.io/instance) in every namespace, so ours in namespaces no longer targeted are deleted (needs cluster-wide list/watch; if refused, as namespaces); namespaces: only the targeted namespaces.',
+      { enum: Object.values(CleanupScope), default: Defaults.kubernetes.cleanupScope },
+    ),
     leaderElection,
   });
 
@@ -208,6 +212,10 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
       '',
       {
         $schema: { type: 'string', description: 'Ignored: lets editors find this schema.' },
+        instance: s.str(
+          "This deployment's identity (a label value, 1-63 characters). The Kubernetes sink labels every object it writes meshbridge.io/instance=<instance>, applies as field manager meshbridge-<instance>, and owns (updates, prunes) only objects with its own instance label. Give each deployment that writes to one cluster its own (the Helm chart uses the release name).",
+          { pattern: Patterns.LABEL_VALUE, minLength: 1, maxLength: 63, default: Defaults.instance },
+        ),
         registries: {
           type: 'array',
           description: 'Registries to watch, in precedence order (the first wins under conflictPolicy: precedence).',

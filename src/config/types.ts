@@ -14,6 +14,12 @@ import type { KindSettings, RegistryKind } from './kinds/index.js';
 export interface Config {
   /** Absolute path of the config file; undefined when parsed from text without a source path. */
   readonly source: string | undefined;
+  /**
+   * This deployment's identity: a non-empty label value. The Kubernetes sink puts it on every
+   * object (label meshbridge.io/instance) and in its field manager; it owns exactly the objects
+   * that carry it (docs/operations.md#ownership).
+   */
+  readonly instance: string;
   /** In precedence order (file order); names are unique. */
   readonly registries: readonly RegistryConfig[];
   readonly conflictPolicy: ConflictPolicy;
@@ -131,9 +137,19 @@ export interface KubernetesSinkConfig {
   readonly burst: number;
   readonly maxDeletePercent: number;
   readonly concurrency: number;
+  /** Where owned objects are looked for to prune (docs/operations.md#what-gets-cleaned-up). */
+  readonly cleanupScope: CleanupScope;
   /** Undefined: election disabled, this replica always writes. */
   readonly leaderElection: LeaderElectionConfig | undefined;
 }
+
+export const CleanupScope = {
+  /** Also list our objects cluster-wide (label selector), so untargeted namespaces are cleaned. */
+  CLUSTER: 'cluster',
+  /** Only the targeted namespaces are looked at (namespaced RBAC). */
+  NAMESPACES: 'namespaces',
+} as const;
+export type CleanupScope = (typeof CleanupScope)[keyof typeof CleanupScope];
 
 export interface LeaderElectionConfig {
   readonly namespace: string;

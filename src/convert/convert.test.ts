@@ -6,7 +6,7 @@ import { ErrorCode } from '../errors/index.js';
 import { Health } from '../model/index.js';
 import { ContentHashAnnotation, OwnershipLabel } from '../snapshot/index.js';
 import { hashOf } from '../util/hash.js';
-import { convert, MAX_INLINE_ENDPOINTS, SELECTOR_LABEL } from './convert.js';
+import { convert, formFor, formOf, MAX_INLINE_ENDPOINTS, SELECTOR_LABEL } from './convert.js';
 import { isDnsSubdomain } from './names.js';
 import { EndpointForm } from './options.js';
 import { baseOptions, bigService, ep, fixtures, inputOf, port, service } from './testing/fixtures.js';
@@ -108,6 +108,35 @@ test('5,000 endpoints switch to WorkloadEntry form (CRD inline limit 4,096)', ()
   const atLimit = convert(inputOf(bigService(MAX_INLINE_ENDPOINTS), 'big.local'), baseOptions);
   assert.equal(atLimit.resources.length, 1);
   assert.equal((atLimit.resources[0]!.spec['endpoints'] as unknown[]).length, MAX_INLINE_ENDPOINTS);
+});
+
+// Issue 10 case 8: a service hovering around the limit must not switch form on every change.
+test('form hysteresis: WorkloadEntry form above the limit, back to inline only at 90% or below', () => {
+  const W = EndpointForm.WORKLOAD_ENTRY;
+  const I = EndpointForm.INLINE;
+  const rows: Array<[number, EndpointForm | undefined, EndpointForm]> = [
+    [4096, undefined, I],
+    [4097, undefined, W],
+    [4097, I, W],
+    [4096, W, W], // hovering at the limit: stays
+    [3687, W, W],
+    [3686, W, I], // floor(4096 x 0.9)
+    [3686, I, I],
+    [4000, I, I],
+  ];
+  for (const [n, prev, want] of rows) assert.equal(formFor(n, I, prev), want, `${n} endpoints after ${prev ?? 'nothing'}`);
+  assert.equal(formFor(1, W, I), W, 'form: workloadEntry in the config always wins');
+  // Through convert, with a small limit: the previous form is an input, output stays pure.
+  const small = { ...baseOptions, maxInlineEndpoints: 10 };
+  const svc10 = inputOf(bigService(10), 'big.local');
+  assert.equal(formOf(convert(svc10, small).resources), I);
+  assert.equal(formOf(convert(inputOf(bigService(11), 'big.local'), small).resources), W);
+  assert.equal(formOf(convert({ ...svc10, previousForm: W }, small).resources), W);
+  assert.equal(convert({ ...svc10, previousForm: W }, small).resources.length, 11, 'ServiceEntry plus 10 WorkloadEntries');
+  assert.equal(formOf(convert({ ...inputOf(bigService(9), 'big.local'), previousForm: W }, small).resources), I);
+  assert.deepEqual(convert({ ...svc10, previousForm: W }, small), convert({ ...svc10, previousForm: W }, small));
+  // The limit option never raises the CRD's.
+  assert.equal(formOf(convert(inputOf(bigService(MAX_INLINE_ENDPOINTS + 1), 'big.local'), { ...baseOptions, maxInlineEndpoints: 10_000 }).resources), W);
 });
 
 test('more than 256 ports: the excess is dropped with MB_LIMIT_EXCEEDED', () => {

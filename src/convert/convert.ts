@@ -27,13 +27,40 @@ export interface ConvertOutput {
 
 /** CRD limit: ServiceEntry.spec.endpoints maxItems. More endpoints switch to WorkloadEntry form. */
 export const MAX_INLINE_ENDPOINTS = 4096;
+/**
+ * A host in WorkloadEntry form goes back to inline only at or below this share of the limit, so a
+ * service hovering around the limit does not switch (thousands of writes) on every change.
+ */
+export const INLINE_RETURN_RATIO = 0.9;
+
+/**
+ * The endpoint form of a host with `endpoints` endpoints (after filtering). Pure.
+ *
+ * Contract: `workloadEntry` when the registry's `form` says so; else above `limit` (default
+ * MAX_INLINE_ENDPOINTS); else, for a host last published in WorkloadEntry form, it stays so
+ * while it has more than floor(limit x INLINE_RETURN_RATIO) endpoints (3,686 of 4,096);
+ * else inline.
+ */
+export function formFor(endpoints: number, configured: EndpointForm, previous: EndpointForm | undefined, limit: number = MAX_INLINE_ENDPOINTS): EndpointForm {
+  if (configured === EndpointForm.WORKLOAD_ENTRY || endpoints > limit) return EndpointForm.WORKLOAD_ENTRY;
+  if (previous === EndpointForm.WORKLOAD_ENTRY && endpoints > Math.floor(limit * INLINE_RETURN_RATIO)) return EndpointForm.WORKLOAD_ENTRY;
+  return EndpointForm.INLINE;
+}
+
+/** The form `resources` (one host's conversion output) are in. */
+export function formOf(resources: readonly IstioResource[]): EndpointForm | undefined {
+  const se = resources[0];
+  if (se === undefined) return undefined;
+  return se.spec['workloadSelector'] !== undefined ? EndpointForm.WORKLOAD_ENTRY : EndpointForm.INLINE;
+}
+
 /** CRD limit: endpoint / WorkloadEntry `ports` maxProperties. */
 export const MAX_ENDPOINT_PORTS = 128;
 /** Largest endpoint weight the CRD accepts (uint32). */
 export const MAX_WEIGHT = 4294967295;
 
 /** WorkloadEntry spec label (and metadata label) the ServiceEntry's workloadSelector matches. */
-export const SELECTOR_LABEL = 'meshbridge.io/service-entry';
+export const SELECTOR_LABEL = OwnershipLabel.SERVICE_ENTRY;
 /** Annotations besides the content hash. */
 export const Annotation = {
   /** `registry/namespace/name` of the primary service (the registry-native name, unsanitised). */
@@ -315,7 +342,9 @@ function addressSlug(address: string): string {
  *   (one error per kind, with a count) and, for labels, counted in `droppedLabels`. An invalid
  *   `input.host` (not from hostFor) gives no resources and one MB_NAME_INVALID problem.
  * - WorkloadEntry form is used when `options.form` says so or when more than 4,096 endpoints
- *   remain after filtering (the CRD's inline limit).
+ *   remain after filtering (the CRD's inline limit); a host whose `previousForm` was WorkloadEntry
+ *   returns to inline only at 3,686 (90%) or fewer (formFor: hysteresis, the pipeline passes
+ *   the previous form in, so conversion stays pure).
  * - resolution is STATIC, or DNS as soon as one published endpoint address is a DNS name
  *   (istiod rejects STATIC with non-IP addresses). location is always MESH_INTERNAL.
  * - Every object carries the ownership labels, `extraLabels`, the source annotation and the
@@ -336,7 +365,8 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
   for (const e of portsResult.problems) p.add(e);
   const ports = portsResult.ports;
   const endpoints = filterEndpoints(input, ports, options, p);
-  const form = options.form === EndpointForm.WORKLOAD_ENTRY || endpoints.length > MAX_INLINE_ENDPOINTS ? EndpointForm.WORKLOAD_ENTRY : EndpointForm.INLINE;
+  const limit = Math.min(options.maxInlineEndpoints ?? MAX_INLINE_ENDPOINTS, MAX_INLINE_ENDPOINTS);
+  const form = formFor(endpoints.length, options.form, input.previousForm, limit);
   const resolution = endpoints.some((e) => !e.isIp) ? Resolution.DNS : Resolution.STATIC;
 
   const owner = ownershipLabels(input, options, p);

@@ -46,6 +46,11 @@ export interface ConversionOptions {
    * applied by the pipeline after conversion. Default `none` (until the istiod e2e views are proven with addresses).
    */
   readonly addresses?: AddressMode;
+  /**
+   * The endpoint count above which a host switches to WorkloadEntry form. Default (and maximum)
+   * MAX_INLINE_ENDPOINTS, the CRD's limit; smaller only so tests need fewer objects.
+   */
+  readonly maxInlineEndpoints?: number;
 }
 
 export const defaultConversionOptions: ConversionOptions = {
@@ -75,6 +80,11 @@ export interface ConvertInput {
   readonly endpoints: readonly Endpoint[];
   /** Names of all registries contributing endpoints, in precedence order. */
   readonly origins: readonly string[];
+  /**
+   * The form this host was last published in (the pipeline remembers it), for the hysteresis
+   * around the inline limit (formFor). Undefined: a new host.
+   */
+  readonly previousForm?: EndpointForm | undefined;
 }
 
 /**

@@ -5,6 +5,7 @@ import { Pipeline, type ConvertOutput } from './pipeline.js';
 import { SnapshotStore, resourceKey, type IstioResource } from '../snapshot/index.js';
 import { Metrics, silentLogger } from '../observability/index.js';
 import { defaultConversionOptions, type ConvertInput } from '../convert/options.js';
+import { convert as realConvert, formOf } from '../convert/convert.js';
 import { FakeRegistry, svc } from '../registry/testing/fake-registry.js';
 import { hashOf } from '../util/hash.js';
 
@@ -119,5 +120,37 @@ test('an unreachable registry keeps its services; a sudden empty answer deletes 
   assert.equal(hosts(store).length, 4);
   assert.equal((await metrics.protectHeld.get()).values[0]?.value, 1);
   assert.equal(p.debugState().held['a']?.services.length, 4);
+  ac.abort();
+});
+
+// Issue 10 case 8: the pipeline remembers each host's form and hands it to conversion.
+test('a host hovering around the inline limit switches form once, not on every change', async () => {
+  const a = new FakeRegistry('a', []);
+  const addrs = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.1.0.${i + 1}`);
+  const store = new SnapshotStore();
+  const opts = { ...defaultConversionOptions, maxInlineEndpoints: 10 };
+  const p = new Pipeline({
+    registries: [a],
+    conversion: new Map([['a', opts]]),
+    protectPercent: new Map([['a', 100]]),
+    conflictPolicy: 'merge',
+    debounce: { quietPeriodMs: 1, maxDelayMs: 5 },
+    store,
+    metrics: new Metrics(),
+    logger: silentLogger(),
+    hostFor: (s) => `${s.name}.mesh`,
+    convert: realConvert,
+  });
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  a.set([svc('a', 'big', addrs(10))]);
+  const forms: Array<string | undefined> = [];
+  for (const n of [10, 11, 10, 11, 10, 9, 10, 11]) {
+    a.put(svc('a', 'big', addrs(n)));
+    await p.flushNow();
+    const res = [...(store.current()?.kinds.get('ServiceEntry')?.resources.values() ?? [])];
+    forms.push(formOf(res));
+  }
+  assert.deepEqual(forms, ['inline', 'workloadEntry', 'workloadEntry', 'workloadEntry', 'workloadEntry', 'inline', 'inline', 'workloadEntry']);
   ac.abort();
 });

@@ -1,6 +1,7 @@
 import { serviceKey, type Service } from '../model/index.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import type { ConversionOptions, ConvertInput } from '../convert/options.js';
+import { formOf } from '../convert/convert.js';
 import type { IstioResource, SnapshotStore } from '../snapshot/index.js';
 import type { Registry, RegistryEvent } from '../registry/types.js';
 import type { Logger, Metrics } from '../observability/index.js';
@@ -543,9 +544,16 @@ export class Pipeline {
     }
   }
 
-  private convertCached(input: ConvertInput): ConvertOutput {
-    const prev = this.cache.get(input.host);
-    if (prev !== undefined && sameInput(prev.input, input)) return prev.output;
+  /**
+   * Contract: the host's previous form (from its cached output) is passed to convert as
+   * `previousForm` (the hysteresis around the inline limit); a cache hit reuses the output,
+   * which is the fixed point of that (same input and form give the same output).
+   */
+  private convertCached(fresh: ConvertInput): ConvertOutput {
+    const prev = this.cache.get(fresh.host);
+    if (prev !== undefined && sameInput(prev.input, fresh)) return prev.output;
+    const previousForm = prev === undefined ? undefined : formOf(prev.output.resources);
+    const input: ConvertInput = previousForm === undefined ? fresh : { ...fresh, previousForm };
     const opts = this.o.conversion.get(input.primary.registry);
     if (opts === undefined) return { resources: [], problems: [], droppedLabels: 0 };
     const output = this.o.convert(input, opts);

@@ -16,6 +16,13 @@ export const OwnershipLabel = {
   MANAGED_BY: 'app.kubernetes.io/managed-by',
   MANAGED_BY_VALUE: 'meshbridge',
   REGISTRY: 'meshbridge.io/registry',
+  /**
+   * The deployment that owns the object (config `instance`). Stamped by the Kubernetes sink, not
+   * by conversion: it is not part of the content hash.
+   */
+  INSTANCE: 'meshbridge.io/instance',
+  /** WorkloadEntry label (metadata and spec) that its ServiceEntry's workloadSelector matches. */
+  SERVICE_ENTRY: 'meshbridge.io/service-entry',
 } as const;
 export const ContentHashAnnotation = 'meshbridge.io/content-hash';
 

@@ -214,6 +214,8 @@ test('Kubernetes sink: leader election on with POD_NAME (downward API) as identi
   assert.equal(le.namespace, 'platform', 'the release namespace, where the chart puts the Lease Role');
   assert.equal(le.name, 'mb-meshbridge');
   assert.equal(config.sinks.kubernetes?.qps, 50, 'the user keys are kept');
+  assert.equal(config.instance, 'mb', 'instance: the release name');
+  assert.equal(configOf(await renderChart(kubeValues, { release: 'staging' })).instance, 'staging');
   assert.equal(config.sinks.xds, undefined);
   const eureka = config.registries[0] as unknown as { eureka: { auth: { password: string } } };
   assert.equal(eureka.eureka.auth.password, 'secret:meshbridge-secrets/eureka-password');

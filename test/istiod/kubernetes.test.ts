@@ -101,6 +101,7 @@ test('istiod lists what the sink writes and forgets what it prunes', { skip }, a
   const store = new SnapshotStore();
   const ac = new AbortController();
   const sink = new KubernetesSink({
+    instance: 'meshbridge',
     client: new KubeClient({ kubeconfig: api!.kubeconfigPath, qps: 100, burst: 200 }),
     store,
     logger: silentLogger(),

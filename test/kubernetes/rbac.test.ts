@@ -92,6 +92,7 @@ function makeSink(store: SnapshotStore, extra: Partial<KubernetesSinkOptions> = 
     store,
     logger: silentLogger(),
     metrics: new Metrics(),
+    instance: 'meshbridge',
     registries: ['files'],
     namespaces: [NS],
     maxDeletePercent: 50,
@@ -217,7 +218,9 @@ test('bound per namespace (RoleBinding instead of the ClusterRoleBinding), write
   {
     const store = new SnapshotStore();
     const ac = new AbortController();
-    const { sink } = makeSink(store);
+    // cleanupClusterWide asks for a cluster-wide list the RoleBinding does not grant: the sink
+    // goes on with the targeted namespace.
+    const { sink } = makeSink(store, { cleanupClusterWide: true });
     await sink.start(ac.signal);
     await eventually(() => (sink.isLeader() ? true : undefined), 10000, 'leadership');
     store.publish([se('a', NS, ['10.0.0.11']), se('b', NS, ['10.0.0.2']), se('c', NS, ['10.0.0.3']), se('d', NS, ['10.0.0.4'])]);

@@ -49,6 +49,7 @@ function makeSink(store: SnapshotStore, extra: Partial<KubernetesSinkOptions> = 
     store,
     logger: silentLogger(),
     metrics,
+    instance: 'meshbridge',
     registries: ['files'],
     namespaces: [NS],
     maxDeletePercent: 50,
@@ -143,7 +144,7 @@ test('a mass deletion beyond the protect threshold is refused', { skip }, async 
   store.publish([]);
   await settle(sink);
   assert.equal(client.counts.get('DELETE') ?? 0, 0);
-  assert.deepEqual(sink.debugState().held, [{ registry: 'files', wouldDelete: 2, owned: 2 }]);
+  assert.deepEqual(sink.debugState().held, [{ registry: 'files', kind: 'ServiceEntry', wouldDelete: 2, owned: 2 }]);
   const items = await listIstio(api!, 'serviceentries', NS);
   assert.deepEqual(items.map((i) => i.metadata.name).sort(), ['a', 'b', 'hand-made']);
   ac.abort();

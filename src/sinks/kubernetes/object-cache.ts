@@ -9,6 +9,13 @@ export interface ObjectCacheOptions {
   readonly plural: string;
   /** Namespaces to watch; empty = all namespaces. */
   readonly namespaces: readonly string[];
+  /** Only objects with these labels (a Kubernetes label selector); undefined: every object. */
+  readonly labelSelector?: string | undefined;
+  /**
+   * True: a 403 on the list is not retried; the cache counts as synced and stays empty
+   * (`forbidden()` says so). For an optional, wider view the RBAC may not grant.
+   */
+  readonly optional?: boolean | undefined;
   readonly logger: Logger;
   /** Called after every change to the cache (after the initial list too). */
   readonly onChange: () => void;
@@ -26,6 +33,7 @@ export class ObjectCache {
   private readonly o: ObjectCacheOptions;
   private readonly items = new Map<string, ObservedObject>();
   private syncedNamespaces = new Set<string>();
+  private denied = false;
 
   constructor(options: ObjectCacheOptions) {
     this.o = options;
@@ -34,6 +42,11 @@ export class ObjectCache {
   hasSynced(): boolean {
     const wanted = this.o.namespaces.length === 0 ? 1 : this.o.namespaces.length;
     return this.syncedNamespaces.size >= wanted;
+  }
+
+  /** True when an optional cache was refused (403) and gave up. */
+  forbidden(): boolean {
+    return this.denied;
   }
 
   objects(): ReadonlyMap<string, ObservedObject> {
@@ -60,6 +73,10 @@ export class ObjectCache {
     for (const ns of scopes) void this.loop(ns, signal);
   }
 
+  private selector(): Record<string, string> {
+    return this.o.labelSelector === undefined ? {} : { labelSelector: this.o.labelSelector };
+  }
+
   private path(ns: string | undefined): string {
     const base = '/apis/networking.istio.io/v1';
     return ns === undefined ? `${base}/${this.o.plural}` : `${base}/namespaces/${ns}/${this.o.plural}`;
@@ -74,7 +91,7 @@ export class ObjectCache {
         let lastRv: string = rv;
         await this.o.client.watch(
           this.path(ns),
-          { resourceVersion: rv, timeoutSeconds: 300 },
+          { resourceVersion: rv, timeoutSeconds: 300, ...this.selector() },
           (ev) => {
             const meta = (ev.object as { metadata?: { resourceVersion?: string } }).metadata;
             if (meta?.resourceVersion !== undefined) lastRv = meta.resourceVersion;
@@ -97,6 +114,13 @@ export class ObjectCache {
           rv = undefined; // too old: re-list
           continue;
         }
+        if (api?.status === 403 && this.o.optional === true) {
+          this.denied = true;
+          this.syncedNamespaces.add(ns ?? '*');
+          this.o.logger.warn({ kind: this.o.kind, namespace: ns, labelSelector: this.o.labelSelector }, 'list forbidden; this optional view stays empty');
+          this.o.onChange();
+          return;
+        }
         this.o.logger.warn({ kind: this.o.kind, namespace: ns, err: e instanceof Error ? e.message : String(e) }, 'watch failed; retrying');
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 10_000);
@@ -108,6 +132,7 @@ export class ObjectCache {
     const res = await this.o.client.request<{ metadata?: { resourceVersion?: string }; items?: unknown[] }>({
       method: 'GET',
       path: this.path(ns),
+      query: this.selector(),
       signal,
     });
     const fresh = new Map<string, ObservedObject>();

@@ -15,6 +15,11 @@ export interface ObservedObject {
   readonly resourceVersion: string;
   /** spec.hosts of a ServiceEntry; empty for WorkloadEntries. */
   readonly hosts: readonly string[];
+  /**
+   * spec.workloadSelector.labels of a ServiceEntry in WorkloadEntry form; undefined for an
+   * inline ServiceEntry and for WorkloadEntries (whose selector label is in `labels`).
+   */
+  readonly selector: Readonly<Record<string, string>> | undefined;
 }
 
 interface RawObject {
@@ -26,7 +31,7 @@ interface RawObject {
     generation?: number;
     resourceVersion?: string;
   };
-  spec?: { hosts?: unknown };
+  spec?: { hosts?: unknown; workloadSelector?: { labels?: unknown } };
 }
 
 export function observe(kind: ObservedObject['kind'], raw: unknown): ObservedObject | undefined {
@@ -35,6 +40,8 @@ export function observe(kind: ObservedObject['kind'], raw: unknown): ObservedObj
   const namespace = o.metadata?.namespace;
   if (name === undefined || namespace === undefined) return undefined;
   const hosts = Array.isArray(o.spec?.hosts) ? o.spec.hosts.filter((h): h is string => typeof h === 'string') : [];
+  const sel = o.spec?.workloadSelector?.labels;
+  const selector = kind === 'ServiceEntry' && sel !== null && typeof sel === 'object' ? (sel as Record<string, string>) : undefined;
   return {
     kind,
     namespace,
@@ -45,5 +52,6 @@ export function observe(kind: ObservedObject['kind'], raw: unknown): ObservedObj
     generation: o.metadata?.generation ?? 0,
     resourceVersion: o.metadata?.resourceVersion ?? '',
     hosts,
+    selector,
   };
 }

@@ -1,16 +1,21 @@
 import { OwnershipLabel, type IstioResource } from '../../snapshot/index.js';
 import type { ObservedObject } from './observed.js';
+import { isOwned, ownershipOf, type OwnerIdentity } from './ownership.js';
+
+export { isOwned } from './ownership.js';
 
 export interface PlanInput {
   /** Every resource of the current snapshot. */
   readonly desired: readonly IstioResource[];
   /** Every ServiceEntry and WorkloadEntry seen in the watched namespaces, owned or not. */
   readonly observed: ReadonlyMap<string, ObservedObject>;
-  /** Registry names this Meshbridge serves: objects labelled with another registry are not ours. */
+  /** This deployment's identity (config `instance`): objects labelled with another are not ours. */
+  readonly instance: string;
+  /** Registry names in today's config (legacy adoption, and the guard's grouping). */
   readonly registries: ReadonlySet<string>;
   /** Generation the API server returned for our last write of each key (drift detection). */
   readonly written: ReadonlyMap<string, number>;
-  /** Refuse to delete more than this share of a registry's ServiceEntries in one pass. */
+  /** Refuse to delete more than this share of a registry's owned objects of a kind in one pass. */
   readonly maxDeletePercent: number;
 }
 
@@ -23,8 +28,11 @@ export interface HostClash {
 }
 
 export interface HeldDeletion {
+  /** Registry label of the objects (possibly one no longer configured). */
   readonly registry: string;
+  readonly kind: ObservedObject['kind'];
   readonly wouldDelete: number;
+  /** What `wouldDelete` was weighed against (see plan's contract). */
   readonly owned: number;
 }
 
@@ -37,29 +45,34 @@ export interface Plan {
   readonly unchanged: number;
 }
 
-/** An object is ours when it carries the managed-by label AND one of our registries' labels. */
-export function isOwned(o: Pick<ObservedObject, 'labels'>, registries: ReadonlySet<string>): boolean {
-  const reg = o.labels[OwnershipLabel.REGISTRY];
-  return o.labels[OwnershipLabel.MANAGED_BY] === OwnershipLabel.MANAGED_BY_VALUE && reg !== undefined && registries.has(reg);
-}
-
 /**
  * Decides what to write and delete. Pure.
  *
  * Contract:
- * - A desired object is applied only when the cluster lacks it, its content hash differs, or
- *   someone else changed it since our last write (generation moved past what we wrote).
- * - Objects we do not own are never in `remove` and never overwritten: a desired object whose
- *   name is taken by an unowned object, or whose host an unowned ServiceEntry claims, is skipped
- *   (with its WorkloadEntries) and reported in `clashes`; if we had written it earlier it stays.
- * - Owned objects not desired are removed, unless that would delete more than
- *   `maxDeletePercent` of a registry's owned ServiceEntries in one pass: then none of that
- *   registry's deletions happen and the registry is reported in `held`.
+ * - Ownership is by instance (ownership.ts): ours, or legacy (no instance label, a configured
+ *   registry) to adopt. Anything else is never in `apply` or `remove`.
+ * - A desired object is applied when the cluster lacks it, its content hash differs, someone
+ *   else changed it since our last write (generation moved past what we wrote), or it lacks our
+ *   instance label (adoption of a legacy object).
+ * - A desired object whose name is taken by an unowned object, or whose host an unowned
+ *   ServiceEntry claims, is skipped (with its WorkloadEntries) and reported in `clashes`; if we
+ *   had written it earlier it stays.
+ * - Owned objects not desired are removed: also those of registries no longer configured and
+ *   those in namespaces no longer targeted (when the sink sees them). Guard, per registry label
+ *   and kind: if the deletions exceed `maxDeletePercent` of that registry's owned objects of the
+ *   kind, none of that registry's deletions (of either kind) happen this pass and each kind over
+ *   the line is reported in `held`. A registry no longer configured is weighed against all owned
+ *   objects of the kind (a removed registry is 100% of itself; against the whole instance, a
+ *   rename passes once its new objects exist). A WorkloadEntry deletion counts only when the
+ *   ServiceEntry selecting it stays desired in WorkloadEntry form (endpoint loss): those of a
+ *   ServiceEntry being deleted go with it (that deletion counts), those of one switching to
+ *   inline are listed inline, and those no ServiceEntry selects carry no traffic.
  */
 export function plan(input: PlanInput): Plan {
-  const { clashes, skipped, skippedSelectors } = findClashes(input);
-  const { apply, unchanged, desiredKeys } = planApply(input, clashes, skipped, skippedSelectors);
-  const { remove, held } = planRemove(input, desiredKeys);
+  const id: OwnerIdentity = { instance: input.instance, registries: input.registries };
+  const { clashes, skipped, skippedSelectors } = findClashes(input, id);
+  const { apply, unchanged, desiredKeys } = planApply(input, id, clashes, skipped, skippedSelectors);
+  const { remove, held } = planRemove(input, id, desiredKeys);
   return { apply, remove, clashes, held, unchanged };
 }
 
@@ -68,11 +81,11 @@ interface Selector {
   readonly labels: Record<string, string>;
 }
 
-function findClashes(input: PlanInput): { clashes: HostClash[]; skipped: Set<string>; skippedSelectors: Selector[] } {
-  const { observed, registries } = input;
+function findClashes(input: PlanInput, id: OwnerIdentity): { clashes: HostClash[]; skipped: Set<string>; skippedSelectors: Selector[] } {
+  const { observed } = input;
   const unownedHosts = new Map<string, string>();
   for (const o of observed.values()) {
-    if (o.kind !== 'ServiceEntry' || isOwned(o, registries)) continue;
+    if (o.kind !== 'ServiceEntry' || isOwned(o, id)) continue;
     for (const h of o.hosts) if (!unownedHosts.has(h)) unownedHosts.set(h, o.key);
   }
   const clashes: HostClash[] = [];
@@ -83,7 +96,7 @@ function findClashes(input: PlanInput): { clashes: HostClash[]; skipped: Set<str
     if (r.kind !== 'ServiceEntry') continue;
     const hosts = Array.isArray(r.spec['hosts']) ? (r.spec['hosts'] as string[]) : [];
     const byName = observed.get(r.key);
-    let claimedBy = byName !== undefined && !isOwned(byName, registries) ? byName.key : undefined;
+    let claimedBy = byName !== undefined && !isOwned(byName, id) ? byName.key : undefined;
     let host = hosts[0] ?? '';
     for (const h of hosts) {
       const other = unownedHosts.get(h);
@@ -95,7 +108,7 @@ function findClashes(input: PlanInput): { clashes: HostClash[]; skipped: Set<str
     if (claimedBy === undefined) continue;
     skipped.add(r.key);
     clashes.push({ host, resource: r.key, claimedBy });
-    const sel = (r.spec['workloadSelector'] as { labels?: Record<string, string> } | undefined)?.labels;
+    const sel = selectorOf(r);
     if (sel !== undefined) skippedSelectors.push({ namespace: r.namespace, labels: sel });
   }
   return { clashes, skipped, skippedSelectors };
@@ -103,6 +116,7 @@ function findClashes(input: PlanInput): { clashes: HostClash[]; skipped: Set<str
 
 function planApply(
   input: PlanInput,
+  id: OwnerIdentity,
   clashes: HostClash[],
   skipped: Set<string>,
   skippedSelectors: readonly Selector[],
@@ -115,11 +129,12 @@ function planApply(
     if (skipped.has(r.key)) continue;
     if (r.kind === 'WorkloadEntry' && selectedBy(r, skippedSelectors)) continue;
     const o = input.observed.get(r.key);
-    if (o !== undefined && !isOwned(o, input.registries)) {
+    const who = o === undefined ? undefined : ownershipOf(o, id);
+    if (o !== undefined && who === 'foreign') {
       clashes.push({ host: '', resource: r.key, claimedBy: o.key });
       continue;
     }
-    if (o !== undefined && o.contentHash === r.version) {
+    if (o !== undefined && who === 'ours' && o.contentHash === r.version) {
       const wrote = input.written.get(r.key);
       if (wrote === undefined || o.generation <= wrote) {
         unchanged++;
@@ -131,31 +146,70 @@ function planApply(
   return { apply, unchanged, desiredKeys };
 }
 
-function planRemove(input: PlanInput, desiredKeys: ReadonlySet<string>): { remove: ObservedObject[]; held: HeldDeletion[] } {
+function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySet<string>): { remove: ObservedObject[]; held: HeldDeletion[] } {
+  const staying = selectorServiceEntries(input);
+  const selecting = selectorIndex(input.observed);
   const candidates = new Map<string, ObservedObject[]>();
-  const ownedSe = new Map<string, number>();
+  const owned = new Map<string, number>();
+  const ownedOfKind = { ServiceEntry: 0, WorkloadEntry: 0 };
+  const counted = new Map<string, number>();
   for (const o of input.observed.values()) {
-    if (!isOwned(o, input.registries)) continue;
+    if (!isOwned(o, id)) continue;
     const reg = o.labels[OwnershipLabel.REGISTRY] ?? '';
-    if (o.kind === 'ServiceEntry') ownedSe.set(reg, (ownedSe.get(reg) ?? 0) + 1);
+    owned.set(`${reg}|${o.kind}`, (owned.get(`${reg}|${o.kind}`) ?? 0) + 1);
+    ownedOfKind[o.kind]++;
     if (desiredKeys.has(o.key)) continue;
     let list = candidates.get(reg);
     if (list === undefined) candidates.set(reg, (list = []));
     list.push(o);
+    // A WorkloadEntry counts only when the ServiceEntry selecting it stays in WorkloadEntry form.
+    if (o.kind === 'WorkloadEntry' && !staying.has(selectingSe(o, selecting) ?? '')) continue;
+    counted.set(`${reg}|${o.kind}`, (counted.get(`${reg}|${o.kind}`) ?? 0) + 1);
   }
   const remove: ObservedObject[] = [];
   const held: HeldDeletion[] = [];
   for (const [registry, list] of candidates) {
-    const owned = ownedSe.get(registry) ?? 0;
-    const wouldDelete = list.filter((o) => o.kind === 'ServiceEntry').length;
-    if (wouldDelete > 0 && wouldDelete * 100 > input.maxDeletePercent * owned) {
-      held.push({ registry, wouldDelete, owned });
-      continue;
+    const over: HeldDeletion[] = [];
+    for (const kind of ['ServiceEntry', 'WorkloadEntry'] as const) {
+      const wouldDelete = counted.get(`${registry}|${kind}`) ?? 0;
+      const base = input.registries.has(registry) ? (owned.get(`${registry}|${kind}`) ?? 0) : ownedOfKind[kind];
+      if (wouldDelete > 0 && wouldDelete * 100 > input.maxDeletePercent * base) over.push({ registry, kind, wouldDelete, owned: base });
     }
-    remove.push(...list);
+    if (over.length > 0) held.push(...over);
+    else remove.push(...list);
   }
   remove.sort((a, b) => (a.key < b.key ? -1 : 1));
   return { remove, held };
+}
+
+/** Keys of the desired ServiceEntries in WorkloadEntry form (with a workloadSelector). */
+function selectorServiceEntries(input: PlanInput): Set<string> {
+  const out = new Set<string>();
+  for (const r of input.desired) if (r.kind === 'ServiceEntry' && selectorOf(r) !== undefined) out.add(r.key);
+  return out;
+}
+
+/**
+ * Observed ServiceEntries in WorkloadEntry form by `namespace|selector label value`: which one a
+ * WorkloadEntry is selected by (Meshbridge's selector label, same namespace).
+ */
+export function selectorIndex(observed: ReadonlyMap<string, ObservedObject>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const o of observed.values()) {
+    const v = o.kind === 'ServiceEntry' ? o.selector?.[OwnershipLabel.SERVICE_ENTRY] : undefined;
+    if (v !== undefined) out.set(`${o.namespace}|${v}`, o.key);
+  }
+  return out;
+}
+
+/** The key of the observed ServiceEntry that selects WorkloadEntry `we` (see selectorIndex). */
+export function selectingSe(we: Pick<ObservedObject, 'namespace' | 'labels'>, index: ReadonlyMap<string, string>): string | undefined {
+  const v = we.labels[OwnershipLabel.SERVICE_ENTRY];
+  return v === undefined ? undefined : index.get(`${we.namespace}|${v}`);
+}
+
+export function selectorOf(r: IstioResource): Record<string, string> | undefined {
+  return (r.spec['workloadSelector'] as { labels?: Record<string, string> } | undefined)?.labels;
 }
 
 function selectedBy(r: IstioResource, selectors: readonly Selector[]): boolean {

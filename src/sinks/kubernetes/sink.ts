@@ -6,8 +6,12 @@ import { ObjectCache } from './object-cache.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { plan, type HeldDeletion, type HostClash } from './plan.js';
 import { observe, type ObservedObject } from './observed.js';
+import { LEGACY_FIELD_MANAGER, fieldManagerFor, ownershipOf } from './ownership.js';
+import { writePhases, type Gated } from './write-order.js';
+import { OwnershipLabel } from '../../snapshot/index.js';
 
-export const FIELD_MANAGER = 'meshbridge';
+/** Field manager of the default instance `meshbridge` (benchmarks write as it). */
+export const FIELD_MANAGER = fieldManagerFor('meshbridge');
 
 const PLURAL: Record<ObservedObject['kind'], string> = {
   ServiceEntry: 'serviceentries',
@@ -19,10 +23,22 @@ export interface KubernetesSinkOptions {
   readonly store: SnapshotStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Names of the registries this instance publishes (the ownership label values). */
+  /**
+   * This deployment's identity (config `instance`): stamped on every object as label
+   * meshbridge.io/instance, in the field manager `meshbridge-<instance>`; only objects with it
+   * are ours (ownership.ts).
+   */
+  readonly instance: string;
+  /** Names of the registries in the config (legacy objects of these are adopted). */
   readonly registries: readonly string[];
   /** Namespaces to watch and write; empty = cluster-wide watch. */
   readonly namespaces: readonly string[];
+  /**
+   * With `namespaces` set: also list+watch cluster-wide the objects labelled managed-by=meshbridge
+   * and with our instance label, so ours in namespaces no longer targeted are seen and pruned.
+   * Needs cluster-wide list/watch; if refused (403) only the targeted namespaces are cleaned.
+   */
+  readonly cleanupClusterWide?: boolean | undefined;
   readonly maxDeletePercent: number;
   /** Parallel writes (each still passes the client's rate limit). */
   readonly concurrency: number;
@@ -48,15 +64,23 @@ export interface KubernetesSinkDebug {
  *   a lost lease stops writing at once. Every replica keeps its caches warm.
  * - Writes only what changed (content-hash annotation versus the watch-fed cache); a restart
  *   with unchanged content writes nothing.
- * - Deletes only owned objects (managed-by label and one of our registry labels), only after a
- *   snapshot exists (every registry synced), never more than `maxDeletePercent` of a registry's
- *   ServiceEntries in one pass, and never an object that changed since we saw it.
+ * - Owns by instance (ownership.ts, ADR 0014): writes with label meshbridge.io/instance and field
+ *   manager meshbridge-<instance>; adopts legacy objects (no instance label, a configured
+ *   registry); never writes or deletes another instance's objects.
+ * - Deletes only owned objects, only after a snapshot exists (every registry synced), never more
+ *   than `maxDeletePercent` of a registry's objects of one kind in one pass (plan.ts), and never
+ *   an object that changed since we saw it. Owned objects of removed registries are pruned; in
+ *   namespaces no longer targeted only with `cleanupClusterWide` (they are not seen otherwise).
+ * - Write order per pass: write-order.ts (no endpoint gap when a host switches form).
  * - Reconciles run one at a time; requests that arrive meanwhile coalesce into one more run.
  */
 export class KubernetesSink {
   readonly name = 'kubernetes';
   private readonly o: KubernetesSinkOptions;
   private readonly caches: Record<ObservedObject['kind'], ObjectCache>;
+  /** Cluster-wide caches of this instance's objects (cleanupClusterWide), else undefined. */
+  private readonly wide: Record<ObservedObject['kind'], ObjectCache> | undefined;
+  private readonly targeted: ReadonlySet<string>;
   private readonly elector: LeaderElector | undefined;
   private readonly written = new Map<string, number>();
   private requested = false;
@@ -82,6 +106,21 @@ export class KubernetesSink {
         onChange: () => this.request(),
       });
     this.caches = { ServiceEntry: mk('ServiceEntry'), WorkloadEntry: mk('WorkloadEntry') };
+    this.targeted = new Set(options.namespaces);
+    const mkWide = (kind: ObservedObject['kind']): ObjectCache =>
+      new ObjectCache({
+        client: options.client,
+        kind,
+        plural: PLURAL[kind],
+        namespaces: [],
+        // Only our instance's: a legacy object outside the targeted namespaces may be another
+        // pre-instance deployment's (same registry names), so it is never adopted from here.
+        labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE},${OwnershipLabel.INSTANCE}=${options.instance}`,
+        optional: true,
+        logger: options.logger,
+        onChange: () => this.request(),
+      });
+    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? { ServiceEntry: mkWide('ServiceEntry'), WorkloadEntry: mkWide('WorkloadEntry') } : undefined;
     this.elector =
       options.leaderElection === undefined
         ? undefined
@@ -101,6 +140,8 @@ export class KubernetesSink {
     await this.o.client.init();
     this.caches.ServiceEntry.start(signal);
     this.caches.WorkloadEntry.start(signal);
+    this.wide?.ServiceEntry.start(signal);
+    this.wide?.WorkloadEntry.start(signal);
     if (this.elector !== undefined) this.elector.start(signal);
     else this.o.metrics.kubeLeader.set(1);
     const unsubscribe = this.o.store.subscribe(() => this.request());
@@ -113,7 +154,19 @@ export class KubernetesSink {
   }
 
   cachesSynced(): boolean {
-    return this.caches.ServiceEntry.hasSynced() && this.caches.WorkloadEntry.hasSynced();
+    const wide = this.wide === undefined || (this.wide.ServiceEntry.hasSynced() && this.wide.WorkloadEntry.hasSynced());
+    return wide && this.caches.ServiceEntry.hasSynced() && this.caches.WorkloadEntry.hasSynced();
+  }
+
+  /** Every object the reconcile considers: the targeted namespaces, plus ours elsewhere. */
+  private observed(): Map<string, ObservedObject> {
+    const out = new Map<string, ObservedObject>([...this.caches.ServiceEntry.objects(), ...this.caches.WorkloadEntry.objects()]);
+    if (this.wide !== undefined) {
+      for (const c of [this.wide.ServiceEntry, this.wide.WorkloadEntry]) {
+        for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
+      }
+    }
+    return out;
   }
 
   debugState(): KubernetesSinkDebug {
@@ -160,38 +213,66 @@ export class KubernetesSink {
     if (snap === undefined || !this.cachesSynced() || !this.isLeader() || this.signal?.aborted === true) return;
     const desired: IstioResource[] = [];
     for (const ks of snap.kinds.values()) for (const r of ks.resources.values()) desired.push(r);
-    const observed = new Map<string, ObservedObject>([...this.caches.ServiceEntry.objects(), ...this.caches.WorkloadEntry.objects()]);
+    const observed = this.observed();
     const p = plan({
       desired,
       observed,
+      instance: this.o.instance,
       registries: new Set(this.o.registries),
       written: this.written,
       maxDeletePercent: this.o.maxDeletePercent,
     });
     this.report(p.clashes, p.held);
-    // ServiceEntries first so a WorkloadEntry never exists without its selector's owner.
-    const order = [...p.apply].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'ServiceEntry' ? -1 : 1));
-    await this.parallel(order, (r) => this.apply(r));
-    await this.parallel(p.remove, (o) => this.remove(o));
+    const phases = writePhases(p, desired, observed);
+    const id = { instance: this.o.instance, registries: new Set(this.o.registries) };
+    const legacy = (key: string): boolean => {
+      const o = observed.get(key);
+      return o !== undefined && ownershipOf(o, id) === 'legacy';
+    };
+    // Ordering contract: write-order.ts (WorkloadEntries in before ServiceEntries switch to
+    // them, ServiceEntries list endpoints again before their WorkloadEntries go).
+    const ok = new Set<string>();
+    const tried = new Set(p.apply.map((r) => r.key));
+    let deferred = 0;
+    let retry = false;
+    const gated = <T>(g: Gated<T>): boolean => {
+      const missing = g.after.filter((k) => !ok.has(k));
+      if (missing.length === 0) return true;
+      deferred++;
+      // Waiting on a failed write: retry soon. On a clash: the watch brings the change that frees it.
+      if (missing.some((k) => tried.has(k))) retry = true;
+      return false;
+    };
+    await this.parallel(phases.applyWorkloadEntries, async (r) => {
+      if (await this.apply(r, legacy(r.key))) ok.add(r.key);
+    });
+    await this.parallel(phases.applyServiceEntries.filter(gated), async (g) => {
+      if (await this.apply(g.item, legacy(g.item.key))) ok.add(g.item.key);
+    });
+    await this.parallel(phases.removeServiceEntries, (o) => this.remove(o));
+    await this.parallel(phases.removeWorkloadEntries.filter(gated), (g) => this.remove(g.item));
     this.debug = { ...this.debug, clashes: p.clashes, held: p.held, lastReconcile: new Date().toISOString(), lastVersion: snap.version };
     if (p.apply.length > 0 || p.remove.length > 0) {
-      this.o.logger.info({ applied: p.apply.length, deleted: p.remove.length, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
+      this.o.logger.info({ applied: p.apply.length, deleted: p.remove.length, deferred, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
     }
+    // Writes kept back because what they wait for failed: try again (the failures are retried too).
+    if (retry) setTimeout(() => this.request(), 2000).unref();
   }
 
-  private async apply(r: IstioResource): Promise<void> {
-    if (!this.isLeader()) return;
+  /** Server-side apply of `r` with our instance label; true when it succeeded. */
+  private async apply(r: IstioResource, adopting: boolean): Promise<boolean> {
+    if (!this.isLeader()) return false;
     const body = {
       apiVersion: ISTIO_API_VERSION,
       kind: r.kind,
-      metadata: { name: r.name, namespace: r.namespace, labels: r.labels, annotations: r.annotations },
+      metadata: { name: r.name, namespace: r.namespace, labels: { ...r.labels, [OwnershipLabel.INSTANCE]: this.o.instance }, annotations: r.annotations },
       spec: r.spec,
     };
     try {
       const res = await this.o.client.request({
         method: 'PATCH',
         path: `/apis/networking.istio.io/v1/namespaces/${r.namespace}/${PLURAL[r.kind]}/${r.name}`,
-        query: { fieldManager: FIELD_MANAGER, force: true },
+        query: { fieldManager: fieldManagerFor(this.o.instance), force: true },
         body,
         contentType: 'application/apply-patch+yaml',
         retryConflict: true,
@@ -205,11 +286,37 @@ export class KubernetesSink {
       }
       this.counts.apply++;
       this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'ok' });
+      if (adopting) await this.releaseLegacyManager(r);
+      return true;
     } catch (e) {
-      if (this.fenced(e)) return;
+      if (this.fenced(e)) return false;
       this.counts.failed++;
       this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'error' });
       this.o.logger.error({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'server-side apply failed');
+      return false;
+    }
+  }
+
+  /**
+   * After adopting a legacy object: applies an empty configuration as the pre-instance field
+   * manager, which gives up every field it co-owns with ours (the values stay, ours alone), so
+   * that a field we later drop is really removed. Must run only after our own apply succeeded.
+   * A failure is logged and left: the object is ours either way.
+   */
+  private async releaseLegacyManager(r: IstioResource): Promise<void> {
+    try {
+      await this.o.client.request({
+        method: 'PATCH',
+        path: `/apis/networking.istio.io/v1/namespaces/${r.namespace}/${PLURAL[r.kind]}/${r.name}`,
+        query: { fieldManager: LEGACY_FIELD_MANAGER },
+        body: { apiVersion: ISTIO_API_VERSION, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } },
+        contentType: 'application/apply-patch+yaml',
+        fence: () => this.isLeader(),
+        ...(this.signal !== undefined ? { signal: this.signal } : {}),
+      });
+    } catch (e) {
+      if (this.fenced(e)) return;
+      this.o.logger.warn({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'adopted a legacy object but could not release its old field manager');
     }
   }
 
@@ -226,12 +333,14 @@ export class KubernetesSink {
       this.counts.delete++;
       this.written.delete(o.key);
       this.caches[o.kind].forget(o.key);
+      this.wide?.[o.kind].forget(o.key);
       this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'ok' });
     } catch (e) {
       if (this.fenced(e)) return;
       const status = apiError(e)?.status;
       if (status === 404) {
         this.caches[o.kind].forget(o.key);
+        this.wide?.[o.kind].forget(o.key);
         return;
       }
       // 409: changed since we saw it; the watch brings the new state and the next pass re-plans.
@@ -258,13 +367,13 @@ export class KubernetesSink {
       this.o.logger.warn({ code: 'MB_HOST_CONFLICT', resource: c.resource, host: c.host, claimedBy: c.claimedBy }, 'an object Meshbridge does not own claims this host or name; skipping it');
     }
     for (const h of held) {
-      const k = `${h.registry}|${h.wouldDelete}|${h.owned}`;
+      const k = `${h.registry}|${h.kind}|${h.wouldDelete}|${h.owned}`;
       if (this.reportedHeld.has(k)) continue;
       this.reportedHeld.add(k);
       this.o.metrics.protectHeld.inc({ registry: h.registry });
       this.o.logger.error(
-        { code: 'MB_PROTECT_HELD', registry: h.registry, wouldDelete: h.wouldDelete, owned: h.owned },
-        `refusing to delete ${h.wouldDelete} of ${h.owned} ServiceEntries of registry ${h.registry} in one pass (protect threshold ${this.o.maxDeletePercent}%)`,
+        { code: 'MB_PROTECT_HELD', registry: h.registry, kind: h.kind, wouldDelete: h.wouldDelete, owned: h.owned },
+        `refusing to delete ${h.wouldDelete} of ${h.owned} ${h.kind === 'ServiceEntry' ? 'ServiceEntries' : 'WorkloadEntries'} of registry ${h.registry} in one pass (protect threshold ${this.o.maxDeletePercent}%); none of the registry's deletions happen`,
       );
     }
   }

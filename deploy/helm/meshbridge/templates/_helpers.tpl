@@ -102,6 +102,9 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- $_ := set $c "admin" (dict "address" (printf "%s:%d" .Values.listenAddress (int .Values.ports.admin))) -}}
 {{- if and .Values.checkpoint.enabled (not (hasKey $c "checkpoint")) -}}
 {{- $_ := set $c "checkpoint" (dict "path" "/var/lib/meshbridge/checkpoint.json" "intervalSeconds" (int .Values.checkpoint.intervalSeconds)) -}}
+{{- /* Ownership of Kubernetes objects is by instance (docs/operations.md#ownership): one per release. */ -}}
+{{- if not (hasKey $c "instance") -}}
+{{- $_ := set $c "instance" .Release.Name -}}
 {{- end -}}
 {{- if hasKey $sinks "xds" -}}
 {{- $xds := get $sinks "xds" | default dict -}}
@@ -126,6 +129,10 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- $leNs := get $le "namespace" | default "" -}}
 {{- if and (get $le "enabled") .Values.rbac.create (ne $leNs "${ENV:POD_NAMESPACE}") (ne $leNs .Release.Namespace) -}}
 {{- fail (printf "config.sinks.kubernetes.leaderElection.namespace %q: the chart's Lease Role is in the release namespace %q; leave it out (the chart sets ${ENV:POD_NAMESPACE})" $leNs .Release.Namespace) -}}
+{{- end -}}
+{{- /* Namespaced RBAC cannot list cluster-wide: look for owned objects only in the targeted namespaces. */ -}}
+{{- if and .Values.rbac.namespaced (not (hasKey $k "cleanupScope")) -}}
+{{- $_ := set $k "cleanupScope" "namespaces" -}}
 {{- end -}}
 {{- $_ := set $sinks "kubernetes" $k -}}
 {{- end -}}
