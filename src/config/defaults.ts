@@ -38,7 +38,7 @@ export const Defaults = {
     burst: 40,
     maxDeletePercent: 50,
     concurrency: 8,
-    cleanupScope: 'cluster',
+    cleanupScope: 'namespaces',
   },
   leaderElection: {
     enabled: false,

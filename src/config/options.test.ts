@@ -76,7 +76,7 @@ test('kubernetes settings: client, sink, leader election in ms, default identity
   const s = kubernetesSinkSettings(config, k, 'host-1');
   assert.deepEqual(s, {
     instance: 'meshbridge',
-    cleanupClusterWide: true,
+    cleanupClusterWide: false,
     registries: ['b', 'a', 'c'],
     namespaces: ['alpha', 'shop-prod', 'zeta'],
     maxDeletePercent: 50,

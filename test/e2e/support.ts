@@ -71,7 +71,7 @@ export async function get(url: string): Promise<{ status: number; text: string }
 /** A ServiceEntry as `meshbridge render` prints it (the fields the tests read). */
 export interface RenderedServiceEntry {
   kind: string;
-  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     hosts: string[];
     ports: Array<{ number: number; name: string; protocol: string }>;

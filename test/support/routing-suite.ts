@@ -19,7 +19,8 @@
  * - Dubbo 3 triple: two processes exporting the same two interfaces on one gRPC port (tri-a,
  *   tri-b on 50053: a shared HTTP group of two ip:ports);
  * - a TCP service with 20 providers (more addresses than one entry carries: chunk entries);
- * - Consul style services sharing a port, TCP and HTTP (consul-tcp, consul-http on 9000).
+ * - Consul style services sharing a port, TCP and HTTP (consul-tcp, consul-http on 9000);
+ * - from a real Eureka server: Spring Cloud style apps on 8080 (catalog on two hosts, billing).
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadPeers, requirePeers, type KubeApi, type Istiod } from './peers.js';
 import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
 import { explain, resolve, startSidecar, type Connection, type SidecarClient, type XdsState } from './dataplane/index.js';
+import { loadEureka, type EurekaServer } from '../eureka/support.js';
 
 const DEADLINE = 90_000;
 const REG = 'files';
@@ -74,11 +76,6 @@ interface PublishedEntry {
   };
 }
 
-/** Meshbridge's host for a file service (the default host template of the file registry). */
-function hostOf(s: FileService): string {
-  return `${s.name}.${s.namespace}.${REG}.local`;
-}
-
 export interface Verdict {
   readonly checks: number;
   readonly failures: readonly string[];
@@ -86,18 +83,39 @@ export interface Verdict {
   readonly duplicates: readonly string[];
 }
 
+/** What a published per-service ServiceEntry promises: its host, ports and provider ip:ports. */
+interface Expected {
+  readonly host: string;
+  readonly ports: ReadonlyArray<{ readonly number: number; readonly protocol: string; readonly ips: readonly string[] }>;
+}
+
+/** The per-service entries Meshbridge published (shared and chunk entries left out). */
+function expectedFrom(published: readonly PublishedEntry[]): Expected[] {
+  return published
+    .filter((e) => e.labels['meshbridge.io/shared'] !== 'true')
+    .map((e) => ({
+      host: e.spec.hosts[0] ?? '',
+      ports: e.spec.ports.map((p) => ({
+        number: p.number,
+        protocol: p.protocol,
+        // An endpoint listens on the service port unless it names another one for this port.
+        ips: (e.spec.endpoints ?? []).filter((x) => (x.ports?.[p.name] ?? p.number) === p.number).map((x) => x.address),
+      })),
+    }));
+}
+
 /**
- * Checks every (service, port, endpoint) of `services` against the sidecar's state, with the
- * entries Meshbridge published (to recognise the shared entries that serve a service).
+ * Checks every published service, port and endpoint against the sidecar's state: a connection to
+ * each endpoint ip:port (by protocol), and for HTTP ports a request by host, must reach a cluster
+ * of that service, or of a shared entry serving it, whose endpoints all serve it.
  */
-export function verifyRouting(state: XdsState, services: readonly FileService[], published: readonly PublishedEntry[]): Verdict {
+export function verifyRouting(state: XdsState, published: readonly PublishedEntry[]): Verdict {
   const failures: string[] = [];
   let checks = 0;
+  const expected = expectedFrom(published);
   const byHost = new Map(published.map((e) => [e.spec.hosts[0] ?? '', e]));
-  const endpointsServing = (host: string, port: number): Set<string> => {
-    const s = services.find((x) => hostOf(x) === host);
-    return new Set((s?.instances ?? []).map((i) => `${i.address}:${port}`));
-  };
+  const serving = new Map<string, Set<string>>();
+  for (const x of expected) for (const p of x.ports) serving.set(`${x.host}|${p.number}`, new Set(p.ips.map((ip) => `${ip}:${p.number}`)));
   const acceptable = (host: string, port: number, clusterName: string, endpoints: readonly string[]): string | undefined => {
     const m = /^outbound\|(\d+)\|\|(.+)$/.exec(clusterName);
     if (m === null) return `not a service cluster (${clusterName})`;
@@ -107,7 +125,7 @@ export function verifyRouting(state: XdsState, services: readonly FileService[],
       const serves = (shared?.annotations['meshbridge.io/serves'] ?? '').split(',');
       if (shared?.labels['meshbridge.io/shared'] !== 'true' || !serves.includes(host)) return `another service's cluster (${clusterName})`;
     }
-    const ok = endpointsServing(host, port);
+    const ok = serving.get(`${host}|${port}`) ?? new Set<string>();
     const bad = endpoints.filter((e) => !ok.has(e));
     if (endpoints.length === 0) return `no endpoints in ${clusterName}`;
     if (bad.length > 0) return `endpoints ${bad.join(', ')} of ${clusterName} do not serve ${host}:${port}`;
@@ -123,18 +141,13 @@ export function verifyRouting(state: XdsState, services: readonly FileService[],
     const why = acceptable(host, port, r.cluster, r.endpoints);
     if (why !== undefined) failures.push(`${what}: ${why}\n${explain(r)}`);
   };
-  for (const s of services) {
-    const host = hostOf(s);
-    for (const p of s.ports) {
-      const http = p.protocol !== 'TCP';
-      const protocol = p.protocol === 'HTTP' ? 'http1' : p.protocol === 'TCP' ? 'tcp' : 'h2c';
-      for (const i of s.instances) {
-        check(`${host}: ${i.address}:${p.number} (${protocol})`, host, p.number, { ip: i.address, port: p.number, protocol });
-      }
-      if (http) {
+  for (const x of expected) {
+    for (const p of x.ports) {
+      const protocol = p.protocol === 'TCP' ? 'tcp' : p.protocol === 'HTTP' ? 'http1' : 'h2c';
+      for (const ip of p.ips) check(`${x.host}: ${ip}:${p.number} (${protocol})`, x.host, p.number, { ip, port: p.number, protocol });
+      if (protocol !== 'tcp' && p.ips[0] !== undefined) {
         // By name: the client dials some address of the host (a provider) with the host as authority.
-        const ip = s.instances[0]?.address ?? '127.0.0.1';
-        check(`${host}: authority ${host}:${p.number}`, host, p.number, { ip, port: p.number, protocol, authority: `${host}:${p.number}` });
+        check(`${x.host}: authority ${x.host}:${p.number}`, x.host, p.number, { ip: p.ips[0], port: p.number, protocol, authority: `${x.host}:${p.number}` });
       }
     }
   }
@@ -165,6 +178,7 @@ export async function routingSuite(options: RoutingSuiteOptions): Promise<void> 
   let api: KubeApi | undefined;
   let istiod: Istiod | undefined;
   let mb: MeshbridgeProcess | undefined;
+  let eureka: EurekaServer | undefined;
   const sidecars: SidecarClient[] = [];
   let published: PublishedEntry[] = [];
 
@@ -179,6 +193,13 @@ export async function routingSuite(options: RoutingSuiteOptions): Promise<void> 
   before(async () => {
     if (skip !== undefined) return;
     const peers = await loadPeers();
+    // A real Eureka server with Spring Cloud style apps on 8080, the port the file registry's
+    // orders and users use too (HTTP services of two registries on one port).
+    const eu = await loadEureka();
+    eureka = await eu.startEureka();
+    for (const [app, id, ip] of [['CATALOG', 'catalog-1', '127.0.0.71'], ['CATALOG', 'catalog-2', '127.0.0.72'], ['BILLING', 'billing-1', '127.0.0.73']] as const) {
+      await eu.register(eureka.url, { app, id, ip, port: 8080 });
+    }
     api = await peers.startKubeApiserver({ authorization: 'AlwaysAllow' });
     const dir = await tempDir(`meshbridge-routing-${mode}-`);
     const [adminPort, xdsPort] = (await peers.freePorts(2)) as [number, number];
@@ -189,6 +210,7 @@ export async function routingSuite(options: RoutingSuiteOptions): Promise<void> 
       config,
       `registries:
   - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 500}, namespace: ${NS}}
+  - {name: eureka, kind: eureka, eureka: {serviceUrls: ["${eureka.url}/"], intervalMs: 500}, namespace: ${NS}}
 debounce: {quietPeriodMs: 100, maxDelayMs: 1000}
 sinks:
 ${sink}
@@ -214,6 +236,7 @@ log: {level: info}
     await mb?.kill().catch(() => undefined);
     await istiod?.stop();
     await api?.stop();
+    await eureka?.stop();
   });
 
   const sidecarCase = (label: string, dns: boolean, ip: string): void => {
@@ -222,10 +245,11 @@ log: {level: info}
       const sidecar = startSidecar({ address: istiod!.grpcAddress, ip, pod: `client-${dns ? 'dns' : 'plain'}`, namespace: `${NS}-client`, ...(dns ? { dnsCapture: true, dnsAutoAllocate: true } : {}) });
       sidecars.push(sidecar);
       const state = await sidecar.waitFor((s) => complete(s, sidecar), DEADLINE);
-      const v = verifyRouting(state, ROUTING_SERVICES, published);
+      const v = verifyRouting(state, published);
       t.diagnostic(`${v.checks} connections checked; shared entries: ${published.filter((e) => e.labels['meshbridge.io/shared'] === 'true').map((e) => `${e.spec.hosts[0] ?? ''} -> ${e.annotations['meshbridge.io/serves'] ?? ''}`).join('; ')}`);
       t.diagnostic(`EDS entries listed more than once: ${v.duplicates.length === 0 ? 'none' : v.duplicates.join('; ')}`);
-      assert.ok(v.checks >= 20, `checked ${v.checks}`);
+      assert.ok(v.checks >= 50, `checked ${v.checks}`);
+      assert.ok(published.some((e) => e.spec.hosts[0]?.includes('.eureka') === true || e.labels['meshbridge.io/registry'] === 'eureka'), 'the Eureka registry\'s services are published and checked');
       assert.deepEqual(v.failures, [], v.failures.join('\n\n'));
     });
   };

@@ -47,6 +47,12 @@ log: {level: warn}
     assert.equal(await p.exit, 0, p.stderr());
     const objs = renderedObjects(p.stdout());
     const byHost = new Map(objs.map((o) => [o.spec.hosts[0] ?? '', o]));
+    // One process exports the interfaces and the application on the same ip:ports: those go to
+    // shared entries that serve them all (docs/mapping.md#listener-addresses).
+    const shared = [...byHost.keys()].filter((h) => h.endsWith('.shared.meshbridge.internal'));
+    assert.ok(shared.length > 0, 'shared entries for the ip:ports the services share');
+    for (const h of shared) assert.match(byHost.get(h)?.metadata.annotations?.['meshbridge.io/serves'] ?? '', /meshbridge-demo-provider/);
+    for (const h of shared) byHost.delete(h);
     assert.deepEqual([...byHost.keys()].sort(), [
       '1.0.0.greeting.org.apache.dubbo.demo.greetingservice',
       'meshbridge-demo-provider',
@@ -97,7 +103,7 @@ log: {level: warn}
       t.after(() => client.close());
       client.subscribe(ISTIOD_TYPE_URLS_V1);
       await client.allAnswered(ISTIOD_TYPE_URLS_V1, 10_000);
-      const names = () => [...(client.store.get(SE)?.keys() ?? [])].sort();
+      const names = () => [...(client.store.get(SE)?.keys() ?? [])].filter((k) => !k.endsWith('.shared.meshbridge.internal')).sort();
       assert.deepEqual(names(), ['dubbo/1.0.0.greeting.org.apache.dubbo.demo.greetingservice', DEMO]);
       const endpoints = () => (JSON.stringify(client.store.get(SE)?.get(DEMO)?.body).match(/"address":"::1"/g) ?? []).length;
       assert.equal(endpoints(), 1);

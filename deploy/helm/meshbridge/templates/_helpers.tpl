@@ -102,6 +102,7 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- $_ := set $c "admin" (dict "address" (printf "%s:%d" .Values.listenAddress (int .Values.ports.admin))) -}}
 {{- if and .Values.checkpoint.enabled (not (hasKey $c "checkpoint")) -}}
 {{- $_ := set $c "checkpoint" (dict "path" "/var/lib/meshbridge/checkpoint.json" "intervalSeconds" (int .Values.checkpoint.intervalSeconds)) -}}
+{{- end -}}
 {{- /* Ownership of Kubernetes objects is by instance (docs/operations.md#ownership): one per release. */ -}}
 {{- if not (hasKey $c "instance") -}}
 {{- $_ := set $c "instance" .Release.Name -}}
