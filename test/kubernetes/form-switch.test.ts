@@ -50,17 +50,30 @@ interface Seen {
   readonly inlineEndpoints: number;
 }
 
-/** Records every change of both kinds in NS from revision `rv` on. */
-function record(client: KubeClient, rv: string, signal: AbortSignal): Seen[] {
+/**
+ * Records every change of both kinds in NS from now on: each kind is listed for its own
+ * resourceVersion, then watched from it; a watch that ends early (a busy API server answers
+ * "too large resource version" while its watch cache catches up) is re-opened from the last
+ * revision seen, so no event is missed.
+ */
+async function record(client: KubeClient, signal: AbortSignal): Promise<Seen[]> {
   const seen: Seen[] = [];
   for (const [kind, plural] of [['ServiceEntry', 'serviceentries'], ['WorkloadEntry', 'workloadentries']] as const) {
-    void client
-      .watch(`/apis/networking.istio.io/v1/namespaces/${NS}/${plural}`, { resourceVersion: rv, timeoutSeconds: 600 }, (e) => {
-        if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
-        const o = e.object as { metadata: { name: string; resourceVersion: string }; spec: { workloadSelector?: unknown; endpoints?: unknown[] } };
-        seen.push({ type: e.type, kind, name: o.metadata.name, rv: BigInt(o.metadata.resourceVersion), selector: o.spec.workloadSelector !== undefined, inlineEndpoints: o.spec.endpoints?.length ?? 0 });
-      }, signal)
-      .catch(() => undefined);
+    const path = `/apis/networking.istio.io/v1/namespaces/${NS}/${plural}`;
+    let rv = (await client.request<{ metadata: { resourceVersion: string } }>({ method: 'GET', path })).metadata.resourceVersion;
+    void (async () => {
+      while (!signal.aborted) {
+        await client
+          .watch(path, { resourceVersion: rv, timeoutSeconds: 600 }, (e) => {
+            if (e.type === 'BOOKMARK' || e.type === 'ERROR') return;
+            const o = e.object as { metadata: { name: string; resourceVersion: string }; spec: { workloadSelector?: unknown; endpoints?: unknown[] } };
+            rv = o.metadata.resourceVersion;
+            seen.push({ type: e.type, kind, name: o.metadata.name, rv: BigInt(o.metadata.resourceVersion), selector: o.spec.workloadSelector !== undefined, inlineEndpoints: o.spec.endpoints?.length ?? 0 });
+          }, signal)
+          .catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
   }
   return seen;
 }
@@ -85,8 +98,7 @@ test('a service growing past the inline limit and back: WorkloadEntries before t
   const ac = new AbortController();
   const watcher = new KubeClient({ kubeconfig: api!.kubeconfigPath, qps: 100, burst: 100 });
   await watcher.init();
-  const listed = await watcher.request<{ metadata: { resourceVersion: string } }>({ method: 'GET', path: `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries` });
-  const events = record(watcher, listed.metadata.resourceVersion, ac.signal);
+  const events = await record(watcher, ac.signal);
 
   const reg = new FakeRegistry('reg', [svc('reg', 'big', addresses(LIMIT))]);
   const store = new SnapshotStore();
@@ -164,7 +176,8 @@ test('a service growing past the inline limit and back: WorkloadEntries before t
   assert.equal((se?.spec['endpoints'] as unknown[]).length, 30);
   await eventually(async () => ((await listIstio(api!, 'workloadentries', NS)).length === 0 ? true : undefined), 15000, 'WorkloadEntries pruned');
   assert.deepEqual(sink.debugState().held, []);
-  await new Promise((r) => setTimeout(r, 500)); // let the watches deliver the last events
+  // Let the watches deliver the last events: every WorkloadEntry written and deleted is seen.
+  await eventually(() => (events.filter((e) => e.kind === 'WorkloadEntry' && e.type === 'DELETED').length >= LIMIT ? true : undefined), 15000, 'the WorkloadEntry deletions recorded');
 
   // The recorded history, in revision order.
   let switched = false;

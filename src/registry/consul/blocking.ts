@@ -1,3 +1,4 @@
+import { whenAborted } from '../../util/abort.js';
 /**
  * Consul blocking-query rules (https://developer.hashicorp.com/consul/api-docs/features/blocking),
  * as pure functions so they are tested without a server.
@@ -85,7 +86,7 @@ export class Slots {
     }
     return new Promise((resolve) => {
       const grant = (): void => {
-        signal.removeEventListener('abort', onAbort);
+        unsubscribe();
         resolve(this.releaser());
       };
       const onAbort = (): void => {
@@ -94,7 +95,7 @@ export class Slots {
         resolve(undefined);
       };
       this.queue.push(grant);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const unsubscribe = whenAborted(signal, onAbort);
     });
   }
 

@@ -9,6 +9,7 @@ import { backoffMs, sleep, Slots } from './blocking.js';
 import { buildService, CONSUL_REGISTRY_KIND, HealthFilter, parseCatalogServices, type BuildOptions } from './entries.js';
 import { ConsulHttp, type ConsulTlsMaterial } from './http.js';
 import { TagsAsLabels } from './labels.js';
+import { whenAborted } from '../../util/abort.js';
 import { runBlockingWatch } from './watch.js';
 
 export interface ConsulTlsFiles {
@@ -275,8 +276,8 @@ export class ConsulRegistry extends ServiceSetRegistry {
         continue;
       }
       const abort = new AbortController();
-      const onParentAbort = (): void => abort.abort();
-      signal.addEventListener('abort', onParentAbort, { once: true });
+      // One listener on the shared signal for all watches (util/abort.ts): no MaxListeners warning.
+      const unsubscribe = whenAborted(signal, () => abort.abort());
       const w: ServiceWatch = { abort, synced: false, key: undefined };
       state.services.set(name, w);
       void runBlockingWatch(this.watchOptions(http, `v1/health/service/${encodeURIComponent(name)}`, state.dc, abort.signal), {
@@ -285,7 +286,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
         onFailure: (e, status) => this.failed(state.dc, e, status),
       })
         .catch((e: unknown) => this.bug(e))
-        .finally(() => signal.removeEventListener('abort', onParentAbort));
+        .finally(unsubscribe);
     }
     state.catalogSynced = true;
     this.checkSynced();

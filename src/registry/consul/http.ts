@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { whenAborted } from '../../util/abort.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 
 /** TLS material as PEM text (read from files by the registry at start, never in a constructor). */
@@ -91,7 +92,7 @@ export class ConsulHttp {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        unsubscribe();
         if (err !== undefined) reject(err);
         else if (res !== undefined) resolve(res);
       };
@@ -113,7 +114,7 @@ export class ConsulHttp {
         req.destroy();
         finish(new ConsulTransportError(`GET ${redact(url)}: no answer within ${timeoutMs} ms`, undefined));
       }, timeoutMs);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const unsubscribe = whenAborted(signal, onAbort);
       req.on('error', (e) => finish(new ConsulTransportError(`GET ${redact(url)}: ${describeError(e)}`, e)));
       req.end();
     });

@@ -1,3 +1,4 @@
+import { whenAborted } from '../../util/abort.js';
 /**
  * Resolves after `ms`, or at once when `signal` aborts; never rejects. Adapters wait between
  * retries with it so an abort ends every backoff immediately and leaves no timer behind.
@@ -7,10 +8,11 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      unsubscribe();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
+    // One listener on the shared signal however many waits (util/abort.ts).
+    const unsubscribe = whenAborted(signal, done);
   });
 }

@@ -1,7 +1,7 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
-import { childSignal } from './abort.js';
+import { childSignal } from '../../util/abort.js';
 import { resolveKubeConfig } from './kubeconfig.js';
 import { TokenBucket } from './rate-limiter.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { childSignal } from './abort.js';
-import { KubeClient } from './kube-client.js';
+import { KubeClient } from '../sinks/kubernetes/kube-client.js';
 
 test('child signals: one listener on the parent whatever the number of children; abort reaches each', () => {
   const parent = new AbortController();
