@@ -43,7 +43,8 @@ export interface ConversionOptions {
   readonly extraLabels: Readonly<Record<string, string>>;
   /**
    * Which listener addresses this registry's ServiceEntries get (docs/mapping.md#listener-addresses);
-   * applied by the pipeline after conversion. Default `none` (until the istiod e2e views are proven with addresses).
+   * applied by the pipeline after conversion. Undefined here means `none` (library use and unit tests);
+   * the config always sets it, default `providers` (config/defaults.ts).
    */
   readonly addresses?: AddressMode;
   /**
