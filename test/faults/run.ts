@@ -349,6 +349,145 @@ log: {level: warn}
   }
 }
 
+/**
+ * Kubernetes route: the API server is partitioned away (a TCP proxy that holds connections open
+ * and forwards nothing) for 10 s while the registry changes; then it is back.
+ */
+async function apiserverPartition(peers: PeersModule): Promise<Row> {
+  const N = SHORT ? 50 : 300;
+  const zkPeers = await loadZookeeperPeers();
+  const etcd = await peers.startEtcd();
+  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const proxy = await zkPeers.startTcpProxy(Number(new URL(api.url).port));
+  try {
+    await peers.applyIstioCrds(api);
+    const NS = 'faults-partition';
+    await peers.ensureNamespace(api, NS);
+    const dir = await mkdtemp(join(tmpdir(), 'mb-fault-part-'));
+    const kubeconfig = await peers.writeKubeconfig({ url: `https://127.0.0.1:${proxy.port}`, ca: api.ca }, { token: api.token, file: join(dir, 'kubeconfig') });
+    const services = join(dir, 'services.yaml');
+    const all = fileServices(N + 5);
+    await writeServices(services, all.slice(0, N));
+    const [admin] = (await peers.freePorts(1)) as [number];
+    const config = join(dir, 'meshbridge.yaml');
+    await writeFile(
+      config,
+      `registries:
+  - {name: files, kind: file, namespace: ${NS}, file: {path: services.yaml, pollIntervalMs: 500}}
+sinks:
+  kubernetes: {kubeconfig: ${kubeconfig}, qps: 200, burst: 200}
+admin: {address: 127.0.0.1:${admin}}
+log: {level: warn}
+`,
+    );
+    const names = async (): Promise<Set<string>> => {
+      const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`);
+      return new Set(((r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? []).map((o) => o.metadata.name).filter((n) => !n.endsWith('.shared.meshbridge.internal')));
+    };
+    const mb = await startMeshbridge({ config, adminPort: admin });
+    const rss = rssSampler(() => mb);
+    try {
+      await until(async () => (await names()).size === N, 60_000, 'initial apply');
+      proxy.block();
+      // While partitioned: 5 services added, 1 removed (within every guard).
+      const want = [...all.slice(1, N + 5)];
+      await writeServices(services, want);
+      let minSeen = N;
+      const t1 = Date.now();
+      while (Date.now() - t1 < 10_000) {
+        minSeen = Math.min(minSeen, (await names()).size);
+        await sleep(500);
+      }
+      proxy.unblock();
+      const t0 = Date.now();
+      const expected = new Set(want.map((x) => `${x.name}.${x.namespace}.files.local`));
+      await until(async () => {
+        const now = await names();
+        minSeen = Math.min(minSeen, now.size);
+        return now.size === expected.size && [...expected].every((n) => now.has(n));
+      }, 120_000, 'converged after the partition');
+      const convergeMs = Date.now() - t0;
+      const deletes = metricSum(await mb.metrics(), 'meshbridge_kube_writes_total', { op: 'delete', result: 'ok' });
+      const writes = metricSum(await mb.metrics(), 'meshbridge_kube_writes_total', { op: 'apply' });
+      const removed = Math.max(0, N - 1 - minSeen);
+      return { scenario: 'kube-apiserver partitioned for 10 s while the registry changes', route: 'kubernetes', services: N, removed, convergeMs, writes, peakRssMiB: await rss.stop(), note: `${deletes} delete (the service really removed); request timeout 15 s`, ok: removed === 0 && deletes === 1 };
+    } finally {
+      await mb.stop();
+      await rss.stop();
+    }
+  } finally {
+    await proxy.stop();
+    await api.stop();
+    await etcd.stop();
+  }
+}
+
+/** Kubernetes route, two replicas with leader election: kill -9 of the leader; the standby takes over. */
+async function leaderFailover(peers: PeersModule): Promise<Row> {
+  const N = SHORT ? 50 : 300;
+  const etcd = await peers.startEtcd();
+  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  try {
+    await peers.applyIstioCrds(api);
+    const NS = 'faults-leader';
+    await peers.ensureNamespace(api, NS);
+    const dir = await mkdtemp(join(tmpdir(), 'mb-fault-leader-'));
+    const services = join(dir, 'services.yaml');
+    const all = fileServices(N + 1);
+    await writeServices(services, all.slice(0, N));
+    const ports = (await peers.freePorts(2)) as [number, number];
+    const configs = await Promise.all(
+      ports.map(async (admin, i) => {
+        const config = join(dir, `meshbridge-${i}.yaml`);
+        await writeFile(
+          config,
+          `registries:
+  - {name: files, kind: file, namespace: ${NS}, file: {path: services.yaml, pollIntervalMs: 500}}
+sinks:
+  kubernetes:
+    kubeconfig: ${api.kubeconfigPath}
+    qps: 200
+    burst: 200
+    leaderElection: {enabled: true, namespace: ${NS}, name: meshbridge-faults, leaseDurationSeconds: 6, renewDeadlineSeconds: 4, retryPeriodSeconds: 1, identity: replica-${i}}
+admin: {address: 127.0.0.1:${admin}}
+log: {level: warn}
+`,
+        );
+        return config;
+      }),
+    );
+    const count = async (): Promise<number> => {
+      const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`);
+      return ((r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? []).filter((o) => !o.metadata.name.endsWith('.shared.meshbridge.internal')).length;
+    };
+    const a = await startMeshbridge({ config: configs[0]!, adminPort: ports[0] });
+    await until(async () => metricSum(await a.metrics(), 'meshbridge_kube_leader') === 1, 30_000, 'replica-0 leads');
+    const b = await startMeshbridge({ config: configs[1]!, adminPort: ports[1] });
+    const rss = rssSampler(() => b);
+    try {
+      await until(async () => (await count()) === N, 60_000, 'initial apply');
+      await a.kill();
+      await writeServices(services, all);
+      const t0 = Date.now();
+      let min = N;
+      await until(async () => {
+        const n = await count();
+        min = Math.min(min, n);
+        return n === N + 1;
+      }, 60_000, 'the standby applied the change');
+      const convergeMs = Date.now() - t0;
+      const deletes = metricSum(await b.metrics(), 'meshbridge_kube_writes_total', { op: 'delete' });
+      return { scenario: 'leader failover: kill -9 of the leader of two replicas', route: 'kubernetes', services: N, removed: N - min + deletes, convergeMs, writes: metricSum(await b.metrics(), 'meshbridge_kube_writes_total', { op: 'apply' }), peakRssMiB: await rss.stop(), note: 'lease 6 s; converge: kill -> the change applied by the standby', ok: min >= N && deletes === 0 };
+    } finally {
+      await b.stop();
+      await rss.stop();
+    }
+  } finally {
+    await api.stop();
+    await etcd.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const peers = await loadPeers();
   const rows: Row[] = [];
@@ -359,6 +498,8 @@ async function main(): Promise<void> {
     ['never-syncs', () => neverSyncs(peers)],
     ['storm-and-stall', () => stormAndStall(peers)],
     ['kill-mid-apply', () => killMidApply(peers)],
+    ['apiserver-partition', () => apiserverPartition(peers)],
+    ['leader-failover', () => leaderFailover(peers)],
   ];
   const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   for (const [name, run] of scenarios) {

@@ -14,7 +14,18 @@ export interface KubeClientOptions {
   /** Attempts for retryable failures (429, 5xx, connection errors; 409 when asked). */
   readonly maxAttempts?: number;
   readonly userAgent?: string;
+  /**
+   * A request (not a watch) with no answer this long is abandoned and retried (ETIMEDOUT):
+   * an API server behind a partition, or a connection a proxy holds open, must not stall the
+   * sink forever. Default 15 s.
+   */
+  readonly requestTimeoutMs?: number;
 }
+
+/** Default request timeout (server-side apply of one object takes well under a second). */
+export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 15_000;
+/** A watch that delivers nothing for this long after its own timeoutSeconds is torn down. */
+const WATCH_GRACE_MS = 30_000;
 
 /** An API server answer that is not 2xx. `reason` is the Status reason when there is one. */
 export class KubeApiError extends Error {
@@ -110,6 +121,10 @@ export class KubeClient {
     return new Promise<void>((resolve, reject) => {
       const req = this.raw('GET', path, { ...query, watch: true, allowWatchBookmarks: true }, undefined, undefined, child.signal);
       req.once('close', () => child.release());
+      // A watch the server should have ended (its timeoutSeconds) but that stays silent is dead
+      // (a partition, a proxy holding the connection): tear it down so the caller re-opens it.
+      const seconds = typeof query['timeoutSeconds'] === 'number' ? query['timeoutSeconds'] : 300;
+      req.setTimeout(seconds * 1000 + WATCH_GRACE_MS, () => req.destroy(Object.assign(new Error(`watch ${path}: silent past its timeout`), { code: 'ETIMEDOUT' })));
       req.on('response', (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           collect(res, (text) => reject(toApiError(res.statusCode ?? 0, text)));
@@ -146,6 +161,8 @@ export class KubeClient {
     const body = args.body === undefined ? undefined : JSON.stringify(args.body);
     return new Promise((resolve, reject) => {
       const req = this.raw(args.method, args.path, args.query, body, args.contentType, args.signal);
+      const timeoutMs = this.o.requestTimeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS;
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`${args.method} ${args.path}: no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('response', (res) => {
         collect(res, (text) => {
           const status = res.statusCode ?? 0;
