@@ -48,7 +48,7 @@ export function redactSecrets(text: string): string {
 
 /**
  * Every secret of a resolved config, found by key name: string values under keys named like a
- * password, token or secret (at any depth), user/password pairs as basic auth, and passwords in
+ * password, token, secret or credentials (the key ends so: `password`, `token`, `accessToken`; at any depth), user/password pairs as basic auth, and passwords in
  * URLs (`http://user:pass@host`).
  */
 export function registerConfigSecrets(config: unknown): void {
@@ -64,7 +64,7 @@ export function registerConfigSecrets(config: unknown): void {
     if (typeof v !== 'object' || v === null) return;
     const o = v as Record<string, unknown>;
     for (const [k, x] of Object.entries(o)) {
-      if (typeof x === 'string' && /pass(word)?|token|secret|credential/i.test(k) && !/file$/i.test(k)) registerSecret(x);
+      if (typeof x === 'string' && /(password|passwd|token|secret|credentials?)$/i.test(k)) registerSecret(x);
       else walk(x);
     }
     if (typeof o['password'] === 'string') registerBasicAuth(typeof o['username'] === 'string' ? o['username'] : '', o['password']);
