@@ -63,6 +63,7 @@ async function round(): Promise<Round> {
     registries: [registry],
     conversion: new Map([[REGISTRY, options]]),
     protectPercent: new Map(),
+    prewarmMinServices: Infinity, // the cold first pass is what these figures measure
     conflictPolicy: ConflictPolicy.MERGE,
     debounce: { quietPeriodMs: 3_600_000, maxDelayMs: 3_600_000 },
     store,

@@ -26,6 +26,7 @@ function pipelineOver(registry: Registry, store: SnapshotStore): Pipeline {
     registries: [registry],
     conversion: new Map([[REGISTRY, options]]),
     protectPercent: new Map(),
+    prewarmMinServices: Infinity, // the cold first pass is what these figures measure
     conflictPolicy: ConflictPolicy.MERGE,
     debounce: { quietPeriodMs: NEVER_MS, maxDelayMs: NEVER_MS },
     store,

@@ -35,6 +35,11 @@ export interface PipelineOptions {
    * (MB_REGISTRY_SYNC_TIMEOUT). 0 or undefined: wait forever.
    */
   readonly syncTimeoutMs?: number | undefined;
+  /**
+   * A first publish over at least this many services is prepared in slices that yield (default
+   * 2,000; Infinity: always at once, as the micro-benchmarks want).
+   */
+  readonly prewarmMinServices?: number | undefined;
   /** Clock (ms), for tests; default Date.now. */
   readonly now?: (() => number) | undefined;
   readonly conflictPolicy: ConflictPolicy;
@@ -53,6 +58,14 @@ export interface PipelineOptions {
   /** Range VIPs are taken from (docs/mapping.md#listener-addresses); default DEFAULT_VIP_CIDR. */
   readonly vipCidr?: string | undefined;
 }
+
+/**
+ * A first publish over at least this many services is prepared in slices of PREWARM_SLICE hosts
+ * (conversion and the address plan), yielding to the event loop between slices, so a large
+ * initial sync never blocks registry sessions' heartbeats for the whole of it (issue 10 case 11).
+ */
+const PREWARM_MIN_SERVICES = 2000;
+const PREWARM_SLICE = 250;
 
 /** Guard settings a registry gets when the config says nothing (docs/safety.md). */
 export const DEFAULT_PROTECT: ProtectSettings = { servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0 };
@@ -103,6 +116,10 @@ export class Pipeline {
   private releaseTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** True while the first publish is being prepared in slices; flushes wait for it. */
+  private prewarming = false;
+  /** What the prepared slices' address settles changed, for the first collect(). */
+  private pendingSettle = { hosts: false, shared: false };
   /** Last published views from before a restart, used for a registry until it syncs. */
   private readonly checkpoint = new Map<string, ReadonlyMap<string, Service>>();
   /** Registries whose first sync did not finish within syncTimeoutMs. */
@@ -268,7 +285,44 @@ export class Pipeline {
       { registries: this.o.registries.map((r) => r.name), fromCheckpoint: waiting.filter((n) => this.checkpoint.has(n)), unsynced: waiting },
       waiting.length === 0 ? 'all registries synced; publishing' : 'publishing before every registry synced (checkpoint or start-up timeout)',
     );
-    this.flush();
+    this.firstFlush();
+  }
+
+  /** The first publish: at once when small, else after preparing it in slices (prewarm). */
+  private firstFlush(): void {
+    let total = 0;
+    for (const r of this.o.registries) total += this.viewOf(r).size;
+    if (total < (this.o.prewarmMinServices ?? PREWARM_MIN_SERVICES) || this.stopped) {
+      this.flush();
+      return;
+    }
+    this.prewarming = true;
+    const t0 = performance.now();
+    void this.prewarm()
+      .catch((e: unknown) => this.o.logger.error({ err: describeError(e), code: ErrorCode.INTERNAL }, 'preparing the first snapshot failed; building it at once'))
+      .finally(() => {
+        this.prewarming = false;
+        this.o.logger.info({ services: total, ms: Math.round(performance.now() - t0) }, 'first snapshot prepared in slices');
+        if (!this.stopped) this.flush();
+      });
+  }
+
+  /**
+   * Converts every host of the registries' current views and settles their addresses, a slice at
+   * a time, yielding between slices. Only a cache warm-up: the flush that follows is the
+   * authoritative pass (guard, merge, conversion cache hits, the remaining settle, publish).
+   */
+  private async prewarm(): Promise<void> {
+    const views = this.o.registries.map((r) => ({ registry: r.name, services: [...this.viewOf(r).values()] }));
+    const { inputs } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
+    for (let i = 0; i < inputs.length; i += PREWARM_SLICE) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.stopped) return;
+      for (const input of inputs.slice(i, i + PREWARM_SLICE)) this.convertCached(input);
+      const s = this.addresses.settle();
+      if (s.hosts.size > 0) this.pendingSettle.hosts = true;
+      if (s.sharedChanged) this.pendingSettle.shared = true;
+    }
   }
 
   /** syncTimeoutMs passed: registries still not synced stop blocking the first publish. */
@@ -317,7 +371,7 @@ export class Pipeline {
 
   /** Builds and publishes a snapshot from the registries' current state. Synchronous. */
   flush(): void {
-    if (!this.allSynced) return;
+    if (!this.allSynced || this.prewarming) return; // a prewarm ends with a flush that takes the changes
     const end = this.o.metrics.buildDuration.startTimer();
     this.o.metrics.debounceFlushes.inc();
     const dirty = this.dirty;
@@ -403,7 +457,10 @@ export class Pipeline {
    * host order, then the shared ServiceEntries.
    */
   private collect(index: HostIndex): IstioResource[] {
-    const settled = this.addresses.settle();
+    const s = this.addresses.settle();
+    const pending = this.pendingSettle;
+    this.pendingSettle = { hosts: false, shared: false };
+    const settled = { hosts: s.hosts, sharedChanged: s.sharedChanged || pending.shared, anyHost: s.hosts.size > 0 || pending.hosts };
     const resources: IstioResource[] = [];
     const conflicts = this.listenerConflicts;
     const before = conflicts.size;
@@ -443,7 +500,7 @@ export class Pipeline {
       touched = true;
     }
     for (const r of shared) resources.push(r);
-    if (settled.hosts.size > 0 || settled.sharedChanged) this.noteAddressStats();
+    if (settled.anyHost || settled.sharedChanged) this.noteAddressStats();
     if (touched && (before > 0 || conflicts.size > 0)) this.noteListenerConflicts(conflicts.list());
     return resources;
   }
