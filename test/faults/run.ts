@@ -488,6 +488,92 @@ log: {level: warn}
   }
 }
 
+/**
+ * An HTTPS proxy in front of the kube-apiserver that answers a share of the writes with 429
+ * (Retry-After: 1) and delays every other request: a slow, throttling API server. Its serving
+ * certificate is made with Debian's openssl for 127.0.0.1.
+ */
+async function throttlingProxy(api: { url: string; ca: string }, dir: string, opts: { rejectShare: number; delayMs: number }): Promise<{ port: number; ca: string; rejected: () => number; close: () => void }> {
+  const { execFileSync } = await import('node:child_process');
+  const https = await import('node:https');
+  const { readFileSync } = await import('node:fs');
+  const key = join(dir, 'proxy.key');
+  const cert = join(dir, 'proxy.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const target = new URL(api.url);
+  let rejected = 0;
+  let writes = 0;
+  const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    const write = req.method !== 'GET';
+    if (write && (writes++ % Math.round(1 / opts.rejectShare)) === 0) {
+      rejected += 1;
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"kind":"Status","reason":"TooManyRequests","code":429}');
+      return;
+    }
+    setTimeout(() => {
+      const up = https.request({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, ca: api.ca }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    }, opts.delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, ca: readFileSync(cert, 'utf8'), rejected: () => rejected, close: () => server.close() };
+}
+
+/** Kubernetes route through a slow API server that answers every fifth write with 429. */
+async function apiserverThrottling(peers: PeersModule): Promise<Row> {
+  const N = SHORT ? 50 : 300;
+  const etcd = await peers.startEtcd();
+  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const dir = await mkdtemp(join(tmpdir(), 'mb-fault-429-'));
+  const proxy = await throttlingProxy(api, dir, { rejectShare: 0.2, delayMs: 300 });
+  try {
+    await peers.applyIstioCrds(api);
+    const NS = 'faults-throttle';
+    await peers.ensureNamespace(api, NS);
+    const kubeconfig = await peers.writeKubeconfig({ url: `https://127.0.0.1:${proxy.port}`, ca: proxy.ca }, { token: api.token, file: join(dir, 'kubeconfig') });
+    const services = join(dir, 'services.yaml');
+    const all = fileServices(N + 5);
+    await writeServices(services, all.slice(0, N));
+    const [admin] = (await peers.freePorts(1)) as [number];
+    const config = join(dir, 'meshbridge.yaml');
+    await writeFile(config, `registries:\n  - {name: files, kind: file, namespace: ${NS}, file: {path: services.yaml, pollIntervalMs: 500}}\nsinks:\n  kubernetes: {kubeconfig: ${kubeconfig}, qps: 200, burst: 200}\nadmin: {address: 127.0.0.1:${admin}}\nlog: {level: warn}\n`);
+    const names = async (): Promise<number> => {
+      const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`);
+      return ((r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? []).filter((o) => !o.metadata.name.endsWith('.shared.meshbridge.internal')).length;
+    };
+    const mb = await startMeshbridge({ config, adminPort: admin });
+    const rss = rssSampler(() => mb);
+    try {
+      await until(async () => (await names()) === N, 120_000, 'initial apply through the throttling proxy');
+      const t0 = Date.now();
+      await writeServices(services, all);
+      let min = N;
+      await until(async () => {
+        const n = await names();
+        min = Math.min(min, n);
+        return n === N + 5;
+      }, 120_000, 'the change applied through the throttling proxy');
+      const convergeMs = Date.now() - t0;
+      const m = await mb.metrics();
+      const deletes = metricSum(m, 'meshbridge_kube_writes_total', { op: 'delete' });
+      const failed = metricSum(m, 'meshbridge_kube_writes_total', { result: 'error' });
+      return { scenario: 'slow kube-apiserver (300 ms) answering every fifth write 429', route: 'kubernetes', services: N, removed: N - min + deletes, convergeMs, writes: metricSum(m, 'meshbridge_kube_writes_total', { op: 'apply' }), peakRssMiB: await rss.stop(), note: `${proxy.rejected()} answered 429 and retried after Retry-After; ${failed} writes failed`, ok: min >= N && deletes === 0 && failed === 0 };
+    } finally {
+      await mb.stop();
+      await rss.stop();
+    }
+  } finally {
+    proxy.close();
+    await api.stop();
+    await etcd.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const peers = await loadPeers();
   const rows: Row[] = [];
@@ -500,6 +586,7 @@ async function main(): Promise<void> {
     ['kill-mid-apply', () => killMidApply(peers)],
     ['apiserver-partition', () => apiserverPartition(peers)],
     ['leader-failover', () => leaderFailover(peers)],
+    ['apiserver-throttling', () => apiserverThrottling(peers)],
   ];
   const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   for (const [name, run] of scenarios) {
