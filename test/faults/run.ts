@@ -14,7 +14,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdsClient } from '../xds/support/adsc.js';
-import { loadPeers, type PeersModule } from '../support/peers.js';
+import { loadPeers, type KubeApi, type PeersModule } from '../support/peers.js';
 import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
 import { javaUrlEncode, loadZookeeperPeers, ZkWriter } from '../zookeeper/peers.js';
 
@@ -298,15 +298,37 @@ async function stormAndStall(peers: PeersModule): Promise<Row[]> {
   return rows;
 }
 
+/** The per-service ServiceEntries in `ns` at the API server (shared entries left out). */
+async function serviceEntryNames(peers: PeersModule, api: KubeApi, ns: string): Promise<Set<string>> {
+  const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${ns}/serviceentries`);
+  const items = (r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? [];
+  return new Set(items.map((o) => o.metadata.name).filter((n) => !n.endsWith('.shared.meshbridge.internal')));
+}
+
+/** An etcd and a kube-apiserver with Istio's CRDs and namespace `ns`; `stop` ends both. */
+async function kubeTarget(peers: PeersModule, ns: string): Promise<{ api: KubeApi; stop: () => Promise<void> }> {
+  const etcd = await peers.startEtcd();
+  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const stop = async (): Promise<void> => {
+    await api.stop();
+    await etcd.stop();
+  };
+  try {
+    await peers.applyIstioCrds(api);
+    await peers.ensureNamespace(api, ns);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { api, stop };
+}
+
 /** Kubernetes route: kill -9 of Meshbridge in the middle of its initial apply; restart. */
 async function killMidApply(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 150 : 600;
-  const etcd = await peers.startEtcd();
-  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const NS = 'faults-kube';
+  const { api, stop } = await kubeTarget(peers, NS);
   try {
-    await peers.applyIstioCrds(api);
-    const NS = 'faults-kube';
-    await peers.ensureNamespace(api, NS);
     const dir = await mkdtemp(join(tmpdir(), 'mb-fault-kube-'));
     await writeServices(join(dir, 'services.yaml'), fileServices(N));
     const [admin] = (await peers.freePorts(1)) as [number];
@@ -321,10 +343,7 @@ admin: {address: 127.0.0.1:${admin}}
 log: {level: warn}
 `,
     );
-    const count = async (): Promise<number> => {
-      const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`);
-      return ((r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? []).filter((o) => !o.metadata.name.endsWith('.shared.meshbridge.internal')).length;
-    };
+    const count = async (): Promise<number> => (await serviceEntryNames(peers, api, NS)).size;
     let mb: MeshbridgeProcess | undefined = await startMeshbridge({ config, adminPort: admin });
     const rss = rssSampler(() => mb);
     await until(async () => (await count()) >= N / 3, 60_000, 'a third applied');
@@ -344,8 +363,7 @@ log: {level: warn}
     await mb.stop();
     return { scenario: `kill -9 in the middle of the initial apply (${before} of ${N} written)`, route: 'kubernetes', services: N, removed: before - min + deletes, convergeMs, writes, peakRssMiB: await rss.stop(), note: `qps 50; restart wrote the rest`, ok: min >= before && deletes === 0 };
   } finally {
-    await api.stop();
-    await etcd.stop();
+    await stop();
   }
 }
 
@@ -356,13 +374,10 @@ log: {level: warn}
 async function apiserverPartition(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 50 : 300;
   const zkPeers = await loadZookeeperPeers();
-  const etcd = await peers.startEtcd();
-  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const NS = 'faults-partition';
+  const { api, stop } = await kubeTarget(peers, NS);
   const proxy = await zkPeers.startTcpProxy(Number(new URL(api.url).port));
   try {
-    await peers.applyIstioCrds(api);
-    const NS = 'faults-partition';
-    await peers.ensureNamespace(api, NS);
     const dir = await mkdtemp(join(tmpdir(), 'mb-fault-part-'));
     const kubeconfig = await peers.writeKubeconfig({ url: `https://127.0.0.1:${proxy.port}`, ca: api.ca }, { token: api.token, file: join(dir, 'kubeconfig') });
     const services = join(dir, 'services.yaml');
@@ -380,10 +395,7 @@ admin: {address: 127.0.0.1:${admin}}
 log: {level: warn}
 `,
     );
-    const names = async (): Promise<Set<string>> => {
-      const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`);
-      return new Set(((r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? []).map((o) => o.metadata.name).filter((n) => !n.endsWith('.shared.meshbridge.internal')));
-    };
+    const names = (): Promise<Set<string>> => serviceEntryNames(peers, api, NS);
     const mb = await startMeshbridge({ config, adminPort: admin });
     const rss = rssSampler(() => mb);
     try {
@@ -417,20 +429,16 @@ log: {level: warn}
     }
   } finally {
     await proxy.stop();
-    await api.stop();
-    await etcd.stop();
+    await stop();
   }
 }
 
 /** Kubernetes route, two replicas with leader election: kill -9 of the leader; the standby takes over. */
 async function leaderFailover(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 50 : 300;
-  const etcd = await peers.startEtcd();
-  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const NS = 'faults-leader';
+  const { api, stop } = await kubeTarget(peers, NS);
   try {
-    await peers.applyIstioCrds(api);
-    const NS = 'faults-leader';
-    await peers.ensureNamespace(api, NS);
     const dir = await mkdtemp(join(tmpdir(), 'mb-fault-leader-'));
     const services = join(dir, 'services.yaml');
     const all = fileServices(N + 1);
@@ -456,10 +464,7 @@ log: {level: warn}
         return config;
       }),
     );
-    const count = async (): Promise<number> => {
-      const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`);
-      return ((r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? []).filter((o) => !o.metadata.name.endsWith('.shared.meshbridge.internal')).length;
-    };
+    const count = async (): Promise<number> => (await serviceEntryNames(peers, api, NS)).size;
     const a = await startMeshbridge({ config: configs[0]!, adminPort: ports[0] });
     await until(async () => metricSum(await a.metrics(), 'meshbridge_kube_leader') === 1, 30_000, 'replica-0 leads');
     const b = await startMeshbridge({ config: configs[1]!, adminPort: ports[1] });
@@ -483,8 +488,7 @@ log: {level: warn}
       await rss.stop();
     }
   } finally {
-    await api.stop();
-    await etcd.stop();
+    await stop();
   }
 }
 
@@ -527,14 +531,11 @@ async function throttlingProxy(api: { url: string; ca: string }, dir: string, op
 /** Kubernetes route through a slow API server that answers every fifth write with 429. */
 async function apiserverThrottling(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 50 : 300;
-  const etcd = await peers.startEtcd();
-  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const NS = 'faults-throttle';
+  const { api, stop } = await kubeTarget(peers, NS);
   const dir = await mkdtemp(join(tmpdir(), 'mb-fault-429-'));
   const proxy = await throttlingProxy(api, dir, { rejectShare: 0.2, delayMs: 300 });
   try {
-    await peers.applyIstioCrds(api);
-    const NS = 'faults-throttle';
-    await peers.ensureNamespace(api, NS);
     const kubeconfig = await peers.writeKubeconfig({ url: `https://127.0.0.1:${proxy.port}`, ca: proxy.ca }, { token: api.token, file: join(dir, 'kubeconfig') });
     const services = join(dir, 'services.yaml');
     const all = fileServices(N + 5);
@@ -542,10 +543,7 @@ async function apiserverThrottling(peers: PeersModule): Promise<Row> {
     const [admin] = (await peers.freePorts(1)) as [number];
     const config = join(dir, 'meshbridge.yaml');
     await writeFile(config, `registries:\n  - {name: files, kind: file, namespace: ${NS}, file: {path: services.yaml, pollIntervalMs: 500}}\nsinks:\n  kubernetes: {kubeconfig: ${kubeconfig}, qps: 200, burst: 200}\nadmin: {address: 127.0.0.1:${admin}}\nlog: {level: warn}\n`);
-    const names = async (): Promise<number> => {
-      const r = await peers.kubeRequest(api, 'GET', `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries`);
-      return ((r.body as { items?: Array<{ metadata: { name: string } }> }).items ?? []).filter((o) => !o.metadata.name.endsWith('.shared.meshbridge.internal')).length;
-    };
+    const names = async (): Promise<number> => (await serviceEntryNames(peers, api, NS)).size;
     const mb = await startMeshbridge({ config, adminPort: admin });
     const rss = rssSampler(() => mb);
     try {
@@ -569,8 +567,7 @@ async function apiserverThrottling(peers: PeersModule): Promise<Row> {
     }
   } finally {
     proxy.close();
-    await api.stop();
-    await etcd.stop();
+    await stop();
   }
 }
 

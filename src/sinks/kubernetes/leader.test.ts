@@ -10,7 +10,10 @@ import { LeaderElector } from './leader.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function fakeApi(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ server: Server; client: KubeClient }> {
+async function fakeApi(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+  limits: { qps: number; burst: number; maxAttempts?: number } = { qps: 1000, burst: 1000, maxAttempts: 1 },
+): Promise<{ server: Server; client: KubeClient }> {
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (d: string) => (body += d));
@@ -24,7 +27,7 @@ async function fakeApi(handler: (req: IncomingMessage, res: ServerResponse, body
     kubeconfig,
     `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true }\nusers:\n- name: u\n  user: { token: t }\ncontexts:\n- name: x\n  context: { cluster: c, user: u }\ncurrent-context: x\n`,
   );
-  const client = new KubeClient({ kubeconfig, qps: 1000, burst: 1000, maxAttempts: 1 });
+  const client = new KubeClient({ kubeconfig, ...limits });
   await client.init();
   return { server, client };
 }
@@ -72,20 +75,14 @@ test('leadership is timed from when the renew was sent, not from when the answer
 
 test('a write whose fence fails after the rate limiter is never sent (MB_KUBE_FENCED)', async () => {
   const seen: string[] = [];
-  const { server } = await fakeApi((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-  });
-  const port = (server.address() as { port: number }).port;
-  const dir = await mkdtemp(join(tmpdir(), 'mb-fence-'));
-  const kubeconfig = join(dir, 'config');
-  await writeFile(
-    kubeconfig,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true }\nusers:\n- name: u\n  user: { token: t }\ncontexts:\n- name: x\n  context: { cluster: c, user: u }\ncurrent-context: x\n`,
-  );
   // qps 2, burst 1: the second write waits ~500 ms in the limiter; leadership ends meanwhile.
-  const client = new KubeClient({ kubeconfig, qps: 2, burst: 1 });
-  await client.init();
+  const { server, client } = await fakeApi(
+    (req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    },
+    { qps: 2, burst: 1 },
+  );
   let leader = true;
   try {
     const first = client.request({ method: 'PATCH', path: '/a', body: {}, fence: () => leader });
