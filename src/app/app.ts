@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
-import type { Config } from '../config/index.js';
+import type { CheckpointConfig, Config } from '../config/index.js';
 import { kubeClientSettings, kubernetesSinkSettings, pipelineSettings, xdsServerSettings } from '../config/index.js';
 import { convert, hostFor } from '../convert/index.js';
 import { Pipeline } from '../core/pipeline.js';
@@ -17,7 +17,7 @@ import { KubernetesSink } from '../sinks/kubernetes/sink.js';
 import { ProblemLog } from './context.js';
 import { createRegistry } from './registries.js';
 import { adminActions, debugPages } from './pages.js';
-import { CheckpointWriter, readCheckpoint } from './checkpoint.js';
+import { CheckpointWriter, ConfigMapCheckpointStore, FileCheckpointStore, readCheckpoint, type CheckpointStore } from '../checkpoint/index.js';
 
 /** Which sinks to build: `run` builds the configured ones; `render` only a one-shot renderer. */
 export type AppMode =
@@ -53,6 +53,7 @@ export class App {
   readonly kubernetes: KubernetesSink | undefined;
   readonly admin: AdminServer | undefined;
   readonly checkpoint: CheckpointWriter | undefined;
+  private checkpointStore: CheckpointStore | undefined;
   private readonly o: AppOptions;
 
   constructor(options: AppOptions) {
@@ -106,10 +107,13 @@ export class App {
   private buildCheckpoint(config: Config, logger: Logger): CheckpointWriter | undefined {
     const c = config.checkpoint;
     if (c === undefined || this.o.mode.type !== 'run') return undefined;
+    this.checkpointStore = checkpointStore(c, config.instance);
     return new CheckpointWriter({
-      path: c.path,
+      store: this.checkpointStore,
       intervalMs: c.intervalSeconds * 1000,
       source: () => ({ sequence: this.store.current()?.sequence, data: this.pipeline.checkpointData() }),
+      // With leader election only the leader writes (the standby's view is the same, its writes noise).
+      shouldWrite: () => config.sinks.kubernetes?.leaderElection === undefined || this.kubernetes?.isLeader() !== false,
       logger: logger.child({ component: 'checkpoint' }),
       metrics: this.metrics,
     });
@@ -159,9 +163,8 @@ export class App {
   async start(signal: AbortSignal): Promise<void> {
     if (this.admin !== undefined) await this.admin.start(signal);
     for (const sink of this.sinks) await sink.start(signal);
-    const cp = this.o.config.checkpoint;
-    if (this.checkpoint !== undefined && cp !== undefined) {
-      for (const [name, services] of await readCheckpoint(cp.path, this.o.logger, this.metrics)) this.pipeline.seedFromCheckpoint(name, services);
+    if (this.checkpoint !== undefined && this.checkpointStore !== undefined) {
+      for (const [name, services] of await readCheckpoint(this.checkpointStore, this.o.logger, this.metrics)) this.pipeline.seedFromCheckpoint(name, services);
       this.checkpoint.start(signal);
       // The last state is written on shutdown too (before the process exits).
       signal.addEventListener('abort', () => void this.checkpoint?.write(), { once: true });
@@ -224,4 +227,18 @@ export class App {
       }
     });
   }
+}
+
+/** The store a checkpoint config names (no I/O). */
+function checkpointStore(c: CheckpointConfig, instance: string): CheckpointStore {
+  const cm = c.configMap;
+  if (cm === undefined) return new FileCheckpointStore(c.path ?? '');
+  const client = new KubeClient({
+    qps: 5,
+    burst: 10,
+    userAgent: 'meshbridge-checkpoint',
+    ...(cm.kubeconfig !== undefined ? { kubeconfig: cm.kubeconfig } : {}),
+    ...(cm.context !== undefined ? { context: cm.context } : {}),
+  });
+  return new ConfigMapCheckpointStore({ client, namespace: cm.namespace, name: cm.name, instance });
 }

@@ -16,7 +16,7 @@ export const Defaults = {
     protectHoldMaxSeconds: 0,
   },
   startup: { syncTimeoutSeconds: 120 },
-  checkpoint: { intervalSeconds: 30 },
+  checkpoint: { intervalSeconds: 30, configMapName: 'meshbridge-checkpoint' },
   file: {
     pollIntervalMs: 5000,
     maxBytes: 32 * 1024 * 1024,

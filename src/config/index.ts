@@ -18,6 +18,7 @@ export { LogLevel, LogFormat, CleanupScope } from './types.js';
 export { registryKinds, isRegistryKind } from './kinds/index.js';
 export type { RegistryKind, RegistryKindSpec, FileSourceConfig } from './kinds/index.js';
 export type {
+  CheckpointConfig,
   Config,
   RegistryConfig,
   RegistryCommonConfig,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import { loadConfig, parseConfig } from './load.js';
@@ -463,4 +463,25 @@ test('instance: a label value, default meshbridge; empty refused', () => {
   assert.equal(parse(`instance: staging\n${MINIMAL}`).instance, 'staging');
   const e = fails(ErrorCode.CONFIG_INVALID, () => parse(`instance: ""\n${MINIMAL}`));
   assert.deepEqual(problems(e).map((p) => p.path), ['instance']);
+});
+
+test('checkpoint.configMap: name defaulted, kubeconfig and context from the Kubernetes sink unless set; path or configMap, not both', () => {
+  const kube = `
+registries:
+  - {name: demo, kind: file, file: {path: services.yaml}, namespace: demo}
+sinks: {kubernetes: {kubeconfig: kube/config, context: ctx-a}}
+`;
+  const inherited = parse(`${kube}checkpoint: {configMap: {namespace: mesh}}\n`).checkpoint;
+  assert.equal(inherited?.path, undefined);
+  assert.deepEqual(inherited?.configMap, { name: 'meshbridge-checkpoint', namespace: 'mesh', kubeconfig: resolve(dirname(SRC), 'kube/config'), context: 'ctx-a' });
+  const own = parse(`${kube}checkpoint: {configMap: {namespace: mesh, name: cp, kubeconfig: /other/config}}\n`).checkpoint?.configMap;
+  assert.deepEqual(own, { name: 'cp', namespace: 'mesh', kubeconfig: '/other/config', context: undefined });
+  const alone = parse(`${MINIMAL}checkpoint: {configMap: {namespace: mesh}}\n`).checkpoint?.configMap;
+  assert.deepEqual(alone, { name: 'meshbridge-checkpoint', namespace: 'mesh', kubeconfig: undefined, context: undefined });
+  const both = fails(ErrorCode.CONFIG_INVALID, () => parse(`${MINIMAL}checkpoint: {path: cp.json, configMap: {namespace: mesh}}\n`));
+  assert.match(problems(both).find((p) => p.path === 'checkpoint.configMap')?.message ?? '', /not both/);
+  const neither = fails(ErrorCode.CONFIG_INVALID, () => parse(`${MINIMAL}checkpoint: {intervalSeconds: 5}\n`));
+  assert.match(problems(neither).find((p) => p.path === 'checkpoint')?.message ?? '', /needs path .* or configMap/);
+  const noNs = fails(ErrorCode.CONFIG_INVALID, () => parse(`${MINIMAL}checkpoint: {configMap: {name: cp}}\n`));
+  assert.ok(problems(noNs).some((p) => p.path.startsWith('checkpoint.configMap')), JSON.stringify(problems(noNs)));
 });

@@ -9,6 +9,7 @@ import type { RawConfig, RawKubernetes, RawRegistry, RawXds } from './raw.js';
 import { registryKindSpec } from './kinds/index.js';
 import type {
   AdminConfig,
+  CheckpointConfig,
   Config,
   KubernetesSinkConfig,
   LeaderElectionConfig,
@@ -118,6 +119,27 @@ function describeYamlError(e: YAMLError): string {
   return `${where}${reason}${excerpt !== '' ? `\n${excerpt}` : ''}`;
 }
 
+function resolveCheckpoint(raw: RawConfig, base: string): CheckpointConfig | undefined {
+  const c = raw.checkpoint;
+  if (c === undefined || (c.path === undefined && c.configMap === undefined)) return undefined;
+  const cm = c.configMap;
+  const k = raw.sinks.kubernetes;
+  const kubeconfig = cm === undefined ? undefined : (cm.kubeconfig ?? k?.kubeconfig);
+  return {
+    path: c.path === undefined ? undefined : resolve(base, c.path),
+    configMap:
+      cm === undefined
+        ? undefined
+        : {
+            name: cm.name ?? Defaults.checkpoint.configMapName,
+            namespace: cm.namespace,
+            kubeconfig: kubeconfig === undefined ? undefined : resolve(base, kubeconfig),
+            context: cm.kubeconfig !== undefined ? cm.context : (cm.context ?? k?.context),
+          },
+    intervalSeconds: c.intervalSeconds ?? Defaults.checkpoint.intervalSeconds,
+  };
+}
+
 /** Applies defaults and resolves paths against `base`. Input is schema- and semantics-valid. */
 function resolveConfig(raw: RawConfig, base: string, source: string | undefined): Config {
   const adminAddress = raw.admin?.address === undefined ? Defaults.admin.address : raw.admin.address;
@@ -129,10 +151,7 @@ function resolveConfig(raw: RawConfig, base: string, source: string | undefined)
     conflictPolicy: raw.conflictPolicy ?? Defaults.conflictPolicy,
     vipCidr: raw.vipCidr ?? Defaults.vipCidr,
     startup: { syncTimeoutSeconds: raw.startup?.syncTimeoutSeconds ?? Defaults.startup.syncTimeoutSeconds },
-    checkpoint:
-      raw.checkpoint?.path === undefined
-        ? undefined
-        : { path: resolve(base, raw.checkpoint.path), intervalSeconds: raw.checkpoint.intervalSeconds ?? Defaults.checkpoint.intervalSeconds },
+    checkpoint: resolveCheckpoint(raw, base),
     debounce: {
       quietPeriodMs: raw.debounce?.quietPeriodMs ?? Defaults.debounce.quietPeriodMs,
       maxDelayMs: raw.debounce?.maxDelayMs ?? Defaults.debounce.maxDelayMs,

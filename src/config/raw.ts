@@ -16,7 +16,11 @@ export interface RawConfig {
   readonly conflictPolicy?: ConflictPolicy;
   readonly vipCidr?: string;
   readonly startup?: { readonly syncTimeoutSeconds?: number };
-  readonly checkpoint?: { readonly path?: string; readonly intervalSeconds?: number };
+  readonly checkpoint?: {
+    readonly path?: string;
+    readonly configMap?: { readonly name?: string; readonly namespace: string; readonly kubeconfig?: string; readonly context?: string };
+    readonly intervalSeconds?: number;
+  };
   readonly debounce?: { readonly quietPeriodMs?: number; readonly maxDelayMs?: number };
   readonly sinks: RawSinks;
   readonly admin?: { readonly address?: string | null };

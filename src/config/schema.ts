@@ -236,8 +236,18 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
             default: Defaults.startup.syncTimeoutSeconds,
           }),
         }),
-        checkpoint: s.object('A file that keeps the last published state across restarts (docs/safety.md#checkpoint): the guard\'s baseline after a restart, served at once while registries sync.', {
+        checkpoint: s.object('Where the last published state is kept across restarts (docs/safety.md#checkpoint): the guard\'s baseline after a restart, served at once while registries sync. Set path (a file) or configMap, not both.', {
           path: s.str('Checkpoint file; relative paths resolve against this file\'s folder. Its folder must exist and be writable.', { minLength: 1 }),
+          configMap: s.object('Keep the checkpoint in ConfigMaps (gzipped; split into parts beyond 768 KiB), for pods whose disk does not survive rescheduling. Needs get, list, create, update and delete on configmaps in the namespace.', {
+            name: s.str('Name of the head ConfigMap; parts are <name>-<generation>-<n>. A DNS label.', {
+              pattern: Patterns.DNS_LABEL,
+              maxLength: 50,
+              default: Defaults.checkpoint.configMapName,
+            }),
+            namespace: s.str('Namespace of the ConfigMaps (the chart: the release namespace).', { pattern: Patterns.DNS_LABEL, maxLength: 63 }),
+            kubeconfig: s.str('kubeconfig file (relative to this file). Default: the Kubernetes sink\'s, else in-cluster config, else $KUBECONFIG or ~/.kube/config.', { minLength: 1 }),
+            context: s.str('kubeconfig context. Default: the Kubernetes sink\'s when it uses the same kubeconfig, else the current context.', { minLength: 1 }),
+          }, ['namespace']),
           intervalSeconds: s.int('At most one write per this many seconds, only when the published state changed.', {
             minimum: 1,
             default: Defaults.checkpoint.intervalSeconds,

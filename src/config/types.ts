@@ -44,11 +44,22 @@ export interface StartupConfig {
   readonly syncTimeoutSeconds: number;
 }
 
+/** Exactly one of `path` and `configMap` is defined (docs/safety.md#checkpoint). */
 export interface CheckpointConfig {
-  /** Absolute path of the checkpoint file (docs/safety.md#checkpoint). */
-  readonly path: string;
+  /** Absolute path of the checkpoint file. */
+  readonly path: string | undefined;
+  /** ConfigMaps in a namespace; kubeconfig/context resolved (default: the Kubernetes sink's). */
+  readonly configMap: CheckpointConfigMapConfig | undefined;
   /** At most one write per this many seconds (only when the published state changed). */
   readonly intervalSeconds: number;
+}
+
+export interface CheckpointConfigMapConfig {
+  readonly name: string;
+  readonly namespace: string;
+  /** Absolute path; undefined: in-cluster config, else $KUBECONFIG / ~/.kube/config. */
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
 }
 
 /** Settings every registry kind shares: how its services become Istio resources. */

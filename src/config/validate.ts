@@ -192,6 +192,7 @@ export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Pro
     if (lease <= renew) add([...at, 'leaseDurationSeconds'], `must exceed renewDeadlineSeconds (${renew}); got ${lease}`);
     if (renew <= retry) add([...at, 'renewDeadlineSeconds'], `must exceed retryPeriodSeconds (${retry}); got ${renew}`);
   }
+  checkCheckpoint(c.checkpoint, add);
   if (c.vipCidr !== undefined) {
     try {
       parseCidr(c.vipCidr);
@@ -205,6 +206,13 @@ export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Pro
     if (m !== undefined) add(['admin', 'address'], m);
   }
   return problems;
+}
+
+function checkCheckpoint(cp: RawConfig['checkpoint'], add: (at: readonly PathSegment[], message: string) => void): void {
+  if (cp?.path !== undefined && cp.configMap !== undefined) add(['checkpoint', 'configMap'], 'set checkpoint.path (a file) or checkpoint.configMap, not both');
+  if (cp?.intervalSeconds !== undefined && cp.path === undefined && cp.configMap === undefined) {
+    add(['checkpoint'], 'needs path (a file) or configMap; without either no checkpoint is kept');
+  }
 }
 
 function checkRegistry(

@@ -234,7 +234,8 @@ export class Pipeline {
     const out = new Map<string, ReadonlyMap<string, Service>>();
     for (const r of this.o.registries) {
       const b = this.guard.baseline(r.name);
-      if (b !== undefined) out.set(r.name, b);
+      // A copy: the guard updates baselines in place, and the writer encodes in slices.
+      if (b !== undefined) out.set(r.name, new Map(b));
     }
     return out;
   }

@@ -97,11 +97,12 @@ function configOf(objects: readonly K8sObject[], extraEnv: Record<string, string
 
 const portOf = (address: string): number => Number(/:(\d+)$/.exec(address)?.[1]);
 
-function rbacYamlRules(): { cluster: PolicyRule[]; lease: PolicyRule[] } {
+function rbacYamlRules(): { cluster: PolicyRule[]; lease: PolicyRule[]; checkpoint: PolicyRule[] } {
   const docs = parseAllDocuments(readFileSync(join(REPO, 'deploy', 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject);
   return {
     cluster: rulesOf(findObject(docs, 'ClusterRole')),
     lease: rulesOf(findObject(docs, 'Role', 'meshbridge-leader-election')),
+    checkpoint: rulesOf(findObject(docs, 'Role', 'meshbridge-checkpoint')),
   };
 }
 
@@ -118,9 +119,10 @@ test('Chart.yaml: appVersion is package.json version; helm lint --strict passes 
   }
 });
 
-test('defaults: a placeholder config Meshbridge accepts, MCP only, 2 replicas, no RBAC, no token, no ServiceMonitor', { skip }, async () => {
+test('defaults: a placeholder config Meshbridge accepts, MCP only, 2 replicas, RBAC for the checkpoint ConfigMaps only, no ServiceMonitor', { skip }, async () => {
   const objects = await renderChart({});
-  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+  assert.deepEqual(rulesOf(findObject(objects, 'Role')), rbacYamlRules().checkpoint, 'configmaps in the release namespace, nothing else');
   for (const o of objects) assert.equal(o.metadata.namespace, 'meshbridge', `${o.kind} in the release namespace`);
   const config = configOf(objects);
   assert.equal(config.registries.length, 1);
@@ -131,7 +133,9 @@ test('defaults: a placeholder config Meshbridge accepts, MCP only, 2 replicas, n
   assert.equal(dataOf(findObject(objects, 'ConfigMap'))['services.yaml']?.includes('services: []'), true);
   const d = deploymentOf(objects);
   assert.equal(d.spec.replicas, 2);
-  assert.equal(d.spec.template.spec.automountServiceAccountToken, false, 'MCP only: no API server token in the pod');
+  assert.equal(d.spec.template.spec.automountServiceAccountToken, true, 'the checkpoint ConfigMaps need the token');
+  const noCheckpoint = deploymentOf(await renderChart({ checkpoint: { enabled: false } }));
+  assert.equal(noCheckpoint.spec.template.spec.automountServiceAccountToken, false, 'MCP only without a checkpoint: no API server token in the pod');
   assert.equal(container(d).image, 'meshbridge:0.1.0');
   assert.deepEqual(container(d).args, ['run', '--config', '/etc/meshbridge/meshbridge.yaml']);
   assert.deepEqual(container(d).volumeMounts?.find((m) => m.name === 'config'), { name: 'config', mountPath: '/etc/meshbridge', readOnly: true });
@@ -257,7 +261,8 @@ test('RBAC rules equal deploy/rbac.yaml: ClusterRole (default) or one Role per t
   const leaseBinding = findObject(cluster, 'RoleBinding', 'mb-meshbridge-leader-election', ns) as K8sObject & { roleRef: { name: string }; subjects: unknown };
   assert.equal(leaseBinding.roleRef.name, lease.metadata.name);
   assert.deepEqual(leaseBinding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: ns }]);
-  assert.deepEqual(cluster.filter((o) => o.kind === 'Role').map((o) => o.metadata.name), ['mb-meshbridge-leader-election']);
+  assert.deepEqual(cluster.filter((o) => o.kind === 'Role').map((o) => o.metadata.name).sort(), ['mb-meshbridge-checkpoint', 'mb-meshbridge-leader-election']);
+  assert.deepEqual(rulesOf(findObject(cluster, 'Role', 'mb-meshbridge-checkpoint', ns)), shipped.checkpoint);
 
   const namespaced = await renderChart({ ...kubeValues, rbac: { namespaced: true } }, { namespace: ns });
   assert.equal(namespaced.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'), false, 'no cluster-scoped objects');
@@ -322,17 +327,26 @@ test('ServiceMonitor: off by default; on, it scrapes /metrics on http-admin; PDB
   assert.deepEqual(pdb.spec.selector.matchLabels, deploymentOf(objects).spec.selector.matchLabels);
 });
 
-test('checkpoint: on by default on a state volume mounted where the config points; a config that sets one keeps it; off removes both', { skip }, async () => {
-  const on = await renderChart({});
+test('checkpoint: ConfigMaps in the release namespace by default (Role there), a file on a state volume with store: file; a config that sets one keeps it; off removes it', { skip }, async () => {
+  const on = await renderChart({}, { namespace: 'platform' });
   const config = configOf(on);
-  assert.equal(config.checkpoint?.path, '/var/lib/meshbridge/checkpoint.json');
+  assert.deepEqual(config.checkpoint?.configMap, { name: 'mb-meshbridge-checkpoint', namespace: 'platform', kubeconfig: undefined, context: undefined });
   assert.equal(config.checkpoint?.intervalSeconds, 30);
-  const d = deploymentOf(on);
+  assert.equal(container(deploymentOf(on)).volumeMounts?.find((m) => m.name === 'state'), undefined, 'no state volume');
+  assert.equal(findObject(on, 'Role', 'mb-meshbridge-checkpoint', 'platform').metadata.namespace, 'platform');
+  const file = await renderChart({ checkpoint: { store: 'file' } });
+  assert.equal(configOf(file).checkpoint?.path, '/var/lib/meshbridge/checkpoint.json');
+  const d = deploymentOf(file);
   assert.deepEqual(container(d).volumeMounts?.find((m) => m.name === 'state'), { name: 'state', mountPath: '/var/lib/meshbridge' });
   assert.ok(d.spec.template.spec.volumes?.some((v) => v.name === 'state'), 'the state volume exists');
+  assert.equal(file.some((o) => o.kind === 'Role'), false, 'a file needs no RBAC');
   const own = await renderChart({ ...kubeValues, config: { ...kubeValues.config, checkpoint: { path: '/data/cp.json' } } });
   assert.equal(configOf(own).checkpoint?.path, '/data/cp.json');
+  assert.equal(own.some((o) => o.kind === 'Role' && o.metadata.name.endsWith('-checkpoint')), false);
+  const ownCm = await renderChart({ ...kubeValues, config: { ...kubeValues.config, checkpoint: { configMap: { namespace: 'state' } } } });
+  assert.equal(findObject(ownCm, 'Role', 'mb-meshbridge-checkpoint', 'state').metadata.namespace, 'state', 'the Role follows the config');
   const off = await renderChart({ checkpoint: { enabled: false } });
   assert.equal(configOf(off).checkpoint, undefined);
-  assert.equal(container(deploymentOf(off)).volumeMounts?.find((m) => m.name === 'state'), undefined);
+  assert.equal(off.some((o) => o.kind === 'Role'), false);
+  await assert.rejects(renderChart({ checkpoint: { store: 'disk' } }), /checkpoint.store must be configMap or file/);
 });

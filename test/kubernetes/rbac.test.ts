@@ -16,6 +16,7 @@ import { KubernetesSink, type KubernetesSinkOptions } from '../../src/sinks/kube
 import { SnapshotStore, resourceKey, ContentHashAnnotation, type IstioResource } from '../../src/snapshot/index.js';
 import { Metrics, silentLogger } from '../../src/observability/index.js';
 import { hashOf } from '../../src/util/hash.js';
+import { ConfigMapCheckpointStore } from '../../src/checkpoint/index.js';
 
 const NS = 'mb-rbac';
 const OTHER = 'mb-rbac-other';
@@ -250,4 +251,20 @@ test('bound per namespace (RoleBinding instead of the ClusterRoleBinding), write
     assert.deepEqual(a?.spec['endpoints'], [{ address: '10.0.0.11' }]);
     assert.deepEqual((await listIstio(api!, 'serviceentries', OTHER)).map((i) => i.metadata.name), ['stale']);
   }
+});
+
+test('the checkpoint Role is enough for ConfigMap checkpoints in Meshbridge\'s namespace (inline and in parts), and grants nothing elsewhere', { skip }, async () => {
+  const never = new AbortController().signal;
+  const at = (namespace: string): ConfigMapCheckpointStore =>
+    new ConfigMapCheckpointStore({ client: new KubeClient({ kubeconfig: saKubeconfig, qps: 50, burst: 50, maxAttempts: 1 }), namespace, name: 'mb-checkpoint', instance: 'rbac', partBytes: 2048 });
+  const own = at(SA_NS);
+  await eventually(async () => ((await asSa('GET', `/api/v1/namespaces/${SA_NS}/configmaps`)).status === 200 ? true : undefined), 15000, 'the checkpoint Role in force');
+  const text = JSON.stringify({ n: Array.from({ length: 3000 }, (_, i) => (i * 2654435761) % 4294967296) });
+  await own.write('{"small":true}', never);
+  assert.equal(await own.read(never), '{"small":true}');
+  await own.write(text, never);
+  await own.write(text, never);
+  assert.equal(await own.read(never), text, 'parts written, read back, the previous generation deleted');
+  await assert.rejects(at(NS).write('{}', never), /403/);
+  assert.equal((await asSa('GET', `/api/v1/namespaces/${SA_NS}/secrets`)).status, 403, 'no Secrets');
 });

@@ -101,7 +101,11 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- end -}}
 {{- $_ := set $c "admin" (dict "address" (printf "%s:%d" .Values.listenAddress (int .Values.ports.admin))) -}}
 {{- if and .Values.checkpoint.enabled (not (hasKey $c "checkpoint")) -}}
+{{- if eq (include "meshbridge.checkpointStore" .) "configMap" -}}
+{{- $_ := set $c "checkpoint" (dict "configMap" (dict "namespace" .Release.Namespace "name" (printf "%s-checkpoint" (include "meshbridge.fullname" . | trunc 39 | trimSuffix "-"))) "intervalSeconds" (int .Values.checkpoint.intervalSeconds)) -}}
+{{- else -}}
 {{- $_ := set $c "checkpoint" (dict "path" "/var/lib/meshbridge/checkpoint.json" "intervalSeconds" (int .Values.checkpoint.intervalSeconds)) -}}
+{{- end -}}
 {{- end -}}
 {{- /* Ownership of Kubernetes objects is by instance (docs/operations.md#ownership): one per release. */ -}}
 {{- if not (hasKey $c "instance") -}}
@@ -186,9 +190,40 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- $a := .Values.serviceAccount.automountToken -}}
 {{- if kindIs "bool" $a -}}
 {{- $a -}}
-{{- else if include "meshbridge.kubeSink" . -}}
+{{- else if or (include "meshbridge.kubeSink" .) (include "meshbridge.checkpointNamespace" .) -}}
 true
 {{- else -}}
 false
 {{- end -}}
+{{- end -}}
+
+{{/*
+The checkpoint store: "configMap" or "file" (checkpoint.store); anything else fails the render.
+*/}}
+{{- define "meshbridge.checkpointStore" -}}
+{{- $s := .Values.checkpoint.store | default "configMap" -}}
+{{- if not (has $s (list "configMap" "file")) -}}
+{{- fail (printf "checkpoint.store must be configMap or file, got %q" $s) -}}
+{{- end -}}
+{{- $s -}}
+{{- end -}}
+
+{{/*
+The namespace of the checkpoint ConfigMaps in the final config (the chart's or the user's own
+checkpoint.configMap), empty when the checkpoint is not kept in ConfigMaps.
+*/}}
+{{- define "meshbridge.checkpointNamespace" -}}
+{{- $c := fromYaml (include "meshbridge.configDict" .) -}}
+{{- $cp := get $c "checkpoint" | default dict -}}
+{{- if kindIs "map" $cp -}}
+{{- $cm := get $cp "configMap" | default dict -}}
+{{- if kindIs "map" $cm -}}{{- get $cm "namespace" | default "" -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the checkpoint file volume is mounted.
+*/}}
+{{- define "meshbridge.checkpointVolume" -}}
+{{- if and .Values.checkpoint.enabled (eq (include "meshbridge.checkpointStore" .) "file") -}}true{{- end -}}
 {{- end -}}
