@@ -25,7 +25,7 @@ export const Defaults = {
   instance: 'meshbridge',
   conflictPolicy: 'merge',
   vipCidr: '240.241.0.0/16',
-  debounce: { quietPeriodMs: 100, maxDelayMs: 1000 },
+  debounce: { quietPeriodMs: 100, maxDelayMs: 1000, leadingEdge: true },
   xds: {
     keepaliveTimeMs: 30_000,
     keepaliveTimeoutMs: 10_000,

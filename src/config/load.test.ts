@@ -71,7 +71,7 @@ test('minimal config: defaults applied, paths resolved against the config folder
   assert.deepEqual(c.startup, { syncTimeoutSeconds: 120 });
   assert.equal(c.checkpoint, undefined);
   assert.equal(c.instance, 'meshbridge');
-  assert.deepEqual(c.debounce, { quietPeriodMs: 100, maxDelayMs: 1000 });
+  assert.deepEqual(c.debounce, { quietPeriodMs: 100, maxDelayMs: 1000, leadingEdge: true });
   assert.deepEqual(c.sinks, { xds: undefined, kubernetes: undefined, render: { out: undefined } });
   assert.deepEqual(c.admin, { address: '127.0.0.1:15080' });
   assert.deepEqual(c.log, { level: 'info', format: 'json' });
@@ -112,7 +112,7 @@ registries:
 conflictPolicy: precedence
 startup: {syncTimeoutSeconds: 45}
 checkpoint: {path: state/checkpoint.json, intervalSeconds: 10}
-debounce: {quietPeriodMs: 50, maxDelayMs: 500}
+debounce: {quietPeriodMs: 50, maxDelayMs: 500, leadingEdge: false}
 sinks:
   xds:
     address: "[::]:15050"
@@ -164,7 +164,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
   assert.deepEqual(c.startup, { syncTimeoutSeconds: 45 });
   assert.equal(c.checkpoint?.intervalSeconds, 10);
   assert.match(c.checkpoint?.path ?? '', /^\/.*\/state\/checkpoint\.json$/);
-  assert.deepEqual(c.debounce, { quietPeriodMs: 50, maxDelayMs: 500 });
+  assert.deepEqual(c.debounce, { quietPeriodMs: 50, maxDelayMs: 500, leadingEdge: false });
   assert.deepEqual(c.sinks.xds, {
     address: '[::]:15050',
     keepalive: { timeMs: 1000, timeoutMs: 2000, maxConnectionIdleMs: 3000, maxConnectionAgeMs: 4000, maxConnectionAgeGraceMs: 5000 },

@@ -155,6 +155,7 @@ function resolveConfig(raw: RawConfig, base: string, source: string | undefined)
     debounce: {
       quietPeriodMs: raw.debounce?.quietPeriodMs ?? Defaults.debounce.quietPeriodMs,
       maxDelayMs: raw.debounce?.maxDelayMs ?? Defaults.debounce.maxDelayMs,
+      leadingEdge: raw.debounce?.leadingEdge ?? Defaults.debounce.leadingEdge,
     },
     sinks: {
       xds: raw.sinks.xds !== undefined ? resolveXds(raw.sinks.xds, base) : undefined,

@@ -56,7 +56,7 @@ test('pipelineSettings: per-registry maps, policy, debounce', () => {
   assert.deepEqual([...p.conversion.keys()], ['b', 'a', 'c']);
   assert.deepEqual([...p.protectPercent], [['b', 10], ['a', 50], ['c', 50]]);
   assert.equal(p.conflictPolicy, 'precedence');
-  assert.deepEqual(p.debounce, { quietPeriodMs: 100, maxDelayMs: 1000 });
+  assert.deepEqual(p.debounce, { quietPeriodMs: 100, maxDelayMs: 1000, leadingEdge: true });
 });
 
 test('fileRegistrySettings', () => {

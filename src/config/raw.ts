@@ -21,7 +21,7 @@ export interface RawConfig {
     readonly configMap?: { readonly name?: string; readonly namespace: string; readonly kubeconfig?: string; readonly context?: string };
     readonly intervalSeconds?: number;
   };
-  readonly debounce?: { readonly quietPeriodMs?: number; readonly maxDelayMs?: number };
+  readonly debounce?: { readonly quietPeriodMs?: number; readonly maxDelayMs?: number; readonly leadingEdge?: boolean };
   readonly sinks: RawSinks;
   readonly admin?: { readonly address?: string | null };
   readonly log?: { readonly level?: LogLevel; readonly format?: LogFormat };

@@ -253,12 +253,17 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
             default: Defaults.checkpoint.intervalSeconds,
           }),
         }),
-        debounce: s.object('Registry changes are batched: a snapshot is built after a quiet period, at the latest after maxDelayMs.', {
+        debounce: s.object('Registry changes are batched: a snapshot is built after a quiet period, at the latest after maxDelayMs; an isolated change is published at once (leadingEdge).', {
           quietPeriodMs: s.int('Build once no change arrived for this long.', { minimum: 0, default: Defaults.debounce.quietPeriodMs }),
           maxDelayMs: s.int('Build at the latest this long after the first change of a burst; >= quietPeriodMs.', {
             minimum: 0,
             default: Defaults.debounce.maxDelayMs,
           }),
+          leadingEdge: {
+            type: 'boolean',
+            description: 'Publish an isolated change (nothing was flushed for quietPeriodMs) on the next tick instead of after the quiet period; later changes of a burst are batched as usual. istiod debounces again on its side (PILOT_DEBOUNCE_AFTER), so without it a change waits for both.',
+            default: Defaults.debounce.leadingEdge,
+          },
         }),
         sinks: {
           ...s.object('Where the Istio config goes. At least one sink.', { xds, kubernetes, render }),

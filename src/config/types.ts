@@ -106,6 +106,8 @@ export interface DebounceConfig {
   readonly quietPeriodMs: number;
   /** >= quietPeriodMs. */
   readonly maxDelayMs: number;
+  /** An isolated change (nothing flushed for quietPeriodMs) is published at once. */
+  readonly leadingEdge: boolean;
 }
 
 export interface SinksConfig {

@@ -69,3 +69,83 @@ test('the quiet period counts from the latest trigger, not the first', async () 
   assert.ok(flushedAt[0]! >= 105, `flush at ${flushedAt[0]} ms, expected >= 50 ms after the last trigger`);
   d.stop();
 });
+
+test('leading edge: an isolated change flushes on the next tick, what arrives in the same tick joins it', async () => {
+  let flushes = 0;
+  let leading = 0;
+  const d = new Debouncer({ quietPeriodMs: 200, maxDelayMs: 1000, leading: true, flush: () => void flushes++, onLeading: () => void leading++ });
+  d.trigger();
+  d.trigger();
+  d.trigger();
+  await new Promise((r) => setImmediate(r));
+  await sleep(5);
+  assert.equal(flushes, 1, 'flushed without waiting for the quiet period');
+  assert.equal(leading, 1);
+  d.stop();
+});
+
+test('leading edge: changes right after a flush are a burst, batched by the quiet period; quiet again, the next change leaves at once', async () => {
+  const at: number[] = [];
+  const start = performance.now();
+  const d = new Debouncer({ quietPeriodMs: 60, maxDelayMs: 1000, leading: true, flush: () => void at.push(performance.now() - start) });
+  d.trigger();
+  await sleep(10);
+  for (let i = 0; i < 5; i++) {
+    d.trigger();
+    await sleep(5);
+  }
+  await sleep(150);
+  assert.equal(at.length, 2, `one leading and one trailing flush: ${at.map(Math.round).join(', ')}`);
+  assert.ok(at[0]! < 10, `leading flush at once: ${at[0]}`);
+  assert.ok(at[1]! >= 60 + 30, `trailing flush after the quiet period: ${at[1]}`);
+  const t = performance.now();
+  d.trigger();
+  await sleep(5);
+  assert.equal(at.length, 3);
+  assert.ok(at[2]! - (t - start) < 10, 'quiet for longer than the quiet period: at once again');
+  d.stop();
+});
+
+test('leading edge: under continuous churn the flush rate is the max-delay rate plus the one leading flush', async () => {
+  const count = async (leading: boolean): Promise<number> => {
+    let flushes = 0;
+    // Triggers every 5 ms and a quiet period of 150 ms: no gap between triggers counts as quiet
+    // (even on a loaded machine), so only the first change is isolated.
+    const d = new Debouncer({ quietPeriodMs: 150, maxDelayMs: 200, leading, flush: () => void flushes++ });
+    const iv = setInterval(() => d.trigger(), 5);
+    await sleep(1030);
+    clearInterval(iv);
+    d.stop();
+    return flushes;
+  };
+  const [off, on] = [await count(false), await count(true)];
+  assert.ok(on <= off + 1, `with leading edge ${on} flushes, without ${off}`);
+  assert.ok(off >= 4, `max delay bounds churn: ${off}`);
+});
+
+test('leading edge: a trigger during the leading flush schedules one trailing flush, not another leading one', async () => {
+  let flushes = 0;
+  let leading = 0;
+  let release: () => void = () => undefined;
+  const d = new Debouncer({
+    quietPeriodMs: 30,
+    maxDelayMs: 500,
+    leading: true,
+    onLeading: () => void leading++,
+    flush: () => {
+      flushes++;
+      if (flushes === 1) return new Promise<void>((r) => (release = r));
+      return undefined;
+    },
+  });
+  d.trigger();
+  await sleep(5);
+  d.trigger();
+  release();
+  await sleep(10);
+  assert.equal(flushes, 1, 'the rerun waits for the quiet period');
+  await sleep(60);
+  assert.equal(flushes, 2);
+  assert.equal(leading, 1);
+  d.stop();
+});

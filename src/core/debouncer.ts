@@ -2,7 +2,12 @@
  * Collapses bursts of change notifications into one flush.
  *
  * Contract: after a `trigger()`, `flush` runs once no trigger arrived for `quietPeriodMs`, or
- * at the latest `maxDelayMs` after the first trigger of the burst. Flushes never overlap: a
+ * at the latest `maxDelayMs` after the first trigger of the burst. With `leading`, a trigger
+ * that finds the debouncer idle (nothing pending or running, and the last flush ended at least
+ * `quietPeriodMs` ago) is an *isolated change*: it flushes on the next macrotask instead (what
+ * arrives in the same tick joins it), and triggers within `quietPeriodMs` of that flush are
+ * debounced as above. So a lone change pays no quiet period, a burst pays one leading flush
+ * more than without, and under continuous churn the flush rate is the same. Flushes never overlap: a
  * trigger during a running (async) flush schedules one more flush after it. `stop()` cancels
  * pending timers; `flushNow()` runs a pending flush immediately.
  * A trigger costs no timer work while the quiet timer is armed: the timer, when it fires,
@@ -13,6 +18,10 @@ export interface DebouncerOptions {
   readonly quietPeriodMs: number;
   readonly maxDelayMs: number;
   readonly flush: () => void | Promise<void>;
+  /** Flush an isolated change at once (see the contract). Default false. */
+  readonly leading?: boolean;
+  /** Called when a flush is scheduled as a leading edge (an isolated change). */
+  readonly onLeading?: () => void;
   /** Called for every trigger that joined an already pending burst. */
   readonly onMerged?: () => void;
   readonly onError?: (error: unknown) => void;
@@ -28,6 +37,9 @@ export class Debouncer {
   private running = false;
   private rerun = false;
   private stopped = false;
+  /** performance.now() when the last flush ended; -Infinity before the first. */
+  private lastFlushEnd = -Infinity;
+  private immediate: NodeJS.Immediate | undefined;
 
   constructor(options: DebouncerOptions) {
     if (options.quietPeriodMs < 0 || options.maxDelayMs < options.quietPeriodMs) {
@@ -44,8 +56,21 @@ export class Debouncer {
       return;
     }
     if (this.pending) this.options.onMerged?.();
+    const now = performance.now();
+    if (this.options.leading === true && !this.pending && now - this.lastFlushEnd >= this.options.quietPeriodMs) {
+      this.pending = true;
+      this.lastTrigger = now;
+      this.options.onLeading?.();
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        void this.fire();
+      });
+      return;
+    }
     this.pending = true;
-    this.lastTrigger = performance.now();
+    this.lastTrigger = now;
+    // Joining a leading flush that has not run yet: it takes this trigger along.
+    if (this.immediate !== undefined) return;
     if (this.quietTimer === undefined) this.armQuiet(this.options.quietPeriodMs);
     if (this.maxTimer === undefined) {
       this.maxTimer = setTimeout(() => void this.fire(), this.options.maxDelayMs);
@@ -77,6 +102,8 @@ export class Debouncer {
   }
 
   private clearTimers(): void {
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate = undefined;
     if (this.quietTimer !== undefined) clearTimeout(this.quietTimer);
     if (this.maxTimer !== undefined) clearTimeout(this.maxTimer);
     this.quietTimer = undefined;
@@ -94,6 +121,7 @@ export class Debouncer {
       this.options.onError?.(e);
     } finally {
       this.running = false;
+      this.lastFlushEnd = performance.now();
     }
     if (this.rerun) {
       this.rerun = false;

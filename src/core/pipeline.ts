@@ -43,7 +43,8 @@ export interface PipelineOptions {
   /** Clock (ms), for tests; default Date.now. */
   readonly now?: (() => number) | undefined;
   readonly conflictPolicy: ConflictPolicy;
-  readonly debounce: { readonly quietPeriodMs: number; readonly maxDelayMs: number };
+  /** leadingEdge: an isolated change is flushed at once (Debouncer `leading`); default false. */
+  readonly debounce: { readonly quietPeriodMs: number; readonly maxDelayMs: number; readonly leadingEdge?: boolean };
   readonly store: SnapshotStore;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -147,6 +148,8 @@ export class Pipeline {
       quietPeriodMs: options.debounce.quietPeriodMs,
       maxDelayMs: options.debounce.maxDelayMs,
       flush: () => this.flush(),
+      leading: options.debounce.leadingEdge ?? false,
+      onLeading: () => options.metrics.debounceLeading.inc(),
       onMerged: () => options.metrics.debounceMerged.inc(),
       onError: (e) => options.logger.error({ err: e }, 'snapshot build failed'),
     });

@@ -122,6 +122,11 @@ export class Metrics {
     help: 'Change events merged into an already pending flush.',
     registers: [this.registry],
   });
+  readonly debounceLeading = new Counter({
+    name: 'meshbridge_debounce_leading_total',
+    help: 'Isolated changes flushed at once (leading edge, debounce.leadingEdge) instead of after the quiet period.',
+    registers: [this.registry],
+  });
   readonly debounceFlushes = new Counter({
     name: 'meshbridge_debounce_flushes_total',
     help: 'Flushes of the debouncer (each may publish a snapshot).',
