@@ -59,7 +59,8 @@ interface ConfigMapObject {
  * replicas share one checkpoint): the one whose head update loses (409) drops its parts and
  * reports `skipped`. After a head update the previous generation is deleted; orphans of failed
  * writes after ORPHAN_GRACE_MS. Only objects labelled meshbridge.io/checkpoint=<name> and
- * meshbridge.io/instance=<instance> are ever deleted.
+ * meshbridge.io/instance=<instance> are ever deleted; a head of another instance (or no
+ * checkpoint head at all) is neither read nor replaced.
  */
 export class ConfigMapCheckpointStore implements CheckpointStore {
   readonly description: string;
@@ -151,6 +152,10 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
     const parts = Number(d['parts']);
     if (d['format'] !== CONFIGMAP_FORMAT || d['generation'] === undefined || d['sha256'] === undefined || !Number.isInteger(parts) || parts < 0) {
       throw new Error(`${this.description} exists but is not a ${CONFIGMAP_FORMAT} head`);
+    }
+    const owner = cm.metadata?.labels?.[OwnershipLabel.INSTANCE];
+    if (owner !== this.o.instance) {
+      throw new Error(`${this.description} is the checkpoint of instance "${owner ?? ''}", not "${this.o.instance}": give each deployment its own checkpoint name`);
     }
     const b64 = cm.binaryData?.[PAYLOAD_KEY];
     if (parts === 0 && b64 === undefined) throw new Error(`${this.description} has no ${PAYLOAD_KEY}`);

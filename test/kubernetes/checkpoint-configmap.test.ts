@@ -128,20 +128,24 @@ test('racing writers (two replicas): one whole document wins, the loser reports 
   }
 });
 
-test('foreign objects: a ConfigMap of that name that is not a checkpoint is neither read nor overwritten; another instance\'s parts are kept', { skip }, async () => {
+test('foreign objects: a ConfigMap of that name that is not a checkpoint, or another instance\'s checkpoint, is neither read nor overwritten', { skip }, async () => {
   await kube(api!, 'POST', `/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings' }, data: { color: 'blue' } });
   const st = store('app-settings');
   await assert.rejects(st.read(never), /not a meshbridge-checkpoint-configmap\/v1 head/);
   await assert.rejects(st.write(doc('x', 100), never), /not a meshbridge-checkpoint-configmap\/v1 head/);
   const kept = (await kube<CM>(api!, 'GET', `/api/v1/namespaces/${NS}/configmaps/app-settings`)).body;
   assert.deepEqual(kept.data, { color: 'blue' });
-  // Another deployment's checkpoint of the same name prefix in the namespace survives our cleanup.
+  // Another deployment's checkpoint under the same name: refused both ways, its parts untouched.
   const other = store('shared', 4096, 'other-instance');
-  const mine = store('shared-mine', 4096);
-  await other.write(doc('other', 12_000), never);
-  await mine.write(doc('m1', 12_000), never);
-  await mine.write(doc('m2', 12_000), never);
-  assert.ok((await other.read(never))?.includes('"other"'));
+  const mine = store('shared', 4096);
+  const theirs = doc('other', 12_000);
+  await other.write(theirs, never);
+  const before = (await configMaps()).filter((c) => c.metadata.labels?.['meshbridge.io/checkpoint'] === 'shared').map((c) => c.metadata.resourceVersion);
+  await assert.rejects(mine.read(never), /checkpoint of instance "other-instance", not "test"/);
+  await assert.rejects(mine.write(doc('m1', 12_000), never), /checkpoint of instance "other-instance"/);
+  const after = (await configMaps()).filter((c) => c.metadata.labels?.['meshbridge.io/checkpoint'] === 'shared').map((c) => c.metadata.resourceVersion);
+  assert.deepEqual(after, before, 'nothing of theirs written or deleted');
+  assert.equal(await other.read(never), theirs);
 });
 
 function services(n: number): FileService[] {
