@@ -18,6 +18,7 @@ import { memoryBench } from './memory.js';
 import { pipelineFlush } from './pipeline-flush.js';
 import { consoleTable, machineInfo, machineLine, renderDoc } from './report.js';
 import { xdsPush } from './xds-push.js';
+import { summarize } from './summarize.js';
 import { scaleBench } from './scale/scale.js';
 
 const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, scaleBench];
@@ -135,7 +136,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (r.table === undefined) continue;
       await mkdir(DATA_DIR, { recursive: true });
       const file = new URL(`${r.name}.json`, DATA_DIR);
-      await writeFile(file, `${JSON.stringify({ machine: { ...machine, commit }, wallMs: r.wallMs, ...(r.table.data as object) }, null, 1)}\n`);
+      await writeFile(file, `${JSON.stringify(summarize({ machine: { ...machine, commit }, wallMs: r.wallMs, ...(r.table.data as object) }))}\n`);
       process.stdout.write(`wrote ${fileURLToPath(file)}\n`);
     }
     plot();

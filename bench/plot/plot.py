@@ -58,10 +58,12 @@ def main(out_dir):
     # 2. CDF of isolated-change latencies to the ADS client, per setup.
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in res:
-        if not r["scenario"].startswith("isolated") or not r["adsSamples"]:
+        d = r.get("adsSamples") or {}
+        # docs/bench/*.json keeps distributions (bench/summarize.ts), not raw samples.
+        q = d.get("quantiles") if isinstance(d, dict) else sorted(d)
+        if not r["scenario"].startswith("isolated") or not q:
             continue
-        s = sorted(r["adsSamples"])
-        ax.step(s, [(i + 1) / len(s) for i in range(len(s))], where="post", label=short(r["setup"]))
+        ax.step(q, [i / (len(q) - 1) for i in range(len(q))], where="post", label=f"{short(r['setup'])} (n={d.get('n', len(q)) if isinstance(d, dict) else len(q)})")
     ax.axvline(quiet + 50, color="green", linestyle="--", linewidth=1, label="quiet period + 50 ms")
     ax.set_xscale("log")
     ax.set_xlabel("ms from registry change to the ADS client (log)")
