@@ -85,7 +85,9 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const store = new SnapshotStore();
   const debounce =
-    cfg.mode === Mode.MESHBRIDGE ? { quietPeriodMs: cfg.quietPeriodMs, maxDelayMs: cfg.maxDelayMs } : { quietPeriodMs: NEVER_MS, maxDelayMs: NEVER_MS };
+    cfg.mode === Mode.MESHBRIDGE || cfg.mode === Mode.TRAILING
+      ? { quietPeriodMs: cfg.quietPeriodMs, maxDelayMs: cfg.maxDelayMs, leadingEdge: cfg.mode === Mode.MESHBRIDGE }
+      : { quietPeriodMs: NEVER_MS, maxDelayMs: NEVER_MS };
   const pipeline = new Pipeline({
     registries,
     conversion: new Map(registries.map((f) => [f.name, opts])),

@@ -9,6 +9,8 @@ import type { Service } from '../../src/model/index.js';
 export const Mode = {
   /** Meshbridge: watch events, debounce (quiet period, max delay), incremental everything. */
   MESHBRIDGE: 'meshbridge',
+  /** Meshbridge with a trailing-edge debounce only (debounce.leadingEdge false): the old default. */
+  TRAILING: 'trailing',
   /** Baseline: no debounce: one full flush (snapshot build, push, writes) per registry event. */
   NO_DEBOUNCE: 'no-debounce',
   /** Baseline: poll every N s, re-list and convert everything, rewrite every object. */

@@ -126,11 +126,13 @@ export function allSetups(): Setup[] {
   const large = { services: 10_000, endpoints: 10 };
   return [
     { id: 'S1-mb', ...small, registries: 1, mode: Mode.MESHBRIDGE, kube: true, isolated: 20, burst: 10_000, churn: true },
+    { id: 'S1-tr', ...small, registries: 1, mode: Mode.TRAILING, kube: false, isolated: 20, burst: 10_000, churn: true },
     { id: 'S1-nd', ...small, registries: 1, mode: Mode.NO_DEBOUNCE, kube: true, isolated: 10, burst: 0, churn: true, churnSeconds: 20 },
     { id: 'S1-poll', ...small, registries: 1, mode: Mode.POLL, kube: true, isolated: 4, burst: 0, churn: false },
     { id: 'S3-mb', ...small, registries: 3, mode: Mode.MESHBRIDGE, kube: false, isolated: 20, burst: 10_000, churn: false },
     { id: 'L1-mb', ...large, registries: 1, mode: Mode.MESHBRIDGE, kube: false, isolated: 30, burst: 10_000, churn: true },
     { id: 'L3-mb', ...large, registries: 3, mode: Mode.MESHBRIDGE, kube: false, isolated: 30, burst: 10_000, churn: true },
+    { id: 'L1-tr', ...large, registries: 1, mode: Mode.TRAILING, kube: false, isolated: 30, burst: 10_000, churn: true },
     { id: 'L1-nd', ...large, registries: 1, mode: Mode.NO_DEBOUNCE, kube: false, isolated: 20, burst: 0, churn: true, churnSeconds: 2 },
     { id: 'L1-poll', ...large, registries: 1, mode: Mode.POLL, kube: false, isolated: 4, burst: 0, churn: true },
     { id: 'L1-mb-kube', ...large, registries: 1, mode: Mode.MESHBRIDGE, kube: true, isolated: 10, burst: 0, churn: false },
