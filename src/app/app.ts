@@ -10,7 +10,7 @@ import { AdminServer, Metrics, registerConfigSecrets } from '../observability/in
 import type { Registry } from '../registry/types.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import type { Sink } from '../sinks/types.js';
-import { XdsServer } from '../sinks/xds/index.js';
+import { ShardedXdsServer, XdsServer } from '../sinks/xds/index.js';
 import { RenderSink } from '../sinks/render/index.js';
 import { KubeClient } from '../sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../sinks/kubernetes/sink.js';
@@ -48,7 +48,7 @@ export class App {
   readonly pipeline: Pipeline;
   readonly problems: ProblemLog;
   readonly sinks: readonly Sink[];
-  readonly xds: XdsServer | undefined;
+  readonly xds: XdsServer | ShardedXdsServer | undefined;
   readonly render: RenderSink | undefined;
   readonly kubernetes: KubernetesSink | undefined;
   readonly admin: AdminServer | undefined;
@@ -80,13 +80,9 @@ export class App {
     this.xds =
       x === undefined
         ? undefined
-        : new XdsServer({
-            ...xdsServerSettings(x),
-            store: this.store,
-            metrics: this.metrics,
-            logger: logger.child({ sink: 'xds' }),
-            ready,
-          });
+        : x.shards > 1
+          ? new ShardedXdsServer({ ...xdsServerSettings(x), store: this.store, metrics: this.metrics, logger: logger.child({ sink: 'xds' }), ready })
+          : new XdsServer({ ...xdsServerSettings(x), store: this.store, metrics: this.metrics, logger: logger.child({ sink: 'xds' }), ready });
     this.render = this.buildRender(mode, config, logger);
     this.checkpoint = this.buildCheckpoint(config, logger);
     this.kubernetes = mode.type === 'run' ? this.buildKubernetes(config, logger) : undefined;
@@ -174,7 +170,7 @@ export class App {
       {
         registries: this.registries.map((r) => `${r.kind}:${r.name}`),
         sinks: this.sinks.map((s) => s.name),
-        ...(this.xds !== undefined ? { xds: `${this.xdsHost()}:${this.xds.port()}` } : {}),
+        ...(this.xds !== undefined ? { xds: (this.xds instanceof ShardedXdsServer ? this.xds.ports() : [this.xds.port()]).map((p) => `${this.xdsHost()}:${p}`).join(',') } : {}),
         ...(this.admin !== undefined ? { admin: this.admin.port() } : {}),
       },
       'meshbridge started',

@@ -32,6 +32,7 @@ export const Defaults = {
     maxSendMessageBytes: 256 * 1024 * 1024,
     maxReceiveMessageBytes: 4 * 1024 * 1024,
     shutdownGraceMs: 5_000,
+    shards: 1,
   },
   kubernetes: {
     qps: 20,

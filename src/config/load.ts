@@ -210,6 +210,7 @@ function resolveXds(x: RawXds, base: string): XdsSinkConfig {
     maxSendMessageBytes: x.maxSendMessageBytes ?? d.maxSendMessageBytes,
     maxReceiveMessageBytes: x.maxReceiveMessageBytes ?? d.maxReceiveMessageBytes,
     shutdownGraceMs: x.shutdownGraceMs ?? d.shutdownGraceMs,
+    shards: x.shards ?? d.shards,
   };
 }
 

@@ -62,7 +62,7 @@ export function fileRegistrySettings(
 }
 
 /** The config part of XdsServerOptions. */
-export function xdsServerSettings(x: XdsSinkConfig): Omit<XdsServerOptions, 'store' | 'metrics' | 'logger' | 'ready' | 'readyPollMs'> {
+export function xdsServerSettings(x: XdsSinkConfig): Omit<XdsServerOptions, 'store' | 'metrics' | 'logger' | 'ready' | 'readyPollMs'> & { readonly shards: number } {
   return {
     address: x.address,
     keepalive: x.keepalive,
@@ -71,6 +71,7 @@ export function xdsServerSettings(x: XdsSinkConfig): Omit<XdsServerOptions, 'sto
     maxReceiveMessageBytes: x.maxReceiveMessageBytes,
     tls: x.tls,
     shutdownGraceMs: x.shutdownGraceMs,
+    shards: x.shards,
   };
 }
 

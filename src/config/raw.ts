@@ -70,6 +70,7 @@ export interface RawXds {
   readonly maxSendMessageBytes?: number;
   readonly maxReceiveMessageBytes?: number;
   readonly shutdownGraceMs?: number;
+  readonly shards?: number;
 }
 
 export interface RawKubernetes {

@@ -152,6 +152,11 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
         minimum: 0,
         default: Defaults.xds.shutdownGraceMs,
       }),
+      shards: s.int('Sharded MCP (docs/operations.md#sharded-mcp): serve the config as this many config sources, shard i on port + i; istiod must list every one in meshConfig.configSources (xds://host:port ... xds://host:port+N-1). A change then re-sends and istiod re-reads 1/N of the state.', {
+        minimum: 1,
+        maximum: 64,
+        default: Defaults.xds.shards,
+      }),
     },
     ['address'],
   );

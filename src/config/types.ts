@@ -126,6 +126,8 @@ export interface XdsSinkConfig {
   readonly maxSendMessageBytes: number;
   readonly maxReceiveMessageBytes: number;
   readonly shutdownGraceMs: number;
+  /** Config sources served (sharded MCP, ADR 0016): shard i listens on port + i. 1: unsharded. */
+  readonly shards: number;
 }
 
 export interface XdsKeepaliveConfig {

@@ -179,10 +179,7 @@ export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Pro
     const max = d.maxDelayMs ?? Defaults.debounce.maxDelayMs;
     if (max < quiet) add(['debounce', 'maxDelayMs'], `must be >= debounce.quietPeriodMs (${quiet}); got ${max}`);
   }
-  if (c.sinks.xds !== undefined) {
-    const m = addressProblem(c.sinks.xds.address, q(['sinks', 'xds', 'address']));
-    if (m !== undefined) add(['sinks', 'xds', 'address'], m);
-  }
+  if (c.sinks.xds !== undefined) checkXds(c.sinks.xds, add, q);
   const le = c.sinks.kubernetes?.leaderElection;
   if (le !== undefined) {
     const lease = le.leaseDurationSeconds ?? Defaults.leaderElection.leaseDurationSeconds;
@@ -206,6 +203,17 @@ export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Pro
     if (m !== undefined) add(['admin', 'address'], m);
   }
   return problems;
+}
+
+function checkXds(x: NonNullable<RawConfig['sinks']['xds']>, add: (at: readonly PathSegment[], message: string) => void, q: (at: readonly PathSegment[]) => Quote): void {
+  const m = addressProblem(x.address, q(['sinks', 'xds', 'address']));
+  if (m !== undefined) {
+    add(['sinks', 'xds', 'address'], m);
+    return;
+  }
+  const port = Number(/:(\d+)$/.exec(x.address)?.[1] ?? 0);
+  const shards = x.shards ?? 1;
+  if (port > 0 && port + shards - 1 > 65535) add(['sinks', 'xds', 'shards'], `${shards} shards from port ${port} go past port 65535`);
 }
 
 function checkCheckpoint(cp: RawConfig['checkpoint'], add: (at: readonly PathSegment[], message: string) => void): void {

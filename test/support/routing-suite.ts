@@ -169,11 +169,14 @@ export function verifyRouting(state: XdsState, published: readonly PublishedEntr
 export interface RoutingSuiteOptions {
   readonly mode: 'mcp' | 'kubernetes';
   readonly namespace: string;
+  /** MCP route: serve this many shards (sinks.xds.shards), istiod lists every one. */
+  readonly shards?: number;
 }
 
 /** Registers the hooks and tests of one route in the calling test file. */
 export async function routingSuite(options: RoutingSuiteOptions): Promise<void> {
   const { mode, namespace: NS } = options;
+  const shards = options.shards ?? 1;
   const skip = await requirePeers(...(mode === 'kubernetes' ? (['etcd', 'kube-apiserver', 'istio-crds', 'istiod'] as const) : (['etcd', 'kube-apiserver', 'istiod'] as const)));
   let api: KubeApi | undefined;
   let istiod: Istiod | undefined;
@@ -205,7 +208,10 @@ export async function routingSuite(options: RoutingSuiteOptions): Promise<void> 
     const [adminPort, xdsPort] = (await peers.freePorts(2)) as [number, number];
     await writeServices(join(dir, 'services.yaml'), ROUTING_SERVICES);
     const config = join(dir, 'meshbridge.yaml');
-    const sink = mode === 'mcp' ? `  xds: {address: 127.0.0.1:${xdsPort}}` : `  kubernetes: {kubeconfig: ${api.kubeconfigPath}}`;
+    const sink =
+      mode === 'mcp'
+        ? `  xds: {address: 127.0.0.1:${shards > 1 ? 0 : xdsPort}, shards: ${shards}}`
+        : `  kubernetes: {kubeconfig: ${api.kubeconfigPath}}`;
     await writeFile(
       config,
       `registries:
@@ -220,7 +226,16 @@ log: {level: info}
     );
     if (mode === 'mcp') {
       mb = await startMeshbridge({ config, adminPort });
-      istiod = await peers.startIstiod({ mode: 'mcp', xdsAddress: `127.0.0.1:${xdsPort}`, kubeconfig: api.kubeconfigPath, api, timeoutMs: 90_000 });
+      // Sharded: each shard picked a free port; istiod lists every one as a config source.
+      const ports = shards > 1 ? ((await mb.debug('xds')) as { servers: Array<{ port: number }> }).servers.map((s) => s.port) : [xdsPort];
+      const meshConfig = `configSources:\n${ports.map((p) => `- address: xds://127.0.0.1:${p}\n`).join('')}`;
+      istiod = await peers.startIstiod({ mode: 'mcp', xdsAddress: `127.0.0.1:${ports[0] ?? xdsPort}`, kubeconfig: api.kubeconfigPath, api, timeoutMs: 90_000, meshConfig });
+      if (shards > 1) {
+        const servers = ((await mb.debug('xds')) as { servers: Array<{ shard: number; resources: number; clients: unknown[] }> }).servers;
+        assert.equal(servers.length, shards);
+        for (const s of servers) assert.ok(s.clients.length >= 1, `istiod streams from shard ${s.shard} (${s.resources} resources)`);
+        assert.ok(servers.filter((s) => s.resources > 0).length >= 2, `resources spread over the shards: ${servers.map((s) => s.resources).join(' ')}`);
+      }
     } else {
       await peers.applyIstioCrds(api);
       await peers.ensureNamespace(api, NS);

@@ -1,0 +1,137 @@
+import { labelValueFor } from '../../convert/index.js';
+import { OwnershipLabel, ResourceKind, SnapshotStore, type IstioResource, type Snapshot } from '../../snapshot/index.js';
+import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
+import type { Sink } from '../types.js';
+import type { XdsServerOptions } from './options.js';
+import { XdsServer, type XdsDebugState } from './server.js';
+
+/**
+ * Sharded MCP (ADR 0016): the snapshot served as N config sources, one xDS server per shard on
+ * consecutive ports. istiod keeps one stream and one store per `configSources` entry and joins
+ * the stores (the first source wins for the same kind/namespace/name), so a change re-sends and
+ * istiod re-reads only its shard: 1/N of the state of the world.
+ *
+ * Contract:
+ * - Every resource is in exactly one shard, chosen by a stable hash of its namespace and its
+ *   service (a WorkloadEntry's meshbridge.io/service-entry label, else its own name): a
+ *   service's ServiceEntry and WorkloadEntries are always together, and a resource never moves
+ *   between shards while the shard count stays.
+ * - Every shard answers every type (an empty shard answers empty lists): istiod waits for every
+ *   source before it is ready.
+ * - Shard stores are fed synchronously from the main store's publishes; a shard whose resources
+ *   did not change publishes nothing (its streams get no push).
+ */
+export function shardOf(r: Pick<IstioResource, 'kind' | 'namespace' | 'name' | 'labels'>, shards: number): number {
+  if (shards <= 1) return 0;
+  // A WorkloadEntry's label holds its ServiceEntry's name as a label value (hashed when long).
+  const owner = r.labels[OwnershipLabel.SERVICE_ENTRY] ?? (r.kind === ResourceKind.ServiceEntry ? labelValueFor(r.name) : r.name);
+  return fnv1a(`${r.namespace}/${owner}`) % shards;
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** N shard stores kept equal to a partition of the source store. Construction does no I/O. */
+export class ShardedStores {
+  readonly stores: readonly SnapshotStore[];
+  private readonly source: SnapshotStore;
+
+  constructor(source: SnapshotStore, shards: number) {
+    this.source = source;
+    this.stores = Array.from({ length: shards }, () => new SnapshotStore());
+  }
+
+  /** Splits the current snapshot (if any) and every later one; returns the unsubscribe. */
+  attach(): () => void {
+    const now = this.source.current();
+    if (now !== undefined) this.split(now);
+    return this.source.subscribe((s) => this.split(s));
+  }
+
+  private split(snapshot: Snapshot): void {
+    const parts: IstioResource[][] = this.stores.map(() => []);
+    for (const ks of snapshot.kinds.values()) {
+      for (const r of ks.resources.values()) parts[shardOf(r, this.stores.length)]?.push(r);
+    }
+    this.stores.forEach((st, i) => st.publish(parts[i] ?? []));
+  }
+}
+
+/** What /debug/xds shows with shards. */
+export interface ShardedXdsDebugState {
+  readonly shards: number;
+  readonly servers: readonly (XdsDebugState & { readonly shard: number; readonly resources: number })[];
+}
+
+/**
+ * The xDS sink with `shards` > 1: one XdsServer per shard, listening on the configured port
+ * plus the shard number (port 0: each picks a free one; see ports()). Ready ("can serve") only
+ * when every shard can.
+ */
+export class ShardedXdsServer implements Sink {
+  readonly name = 'xds';
+  private readonly split: ShardedStores;
+  private readonly servers: readonly XdsServer[];
+  private detach: (() => void) | undefined;
+
+  constructor(options: XdsServerOptions & { readonly shards: number }) {
+    if (!Number.isInteger(options.shards) || options.shards < 2) throw new MeshbridgeError(ErrorCode.INTERNAL, `ShardedXdsServer needs 2 or more shards, got ${options.shards}`);
+    this.split = new ShardedStores(options.store, options.shards);
+    const { host, port } = splitAddress(options.address);
+    this.servers = this.split.stores.map(
+      (store, i) =>
+        new XdsServer({
+          ...options,
+          address: `${host}:${port === 0 ? 0 : port + i}`,
+          store,
+          logger: options.logger.child({ shard: i }),
+        }),
+    );
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.detach = this.split.attach();
+    signal.addEventListener('abort', () => this.detach?.(), { once: true });
+    for (const s of this.servers) await s.start(signal);
+  }
+
+  canServe(): boolean {
+    return this.servers.every((s) => s.canServe());
+  }
+
+  /** The first shard's port. */
+  port(): number {
+    return this.servers[0]?.port() ?? 0;
+  }
+
+  ports(): number[] {
+    return this.servers.map((s) => s.port());
+  }
+
+  stopped(): Promise<void> {
+    return Promise.all(this.servers.map((s) => s.stopped())).then(() => undefined);
+  }
+
+  debugState(): ShardedXdsDebugState {
+    return {
+      shards: this.servers.length,
+      servers: this.servers.map((s, i) => {
+        let resources = 0;
+        for (const k of this.split.stores[i]?.current()?.kinds.values() ?? []) resources += k.resources.size;
+        return { shard: i, resources, ...s.debugState() };
+      }),
+    };
+  }
+}
+
+/** `host:port` (host may be a bracketed IPv6 literal). */
+function splitAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+}
