@@ -122,6 +122,11 @@ export class Metrics {
     help: 'Change events merged into an already pending flush.',
     registers: [this.registry],
   });
+  readonly xdsShardGaps = new Gauge({
+    name: 'meshbridge_xds_shard_gaps',
+    help: 'istiod nodes that stream from some MCP shards but not from all (sinks.xds.shards; MB_XDS_SHARD_MISSING): their configSources lack a shard.',
+    registers: [this.registry],
+  });
   readonly debounceLeading = new Counter({
     name: 'meshbridge_debounce_leading_total',
     help: 'Isolated changes flushed at once (leading edge, debounce.leadingEdge) instead of after the quiet period.',

@@ -350,3 +350,15 @@ test('checkpoint: ConfigMaps in the release namespace by default (Role there), a
   assert.equal(off.some((o) => o.kind === 'Role'), false);
   await assert.rejects(renderChart({ checkpoint: { store: 'disk' } }), /checkpoint.store must be configMap or file/);
 });
+
+test('sharded MCP: sinks.xds.shards N opens N consecutive container and Service ports; the config keeps the count', { skip }, async () => {
+  const values = { config: { registries: [{ name: 'files', kind: 'file', file: { path: '/etc/meshbridge/services.yaml' }, namespace: 'mesh' }], sinks: { xds: { shards: 3 } } } };
+  const objects = await renderChart(values);
+  assert.equal(configOf(objects).sinks.xds?.shards, 3);
+  const ports = container(deploymentOf(objects)).ports ?? [];
+  assert.deepEqual(ports.filter((p) => p.name.startsWith('grpc-xds')).map((p) => [p.name, p.containerPort]), [['grpc-xds', 15050], ['grpc-xds-1', 15051], ['grpc-xds-2', 15052]]);
+  const svc = findObject(objects, 'Service') as K8sObject & { spec: { ports: Array<{ name: string; port: number; targetPort: string }> } };
+  assert.deepEqual(svc.spec.ports.filter((p) => p.name.startsWith('grpc-xds')).map((p) => [p.port, p.targetPort]), [[15050, 'grpc-xds'], [15051, 'grpc-xds-1'], [15052, 'grpc-xds-2']]);
+  const one = container(deploymentOf(await renderChart({}))).ports ?? [];
+  assert.deepEqual(one.filter((p) => p.name.startsWith('grpc-xds')).map((p) => p.name), ['grpc-xds'], 'unsharded: one port');
+});

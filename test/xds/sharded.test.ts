@@ -10,7 +10,7 @@ import { AdsClient, sleep } from './support/adsc.js';
 import { resource, serviceEntry } from './support/fixtures.js';
 import { Metrics, silentLogger } from '../../src/observability/index.js';
 import { SnapshotStore, type IstioResource } from '../../src/snapshot/index.js';
-import { ShardedXdsServer, shardOf } from '../../src/sinks/xds/index.js';
+import { ShardedXdsServer, shardGaps, shardOf } from '../../src/sinks/xds/index.js';
 
 const SE = 'networking.istio.io/v1/ServiceEntry';
 const WE = 'networking.istio.io/v1/WorkloadEntry';
@@ -97,4 +97,45 @@ test('N shards partition the snapshot: every shard answers every type, the union
     await server.stopped();
   }
   assert.equal(server.canServe(), false);
+});
+
+test('an istiod that lists only some shards is found and reported (MB_XDS_SHARD_MISSING, meshbridge_xds_shard_gaps) on the second check', async () => {
+  assert.deepEqual([...shardGaps([['a', 'b'], ['a'], ['a', 'b']])], [['b', [1]]]);
+  assert.equal(shardGaps([['a'], ['a']]).size, 0);
+  const store = new SnapshotStore();
+  store.publish(world(20));
+  const metrics = new Metrics();
+  const lines: string[] = [];
+  const logger = silentLogger();
+  logger.error = ((obj: unknown, msg?: string) => void lines.push(`${JSON.stringify(obj)} ${msg ?? ''}`)) as typeof logger.error;
+  const server = new ShardedXdsServer({ address: '127.0.0.1:0', store, metrics, logger, ready: () => true, readyPollMs: 10, shutdownGraceMs: 500, shards: 3 });
+  const abort = new AbortController();
+  await server.start(abort.signal);
+  const [p0, p1, p2] = server.ports() as [number, number, number];
+  const full = [p0, p1, p2].map((port) => new AdsClient({ port, nodeId: 'istiod-full' }));
+  const partial = [p0, p2].map((port) => new AdsClient({ port, nodeId: 'istiod-partial' }));
+  try {
+    for (const c of [...full, ...partial]) {
+      c.subscribe([SE]);
+      await c.forType(SE, 0, 5000);
+    }
+    server.checkGaps();
+    assert.equal(await metric(metrics, 'meshbridge_xds_shard_gaps'), 0, 'one check is not enough (a reconnect in progress)');
+    server.checkGaps();
+    assert.equal(await metric(metrics, 'meshbridge_xds_shard_gaps'), 1);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] ?? '', /MB_XDS_SHARD_MISSING/);
+    assert.match(lines[0] ?? '', new RegExp(`istiod-partial streams from 2 of 3 MCP shards.*ports ${p1}`));
+    server.checkGaps();
+    assert.equal(lines.length, 1, 'reported once');
+    partial.push(new AdsClient({ port: p1, nodeId: 'istiod-partial' }));
+    partial.at(-1)?.subscribe([SE]);
+    await partial.at(-1)?.forType(SE, 0, 5000);
+    server.checkGaps();
+    assert.equal(await metric(metrics, 'meshbridge_xds_shard_gaps'), 0, 'fixed');
+  } finally {
+    for (const c of [...full, ...partial]) c.close();
+    abort.abort();
+    await server.stopped();
+  }
 });

@@ -5,5 +5,5 @@ export type { XdsServerOptions, XdsKeepaliveOptions, XdsTlsOptions } from './opt
 export type { XdsClientDebug, XdsTypeDebug } from './connection.js';
 export { ReplyState } from './subscription.js';
 export { EMPTY_TYPE_VERSION } from './content.js';
-export { ShardedXdsServer, ShardedStores, shardOf } from './shards.js';
+export { ShardedXdsServer, ShardedStores, shardGaps, shardOf } from './shards.js';
 export type { ShardedXdsDebugState } from './shards.js';

@@ -63,6 +63,23 @@ export class ShardedStores {
   }
 }
 
+/**
+ * Pure: the istiod nodes (by node ID) that stream from some shards but not from all, with the
+ * shards they lack. `nodes[i]` holds the node IDs of shard i's streams.
+ */
+export function shardGaps(nodes: readonly (readonly string[])[]): Map<string, number[]> {
+  const all = new Set(nodes.flat());
+  const gaps = new Map<string, number[]>();
+  for (const id of all) {
+    const missing = nodes.flatMap((ids, i) => (ids.includes(id) ? [] : [i]));
+    if (missing.length > 0) gaps.set(id, missing);
+  }
+  return gaps;
+}
+
+/** How often shard coverage is checked; a gap seen on two checks in a row is reported. */
+const GAP_CHECK_MS = 10_000;
+
 /** What /debug/xds shows with shards. */
 export interface ShardedXdsDebugState {
   readonly shards: number;
@@ -79,8 +96,13 @@ export class ShardedXdsServer implements Sink {
   private readonly split: ShardedStores;
   private readonly servers: readonly XdsServer[];
   private detach: (() => void) | undefined;
+  private readonly o: XdsServerOptions & { readonly shards: number };
+  /** Gaps seen at the last check, and those already reported (node -> missing shards text). */
+  private lastGaps = new Map<string, string>();
+  private reported = new Map<string, string>();
 
   constructor(options: XdsServerOptions & { readonly shards: number }) {
+    this.o = options;
     if (!Number.isInteger(options.shards) || options.shards < 2) throw new MeshbridgeError(ErrorCode.INTERNAL, `ShardedXdsServer needs 2 or more shards, got ${options.shards}`);
     this.split = new ShardedStores(options.store, options.shards);
     const { host, port } = splitAddress(options.address);
@@ -99,6 +121,33 @@ export class ShardedXdsServer implements Sink {
     this.detach = this.split.attach();
     signal.addEventListener('abort', () => this.detach?.(), { once: true });
     for (const s of this.servers) await s.start(signal);
+    const timer = setInterval(() => this.checkGaps(), GAP_CHECK_MS);
+    timer.unref();
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
+
+  /**
+   * Reports (MB_XDS_SHARD_MISSING, meshbridge_xds_shard_gaps) an istiod that streams from some
+   * shards but not all on two checks in a row (a restart or a reconnect is not a gap), once per
+   * node and set of missing shards.
+   */
+  checkGaps(): void {
+    const gaps = shardGaps(this.servers.map((s) => s.debugState().clients.flatMap((c) => (c.nodeId !== undefined ? [c.nodeId] : []))));
+    const now = new Map([...gaps].map(([id, m]) => [id, m.join(',')]));
+    let lasting = 0;
+    for (const [id, missing] of now) {
+      if (this.lastGaps.get(id) !== missing) continue;
+      lasting += 1;
+      if (this.reported.get(id) === missing) continue;
+      this.reported.set(id, missing);
+      this.o.logger.error(
+        { code: ErrorCode.XDS_SHARD_MISSING, nodeId: id, missingShards: missing, shards: this.servers.length },
+        `istiod ${id} streams from ${this.servers.length - (gaps.get(id)?.length ?? 0)} of ${this.servers.length} MCP shards: add the missing ones (ports ${(gaps.get(id) ?? []).map((i) => this.servers[i]?.port()).join(', ')}) to its meshConfig.configSources, or it misses their services`,
+      );
+    }
+    for (const id of this.reported.keys()) if (!now.has(id)) this.reported.delete(id);
+    this.lastGaps = now;
+    this.o.metrics.xdsShardGaps.set(lasting);
   }
 
   canServe(): boolean {

@@ -227,3 +227,12 @@ checkpoint.configMap), empty when the checkpoint is not kept in ConfigMaps.
 {{- define "meshbridge.checkpointVolume" -}}
 {{- if and .Values.checkpoint.enabled (eq (include "meshbridge.checkpointStore" .) "file") -}}true{{- end -}}
 {{- end -}}
+
+{{/*
+The number of MCP shards (config sinks.xds.shards, default 1): shard i listens on ports.xds + i.
+*/}}
+{{- define "meshbridge.xdsShards" -}}
+{{- $c := fromYaml (include "meshbridge.configDict" .) -}}
+{{- $x := get (get $c "sinks" | default dict) "xds" | default dict -}}
+{{- int (get $x "shards" | default 1) -}}
+{{- end -}}
