@@ -13,7 +13,7 @@
 import type { Counter } from 'prom-client';
 import { Metrics, silentLogger } from '../src/observability/index.js';
 import { SnapshotStore, type IstioResource, type KindSnapshot } from '../src/snapshot/index.js';
-import { XdsServer } from '../src/sinks/xds/index.js';
+import { ShardedXdsServer, XdsServer, shardOf } from '../src/sinks/xds/index.js';
 import { ResourceCache, encodeResourceAny } from '../src/sinks/xds/resource-cache.js';
 import { assembleResponse, frameResource } from '../src/sinks/xds/response.js';
 import { contentHash } from '../src/util/hash.js';
@@ -27,6 +27,11 @@ async function counterValue(c: Counter): Promise<number> {
   return (await c.get()).values[0]?.value ?? 0;
 }
 
+/** A counter summed over its labels. */
+async function counterSum(c: Counter<string>): Promise<number> {
+  return (await c.get()).values.reduce((s, v) => s + v.value, 0);
+}
+
 /**
  * The resource list after the next one-resource change. Service i converts to exactly one
  * ServiceEntry (inline form), at index i.
@@ -37,11 +42,14 @@ class Changes {
   constructor(base: readonly IstioResource[]) {
     this.current = [...base];
   }
+  /** The resource the last next() changed. */
+  last!: IstioResource;
   next(): IstioResource[] {
     this.variant += 1;
     const idx = (this.variant * 7919) % SERVICES;
     const [changed] = resourcesOf([benchService(idx, this.variant)]);
     if (changed === undefined) throw new Error('conversion gave no resource');
+    this.last = changed;
     const next = [...this.current];
     next[idx] = changed;
     this.current = next;
@@ -134,6 +142,62 @@ async function grpcCases(base: readonly IstioResource[]): Promise<CaseResult[]> 
   }
 }
 
+const SHARDS = 8;
+
+/**
+ * The cached push again with sinks.xds.shards 8 (ADR 0016): eight servers, one istiod-like client
+ * per shard, as istiod keeps one stream per config source. Only the changed resource's shard
+ * pushes; the figure includes splitting the snapshot into the shard stores.
+ */
+async function shardedCase(base: readonly IstioResource[]): Promise<CaseResult> {
+  const store = new SnapshotStore();
+  store.publish(base);
+  const metrics = new Metrics();
+  const server = new ShardedXdsServer({ address: '127.0.0.1:0', store, metrics, logger: silentLogger(), ready: () => true, readyPollMs: 10, shutdownGraceMs: 2000, shards: SHARDS });
+  const abort = new AbortController();
+  await server.start(abort.signal);
+  const clients = server.ports().map((port) => new AdsClient({ port, nodeId: 'bench-istiod' }));
+  const changes = new Changes(base);
+  try {
+    for (const c of clients) c.subscribe(ISTIOD_TYPE_URLS_V1);
+    await Promise.all(clients.map((c) => c.allAnswered(ISTIOD_TYPE_URLS_V1, 120_000)));
+    const deliveries: number[] = [];
+    let bytes = 0;
+    let pushes = 0;
+    return await runCase({
+      label: `push after 1 change, ${SHARDS} shards (cached encodings)`,
+      role: Role.SUBJECT,
+      baseline: 'push, every resource re-encoded (cache defeated)',
+      n: SERVICES,
+      unit: 'ServiceEntries',
+      warmup: 3,
+      iterations: 15,
+      step: async () => {
+        const next = changes.next();
+        for (const c of clients) c.received.length = 0;
+        const bytesBefore = await counterValue(metrics.xdsPushBytes);
+        const pushesBefore = await counterSum(metrics.xdsPushes);
+        const t0 = process.hrtime.bigint();
+        const ns = timeSync(() => {
+          store.publish(next);
+        });
+        const target = changes.last;
+        const owner = clients[shardOf(target, SHARDS)];
+        await owner?.next((r) => r.type_url === SE_URL && r.resources.some((x) => x.name === `${target.namespace}/${target.name}` && x.version === target.version), 0, 120_000);
+        deliveries.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        bytes = (await counterValue(metrics.xdsPushBytes)) - bytesBefore;
+        pushes = (await counterSum(metrics.xdsPushes)) - pushesBefore;
+        return ns;
+      },
+      notes: () => [`response ${formatBytes(bytes)} (${pushes} push(es), one shard)`, `delivered+decoded by the shard's client: median ${formatMs(median(deliveries.slice(3)))} ms`],
+    });
+  } finally {
+    for (const c of clients) c.close();
+    abort.abort();
+    await server.stopped();
+  }
+}
+
 /** The same comparison without gRPC and without the snapshot build: encoding only. */
 async function encodeCases(base: readonly IstioResource[]): Promise<CaseResult[]> {
   const store = new SnapshotStore();
@@ -205,7 +269,8 @@ export const xdsPush: Bench = {
   async run() {
     const base = resourcesOf(benchServices());
     const grpc = await grpcCases(base);
+    const sharded = await shardedCase(base);
     const enc = await encodeCases(base);
-    return [...grpc, ...enc];
+    return [...grpc, sharded, ...enc];
   },
 };

@@ -8,6 +8,6 @@ export {
 } from './resource.js';
 export type { IstioResource } from './resource.js';
 export { SnapshotStore } from './store.js';
-export type { Snapshot, KindSnapshot, SnapshotListener } from './store.js';
+export type { Snapshot, KindSnapshot, KindDelta, SnapshotListener } from './store.js';
 export { toManifest } from './manifest.js';
 export type { IstioManifest } from './manifest.js';

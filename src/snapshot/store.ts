@@ -25,6 +25,19 @@ export interface KindSnapshot {
   readonly version: string;
   /** Resources by key, sorted by key. */
   readonly resources: ReadonlyMap<string, IstioResource>;
+  /**
+   * Set when this kind was derived by a delta from the kind at version `fromVersion` (not
+   * rebuilt from scratch): the resources added or replaced, and the keys removed. A consumer
+   * that holds the `fromVersion` content follows in O(changes) instead of O(resources). (A
+   * version, not the previous KindSnapshot: snapshots must not chain up in memory.)
+   */
+  readonly delta?: KindDelta;
+}
+
+export interface KindDelta {
+  readonly fromVersion: string;
+  readonly upserted: readonly IstioResource[];
+  readonly removed: readonly string[];
 }
 
 export type SnapshotListener = (snapshot: Snapshot, changedKinds: ReadonlySet<ResourceKind>) => void;
@@ -121,7 +134,8 @@ function nextKind(prev: KindState, list: readonly IstioResource[]): KindState {
   sum &= MASK_128;
   const resources = nextResources(old, changed, fresh, removed);
   const kind = prev.snapshot.kind;
-  return { snapshot: { kind, version: kindVersion(kind, resources.size, sum), resources }, sum, keys };
+  const delta: KindDelta = { fromVersion: prev.snapshot.version, upserted: changed, removed };
+  return { snapshot: { kind, version: kindVersion(kind, resources.size, sum), resources, delta }, sum, keys };
 }
 
 /**

@@ -37,29 +37,78 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-/** N shard stores kept equal to a partition of the source store. Construction does no I/O. */
+/**
+ * N shard stores kept equal to a partition of the source store. A publish costs what changed:
+ * kinds that did not change are skipped, a kind derived by a delta from the content last seen
+ * is followed through its delta, and only shards whose resources changed publish (each its own
+ * resources only). Construction does no I/O.
+ */
 export class ShardedStores {
   readonly stores: readonly SnapshotStore[];
   private readonly source: SnapshotStore;
+  /** Per shard: its resources by key. */
+  private readonly parts: Map<string, IstioResource>[];
+  /** Per kind: the version of the content last split. */
+  private readonly seen = new Map<ResourceKind, string>();
+  /** Per kind: key -> shard, to find a removed key's shard. */
+  private readonly owner = new Map<string, number>();
 
   constructor(source: SnapshotStore, shards: number) {
     this.source = source;
     this.stores = Array.from({ length: shards }, () => new SnapshotStore());
+    this.parts = this.stores.map(() => new Map());
   }
 
   /** Splits the current snapshot (if any) and every later one; returns the unsubscribe. */
   attach(): () => void {
     const now = this.source.current();
-    if (now !== undefined) this.split(now);
-    return this.source.subscribe((s) => this.split(s));
+    if (now !== undefined) this.split(now, true);
+    return this.source.subscribe((s) => this.split(s, false));
   }
 
-  private split(snapshot: Snapshot): void {
-    const parts: IstioResource[][] = this.stores.map(() => []);
+  private split(snapshot: Snapshot, first: boolean): void {
+    const dirty = new Set<number>();
+    const n = this.stores.length;
     for (const ks of snapshot.kinds.values()) {
-      for (const r of ks.resources.values()) parts[shardOf(r, this.stores.length)]?.push(r);
+      const last = this.seen.get(ks.kind);
+      if (last === ks.version) continue;
+      if (last !== undefined && ks.delta?.fromVersion === last) {
+        for (const key of ks.delta.removed) {
+          const i = this.owner.get(key);
+          if (i === undefined) continue;
+          this.parts[i]?.delete(key);
+          this.owner.delete(key);
+          dirty.add(i);
+        }
+        for (const r of ks.delta.upserted) this.place(r, shardOf(r, n), dirty);
+      } else {
+        // Rebuilt from scratch, or content never seen: re-partition this kind.
+        for (const [key, i] of this.owner) {
+          if (!key.startsWith(`${ks.kind}/`) || ks.resources.has(key)) continue;
+          this.parts[i]?.delete(key);
+          this.owner.delete(key);
+          dirty.add(i);
+        }
+        for (const r of ks.resources.values()) if (this.parts[this.owner.get(r.key) ?? -1]?.get(r.key) !== r) this.place(r, shardOf(r, n), dirty);
+      }
+      this.seen.set(ks.kind, ks.version);
     }
-    this.stores.forEach((st, i) => st.publish(parts[i] ?? []));
+    // A shard publishes when its resources changed, and once at first (empty shards too: every
+    // shard must answer before istiod is ready).
+    this.stores.forEach((st, i) => {
+      if (first || dirty.has(i) || st.current() === undefined) st.publish(this.parts[i]?.values() ?? []);
+    });
+  }
+
+  private place(r: IstioResource, i: number, dirty: Set<number>): void {
+    const was = this.owner.get(r.key);
+    if (was !== undefined && was !== i) {
+      this.parts[was]?.delete(r.key);
+      dirty.add(was);
+    }
+    this.parts[i]?.set(r.key, r);
+    this.owner.set(r.key, i);
+    dirty.add(i);
   }
 }
 
