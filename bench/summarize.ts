@@ -21,7 +21,7 @@ export function summarize(data: unknown): unknown {
   if (typeof data !== 'object' || data === null) return data;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
-    out[k] = k.endsWith('Samples') && Array.isArray(v) && v.every((x) => typeof x === 'number') ? distribution(v as number[]) : summarize(v);
+    out[k] = k.endsWith('Samples') && Array.isArray(v) && v.every((x) => typeof x === 'number') ? distribution(v) : summarize(v);
   }
   return out;
 }

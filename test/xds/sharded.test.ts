@@ -82,7 +82,7 @@ test('N shards partition the snapshot: every shard answers every type, the union
     const counts = clients.map((c) => c.responsesFor(SE).length);
     store.publish(world(400, 123));
     const owner = shardOf(serviceEntry('ns4', 'svc-123', []), N);
-    await clients[owner]!.forType(SE, counts[owner]!, 5000);
+    await clients[owner]!.forType(SE, counts[owner], 5000);
     await sleep(200);
     clients.forEach((c, i) => assert.equal(c.responsesFor(SE).length, counts[i]! + (i === owner ? 1 : 0), `shard ${i}: pushed only by the owner (${owner})`));
     const pushed = (await metric(metrics, 'meshbridge_xds_push_bytes_total')) - bytesBefore;
@@ -107,7 +107,7 @@ test('an istiod that lists only some shards is found and reported (MB_XDS_SHARD_
   const metrics = new Metrics();
   const lines: string[] = [];
   const logger = silentLogger();
-  logger.error = ((obj: unknown, msg?: string) => void lines.push(`${JSON.stringify(obj)} ${msg ?? ''}`)) as typeof logger.error;
+  logger.error = ((obj: unknown, msg?: string) => void lines.push(`${JSON.stringify(obj)} ${msg ?? ''}`));
   const server = new ShardedXdsServer({ address: '127.0.0.1:0', store, metrics, logger, ready: () => true, readyPollMs: 10, shutdownGraceMs: 500, shards: 3 });
   const abort = new AbortController();
   await server.start(abort.signal);

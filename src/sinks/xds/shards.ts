@@ -56,7 +56,7 @@ export class ShardedStores {
   constructor(source: SnapshotStore, shards: number) {
     this.source = source;
     this.stores = Array.from({ length: shards }, () => new SnapshotStore());
-    this.parts = this.stores.map(() => new Map());
+    this.parts = this.stores.map(() => new Map<string, IstioResource>());
   }
 
   /** Splits the current snapshot (if any) and every later one; returns the unsubscribe. */
