@@ -20,8 +20,9 @@ import { consoleTable, machineInfo, machineLine, renderDoc } from './report.js';
 import { xdsPush } from './xds-push.js';
 import { summarize } from './summarize.js';
 import { scaleBench } from './scale/scale.js';
+import { istiodPath } from './istiod-path.js';
 
-const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, scaleBench];
+const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, scaleBench, istiodPath];
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const DATA_DIR = new URL('../../docs/bench/', import.meta.url);

@@ -139,3 +139,23 @@ test('an istiod that lists only some shards is found and reported (MB_XDS_SHARD_
     await server.stopped();
   }
 });
+
+test('many shards on one start signal: no MaxListenersExceededWarning (a plain-text line that breaks JSON logs)', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  const store = new SnapshotStore();
+  store.publish(world(10));
+  const server = new ShardedXdsServer({ address: '127.0.0.1:0', store, metrics: new Metrics(), logger: silentLogger(), ready: () => true, shutdownGraceMs: 200, shards: 16 });
+  const abort = new AbortController();
+  try {
+    await server.start(abort.signal);
+    assert.equal(server.ports().length, 16);
+  } finally {
+    abort.abort();
+    await server.stopped();
+    await sleep(50);
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});

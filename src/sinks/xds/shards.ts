@@ -2,6 +2,7 @@ import { labelValueFor } from '../../convert/index.js';
 import { OwnershipLabel, ResourceKind, SnapshotStore, type IstioResource, type Snapshot } from '../../snapshot/index.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Sink } from '../types.js';
+import { whenAborted } from '../../util/abort.js';
 import type { XdsServerOptions } from './options.js';
 import { XdsServer, type XdsDebugState } from './server.js';
 
@@ -168,11 +169,17 @@ export class ShardedXdsServer implements Sink {
 
   async start(signal: AbortSignal): Promise<void> {
     this.detach = this.split.attach();
-    signal.addEventListener('abort', () => this.detach?.(), { once: true });
-    for (const s of this.servers) await s.start(signal);
+    // One listener on the caller's signal (more than ten on one signal make Node print a
+    // plain-text warning that breaks JSON-lines logs); each server gets its own signal.
+    const inner = this.servers.map(() => new AbortController());
     const timer = setInterval(() => this.checkGaps(), GAP_CHECK_MS);
     timer.unref();
-    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+    whenAborted(signal, () => {
+      clearInterval(timer);
+      this.detach?.();
+      for (const c of inner) c.abort(signal.reason);
+    });
+    for (const [i, s] of this.servers.entries()) await s.start(inner[i]?.signal ?? signal);
   }
 
   /**
