@@ -122,6 +122,7 @@ sinks:
     maxSendMessageBytes: 1048576
     maxReceiveMessageBytes: 65536
     shutdownGraceMs: 0
+    shards: 2
   kubernetes:
     kubeconfig: kube/config
     context: kind-test
@@ -173,6 +174,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     maxSendMessageBytes: 1048576,
     maxReceiveMessageBytes: 65536,
     shutdownGraceMs: 0,
+    shards: 2,
   });
   assert.deepEqual(c.sinks.kubernetes, {
     kubeconfig: '/etc/meshbridge/kube/config',

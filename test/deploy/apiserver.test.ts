@@ -143,7 +143,11 @@ test('applied for real, the namespaced RBAC lets the ServiceAccount do the sink\
     assert.equal(await access('get', 'coordination.k8s.io', 'leases', ns), false, `no Lease in ${ns}`);
   }
   assert.equal(await access('list', 'networking.istio.io', 'serviceentries', ''), false, 'no cluster-wide list');
-  assert.equal(await access('get', '', 'configmaps', RELEASE_NS), false, 'not even its own ConfigMap (it is mounted)');
+  // The checkpoint ConfigMaps (checkpoint.store: configMap, the default) in the release namespace
+  // only; its own config ConfigMap is mounted, never read through the API.
+  for (const verb of ['get', 'list', 'create', 'update', 'delete']) assert.equal(await access(verb, '', 'configmaps', RELEASE_NS), true, `${verb} configmaps in the release namespace (checkpoint)`);
+  assert.equal(await access('patch', '', 'configmaps', RELEASE_NS), false, 'no patch');
+  for (const ns of [...TARGETS, ELSEWHERE]) assert.equal(await access('get', '', 'configmaps', ns), false, `no configmaps in ${ns}`);
   // And a real call: the Lease API in the release namespace answers (404: none yet), elsewhere 403.
   assert.equal(await asSa('GET', `/apis/coordination.k8s.io/v1/namespaces/${RELEASE_NS}/leases/mb-meshbridge`), 404);
   assert.equal(await asSa('GET', `/apis/coordination.k8s.io/v1/namespaces/${ELSEWHERE}/leases/mb-meshbridge`), 403);
