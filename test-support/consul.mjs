@@ -163,6 +163,7 @@ export async function startConsul(opts = {}) {
         /* gone */
       }
     };
+    p.child.ref(); // keep the event loop alive until it exited (see peers.mjs makeStop)
     if (p.child.exitCode === null && p.child.signalCode === null) kill('SIGTERM');
     const timer = setTimeout(() => kill('SIGKILL'), 5000);
     await p.exited;
