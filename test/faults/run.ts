@@ -18,7 +18,7 @@ import { loadPeers, type PeersModule } from '../support/peers.js';
 import { metricSum, startMeshbridge, writeServices, type MeshbridgeProcess } from '../support/meshbridge.js';
 import { javaUrlEncode, loadZookeeperPeers, ZkWriter } from '../zookeeper/peers.js';
 import { apiserverPartition, apiserverThrottling, killMidApply, leaderFailover } from './kubernetes.js';
-import { zkRestart } from './registry-restarts.js';
+import { consulRestart, etcdCompaction, etcdRestart, eurekaRestart, nacosRestart, zkRestart } from './registry-restarts.js';
 import { fileServices, mcpConfig, registryEntries, rssSampler, SE, SHORT, sleep, until, type Row } from './support.js';
 
 /** ZooKeeper: every provider's session ends at once (all ephemeral nodes go), they re-register 3 s later. */
@@ -184,6 +184,11 @@ async function main(): Promise<void> {
   const scenarios: Array<[string, () => Promise<Row | Row[]>]> = [
     ['zk-providers-expire', () => zkProvidersExpire(peers)],
     ['zk-restart', () => zkRestart(peers)],
+    ['etcd-restart', () => etcdRestart(peers)],
+    ['etcd-compaction', () => etcdCompaction(peers)],
+    ['consul-restart', () => consulRestart(peers)],
+    ['nacos-restart', () => nacosRestart(peers)],
+    ['eureka-restart', () => eurekaRestart(peers)],
     ['restart-partial', () => restartPartial(peers)],
     ['never-syncs', () => neverSyncs(peers)],
     ['storm-and-stall', () => stormAndStall(peers)],

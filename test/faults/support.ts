@@ -59,6 +59,40 @@ export function registryEntries(c: AdsClient, from = 0): number[] {
     .map((r) => r.resources.filter((x) => !x.name.endsWith('.shared.meshbridge.internal')).length);
 }
 
+/** The names of the registry ServiceEntries (shared ones left out) of each response from the `from`th on. */
+export function registryNames(c: AdsClient, from = 0): Array<Set<string>> {
+  return c
+    .responsesFor(SE)
+    .slice(from)
+    .map((r) => new Set(r.resources.map((x) => x.name).filter((n) => !n.endsWith('.shared.meshbridge.internal'))));
+}
+
+/** Of `expected`, the most that one response (from the `from`th on) lacked: services wrongly removed. */
+export function mostMissing(c: AdsClient, expected: Iterable<string>, from = 0): number {
+  const want = [...expected];
+  let worst = 0;
+  for (const names of registryNames(c, from)) worst = Math.max(worst, want.filter((n) => !names.has(n)).length);
+  return worst;
+}
+
+/** Waits until the sum of a Meshbridge metric (series matching `labels`) satisfies `ok`; resolves with it. */
+export async function untilMetric(
+  mb: MeshbridgeProcess,
+  name: string,
+  labels: Readonly<Record<string, string>>,
+  ok: (v: number) => boolean,
+  ms: number,
+  what: string,
+): Promise<number> {
+  let v = Number.NaN;
+  try {
+    await until(async () => ok((v = metricSum(await mb.metrics(), name, labels))), ms, what);
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)} (${name} ${JSON.stringify(labels)} = ${v})`, { cause: e });
+  }
+  return v;
+}
+
 export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
