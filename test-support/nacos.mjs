@@ -152,17 +152,23 @@ export async function createService(nacos, { service, group = 'DEFAULT_GROUP', n
   }
 }
 
-/** Registers (POST) or updates (PUT) one persistent instance. */
+/**
+ * Registers (POST) or updates (PUT) one instance: persistent by default (it survives a restart).
+ * `ephemeral: true` registers it the way a Nacos client's instance lives: in the server's memory
+ * only, so a restart loses it until it is registered again. No heartbeats are sent, so its
+ * metadata sets Nacos's heartbeat and delete timeouts to an hour.
+ */
 export async function putInstance(nacos, inst, method = 'POST') {
-  const { service, ip, port, group = 'DEFAULT_GROUP', namespace = 'public', weight = 1, metadata = {}, cluster = 'DEFAULT', enabled = true } = inst;
+  const { service, ip, port, group = 'DEFAULT_GROUP', namespace = 'public', weight = 1, metadata = {}, cluster = 'DEFAULT', enabled = true, ephemeral = false } = inst;
+  const keepAlive = ephemeral ? { 'preserved.heart.beat.timeout': '3600000', 'preserved.ip.delete.timeout': '3600000' } : {};
   await nacos.admin(method, 'ns/instance', {
-    serviceName: service, groupName: group, namespaceId: namespace, ip, port: String(port), ephemeral: 'false',
-    weight: String(weight), metadata, clusterName: cluster, enabled: String(enabled),
+    serviceName: service, groupName: group, namespaceId: namespace, ip, port: String(port), ephemeral: String(ephemeral),
+    weight: String(weight), metadata: { ...keepAlive, ...metadata }, clusterName: cluster, enabled: String(enabled),
   });
 }
 
-export async function deleteInstance(nacos, { service, ip, port, group = 'DEFAULT_GROUP', namespace = 'public', cluster = 'DEFAULT' }) {
-  await nacos.admin('DELETE', 'ns/instance', { serviceName: service, groupName: group, namespaceId: namespace, ip, port: String(port), ephemeral: 'false', clusterName: cluster });
+export async function deleteInstance(nacos, { service, ip, port, group = 'DEFAULT_GROUP', namespace = 'public', cluster = 'DEFAULT', ephemeral = false }) {
+  await nacos.admin('DELETE', 'ns/instance', { serviceName: service, groupName: group, namespaceId: namespace, ip, port: String(port), ephemeral: String(ephemeral), clusterName: cluster });
 }
 
 export async function createNamespace(nacos, id) {

@@ -30,6 +30,8 @@ export interface Instance {
   readonly metadata?: Record<string, string>;
   readonly cluster?: string;
   readonly enabled?: boolean;
+  /** In the server's memory only (lost on a restart), as a Nacos client registers; default false. */
+  readonly ephemeral?: boolean;
 }
 
 export interface NacosModule {
@@ -42,7 +44,7 @@ export interface NacosModule {
     o: { service: string; group?: string; namespace?: string; healthCheck?: boolean; clusters?: string[] },
   ): Promise<void>;
   putInstance(n: NacosServer, i: Instance, method?: 'POST' | 'PUT'): Promise<void>;
-  deleteInstance(n: NacosServer, i: Pick<Instance, 'service' | 'ip' | 'port' | 'group' | 'namespace' | 'cluster'>): Promise<void>;
+  deleteInstance(n: NacosServer, i: Pick<Instance, 'service' | 'ip' | 'port' | 'group' | 'namespace' | 'cluster' | 'ephemeral'>): Promise<void>;
   createNamespace(n: NacosServer, id: string): Promise<void>;
 }
 

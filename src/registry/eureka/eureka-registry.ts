@@ -7,7 +7,7 @@ import { EurekaHttpClient, type EurekaAuth, type EurekaRequestCounts } from './c
 import { mapInstance, serviceNamesOf, type HostFrom } from './instance.js';
 import { LocalApps, type StoredInstance } from './local-apps.js';
 import { EUREKA_REGISTRY_KIND, buildService, groupInstances, type BuildOptions } from './services.js';
-import { parseApplications } from './wire.js';
+import { parseApplications, type WireInstance } from './wire.js';
 import { EurekaDefaults } from './defaults.js';
 import { sleep } from '../shared/sleep.js';
 
@@ -29,8 +29,9 @@ export interface EurekaRegistryOptions {
   /** Per request (default 10000 ms). */
   readonly timeoutMs?: number;
   /**
-   * How long an empty full listing is refused while services are known (default 120000 ms,
-   * longer than Eureka's 90 s lease: by then every live client has re-registered).
+   * How long a server that looks restarted has to refill (default 120000 ms, longer than
+   * Eureka's 90 s lease: by then every live client has re-registered). Meanwhile an empty full
+   * listing is refused, and known instances a full listing lacks are kept (see `refill`).
    */
   readonly emptyHoldMs?: number;
 }
@@ -61,6 +62,9 @@ export interface EurekaStats {
  * - A failed fetch (all servers unreachable, non-200, not JSON) deletes nothing: services are
  *   kept and marked stale, the failure is reported once until it changes or a fetch succeeds,
  *   and fetching backs off (interval x 2^n, at most 10 x interval, with jitter).
+ * - A server that looks restarted (an empty full listing while instances are known, or, right
+ *   after failed fetches, a full listing lacking known instances) deletes nothing while it
+ *   refills, for up to `emptyHoldMs`: see `refill`.
  * - Malformed instances are skipped with a coded problem (MB_ENTRY_BAD_ADDRESS, MB_ENTRY_BAD_PORT,
  *   MB_ENTRY_INVALID), reported once per distinct content; their neighbours still sync.
  */
@@ -80,8 +84,10 @@ export class EurekaRegistry extends ServiceSetRegistry {
   private reconciliations = 0;
   private lastFailure: string | undefined;
   private warnedUnreconcilable = false;
-  /** Since when full listings have been empty while the local copy was not (held back). */
-  private emptySince: number | undefined;
+  /** Since when the server has been refilling (see `refill`); undefined: it is not. */
+  private refillSince: number | undefined;
+  /** The refill's partial listings were reported (MB_PROTECT_HELD, once per refill). */
+  private refillReported = false;
 
   constructor(options: EurekaRegistryOptions) {
     super(options.name, EUREKA_REGISTRY_KIND);
@@ -151,11 +157,12 @@ export class EurekaRegistry extends ServiceSetRegistry {
     const body = await this.client.get('apps/', signal);
     if (signal.aborted) return;
     const apps = parseApplications(body, `${this.client.currentUrl()}apps/`);
-    this.holdEmpty(apps.instances.length);
-    this.local.replace(apps.instances);
-    this.needFull = false;
+    const kept = this.refill(apps.instances);
+    this.local.replace(kept.length === 0 ? apps.instances : [...apps.instances, ...kept.map((k) => k.wire)]);
+    // While instances are kept the copy is not the server's: read it in full again next time.
+    this.needFull = kept.length > 0;
     const mine = this.local.hashCode();
-    if (apps.hashCode !== undefined && apps.hashCode !== mine && !this.warnedUnreconcilable) {
+    if (kept.length === 0 && apps.hashCode !== undefined && apps.hashCode !== mine && !this.warnedUnreconcilable) {
       // Duplicate instance ids: every delta will mismatch and cause a full fetch, as in Eureka's client.
       this.warnedUnreconcilable = true;
       this.log.warn({ server: apps.hashCode, local: mine }, 'a full listing does not match its own apps hash (duplicate instance ids?)');
@@ -199,31 +206,63 @@ export class EurekaRegistry extends ServiceSetRegistry {
   }
 
   /**
-   * A restarted Eureka server (Spring Cloud's opens for traffic at once) answers an empty
-   * registry until its clients re-register, within their 30 s heartbeat. An empty full listing
-   * replacing a non-empty copy is therefore refused (MB_PROTECT_HELD; services kept, stale) until
-   * it stays empty for `emptyHoldMs`. Partial listings go through; the core's protect threshold
-   * holds back large drops. Deltas are applied as they come: their DELETED entries are explicit.
+   * A restarted Eureka server (Spring Cloud's opens for traffic at once) starts empty and refills
+   * as its clients re-register, each on its next heartbeat (30 s apart by default): a read in
+   * that time sees anything from none to all of them. Instances missing from such a read are not
+   * gone, and a partial read judged as a normal change would remove them (a read at 60 % loses
+   * 40 %, below the core's protect threshold). So when the server looks restarted, it has
+   * `emptyHoldMs` from then on to refill:
+   * - an empty listing while instances are known is refused (MB_PROTECT_HELD; services kept,
+   *   stale);
+   * - a listing lacking known instances is merged: what it lists goes through, the known
+   *   instances it lacks are kept (returned here); reported once (MB_PROTECT_HELD).
+   * The refill ends when a listing holds every known instance, or `emptyHoldMs` after it began:
+   * then the listing is applied as it is. A server looks restarted when it answers empty, or
+   * when a listing lacking known instances is the first success after failed fetches (the
+   * server was down; a partition that outlasted the delta window looks the same and only delays
+   * its removals). Otherwise a listing replaces the copy (the ordinary reconciliation).
    */
-  private holdEmpty(listed: number): void {
-    if (listed > 0 || this.local.instanceCount() === 0) {
-      this.emptySince = undefined;
-      return;
+  private refill(listed: readonly WireInstance[]): StoredInstance[] {
+    const present = new Set(listed.map((i) => `${i.app}/${i.id}`));
+    const missing: StoredInstance[] = [];
+    for (const app of this.local.appNames()) for (const inst of this.local.instancesOf(app)) if (!present.has(`${inst.wire.app}/${inst.wire.id}`)) missing.push(inst);
+    if (missing.length === 0 || (this.refillSince === undefined && this.failures === 0 && listed.length > 0)) {
+      if (this.refillSince !== undefined) this.log.info({ instances: listed.length }, 'eureka server refilled: every known instance is listed again');
+      this.endRefill();
+      return [];
     }
     const now = Date.now();
-    this.emptySince ??= now;
+    this.refillSince ??= now;
     const holdMs = this.o.emptyHoldMs ?? EurekaDefaults.emptyHoldMs;
-    if (now - this.emptySince >= holdMs) {
-      this.log.warn({ emptyForMs: now - this.emptySince }, 'eureka has answered an empty registry for longer than emptyHoldMs; applying it');
-      this.emptySince = undefined;
-      return;
+    if (now - this.refillSince >= holdMs) {
+      this.log.warn({ refillingForMs: now - this.refillSince, listed: listed.length, missing: missing.length }, 'eureka has not listed every known instance again within emptyHoldMs; applying its listing');
+      this.endRefill();
+      return [];
     }
-    this.needFull = true;
-    throw new MeshbridgeError(
-      ErrorCode.PROTECT_HELD,
-      `eureka answered an empty registry while ${this.local.instanceCount()} instances are known (a restarted server?); keeping them for up to ${holdMs} ms`,
-      { details: { registry: this.name } },
-    );
+    if (listed.length === 0) {
+      this.needFull = true;
+      throw new MeshbridgeError(
+        ErrorCode.PROTECT_HELD,
+        `eureka answered an empty registry while ${this.local.instanceCount()} instances are known (a restarted server?); keeping them for up to ${holdMs} ms`,
+        { details: { registry: this.name } },
+      );
+    }
+    if (!this.refillReported) {
+      this.refillReported = true;
+      const error = new MeshbridgeError(
+        ErrorCode.PROTECT_HELD,
+        `eureka lists ${listed.length} instances but not ${missing.length} known ones (a restarted server refilling?); keeping those while its clients register again, for up to ${holdMs} ms`,
+        { details: { registry: this.name, missing: missing.length } },
+      );
+      this.o.context.report(error);
+      this.log.warn({ code: error.code, listed: listed.length, missing: missing.length }, error.message);
+    }
+    return missing;
+  }
+
+  private endRefill(): void {
+    this.refillSince = undefined;
+    this.refillReported = false;
   }
 
   /** Re-derives the services that the apps in `dirty` belonged to or now belong to. */
