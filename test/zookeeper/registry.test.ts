@@ -163,7 +163,10 @@ describe('zookeeper registry against a real ZooKeeper', { skip }, () => {
 
   test('ZooKeeper restart: nothing is deleted, marked stale, converges afterwards', async () => {
     const iface = 'com.example.Restart';
-    await addProvider(iface, providerUrl(iface, '10.3.0.1', 20880), '/dubbo');
+    // Persistent provider nodes: what is tested is Meshbridge across the restart, not whether the
+    // test's own writer session outlives the halt.
+    await w.mkdirp(`/dubbo/${iface}/providers`);
+    await w.create(`/dubbo/${iface}/providers/${providerUrl(iface, '10.3.0.1', 20880)}`, undefined, false);
     const f = follow();
     await f.start();
     await until(() => svc(f.reg, iface) !== undefined && f.reg.hasSynced(), 'sync');
@@ -175,12 +178,14 @@ describe('zookeeper registry against a real ZooKeeper', { skip }, () => {
     assert.ok(f.rec.problems.some((p) => p.code === ErrorCode.REGISTRY_UNREACHABLE));
     await sleep(1000);
     await zk.resume();
-    await until(() => !f.reg.status().stale && f.reg.status().connected, 'reconnected');
-    await addProvider(iface, providerUrl(iface, '10.3.0.2', 20880));
-    await until(() => eps(svc(f.reg, iface)).length === 2, 'converged');
-    assert.deepEqual(f.rec.deletes(), []);
+    // The test's own writer may have lost its session while the server was down (on a loaded
+    // machine the halt outlasts its timeout; its operations would then never answer): a new one.
     w.close();
     w = await ZkWriter.connect(zk.connectString);
+    await until(() => !f.reg.status().stale && f.reg.status().connected, 'reconnected');
+    await w.create(`/dubbo/${iface}/providers/${providerUrl(iface, '10.3.0.2', 20880)}`, undefined, false);
+    await until(() => eps(svc(f.reg, iface)).length === 2, 'converged');
+    assert.deepEqual(f.rec.deletes(), []);
   });
 
   test('session expiry: nothing is deleted while cut off; a new session converges to the truth', async () => {
