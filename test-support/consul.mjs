@@ -156,6 +156,7 @@ export async function startConsul(opts = {}) {
     const p = proc;
     if (p === undefined) return;
     proc = undefined;
+    p.child.ref(); // its exit must keep the loop alive while awaited (see peers.mjs makeStop)
     const kill = (sig) => {
       try {
         process.kill(-(p.child.pid ?? 0), sig);

@@ -239,6 +239,9 @@ function makeStop(name, child, exited, dir, extra) {
   let stopping;
   return function stop() {
     stopping ??= (async () => {
+      // Referenced again while it stops: an unreferenced child whose exit is awaited lets Node's
+      // loop run dry once the SIGKILL timer has fired (exit 13, a top-level await never settled).
+      child.ref();
       killGroup(child, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
       await exited;
