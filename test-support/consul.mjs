@@ -156,6 +156,7 @@ export async function startConsul(opts = {}) {
     const p = proc;
     if (p === undefined) return;
     proc = undefined;
+    p.child.ref(); // its exit must keep the loop alive while awaited (see peers.mjs makeStop)
     const kill = (sig) => {
       try {
         process.kill(-(p.child.pid ?? 0), sig);
@@ -163,7 +164,6 @@ export async function startConsul(opts = {}) {
         /* gone */
       }
     };
-    p.child.ref(); // keep the event loop alive until it exited (see peers.mjs makeStop)
     if (p.child.exitCode === null && p.child.signalCode === null) kill('SIGTERM');
     const timer = setTimeout(() => kill('SIGKILL'), 5000);
     await p.exited;

@@ -122,7 +122,7 @@ export async function startEureka(opts = {}) {
   let stopping;
   const stop = () => {
     stopping ??= (async () => {
-      child.ref(); // keep the event loop alive until it exited (see peers.mjs makeStop)
+      child.ref(); // its exit must keep the loop alive while awaited (see peers.mjs makeStop)
       killGroup(child, 'SIGTERM');
       const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
       await exited;

@@ -239,9 +239,8 @@ function makeStop(name, child, exited, dir, extra) {
   let stopping;
   return function stop() {
     stopping ??= (async () => {
-      // Peers are unref'd (they must not keep a test process alive); while we wait for this one
-      // to exit it must keep the event loop alive, or a slow exit (SIGKILL after 5 s) leaves the
-      // loop empty and Node exits 13 with the caller's await unsettled.
+      // Referenced again while it stops: an unreferenced child whose exit is awaited lets Node's
+      // loop run dry once the SIGKILL timer has fired (exit 13, a top-level await never settled).
       child.ref();
       killGroup(child, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);

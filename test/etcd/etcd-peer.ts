@@ -141,6 +141,7 @@ export class EtcdPeer {
     const child = this.child;
     if (child === undefined) return;
     this.child = undefined;
+    child.ref(); // its exit must keep the loop alive while awaited (see peers.mjs makeStop)
     try {
       process.kill(-child.pid!, signal);
     } catch {

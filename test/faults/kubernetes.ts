@@ -238,7 +238,12 @@ async function throttlingProxy(api: { url: string; ca: string }, dir: string, op
     }, opts.delayMs);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as { port: number }).port, ca: readFileSync(cert, 'utf8'), rejected: () => rejected, close: () => server.close() };
+  // close() drops the kept-alive upstream connections too: the API server then stops at once.
+  const close = (): void => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return { port: (server.address() as { port: number }).port, ca: readFileSync(cert, 'utf8'), rejected: () => rejected, close };
 }
 
 /** Kubernetes route through a slow API server that answers every fifth write with 429. */

@@ -201,12 +201,14 @@ async function main(): Promise<void> {
   for (const [name, run] of scenarios) {
     if (only.length > 0 && !only.includes(name)) continue;
     process.stderr.write(`[faults] ${name}...\n`);
+    const t0 = Date.now();
     try {
       const r = await run();
       rows.push(...(Array.isArray(r) ? r : [r]));
     } catch (e) {
       rows.push({ scenario: name, route: '-', services: 0, removed: -1, convergeMs: undefined, writes: 0, peakRssMiB: 0, note: `FAILED: ${e instanceof Error ? e.message : String(e)}`, ok: false });
     }
+    process.stderr.write(`[faults] ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }
   const lines = [
     `| Fault | Route | Services | Wrongly removed | Converge (ms) | Writes / pushes | Peak RSS (MiB) | Note |`,
