@@ -21,8 +21,9 @@ import { xdsPush } from './xds-push.js';
 import { summarize } from './summarize.js';
 import { scaleBench } from './scale/scale.js';
 import { istiodPath } from './istiod-path.js';
+import { footprint } from './footprint.js';
 
-const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, scaleBench, istiodPath];
+const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, scaleBench, istiodPath, footprint];
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const DATA_DIR = new URL('../../docs/bench/', import.meta.url);

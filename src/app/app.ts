@@ -10,12 +10,13 @@ import { AdminServer, Metrics, registerConfigSecrets } from '../observability/in
 import type { Registry } from '../registry/types.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import type { Sink } from '../sinks/types.js';
-import { ShardedXdsServer, XdsServer } from '../sinks/xds/index.js';
+import type * as XdsModule from '../sinks/xds/index.js';
+import type { ShardedXdsServer, XdsServer } from '../sinks/xds/index.js';
 import { RenderSink } from '../sinks/render/index.js';
 import { KubeClient } from '../sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../sinks/kubernetes/sink.js';
 import { ProblemLog } from './context.js';
-import { createRegistry } from './registries.js';
+import { loadRegistryFactory, type RegistryFactory } from './registries.js';
 import { adminActions, debugPages } from './pages.js';
 import { CheckpointWriter, ConfigMapCheckpointStore, FileCheckpointStore, readCheckpoint, type CheckpointStore } from '../checkpoint/index.js';
 
@@ -31,6 +32,27 @@ export interface AppOptions {
   readonly mode: AppMode;
   /** Injected for tests; default a fresh registry. */
   readonly metrics?: Metrics;
+}
+
+/** The modules a config needs, loaded before the App is built (App.create). */
+export interface AppModules {
+  readonly createRegistry: RegistryFactory;
+  /** The xDS sink (grpc-js, protobufjs): loaded only when `run` serves MCP. */
+  readonly xds: typeof XdsModule | undefined;
+}
+
+/**
+ * Loads what `options` needs: the adapters of the configured registry kinds and, when served,
+ * the xDS sink. A process does not load client libraries it is not configured with (measured in
+ * bench/footprint: a ZooKeeper + Kubernetes deployment no longer loads etcd3, grpc-js, protobufjs).
+ */
+export async function loadAppModules(options: AppOptions): Promise<AppModules> {
+  const serveXds = options.mode.type === 'run' && options.config.sinks.xds !== undefined;
+  const [createRegistry, xds] = await Promise.all([
+    loadRegistryFactory(options.config.registries),
+    serveXds ? import('../sinks/xds/index.js') : Promise.resolve(undefined),
+  ]);
+  return { createRegistry, xds };
 }
 
 /**
@@ -56,14 +78,19 @@ export class App {
   private checkpointStore: CheckpointStore | undefined;
   private readonly o: AppOptions;
 
-  constructor(options: AppOptions) {
+  /** Loads the modules the config needs (loadAppModules), then builds the App. */
+  static async create(options: AppOptions): Promise<App> {
+    return new App(options, await loadAppModules(options));
+  }
+
+  constructor(options: AppOptions, modules: AppModules) {
     this.o = options;
     registerConfigSecrets(options.config); // logs, admin pages and CLI output redact them
     const { config, logger, mode } = options;
     // A served process exports its own memory, CPU and event-loop delay (meshbridge_process_*, meshbridge_nodejs_*).
     this.metrics = options.metrics ?? (mode.type === 'run' ? new Metrics().withProcessMetrics() : new Metrics());
     this.problems = new ProblemLog(logger, this.metrics);
-    this.registries = config.registries.map((rc) => createRegistry(rc, this.problems.contextFor(rc.name), logger));
+    this.registries = config.registries.map((rc) => modules.createRegistry(rc, this.problems.contextFor(rc.name), logger));
     this.pipeline = new Pipeline({
       registries: this.registries,
       ...pipelineSettings(config),
@@ -77,12 +104,14 @@ export class App {
     });
     const ready = (): boolean => this.pipeline.ready();
     const x = mode.type === 'run' ? config.sinks.xds : undefined;
+    const xds = modules.xds;
+    if (x !== undefined && xds === undefined) throw new Error('App: the xDS sink is configured but its module was not loaded (use App.create)');
     this.xds =
-      x === undefined
+      x === undefined || xds === undefined
         ? undefined
         : x.shards > 1
-          ? new ShardedXdsServer({ ...xdsServerSettings(x), store: this.store, metrics: this.metrics, logger: logger.child({ sink: 'xds' }), ready })
-          : new XdsServer({ ...xdsServerSettings(x), store: this.store, metrics: this.metrics, logger: logger.child({ sink: 'xds' }), ready });
+          ? new xds.ShardedXdsServer({ ...xdsServerSettings(x), store: this.store, metrics: this.metrics, logger: logger.child({ sink: 'xds' }), ready })
+          : new xds.XdsServer({ ...xdsServerSettings(x), store: this.store, metrics: this.metrics, logger: logger.child({ sink: 'xds' }), ready });
     this.render = this.buildRender(mode, config, logger);
     this.checkpoint = this.buildCheckpoint(config, logger);
     this.kubernetes = mode.type === 'run' ? this.buildKubernetes(config, logger) : undefined;
@@ -170,7 +199,7 @@ export class App {
       {
         registries: this.registries.map((r) => `${r.kind}:${r.name}`),
         sinks: this.sinks.map((s) => s.name),
-        ...(this.xds !== undefined ? { xds: (this.xds instanceof ShardedXdsServer ? this.xds.ports() : [this.xds.port()]).map((p) => `${this.xdsHost()}:${p}`).join(',') } : {}),
+        ...(this.xds !== undefined ? { xds: ('ports' in this.xds ? this.xds.ports() : [this.xds.port()]).map((p) => `${this.xdsHost()}:${p}`).join(',') } : {}),
         ...(this.admin !== undefined ? { admin: this.admin.port() } : {}),
       },
       'meshbridge started',

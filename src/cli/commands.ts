@@ -49,7 +49,7 @@ export async function runCommand(configPath: string, io: CliIO, signal: AbortSig
   const logger = loggerFor(config);
   const inner = new AbortController();
   signal.addEventListener('abort', () => inner.abort(), { once: true });
-  const app = new App({ config, logger, mode: { type: 'run' } });
+  const app = await App.create({ config, logger, mode: { type: 'run' } });
   try {
     await app.start(inner.signal);
   } catch (e) {
@@ -87,7 +87,7 @@ export async function renderCommand(
   const logger = loggerFor(config, config.log.level === 'info' ? 'warn' : config.log.level);
   const inner = new AbortController();
   signal.addEventListener('abort', () => inner.abort(), { once: true });
-  const app = new App({ config, logger, mode: { type: 'render', out, stream: io.stdout } });
+  const app = await App.create({ config, logger, mode: { type: 'render', out, stream: io.stdout } });
   try {
     await app.start(inner.signal);
     await app.whenReady(inner.signal, syncTimeoutMs(io));
@@ -120,7 +120,7 @@ export async function checkCommand(
   const logger = loggerFor(config, 'silent');
   const inner = new AbortController();
   signal.addEventListener('abort', () => inner.abort(), { once: true });
-  const app = new App({ config, logger, mode: { type: 'check' } });
+  const app = await App.create({ config, logger, mode: { type: 'check' } });
   let synced = true;
   try {
     await app.start(inner.signal);

@@ -6,7 +6,7 @@ import { resolveKubeConfig } from './kubeconfig.js';
 import { TokenBucket } from './rate-limiter.js';
 
 export interface KubeClientOptions {
-  /** Path of a kubeconfig file; undefined: in-cluster config, else $KUBECONFIG / ~/.kube/config. */
+  /** Path of a kubeconfig file; undefined: $KUBECONFIG, else in-cluster, else ~/.kube/config (kubeconfig.ts). */
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly qps: number;
@@ -59,8 +59,8 @@ export interface RequestArgs {
 export type WatchEvent = { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; readonly object: unknown };
 
 /**
- * A small Kubernetes REST client: auth and TLS from a kubeconfig (via @kubernetes/client-node, in a
- * worker thread: see kubeconfig.ts),
+ * A small Kubernetes REST client: auth and TLS from a kubeconfig (kubeconfig.ts: read natively,
+ * @kubernetes/client-node in a worker thread only for exec/auth-provider plugins),
  * a token-bucket rate limit shared by every call, retries with exponential backoff on 429
  * (honouring Retry-After), 5xx and connection errors. Construction does no I/O; `init()` loads
  * the kubeconfig.
@@ -70,6 +70,7 @@ export class KubeClient {
   private readonly limiter: TokenBucket;
   private server: URL | undefined;
   private base: RequestOptions = {};
+  private authorization: (() => string) | undefined;
   /** Requests sent, by method: for tests and benchmarks that count writes. */
   readonly counts = new Map<string, number>();
 
@@ -82,6 +83,7 @@ export class KubeClient {
     const resolved = await resolveKubeConfig({ kubeconfig: this.o.kubeconfig, context: this.o.context });
     this.server = resolved.server;
     this.base = resolved.options;
+    this.authorization = resolved.authorization;
   }
 
   async request<T = unknown>(args: RequestArgs): Promise<T> {
@@ -205,6 +207,7 @@ export class KubeClient {
       ...(this.base.headers as Record<string, string>),
       accept: 'application/json',
       'user-agent': this.o.userAgent ?? 'meshbridge',
+      ...(this.authorization !== undefined ? { Authorization: this.authorization() } : {}),
     };
     if (body !== undefined) {
       headers['content-type'] = contentType ?? 'application/json';
