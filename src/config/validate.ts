@@ -1,10 +1,11 @@
 import { parseCidr } from '../core/vip-pool.js';
 import { isIP } from 'node:net';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Defaults } from './defaults.js';
 import { formatPath, pointerSegments, type PathSegment } from './path.js';
 import type { RawConfig, RawRegistry } from './raw.js';
-import { PatternText, buildSchema } from './schema.js';
+import { PatternText } from './schema.js';
+import { loadValidator } from './validator-code.js';
 import { registryKindSpec } from './kinds/index.js';
 
 /** One thing wrong with the config, at a key path such as `registries[0].file.path`. */
@@ -15,12 +16,9 @@ export interface Problem {
 
 let compiled: ValidateFunction<RawConfig> | undefined;
 
-/** The runtime validator, compiled once on first use (not at import: imports do no work). */
+/** The runtime validator, loaded once on first use (not at import: imports do no work); validator-code.ts. */
 function validator(): ValidateFunction<RawConfig> {
-  if (compiled === undefined) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
-    compiled = ajv.compile<RawConfig>(buildSchema('runtime'));
-  }
+  compiled ??= loadValidator().validate;
   return compiled;
 }
 
