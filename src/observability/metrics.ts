@@ -212,6 +212,21 @@ export class Metrics {
     help: 'Kubernetes writes not sent because this replica lost leadership while they waited (rate limiter, backoff).',
     registers: [this.registry],
   });
+  readonly kubePendingWrites = new Gauge({
+    name: 'meshbridge_kube_pending_writes',
+    help: 'Objects whose write (apply or delete) the Kubernetes sink still owes: one per object, however many snapshots changed it.',
+    registers: [this.registry],
+  });
+  readonly kubePendingOldest = new Gauge({
+    name: 'meshbridge_kube_pending_oldest_seconds',
+    help: 'Age of the oldest write the Kubernetes sink still owes (0 when none): the backlog ahead of a new change.',
+    registers: [this.registry],
+  });
+  readonly kubePassesPreempted = new Counter({
+    name: 'meshbridge_kube_passes_preempted_total',
+    help: 'Write passes that stopped early because a newer snapshot arrived (the rest is re-planned from it, latest wins).',
+    registers: [this.registry],
+  });
   readonly kubeLeader = new Gauge({
     name: 'meshbridge_kube_leader',
     help: '1 while this replica holds the leader lease and writes to the API server.',

@@ -8,6 +8,7 @@ import { ConnectResetError, NacosConnection, NacosRequestError } from './connect
 import { NACOS_REGISTRY_KIND, lastRefTime, mapServiceInfo, parseServiceKey, refKey, type MapOptions, type ServiceRef } from './map.js';
 import type { NacosMessage } from './wire.js';
 import { sleep } from '../shared/sleep.js';
+import { runPool } from '../../util/pool.js';
 
 export interface NacosRegistryOptions {
   /** Configured registry name: Service.registry and Endpoint.origin. */
@@ -450,17 +451,6 @@ function nacosRef(ref: ServiceRef): { namespace: string; groupName: string; serv
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 

@@ -1,5 +1,5 @@
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
-import { ISTIO_API_VERSION, type IstioResource, type SnapshotStore } from '../../snapshot/index.js';
+import { ISTIO_API_VERSION, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import { apiError, type KubeClient } from './kube-client.js';
 import { ObjectCache } from './object-cache.js';
@@ -8,10 +8,16 @@ import { plan, type HeldDeletion, type HostClash } from './plan.js';
 import { observe, type ObservedObject } from './observed.js';
 import { LEGACY_FIELD_MANAGER, fieldManagerFor, ownershipOf } from './ownership.js';
 import { writePhases, type Gated } from './write-order.js';
+import { PendingWrites, newestContent } from './pending.js';
+import { runPool } from '../../util/pool.js';
+import { PlanReporter } from './plan-report.js';
 import { OwnershipLabel } from '../../snapshot/index.js';
 
 /** Field manager of the default instance `meshbridge` (benchmarks write as it). */
 export const FIELD_MANAGER = fieldManagerFor('meshbridge');
+
+/** How long a write pass runs before a newer snapshot may pre-empt it (see the class contract). */
+export const MIN_PASS_MS = 1000;
 
 const PLURAL: Record<ObservedObject['kind'], string> = {
   ServiceEntry: 'serviceentries',
@@ -42,6 +48,8 @@ export interface KubernetesSinkOptions {
   readonly maxDeletePercent: number;
   /** Parallel writes (each still passes the client's rate limit). */
   readonly concurrency: number;
+  /** Pre-emption grace of a write pass (default MIN_PASS_MS; tests shorten it). */
+  readonly minPassMs?: number | undefined;
   /** Undefined: no election, this replica always writes. */
   readonly leaderElection: Omit<LeaderElectionOptions, 'client' | 'logger' | 'onChange'> | undefined;
 }
@@ -73,6 +81,13 @@ export interface KubernetesSinkDebug {
  *   namespaces no longer targeted only with `cleanupClusterWide` (they are not seen otherwise).
  * - Write order per pass: write-order.ts (no endpoint gap when a host switches form).
  * - Reconciles run one at a time; requests that arrive meanwhile coalesce into one more run.
+ * - Under a backlog (changes faster than the API server takes writes): at most one write is owed
+ *   per object, with the newest content (pending.ts). A pass that has run `minPassMs` stops
+ *   starting writes once a newer snapshot exists and the rest is re-planned from that snapshot;
+ *   a write started from an older plan sends the newest content of its object when that keeps
+ *   the plan's checks valid (same hosts, form and labels), and is skipped when the object is no
+ *   longer desired. Each phase runs oldest-owed first, so a change waits for the backlog ahead
+ *   of it, not for the passes behind it.
  */
 export class KubernetesSink {
   readonly name = 'kubernetes';
@@ -83,6 +98,7 @@ export class KubernetesSink {
   private readonly targeted: ReadonlySet<string>;
   private readonly elector: LeaderElector | undefined;
   private readonly written = new Map<string, number>();
+  private readonly pending = new PendingWrites();
   private requested = false;
   private running = false;
   private signal: AbortSignal | undefined;
@@ -91,11 +107,11 @@ export class KubernetesSink {
     held: [],
   };
   private counts = { apply: 0, delete: 0, failed: 0 };
-  private readonly reportedClashes = new Set<string>();
-  private readonly reportedHeld = new Set<string>();
+  private readonly reporter: PlanReporter;
 
   constructor(options: KubernetesSinkOptions) {
     this.o = options;
+    this.reporter = new PlanReporter(options.logger, options.metrics, options.maxDeletePercent);
     const mk = (kind: ObservedObject['kind']): ObjectCache =>
       new ObjectCache({
         client: options.client,
@@ -222,8 +238,24 @@ export class KubernetesSink {
       written: this.written,
       maxDeletePercent: this.o.maxDeletePercent,
     });
-    this.report(p.clashes, p.held);
-    const phases = writePhases(p, desired, observed);
+    this.reporter.report(p.clashes, p.held);
+    const started = Date.now();
+    this.pending.plan([...p.apply.map((r) => r.key), ...p.remove.map((o) => o.key)], started);
+    this.showPending(started);
+    const minPassMs = this.o.minPassMs ?? MIN_PASS_MS;
+    let preempted = false;
+    const stop = (): boolean => {
+      if (!preempted && this.o.store.current() !== snap && Date.now() - started >= minPassMs) preempted = true;
+      return preempted;
+    };
+    const raw = writePhases(p, desired, observed);
+    const byKey = <T>(items: readonly T[], keyOf: (t: T) => string): T[] => this.pending.order(items, keyOf);
+    const phases = {
+      applyWorkloadEntries: byKey(raw.applyWorkloadEntries, (r) => r.key),
+      applyServiceEntries: byKey(raw.applyServiceEntries, (g) => g.item.key),
+      removeServiceEntries: byKey(raw.removeServiceEntries, (o) => o.key),
+      removeWorkloadEntries: byKey(raw.removeWorkloadEntries, (g) => g.item.key),
+    };
     const id = { instance: this.o.instance, registries: new Set(this.o.registries) };
     const legacy = (key: string): boolean => {
       const o = observed.get(key);
@@ -243,14 +275,26 @@ export class KubernetesSink {
       if (missing.some((k) => tried.has(k))) retry = true;
       return false;
     };
-    await this.parallel(phases.applyWorkloadEntries, async (r) => {
-      if (await this.apply(r, legacy(r.key))) ok.add(r.key);
-    });
-    await this.parallel(phases.applyServiceEntries.filter(gated), async (g) => {
-      if (await this.apply(g.item, legacy(g.item.key))) ok.add(g.item.key);
-    });
-    await this.parallel(phases.removeServiceEntries, (o) => this.remove(o));
-    await this.parallel(phases.removeWorkloadEntries.filter(gated), (g) => this.remove(g.item));
+    // A pre-empted pass starts no further phase (their gates would wait on writes never tried).
+    const steps: (() => Promise<void>)[] = [
+      () =>
+        runPool(phases.applyWorkloadEntries, this.o.concurrency, async (r) => {
+          if (await this.apply(r, legacy(r.key), snap)) ok.add(r.key);
+        }, stop),
+      () =>
+        runPool(phases.applyServiceEntries.filter(gated), this.o.concurrency, async (g) => {
+          if (await this.apply(g.item, legacy(g.item.key), snap)) ok.add(g.item.key);
+        }, stop),
+      () => runPool(phases.removeServiceEntries, this.o.concurrency, (o) => this.remove(o), stop),
+      () => runPool(phases.removeWorkloadEntries.filter(gated), this.o.concurrency, (g) => this.remove(g.item), stop),
+    ];
+    for (const step of steps) if (!stop()) await step();
+    this.showPending(Date.now());
+    if (preempted) {
+      // The newer snapshot's publish requested the next pass already; it re-plans what is left.
+      this.o.metrics.kubePassesPreempted.inc();
+      this.o.logger.debug({ snapshot: snap.version, owed: this.pending.size }, 'kubernetes write pass pre-empted by a newer snapshot');
+    }
     this.debug = { ...this.debug, clashes: p.clashes, held: p.held, lastReconcile: new Date().toISOString(), lastVersion: snap.version };
     if (p.apply.length > 0 || p.remove.length > 0) {
       this.o.logger.info({ applied: p.apply.length, deleted: p.remove.length, deferred, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
@@ -259,9 +303,16 @@ export class KubernetesSink {
     if (retry) setTimeout(() => this.request(), 2000).unref();
   }
 
-  /** Server-side apply of `r` with our instance label; true when it succeeded. */
-  private async apply(r: IstioResource, adopting: boolean): Promise<boolean> {
+  private showPending(now: number): void {
+    this.o.metrics.kubePendingWrites.set(this.pending.size);
+    this.o.metrics.kubePendingOldest.set(this.pending.oldestAgeMs(now) / 1000);
+  }
+
+  /** Server-side apply of `planned` (latest wins: newestContent) with our instance label; true when it succeeded. */
+  private async apply(planned: IstioResource, adopting: boolean, snap: Snapshot): Promise<boolean> {
     if (!this.isLeader()) return false;
+    const r = newestContent(planned, snap, this.o.store.current());
+    if (r === undefined) return false;
     const body = {
       apiVersion: ISTIO_API_VERSION,
       kind: r.kind,
@@ -280,6 +331,7 @@ export class KubernetesSink {
         ...(this.signal !== undefined ? { signal: this.signal } : {}),
       });
       const obs = observe(r.kind, res);
+      this.pending.done(r.key);
       if (obs !== undefined) {
         this.written.set(r.key, obs.generation);
         this.caches[r.kind].record(obs);
@@ -331,6 +383,7 @@ export class KubernetesSink {
         ...(this.signal !== undefined ? { signal: this.signal } : {}),
       });
       this.counts.delete++;
+      this.pending.done(o.key);
       this.written.delete(o.key);
       this.caches[o.kind].forget(o.key);
       this.wide?.[o.kind].forget(o.key);
@@ -339,6 +392,7 @@ export class KubernetesSink {
       if (this.fenced(e)) return;
       const status = apiError(e)?.status;
       if (status === 404) {
+        this.pending.done(o.key);
         this.caches[o.kind].forget(o.key);
         this.wide?.[o.kind].forget(o.key);
         return;
@@ -356,36 +410,5 @@ export class KubernetesSink {
     this.o.metrics.kubeWritesFenced.inc();
     this.o.logger.debug({ code: e.code }, e.message); // 'lost leadership' is logged once by the elector
     return true;
-  }
-
-  private report(clashes: readonly HostClash[], held: readonly HeldDeletion[]): void {
-    this.o.metrics.kubeClashes.set(clashes.length);
-    for (const c of clashes) {
-      const k = `${c.resource}|${c.claimedBy}`;
-      if (this.reportedClashes.has(k)) continue;
-      this.reportedClashes.add(k);
-      this.o.logger.warn({ code: 'MB_HOST_CONFLICT', resource: c.resource, host: c.host, claimedBy: c.claimedBy }, 'an object Meshbridge does not own claims this host or name; skipping it');
-    }
-    for (const h of held) {
-      const k = `${h.registry}|${h.kind}|${h.wouldDelete}|${h.owned}`;
-      if (this.reportedHeld.has(k)) continue;
-      this.reportedHeld.add(k);
-      this.o.metrics.protectHeld.inc({ registry: h.registry });
-      this.o.logger.error(
-        { code: 'MB_PROTECT_HELD', registry: h.registry, kind: h.kind, wouldDelete: h.wouldDelete, owned: h.owned },
-        `refusing to delete ${h.wouldDelete} of ${h.owned} ${h.kind === 'ServiceEntry' ? 'ServiceEntries' : 'WorkloadEntries'} of registry ${h.registry} in one pass (protect threshold ${this.o.maxDeletePercent}%); none of the registry's deletions happen`,
-      );
-    }
-  }
-
-  private async parallel<T>(items: readonly T[], fn: (t: T) => Promise<void>): Promise<void> {
-    let i = 0;
-    const worker = async (): Promise<void> => {
-      while (i < items.length) {
-        const item = items[i++];
-        if (item !== undefined) await fn(item);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, items.length) }, worker));
   }
 }

@@ -1,0 +1,36 @@
+import type { Logger, Metrics } from '../../observability/index.js';
+import type { HeldDeletion, HostClash } from './plan.js';
+
+/**
+ * Reports a plan's clashes and held deletions: the gauge every pass, each distinct clash or
+ * hold logged (and a hold counted) once per process, not once per pass.
+ */
+export class PlanReporter {
+  private readonly reportedClashes = new Set<string>();
+  private readonly reportedHeld = new Set<string>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly maxDeletePercent: number,
+  ) {}
+
+  report(clashes: readonly HostClash[], held: readonly HeldDeletion[]): void {
+    this.metrics.kubeClashes.set(clashes.length);
+    for (const c of clashes) {
+      const k = `${c.resource}|${c.claimedBy}`;
+      if (this.reportedClashes.has(k)) continue;
+      this.reportedClashes.add(k);
+      this.logger.warn({ code: 'MB_HOST_CONFLICT', resource: c.resource, host: c.host, claimedBy: c.claimedBy }, 'an object Meshbridge does not own claims this host or name; skipping it');
+    }
+    for (const h of held) {
+      const k = `${h.registry}|${h.kind}|${h.wouldDelete}|${h.owned}`;
+      if (this.reportedHeld.has(k)) continue;
+      this.reportedHeld.add(k);
+      this.metrics.protectHeld.inc({ registry: h.registry });
+      this.logger.error(
+        { code: 'MB_PROTECT_HELD', registry: h.registry, kind: h.kind, wouldDelete: h.wouldDelete, owned: h.owned },
+        `refusing to delete ${h.wouldDelete} of ${h.owned} ${h.kind === 'ServiceEntry' ? 'ServiceEntries' : 'WorkloadEntries'} of registry ${h.registry} in one pass (protect threshold ${this.maxDeletePercent}%); none of the registry's deletions happen`,
+      );
+    }
+  }}
