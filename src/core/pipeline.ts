@@ -74,6 +74,16 @@ export const DEFAULT_PROTECT: ProtectSettings = { servicePercent: 50, endpointPe
 /** Default VIP range: class E next to the 240.240.0.0/16 istiod allocates from itself. */
 export const DEFAULT_VIP_CIDR = '240.241.0.0/16';
 
+/** Owner of the shared ServiceEntries' keys in Pipeline.keyHost. */
+const SHARED = '\u0000shared';
+
+/** What a flush hands the store: a delta of the changed hosts, or everything. */
+interface Changes {
+  readonly upserts: IstioResource[];
+  readonly removed: IstioResource[];
+}
+type Collected = Changes | { readonly all: readonly IstioResource[] };
+
 interface CacheEntry {
   readonly input: ConvertInput;
   readonly output: ConvertOutput;
@@ -95,7 +105,8 @@ interface CacheEntry {
  *   same service objects (adapters replace a service object on every change).
  * - A flush redoes only the hosts that the services named in upsert/delete events since the last
  *   flush map to (now or before): protect guard, merge, conflicts and conversion of those hosts,
- *   then one pass over the host list to hand the snapshot store every resource. It falls back to
+ *   and hands the store only those hosts' resources (and those whose listener addresses moved)
+ *   as a delta against what it last handed over (SnapshotStore.publishChanges). It falls back to
  *   a full pass (every host) on the first flush, while deletions are held back, when deletions
  *   would be held, and when a registry's services do not add up to the announced changes. Both
  *   passes publish the same snapshot (tested against each other on random histories).
@@ -121,6 +132,12 @@ export class Pipeline {
   private prewarming = false;
   /** What the prepared slices' address settles changed, for the first collect(). */
   private pendingSettle = { hosts: false, shared: false };
+  /** Resources last handed to the store, by host, and the host (or SHARED) of each key. */
+  private published = new Map<string, readonly IstioResource[]>();
+  private publishedShared: readonly IstioResource[] = [];
+  private keyHost = new Map<string, string>();
+  /** A full collect saw one key under two hosts: the store resolved it, deltas cannot. */
+  private duplicateKeys = false;
   /** Last published views from before a restart, used for a registry until it syncs. */
   private readonly checkpoint = new Map<string, ReadonlyMap<string, Service>>();
   /** Registries whose first sync did not finish within syncTimeoutMs. */
@@ -380,17 +397,21 @@ export class Pipeline {
     this.o.metrics.debounceFlushes.inc();
     const dirty = this.dirty;
     this.dirty = new Map();
-    let resources = this.changedHosts(dirty);
-    if (resources === undefined) {
-      resources = this.allHosts();
+    let out = this.changedHosts(dirty);
+    if (out === undefined) {
+      out = this.allHosts();
       this.flushCounts.full += 1;
       this.o.metrics.flushFullPasses.inc();
     } else this.flushCounts.incremental += 1;
-    const snap = this.o.store.publish(resources);
+    const snap = 'all' in out ? this.o.store.publish(out.all) : this.o.store.publishChanges(out.upserts, out.removed);
     if (snap !== undefined) {
       this.o.metrics.snapshotSequence.set(snap.sequence);
-      for (const [kind, ks] of snap.kinds) this.o.metrics.snapshotResources.set({ kind }, ks.resources.size);
-      this.o.logger.info({ version: snap.version, sequence: snap.sequence, resources: resources.length }, 'snapshot published');
+      let total = 0;
+      for (const [kind, ks] of snap.kinds) {
+        this.o.metrics.snapshotResources.set({ kind }, ks.resources.size);
+        total += ks.resources.size;
+      }
+      this.o.logger.info({ version: snap.version, sequence: snap.sequence, resources: total }, 'snapshot published');
     }
     this.scheduleTimedRelease();
     end();
@@ -407,7 +428,7 @@ export class Pipeline {
   }
 
   /** Full pass: every registry through the guard, every host merged; rebuilds the host index. */
-  private allHosts(): IstioResource[] {
+  private allHosts(): Collected {
     const now = this.now();
     const index = new HostIndex(this.o.registries.length);
     const views = this.o.registries.map((r, rank) => {
@@ -432,14 +453,14 @@ export class Pipeline {
     }
     // Every cached host is live unless the cache holds more hosts than are live.
     if (this.cache.size > live.size) for (const host of [...this.cache.keys()]) if (!live.has(host)) this.dropHost(host);
-    return this.collect(index);
+    return this.collect(index, undefined);
   }
 
   /**
    * Incremental pass over the hosts touched by `dirty`; undefined when a full pass is needed
    * (see the class contract).
    */
-  private changedHosts(dirty: ReadonlyMap<string, ReadonlySet<string>>): IstioResource[] | undefined {
+  private changedHosts(dirty: ReadonlyMap<string, ReadonlySet<string>>): Collected | undefined {
     const index = this.index;
     if (index === undefined || this.guard.holding() || this.o.incremental === false) return undefined;
     // A registry published from its checkpoint (or unsynced) goes through full passes.
@@ -453,60 +474,149 @@ export class Pipeline {
     }
     const affected = this.placeChanged(index, dirty, current);
     if (affected.size > 0) this.redoHosts(index, affected, current);
-    return this.collect(index);
+    return this.collect(index, affected);
   }
 
   /**
-   * Settles the listener addresses, then lists every host's resources (with its addresses) in
-   * host order, then the shared ServiceEntries.
+   * Settles the listener addresses, then gives the store what it needs: with `affected` (an
+   * incremental pass) the resources of the affected hosts and of those whose addresses changed,
+   * as a delta against what was last handed to the store; else (or when a delta cannot be exact:
+   * addresses settled outside a flush, a key under two hosts) every host's resources in host
+   * order, then the shared ServiceEntries. Either way the store ends with the same content.
    */
-  private collect(index: HostIndex): IstioResource[] {
-    const s = this.addresses.settle();
+  private collect(index: HostIndex, affected: ReadonlySet<string> | undefined): Collected {
     const pending = this.pendingSettle;
+    const s = this.addresses.settle();
     this.pendingSettle = { hosts: false, shared: false };
-    const settled = { hosts: s.hosts, sharedChanged: s.sharedChanged || pending.shared, anyHost: s.hosts.size > 0 || pending.hosts };
-    const resources: IstioResource[] = [];
-    const conflicts = this.listenerConflicts;
-    const before = conflicts.size;
+    const sharedChanged = s.sharedChanged || pending.shared;
+    const before = this.listenerConflicts.size;
     let touched = false;
-    for (const host of index.hosts()) {
-      const entry = this.cache.get(host);
-      if (entry === undefined) continue;
-      const addrs = this.addresses.addressesOf(host);
-      if (entry.addresses !== addrs) {
-        entry.addresses = addrs;
-        entry.addressed = withAddresses(entry.output.resources, addrs);
+    let out: Collected | undefined;
+    if (affected !== undefined && !pending.hosts && !this.duplicateKeys) {
+      const hosts = new Set(affected);
+      for (const h of s.hosts) hosts.add(h);
+      const delta = this.hostDelta(hosts);
+      if (delta !== undefined) {
+        touched = delta.touched;
+        out = delta;
       }
-      const se = entry.addressed[0];
-      if (entry.noted !== se) {
-        if (entry.noted !== undefined && entry.noted.key !== se?.key) conflicts.update(entry.noted.key, undefined);
-        if (se !== undefined) conflicts.update(se.key, se);
-        entry.noted = se;
-        touched = true;
+    }
+    if (out === undefined) {
+      this.published = new Map();
+      this.keyHost = new Map();
+      this.duplicateKeys = false;
+      const all: IstioResource[] = [];
+      for (const host of index.hosts()) {
+        const rs = this.addressedOf(host);
+        if (rs === undefined) continue;
+        if (rs.touched) touched = true;
+        this.recordPublished(host, rs.resources);
+        for (const r of rs.resources) all.push(r);
       }
-      for (const r of entry.addressed) resources.push(r);
+      for (const r of this.addresses.sharedResources()) all.push(r);
+      out = { all };
     }
     const shared = this.addresses.sharedResources();
-    if (settled.sharedChanged) {
-      const live = new Set<string>();
-      for (const r of shared) {
-        live.add(r.key);
-        if (this.sharedNoted.get(r.key) !== r) {
-          conflicts.update(r.key, r);
-          this.sharedNoted.set(r.key, r);
-        }
-      }
-      for (const k of [...this.sharedNoted.keys()]) {
-        if (live.has(k)) continue;
-        conflicts.update(k, undefined);
-        this.sharedNoted.delete(k);
-      }
+    if (sharedChanged) {
+      this.noteShared(shared);
       touched = true;
     }
-    for (const r of shared) resources.push(r);
-    if (settled.anyHost || settled.sharedChanged) this.noteAddressStats();
-    if (touched && (before > 0 || conflicts.size > 0)) this.noteListenerConflicts(conflicts.list());
-    return resources;
+    const live = new Set(shared.map((r) => r.key));
+    for (const r of this.publishedShared) {
+      if (live.has(r.key)) continue;
+      if (!('all' in out)) out.removed.push(r);
+      if (this.keyHost.get(r.key) === SHARED) this.keyHost.delete(r.key);
+    }
+    if (!('all' in out)) for (const r of shared) out.upserts.push(r);
+    this.publishedShared = shared;
+    for (const r of shared) {
+      const owner = this.keyHost.get(r.key);
+      if (owner !== undefined && owner !== SHARED) this.duplicateKeys = true;
+      this.keyHost.set(r.key, SHARED);
+    }
+    if (s.hosts.size > 0 || pending.hosts || sharedChanged) this.noteAddressStats();
+    if (touched && (before > 0 || this.listenerConflicts.size > 0)) this.noteListenerConflicts(this.listenerConflicts.list());
+    return out;
+  }
+
+  /**
+   * The delta of `hosts` against what was last handed to the store; undefined when a resource
+   * key would move between hosts (the full list lets the store resolve it as a full pass does).
+   */
+  private hostDelta(hosts: ReadonlySet<string>): (Changes & { touched: boolean }) | undefined {
+    const upserts: IstioResource[] = [];
+    const removed: IstioResource[] = [];
+    let touched = false;
+    for (const host of hosts) {
+      const rs = this.addressedOf(host);
+      if (rs?.touched === true) touched = true;
+      const next = rs?.resources ?? [];
+      for (const r of next) {
+        const owner = this.keyHost.get(r.key);
+        if (owner !== undefined && owner !== host) return undefined;
+      }
+      const prev = this.published.get(host) ?? [];
+      if (prev === next) continue;
+      const keys = new Set(next.map((r) => r.key));
+      for (const r of prev) {
+        if (keys.has(r.key)) continue;
+        removed.push(r);
+        this.keyHost.delete(r.key);
+      }
+      for (const r of next) upserts.push(r);
+      this.recordPublished(host, next);
+    }
+    return { upserts, removed, touched };
+  }
+
+  /**
+   * `host`'s resources with its current listener addresses (rebuilt when those changed), its
+   * ServiceEntry noted in the listener conflicts; undefined when the host has no conversion.
+   */
+  private addressedOf(host: string): { resources: readonly IstioResource[]; touched: boolean } | undefined {
+    const entry = this.cache.get(host);
+    if (entry === undefined) return undefined;
+    const addrs = this.addresses.addressesOf(host);
+    if (entry.addresses !== addrs) {
+      entry.addresses = addrs;
+      entry.addressed = withAddresses(entry.output.resources, addrs);
+    }
+    const se = entry.addressed[0];
+    let touched = false;
+    if (entry.noted !== se) {
+      if (entry.noted !== undefined && entry.noted.key !== se?.key) this.listenerConflicts.update(entry.noted.key, undefined);
+      if (se !== undefined) this.listenerConflicts.update(se.key, se);
+      entry.noted = se;
+      touched = true;
+    }
+    return { resources: entry.addressed, touched };
+  }
+
+  private recordPublished(host: string, resources: readonly IstioResource[]): void {
+    if (resources.length === 0) this.published.delete(host);
+    else this.published.set(host, resources);
+    for (const r of resources) {
+      if (this.keyHost.has(r.key) && this.keyHost.get(r.key) !== host) this.duplicateKeys = true;
+      this.keyHost.set(r.key, host);
+    }
+  }
+
+  /** Records the shared ServiceEntries in the listener conflicts. */
+  private noteShared(shared: readonly IstioResource[]): void {
+    const conflicts = this.listenerConflicts;
+    const live = new Set<string>();
+    for (const r of shared) {
+      live.add(r.key);
+      if (this.sharedNoted.get(r.key) !== r) {
+        conflicts.update(r.key, r);
+        this.sharedNoted.set(r.key, r);
+      }
+    }
+    for (const k of [...this.sharedNoted.keys()]) {
+      if (live.has(k)) continue;
+      conflicts.update(k, undefined);
+      this.sharedNoted.delete(k);
+    }
   }
 
   private dropHost(host: string): void {

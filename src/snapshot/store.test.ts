@@ -131,3 +131,43 @@ test('incremental publishes match a store built from scratch (random adds, chang
     }
   }
 });
+
+test('publishChanges gives the snapshot publish gives for the whole list (random deltas)', () => {
+  const rand = rng(7);
+  const full = new SnapshotStore();
+  const delta = new SnapshotStore();
+  const kinds: ResourceKind[] = ['ServiceEntry', 'WorkloadEntry'];
+  const current = new Map<string, IstioResource>();
+  for (let i = 0; i < 40; i++) {
+    const r = res(kinds[i % 2] as ResourceKind, `n${i}`, 'v0');
+    current.set(r.key, r);
+  }
+  full.publish(current.values());
+  delta.publish(current.values());
+  for (let step = 0; step < 300; step++) {
+    const upserts: IstioResource[] = [];
+    const removed: IstioResource[] = [];
+    const n = Math.floor(rand() * 4);
+    for (let j = 0; j < n; j++) {
+      const name = `n${Math.floor(rand() * 60)}`;
+      const kind = kinds[Math.floor(rand() * 2)] as ResourceKind;
+      const r = res(kind, name, `v${Math.floor(rand() * 3)}`);
+      if (upserts.some((u) => u.key === r.key) || removed.some((u) => u.key === r.key)) continue;
+      if (rand() < 0.3 && current.has(r.key)) {
+        removed.push(current.get(r.key) as IstioResource);
+        current.delete(r.key);
+      } else {
+        upserts.push(r);
+        current.set(r.key, r);
+      }
+    }
+    const a = full.publish(current.values());
+    const b = delta.publishChanges(upserts, removed);
+    assert.equal(a === undefined, b === undefined, `step ${step}: published or not`);
+    assert.equal(full.current()?.version, delta.current()?.version, `step ${step}: version`);
+    for (const k of kinds) {
+      assert.deepEqual([...(delta.current()?.kinds.get(k)?.resources.keys() ?? [])], keysOf(full, k), `step ${step}: ${k} keys in order`);
+      assert.equal(delta.current()?.kinds.get(k)?.version, full.current()?.kinds.get(k)?.version, `step ${step}: ${k} version`);
+    }
+  }
+});

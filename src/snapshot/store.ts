@@ -139,6 +139,48 @@ function nextKind(prev: KindState, list: readonly IstioResource[]): KindState {
 }
 
 /**
+ * The next state of one kind from the previous one and a delta: `upserts` (new or replaced
+ * resources, keys distinct) and `removedKeys` (keys to drop; unknown keys are ignored, a key
+ * also upserted stays). Cost: proportional to the delta, plus one Map copy when anything
+ * changed. Returns `prev` itself when nothing changed.
+ */
+function nextKindDelta(prev: KindState, upserts: readonly IstioResource[], removedKeys: readonly string[]): KindState {
+  const old = prev.snapshot.resources;
+  const keys = prev.keys;
+  const changed: IstioResource[] = [];
+  const fresh: string[] = [];
+  const upserted = new Set<string>();
+  for (const r of upserts) {
+    upserted.add(r.key);
+    const o = old.get(r.key);
+    if (o === undefined) {
+      fresh.push(r.key);
+      changed.push(r);
+    } else if (o !== r && o.version !== r.version) changed.push(r);
+  }
+  const removed: string[] = [];
+  for (const k of removedKeys) if (old.has(k) && !upserted.has(k)) removed.push(k);
+  if (changed.length === 0 && removed.length === 0) return prev;
+  let sum = prev.sum;
+  for (const k of removed) {
+    sum -= keys.get(k)?.hash ?? 0n;
+    keys.delete(k);
+  }
+  for (const r of changed) {
+    const h = resourceHash(r);
+    const st = keys.get(r.key);
+    sum += h - (st?.hash ?? 0n);
+    if (st === undefined) keys.set(r.key, { hash: h, mark: 0 });
+    else st.hash = h;
+  }
+  sum &= MASK_128;
+  const resources = nextResources(old, changed, fresh, removed);
+  const kind = prev.snapshot.kind;
+  const delta: KindDelta = { fromVersion: prev.snapshot.version, upserted: changed, removed };
+  return { snapshot: { kind, version: kindVersion(kind, resources.size, sum), resources, delta }, sum, keys };
+}
+
+/**
  * The next resources map, sorted by key, from the previous one (never mutated): `changed` holds
  * every new or replaced resource, `fresh` the keys not in `old`, `removed` the keys to drop.
  */
@@ -185,8 +227,9 @@ function fromScratch(prev: KindState, list: readonly IstioResource[]): KindState
  * called then). Listeners are called synchronously, in registration order, with the kinds whose
  * version changed; a listener registered after the first publish is not called back for it and
  * should read `current()`. Unchanged kinds keep their KindSnapshot object (identity) across
- * snapshots. A publish costs O(resources) Map lookups plus work proportional to what changed
- * (resources are compared by identity, then by version, against the previous snapshot).
+ * snapshots. `publish` costs O(resources) Map lookups plus work proportional to what changed;
+ * `publishChanges` (the pipeline's incremental flush) only the latter, plus one Map copy of a
+ * changed kind (resources are compared by identity, then by version, against the previous one).
  */
 export class SnapshotStore {
   private snapshot: Snapshot | undefined;
@@ -210,12 +253,31 @@ export class SnapshotStore {
     const byKind = new Map<ResourceKind, IstioResource[]>();
     for (const k of ALL_KINDS) byKind.set(k, []);
     for (const r of resources) byKind.get(r.kind)?.push(r);
+    return this.commit((k, prev) => nextKind(prev, byKind.get(k) ?? []));
+  }
+
+  /**
+   * Publishes the current content changed by a delta: `upserts` replace or add resources (keys
+   * distinct), `removed` drops resources (by kind and key; an upserted key stays). The result is
+   * the snapshot `publish` would give for the whole changed list (same versions, same contract),
+   * at a cost proportional to the delta. Before the first publish it is `publish(upserts)`.
+   */
+  publishChanges(upserts: readonly IstioResource[], removed: readonly Pick<IstioResource, 'kind' | 'key'>[]): Snapshot | undefined {
+    if (this.snapshot === undefined) return this.publish(upserts);
+    const ups = new Map<ResourceKind, IstioResource[]>();
+    const gone = new Map<ResourceKind, string[]>();
+    for (const r of upserts) (ups.get(r.kind) ?? ups.set(r.kind, []).get(r.kind))?.push(r);
+    for (const r of removed) (gone.get(r.kind) ?? gone.set(r.kind, []).get(r.kind))?.push(r.key);
+    return this.commit((k, prev) => (ups.has(k) || gone.has(k) ? nextKindDelta(prev, ups.get(k) ?? [], gone.get(k) ?? []) : prev));
+  }
+
+  private commit(step: (kind: ResourceKind, prev: KindState) => KindState): Snapshot | undefined {
     const kinds = new Map<ResourceKind, KindSnapshot>();
     const next = new Map<ResourceKind, KindState>();
     const changed = new Set<ResourceKind>();
     for (const k of ALL_KINDS) {
       const prev = this.states.get(k) ?? EMPTY_STATE(k);
-      const st = nextKind(prev, byKind.get(k) ?? []);
+      const st = step(k, prev);
       next.set(k, st);
       // Kind versions are content hashes: a kind whose resources changed and changed back in
       // one publish keeps its previous KindSnapshot.
