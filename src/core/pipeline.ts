@@ -82,7 +82,7 @@ interface Changes {
   readonly upserts: IstioResource[];
   readonly removed: IstioResource[];
 }
-type Collected = Changes | { readonly all: readonly IstioResource[] };
+type Collected = Changes | { readonly all: IstioResource[] };
 
 interface CacheEntry {
   readonly input: ConvertInput;
@@ -513,27 +513,10 @@ export class Pipeline {
         this.recordPublished(host, rs.resources);
         for (const r of rs.resources) all.push(r);
       }
-      for (const r of this.addresses.sharedResources()) all.push(r);
       out = { all };
     }
-    const shared = this.addresses.sharedResources();
-    if (sharedChanged) {
-      this.noteShared(shared);
-      touched = true;
-    }
-    const live = new Set(shared.map((r) => r.key));
-    for (const r of this.publishedShared) {
-      if (live.has(r.key)) continue;
-      if (!('all' in out)) out.removed.push(r);
-      if (this.keyHost.get(r.key) === SHARED) this.keyHost.delete(r.key);
-    }
-    if (!('all' in out)) for (const r of shared) out.upserts.push(r);
-    this.publishedShared = shared;
-    for (const r of shared) {
-      const owner = this.keyHost.get(r.key);
-      if (owner !== undefined && owner !== SHARED) this.duplicateKeys = true;
-      this.keyHost.set(r.key, SHARED);
-    }
+    if (sharedChanged) touched = true;
+    this.collectShared(out, sharedChanged);
     if (s.hosts.size > 0 || pending.hosts || sharedChanged) this.noteAddressStats();
     if (touched && (before > 0 || this.listenerConflicts.size > 0)) this.noteListenerConflicts(this.listenerConflicts.list());
     return out;
@@ -598,6 +581,25 @@ export class Pipeline {
     for (const r of resources) {
       if (this.keyHost.has(r.key) && this.keyHost.get(r.key) !== host) this.duplicateKeys = true;
       this.keyHost.set(r.key, host);
+    }
+  }
+
+  /** Adds the shared ServiceEntries to `out` (in a delta: those gone as removed) and records them. */
+  private collectShared(out: Collected, changed: boolean): void {
+    const shared = this.addresses.sharedResources();
+    if (changed) this.noteShared(shared);
+    const live = new Set(shared.map((r) => r.key));
+    for (const r of this.publishedShared) {
+      if (live.has(r.key)) continue;
+      if (!('all' in out)) out.removed.push(r);
+      if (this.keyHost.get(r.key) === SHARED) this.keyHost.delete(r.key);
+    }
+    for (const r of shared) ('all' in out ? out.all : out.upserts).push(r);
+    this.publishedShared = shared;
+    for (const r of shared) {
+      const owner = this.keyHost.get(r.key);
+      if (owner !== undefined && owner !== SHARED) this.duplicateKeys = true;
+      this.keyHost.set(r.key, SHARED);
     }
   }
 
