@@ -10,7 +10,12 @@
  * the peak (VmHWM), read from /proc. Baseline, same run: a bare Node.js process (`node -e` with
  * an interval timer), the runtime's own floor.
  *
- * Env: BENCH_FOOTPRINT_IDLE_S (default 60), BENCH_FOOTPRINT_SIZES (default "5,100").
+ * Then, at the smallest size, CHANGES isolated changes (a Dubbo provider registering, then going
+ * away, one ZooKeeper write each, 1 s apart): registry write -> the ServiceEntry's new content
+ * at the watch / ADS client; p50/p99/max show any tail inside Meshbridge.
+ *
+ * Env: BENCH_FOOTPRINT_IDLE_S (default 60), BENCH_FOOTPRINT_SIZES (default "5,100"),
+ * BENCH_FOOTPRINT_CHANGES (default 30).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,6 +32,8 @@ import { Compare, type Bench, type TableResult } from './harness.js';
 const IDLE_S = Number(process.env['BENCH_FOOTPRINT_IDLE_S'] ?? 60);
 const SIZES = (process.env['BENCH_FOOTPRINT_SIZES'] ?? '5,100').split(',').map(Number);
 const PROVIDERS = 2;
+const CHANGES = Number(process.env['BENCH_FOOTPRINT_CHANGES'] ?? 30);
+const CHANGE_GAP_MS = 1000;
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const SE_TYPE = ISTIOD_TYPE_URLS_V1.find((u) => u.endsWith('ServiceEntry')) ?? '';
 
@@ -41,6 +48,44 @@ interface Row {
   readonly peakMiB: number;
   readonly idleCpuSPerMin: number;
   readonly startCpuS: number;
+  /** Isolated changes, registry write -> seen (ms), when measured. */
+  readonly changes?: readonly number[];
+}
+
+/** The provider URL of service `i`'s provider `k` (its port is 20880 + k). */
+function providerUrl(i: number, k: number): string {
+  const iface = `com.example.footprint.Service${i}`;
+  return (
+    `dubbo://127.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}:${20880 + k}/${iface}?anyhost=true&application=footprint-provider&dubbo=2.0.2` +
+    `&interface=${iface}&methods=get,put&pid=4242&release=3.3.6&side=provider&timestamp=1700000000000`
+  );
+}
+
+/**
+ * Isolated changes to service 0: even ones register provider k = 100 + c (one create), odd ones
+ * remove it again (one delete); `seen(port, present)` tells whether the observer holds that
+ * state. Returns the latencies, ms.
+ */
+async function isolatedChanges(zk: ZookeeperServer, seen: (port: number, present: boolean) => boolean): Promise<number[]> {
+  const w = await ZkWriter.connect(zk.connectString);
+  const lat: number[] = [];
+  try {
+    const dir = '/dubbo/com.example.footprint.Service0/providers';
+    for (let c = 0; c < CHANGES; c++) {
+      const k = 100 + Math.floor(c / 2);
+      const node = `${dir}/${javaUrlEncode(providerUrl(0, k))}`;
+      const present = c % 2 === 0;
+      const t0 = performance.now();
+      if (present) await w.create(node, undefined, false);
+      else await w.remove(node);
+      await until(() => seen(20880 + k, present), 30_000, `change ${c} seen`);
+      lat.push(performance.now() - t0);
+      await sleep(CHANGE_GAP_MS);
+    }
+  } finally {
+    w.close();
+  }
+  return lat;
 }
 
 function procStatus(pid: number): { rss: number; hwm: number } {
@@ -64,20 +109,15 @@ async function populate(zk: ZookeeperServer, from: number, to: number): Promise<
     for (let i = from; i < to; i++) {
       const iface = `com.example.footprint.Service${i}`;
       await w.mkdirp(`/dubbo/${iface}/providers`);
-      for (let k = 0; k < PROVIDERS; k++) {
-        const url =
-          `dubbo://127.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}:${20880 + k}/${iface}?anyhost=true&application=footprint-provider&dubbo=2.0.2` +
-          `&interface=${iface}&methods=get,put&pid=4242&release=3.3.6&side=provider&timestamp=1700000000000`;
-        await w.create(`/dubbo/${iface}/providers/${javaUrlEncode(url)}`, undefined, false);
-      }
+      for (let k = 0; k < PROVIDERS; k++) await w.create(`/dubbo/${iface}/providers/${javaUrlEncode(providerUrl(i, k))}`, undefined, false);
     }
   } finally {
     w.close();
   }
 }
 
-/** Streams a watch on ServiceEntries in `namespace`; calls `onAdded` per ADDED event. */
-function watchServiceEntries(api: KubeApi, namespace: string, onAdded: () => void): () => void {
+/** Streams a watch on ServiceEntries in `namespace`; calls `onAdded` per ADDED event and `onEvent` with every event line. */
+function watchServiceEntries(api: KubeApi, namespace: string, onAdded: () => void, onEvent: (line: string) => void = () => undefined): () => void {
   const req = request(new URL(`/apis/networking.istio.io/v1/namespaces/${namespace}/serviceentries?watch=1`, api.url), {
     ca: api.ca,
     headers: { authorization: `Bearer ${api.token}`, accept: 'application/json' },
@@ -92,6 +132,7 @@ function watchServiceEntries(api: KubeApi, namespace: string, onAdded: () => voi
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.includes('"type":"ADDED"')) onAdded();
+        onEvent(line);
       }
     });
   });
@@ -161,7 +202,7 @@ async function measure(label: string, services: number, s: Started, first: () =>
   };
 }
 
-async function kubernetesCase(api: KubeApi, zk: ZookeeperServer, services: number, dir: string, ns: string): Promise<Row> {
+async function kubernetesCase(api: KubeApi, zk: ZookeeperServer, services: number, dir: string, ns: string, changes: boolean): Promise<Row> {
   const peers = await loadPeers();
   await peers.ensureNamespace(api, ns);
   const config = join(dir, `k8s-${services}.yaml`);
@@ -183,16 +224,27 @@ log: {level: info}
   let firstAt: number | undefined;
   let allAt: number | undefined;
   let added = 0;
-  const unwatch = watchServiceEntries(api, ns, () => {
-    added++;
-    firstAt ??= performance.now();
-    if (added >= services) allAt ??= performance.now();
-  });
+  // Service 0's ServiceEntry as last seen (its endpoints hold the provider ports).
+  let service0 = '';
+  const unwatch = watchServiceEntries(
+    api,
+    ns,
+    () => {
+      added++;
+      firstAt ??= performance.now();
+      if (added >= services) allAt ??= performance.now();
+    },
+    (line) => {
+      if (line.includes('"hosts":["com.example.footprint.service0"')) service0 = line;
+    },
+  );
   await sleep(300); // the watch is open
   const s = spawnCli(config);
   try {
     await until(() => allAt !== undefined, 120_000, `${services} ServiceEntries in ${ns}`);
-    return await measure('kubernetes route', services, s, () => firstAt, () => allAt);
+    const row = await measure('kubernetes route', services, s, () => firstAt, () => allAt);
+    if (!changes) return row;
+    return { ...row, changes: await isolatedChanges(zk, (port, present) => new RegExp(`\\b${port}\\b`).test(service0) === present) };
   } finally {
     unwatch();
     await stopChild(s.child);
@@ -275,6 +327,26 @@ async function freePort(): Promise<number> {
 
 let last: Row[] | undefined;
 
+function percentile(s: readonly number[], p: number): number {
+  const a = [...s].sort((x, y) => x - y);
+  return a[Math.min(a.length - 1, Math.max(0, Math.ceil((p / 100) * a.length) - 1))] ?? 0;
+}
+
+function changeTable(rows: readonly Row[]): { title: string; header: string[]; rows: string[][] }[] {
+  const measured = rows.filter((r) => r.changes !== undefined && r.changes.length > 0);
+  if (measured.length === 0) return [];
+  return [
+    {
+      title: `Isolated changes through the real CLI (${CHANGES}, ${CHANGE_GAP_MS} ms apart): ZooKeeper write -> the ServiceEntry's new content at a watch on the API server`,
+      header: ['case', 'services', 'n', 'p50 ms', 'p99 ms', 'max ms', 'over 300 ms'],
+      rows: measured.map((r) => {
+        const c = r.changes ?? [];
+        return [r.case, String(r.services), String(c.length), percentile(c, 50).toFixed(0), percentile(c, 99).toFixed(0), Math.max(...c).toFixed(0), String(c.filter((x) => x > 300).length)];
+      }),
+    },
+  ];
+}
+
 export const footprint: Bench = {
   name: 'footprint',
   title: 'Small deployments: start to first write, RSS and idle CPU of the real CLI (5 and 100 Dubbo services)',
@@ -301,7 +373,7 @@ export const footprint: Bench = {
           populated = n;
         }
         process.stdout.write(`  footprint: ${n} services, kubernetes route ...\n`);
-        last.push(await kubernetesCase(api, zk, n, dir, `fp-${n}`));
+        last.push(await kubernetesCase(api, zk, n, dir, `fp-${n}`, n === SIZES[0] && CHANGES > 0));
         process.stdout.write(`  footprint: ${n} services, MCP route ...\n`);
         last.push(await mcpCase(zk, n, dir));
       }
@@ -335,6 +407,7 @@ export const footprint: Bench = {
             r.idleCpuSPerMin.toFixed(3),
           ]),
         },
+        ...changeTable(last),
       ],
       data: { idleSeconds: IDLE_S, rows: last },
     };
