@@ -156,7 +156,7 @@ export function renderDoc(benches: readonly Bench[], results: readonly BenchResu
     '',
     '```sh',
     'npm run bench                     # build, run every bench, print a table',
-    'npm run bench -- xds-push         # one bench by name (xds-push, convert, pipeline-flush, memory, scale)',
+    `npm run bench -- xds-push         # one bench by name (${benches.map((b) => b.name).join(', ')})`,
     'npm run bench -- --write          # also rewrite the figures in docs/benchmarks.md, docs/bench/*.json and the PNG plots',
     'BENCH_SCALE_SETUPS=L1-mb,L1-nd BENCH_SCALE_CHURN_S=5 BENCH_SCALE_KUBE=0 npm run bench -- scale   # a subset, no kube',
     'pip install matplotlib; python3 bench/plot/plot.py docs/bench/   # re-render the plots from docs/bench/scale.json',
