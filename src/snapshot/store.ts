@@ -118,24 +118,7 @@ function nextKind(prev: KindState, list: readonly IstioResource[]): KindState {
   if (listed < old.size) {
     for (const [k, st] of keys) if (st.mark !== mark) removed.push(k);
   }
-  if (changed.length === 0 && removed.length === 0) return prev;
-  let sum = prev.sum;
-  for (const k of removed) {
-    sum -= keys.get(k)?.hash ?? 0n;
-    keys.delete(k);
-  }
-  for (const r of changed) {
-    const h = resourceHash(r);
-    const st = keys.get(r.key);
-    sum += h - (st?.hash ?? 0n);
-    if (st === undefined) keys.set(r.key, { hash: h, mark });
-    else st.hash = h;
-  }
-  sum &= MASK_128;
-  const resources = nextResources(old, changed, fresh, removed);
-  const kind = prev.snapshot.kind;
-  const delta: KindDelta = { fromVersion: prev.snapshot.version, upserted: changed, removed };
-  return { snapshot: { kind, version: kindVersion(kind, resources.size, sum), resources, delta }, sum, keys };
+  return applyChanges(prev, changed, fresh, removed, mark);
 }
 
 /**
@@ -146,7 +129,6 @@ function nextKind(prev: KindState, list: readonly IstioResource[]): KindState {
  */
 function nextKindDelta(prev: KindState, upserts: readonly IstioResource[], removedKeys: readonly string[]): KindState {
   const old = prev.snapshot.resources;
-  const keys = prev.keys;
   const changed: IstioResource[] = [];
   const fresh: string[] = [];
   const upserted = new Set<string>();
@@ -160,7 +142,17 @@ function nextKindDelta(prev: KindState, upserts: readonly IstioResource[], remov
   }
   const removed: string[] = [];
   for (const k of removedKeys) if (old.has(k) && !upserted.has(k)) removed.push(k);
+  return applyChanges(prev, changed, fresh, removed, 0);
+}
+
+/**
+ * The next state of a kind from `prev` and what changed: `changed` (new or replaced resources),
+ * `fresh` (the keys of `changed` not in prev), `removed` (keys to drop). Updates prev's per-key
+ * state in place (new keys get `mark`); returns `prev` itself when nothing changed.
+ */
+function applyChanges(prev: KindState, changed: readonly IstioResource[], fresh: string[], removed: readonly string[], mark: number): KindState {
   if (changed.length === 0 && removed.length === 0) return prev;
+  const keys = prev.keys;
   let sum = prev.sum;
   for (const k of removed) {
     sum -= keys.get(k)?.hash ?? 0n;
@@ -170,11 +162,11 @@ function nextKindDelta(prev: KindState, upserts: readonly IstioResource[], remov
     const h = resourceHash(r);
     const st = keys.get(r.key);
     sum += h - (st?.hash ?? 0n);
-    if (st === undefined) keys.set(r.key, { hash: h, mark: 0 });
+    if (st === undefined) keys.set(r.key, { hash: h, mark });
     else st.hash = h;
   }
   sum &= MASK_128;
-  const resources = nextResources(old, changed, fresh, removed);
+  const resources = nextResources(prev.snapshot.resources, changed, fresh, removed);
   const kind = prev.snapshot.kind;
   const delta: KindDelta = { fromVersion: prev.snapshot.version, upserted: changed, removed };
   return { snapshot: { kind, version: kindVersion(kind, resources.size, sum), resources, delta }, sum, keys };

@@ -46,8 +46,12 @@ function se(name: string, addresses: string[], registry = 'files', ns = NS): Ist
   return { kind: 'ServiceEntry', namespace: ns, name, key: resourceKey('ServiceEntry', ns, name), labels, annotations: { [ContentHashAnnotation]: version }, spec, version };
 }
 
-function makeSink(store: SnapshotStore, extra: Partial<KubernetesSinkOptions> = {}): { sink: KubernetesSink; client: KubeClient; metrics: Metrics } {
-  const client = new KubeClient({ kubeconfig: api!.kubeconfigPath, qps: 100, burst: 200 });
+function makeSink(
+  store: SnapshotStore,
+  extra: Partial<KubernetesSinkOptions> = {},
+  rate: { qps: number; burst: number } = { qps: 100, burst: 200 },
+): { sink: KubernetesSink; client: KubeClient; metrics: Metrics } {
+  const client = new KubeClient({ kubeconfig: api!.kubeconfigPath, ...rate });
   const metrics = new Metrics();
   const sink = new KubernetesSink({
     client,
@@ -224,21 +228,7 @@ test('under a write backlog each object is owed one write with its newest conten
   const store = new SnapshotStore();
   const ac = new AbortController();
   // ~10 writes per second: 30 objects take ~3 s, while three versions of all of them arrive.
-  const client = new KubeClient({ kubeconfig: api!.kubeconfigPath, qps: 10, burst: 1 });
-  const metrics = new Metrics();
-  const sink = new KubernetesSink({
-    client,
-    store,
-    logger: silentLogger(),
-    metrics,
-    instance: 'meshbridge',
-    registries: ['files'],
-    namespaces: [NS_BACKLOG],
-    maxDeletePercent: 50,
-    concurrency: 2,
-    minPassMs: 200,
-    leaderElection: undefined,
-  });
+  const { sink, client, metrics } = makeSink(store, { namespaces: [NS_BACKLOG], concurrency: 2, minPassMs: 200 }, { qps: 10, burst: 1 });
   await sink.start(ac.signal);
   await eventually(() => (sink.cachesSynced() ? true : undefined), 10000, 'caches synced');
   const names = Array.from({ length: 30 }, (_, i) => `bk-${i}`);

@@ -249,12 +249,12 @@ export class KubernetesSink {
       return preempted;
     };
     const raw = writePhases(p, desired, observed);
-    const byKey = <T>(items: readonly T[], keyOf: (t: T) => string): T[] => this.pending.order(items, keyOf);
+    const owed = this.pending;
     const phases = {
-      applyWorkloadEntries: byKey(raw.applyWorkloadEntries, (r) => r.key),
-      applyServiceEntries: byKey(raw.applyServiceEntries, (g) => g.item.key),
-      removeServiceEntries: byKey(raw.removeServiceEntries, (o) => o.key),
-      removeWorkloadEntries: byKey(raw.removeWorkloadEntries, (g) => g.item.key),
+      applyWorkloadEntries: owed.order(raw.applyWorkloadEntries, (r) => r.key),
+      applyServiceEntries: owed.order(raw.applyServiceEntries, (g) => g.item.key),
+      removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
+      removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
     };
     const id = { instance: this.o.instance, registries: new Set(this.o.registries) };
     const legacy = (key: string): boolean => {
