@@ -1,5 +1,5 @@
 import { servicesEqual, serviceKey, type Service } from '../model/index.js';
-import type { MeshbridgeError } from '../errors/index.js';
+import { describeError, ErrorCode, MeshbridgeError } from '../errors/index.js';
 import type { Registry, RegistryEvent, RegistryStatus } from './types.js';
 
 /**
@@ -17,6 +17,7 @@ export abstract class ServiceSetRegistry implements Registry {
   private lastSyncTime: number | undefined;
   private lastError: { code: string; message: string } | undefined;
   private endpointCount = 0;
+  private started = false;
 
   protected constructor(name: string, kind: string) {
     this.name = name;
@@ -28,6 +29,31 @@ export abstract class ServiceSetRegistry implements Registry {
   }
 
   abstract start(signal: AbortSignal): Promise<void>;
+
+  /**
+   * Claims this adapter's one start. Throws MB_INTERNAL when called twice; returns false when
+   * `signal` is already aborted (there is nothing to run).
+   */
+  protected claimStart(signal: AbortSignal): boolean {
+    if (this.started) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    this.started = true;
+    return !signal.aborted;
+  }
+
+  /**
+   * Runs an adapter's supervision loop in the background and resolves when its first attempt is
+   * over: when `run` calls `firstDone` (synced, or failed once), when `signal` aborts, or when
+   * `run` ends or throws (a throw is a bug: reported as MB_INTERNAL through `report`).
+   */
+  protected superviseUntilFirst(signal: AbortSignal, report: (e: MeshbridgeError) => void, run: (firstDone: () => void) => Promise<void>): Promise<void> {
+    return new Promise<void>((firstDone) => {
+      signal.addEventListener('abort', () => firstDone(), { once: true });
+      run(firstDone).then(firstDone, (e: unknown) => {
+        report(new MeshbridgeError(ErrorCode.INTERNAL, `${this.kind} registry ${this.name} stopped: ${describeError(e)}`, { cause: e }));
+        firstDone();
+      });
+    });
+  }
 
   hasSynced(): boolean {
     return this.synced;
