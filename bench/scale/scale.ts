@@ -26,7 +26,7 @@ import { ContentHashAnnotation } from '../../src/snapshot/index.js';
 import { KubeClient, type WatchEvent } from '../../src/sinks/kubernetes/kube-client.js';
 import { FIELD_MANAGER } from '../../src/sinks/kubernetes/sink.js';
 import { FileRegistry } from '../../src/registry/file/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { ISTIOD_TYPE_URLS_V1 } from '../../test/xds/support/adsc.js';
 import { loadPeers, type KubeApi } from '../../test/support/peers.js';
 import { Compare, percentile, type Bench, type CaseResult, type TableResult } from '../harness.js';
@@ -688,7 +688,7 @@ async function fileFloor(): Promise<FloorResult> {
   await writeFile(file, doc(0));
   const ac = new AbortController();
   let resolveEvent: (() => void) | undefined;
-  const reg = new FileRegistry({ name: 'floor', path: file, context: { report: () => undefined }, logger: silentLogger(), debounceMs: 0, pollIntervalMs: 0 });
+  const reg = new FileRegistry({ ...kindSettings('file', { path: file, pollIntervalMs: 0 }), ...adapterCommon('floor'), debounceMs: 0 });
   reg.onEvent((e) => {
     if (e.type === 'upsert') resolveEvent?.();
   });

@@ -17,10 +17,6 @@ export const Defaults = {
   },
   startup: { syncTimeoutSeconds: 120 },
   checkpoint: { intervalSeconds: 30, configMapName: 'meshbridge-checkpoint' },
-  file: {
-    pollIntervalMs: 5000,
-    maxBytes: 32 * 1024 * 1024,
-  },
   /** Instance identity (ownership of Kubernetes objects, docs/operations.md#ownership). */
   instance: 'meshbridge',
   conflictPolicy: 'merge',

@@ -4,19 +4,16 @@ export type { Env } from './env.js';
 export {
   conversionOptionsFor,
   pipelineSettings,
-  fileRegistrySettings,
   xdsServerSettings,
   kubeClientSettings,
   kubernetesSinkSettings,
-  adminSettings,
-  loggerSettings,
 } from './options.js';
 export { buildSchema, schemaFileText, SCHEMA_FILE } from './schema.js';
 export type { JsonSchema, SchemaFlavour } from './schema.js';
 export { Defaults } from './defaults.js';
 export { LogLevel, LogFormat, CleanupScope } from './types.js';
-export { registryKinds, isRegistryKind } from './kinds/index.js';
-export type { RegistryKind, RegistryKindSpec, FileSourceConfig } from './kinds/index.js';
+export { registryKinds, isRegistryKind } from '../registry/kinds.js';
+export type { RegistryKind, RegistryKindSpec, FileSourceConfig } from '../registry/kinds.js';
 export type {
   CheckpointConfig,
   Config,

@@ -6,7 +6,7 @@ import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { Defaults } from './defaults.js';
 import { substituteEnv, type Env, type EnvProblem } from './env.js';
 import type { RawConfig, RawKubernetes, RawRegistry, RawXds } from './raw.js';
-import { registryKindSpec } from './kinds/index.js';
+import { registryKindSpec } from '../registry/kinds.js';
 import type {
   AdminConfig,
   CheckpointConfig,

@@ -1,14 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from './load.js';
-import type { FileRegistryConfig } from './types.js';
 import {
-  adminSettings,
   conversionOptionsFor,
-  fileRegistrySettings,
   kubeClientSettings,
   kubernetesSinkSettings,
-  loggerSettings,
   pipelineSettings,
   xdsServerSettings,
 } from './options.js';
@@ -59,10 +55,6 @@ test('pipelineSettings: per-registry maps, policy, debounce', () => {
   assert.deepEqual(p.debounce, { quietPeriodMs: 100, maxDelayMs: 1000, leadingEdge: true });
 });
 
-test('fileRegistrySettings', () => {
-  assert.deepEqual(fileRegistrySettings(b as FileRegistryConfig), { name: 'b', path: '/cfg/b.yaml', pollIntervalMs: 0, maxBytes: 32 * 1024 * 1024, defaultProtocol: 'TCP' });
-});
-
 test('xdsServerSettings', () => {
   const x = xdsServerSettings(config.sinks.xds!);
   assert.equal(x.address, '127.0.0.1:0');
@@ -83,9 +75,4 @@ test('kubernetes settings: client, sink, leader election in ms, default identity
     concurrency: 8,
     leaderElection: { namespace: 'mb', name: 'meshbridge', identity: 'host-1', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
   });
-});
-
-test('admin disabled, logger level', () => {
-  assert.equal(adminSettings(config), undefined);
-  assert.deepEqual(loggerSettings(config), { level: 'warn' });
 });

@@ -1,10 +1,9 @@
 import type { ConversionOptions } from '../convert/options.js';
 import type { PipelineOptions } from '../core/pipeline.js';
-import type { FileRegistryOptions } from '../registry/file/file-registry.js';
 import type { KubeClientOptions } from '../sinks/kubernetes/kube-client.js';
 import type { KubernetesSinkOptions } from '../sinks/kubernetes/sink.js';
 import type { XdsServerOptions } from '../sinks/xds/options.js';
-import type { Config, FileRegistryConfig, KubernetesSinkConfig, LogLevel, RegistryConfig, XdsSinkConfig } from './types.js';
+import type { Config, KubernetesSinkConfig, RegistryConfig, XdsSinkConfig } from './types.js';
 
 /*
  * Pure mappings from the resolved Config to the option fragments the composition root passes to
@@ -52,13 +51,6 @@ export function pipelineSettings(
     conflictPolicy: c.conflictPolicy,
     debounce: c.debounce,
   };
-}
-
-/** The config part of FileRegistryOptions (the path is absolute). */
-export function fileRegistrySettings(
-  r: FileRegistryConfig,
-): Required<Pick<FileRegistryOptions, 'name' | 'path' | 'pollIntervalMs' | 'maxBytes' | 'defaultProtocol'>> {
-  return { name: r.name, path: r.file.path, pollIntervalMs: r.file.pollIntervalMs, maxBytes: r.file.maxBytes, defaultProtocol: r.defaultProtocol };
 }
 
 /** The config part of XdsServerOptions. */
@@ -115,14 +107,4 @@ export function kubernetesSinkSettings(
             retryPeriodMs: le.retryPeriodSeconds * 1000,
           },
   };
-}
-
-/** The admin server's address, or undefined when it is disabled. */
-export function adminSettings(c: Config): { readonly address: string } | undefined {
-  return c.admin === undefined ? undefined : { address: c.admin.address };
-}
-
-/** Logger options. */
-export function loggerSettings(c: Config): { readonly level: LogLevel } {
-  return { level: c.log.level };
 }

@@ -3,7 +3,7 @@ import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
 import type { CleanupScope, LogFormat, LogLevel } from './types.js';
-import type { RegistryKind } from './kinds/index.js';
+import type { RegistryKind } from '../registry/kinds.js';
 
 /**
  * The config as written (after env substitution), once it passed the runtime schema: optional
@@ -27,7 +27,7 @@ export interface RawConfig {
   readonly log?: { readonly level?: LogLevel; readonly format?: LogFormat };
 }
 
-/** Common keys, plus the settings block named after the kind (resolved by kinds/<kind>.ts). */
+/** Common keys, plus the settings block named after the kind (resolved by src/registry/<kind>/spec.ts). */
 export type RawRegistry = RawRegistryCommon & { readonly [K in RegistryKind]?: unknown };
 
 export interface RawRegistryCommon {

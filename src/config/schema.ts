@@ -4,10 +4,10 @@ import { ConflictPolicy } from '../core/aggregate.js';
 import { Protocol } from '../model/index.js';
 import { Defaults } from './defaults.js';
 import { CleanupScope, LogFormat, LogLevel } from './types.js';
-import { registryKinds } from './kinds/index.js';
-import type { JsonSchema, SchemaBuilder } from './kinds/spec.js';
+import { registryKinds } from '../registry/kinds.js';
+import type { JsonSchema, SchemaBuilder } from '../registry/kind.js';
 
-export type { JsonSchema } from './kinds/spec.js';
+export type { JsonSchema } from '../registry/kind.js';
 
 /**
  * Which schema to build. `runtime` validates after `${ENV:...}` substitution; `editor` (the

@@ -2,7 +2,7 @@ import type { EndpointForm } from '../convert/options.js';
 import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
-import type { KindSettings, RegistryKind } from './kinds/index.js';
+import type { KindSettings, RegistryKind } from '../registry/kinds.js';
 
 /**
  * The fully resolved, validated configuration (docs/configuration.md).
@@ -94,7 +94,7 @@ export interface RegistryCommonConfig {
 
 /**
  * One registry: the common settings, `kind`, and the settings block named after the kind
- * (`file: {...}`). Discriminated on `kind`; the members come from kinds/index.ts.
+ * (`file: {...}`). Discriminated on `kind`; the members come from src/registry/kinds.ts.
  */
 export type RegistryConfig = {
   [K in RegistryKind]: RegistryCommonConfig & { readonly kind: K } & { readonly [P in K]: KindSettings<K> };

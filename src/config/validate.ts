@@ -6,7 +6,7 @@ import { formatPath, pointerSegments, type PathSegment } from './path.js';
 import type { RawConfig, RawRegistry } from './raw.js';
 import { PatternText } from './schema.js';
 import { loadValidator } from './validator-code.js';
-import { registryKindSpec } from './kinds/index.js';
+import { registryKindSpec } from '../registry/kinds.js';
 
 /** One thing wrong with the config, at a key path such as `registries[0].file.path`. */
 export interface Problem {

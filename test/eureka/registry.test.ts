@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { EurekaRegistry, type EurekaRegistryOptions } from '../../src/registry/eureka/index.js';
 import type { Service } from '../../src/model/index.js';
 import { Recorder, closedPort, loadEureka, sleep, until, type EurekaModule, type EurekaServer } from './support.js';
@@ -21,12 +21,8 @@ function follow(opts: Partial<EurekaRegistryOptions> & { url?: string } = {}) {
   const ac = new AbortController();
   running.push(ac);
   const reg = new EurekaRegistry({
-    name: 'eu',
-    serviceUrls: [opts.url ?? `${server.url}/`],
-    context: { report: (p) => rec.problems.push(p) },
-    logger: silentLogger(),
-    intervalMs: 150,
-    timeoutMs: 3000,
+    ...kindSettings('eureka', { serviceUrls: [opts.url ?? `${server.url}/`], intervalMs: 150, timeoutMs: 3000 }),
+    ...adapterCommon('eu', (p) => rec.problems.push(p)),
     ...opts,
   });
   reg.onEvent((e) => rec.events.push(e));

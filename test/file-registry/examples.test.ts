@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import type { MeshbridgeError } from '../../src/errors/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { FileRegistry } from '../../src/registry/file/index.js';
 
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -11,12 +11,7 @@ const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
 async function load(file: string) {
   const problems: MeshbridgeError[] = [];
   const ac = new AbortController();
-  const reg = new FileRegistry({
-    name: 'demo',
-    path: `${examples}${file}`,
-    context: { report: (p) => problems.push(p) },
-    logger: silentLogger(),
-  });
+  const reg = new FileRegistry({ ...kindSettings('file', { path: `${examples}${file}` }), ...adapterCommon('demo', (p) => problems.push(p)) });
   await reg.start(ac.signal);
   ac.abort();
   return { reg, problems };

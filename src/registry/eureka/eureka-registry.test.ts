@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MeshbridgeError } from '../../errors/index.js';
-import { silentLogger } from '../../observability/index.js';
+import { adapterCommon, kindSettings } from '../../registry/testing/adapter-options.js';
 import type { RegistryEvent } from '../types.js';
 import { EurekaRegistry } from './eureka-registry.js';
 import { reconcileHashCode } from './hash.js';
@@ -46,7 +46,7 @@ function follow(t: { after(fn: () => void): void }, url: string, emptyHoldMs: nu
   const changes: string[] = [];
   const ac = new AbortController();
   t.after(() => ac.abort());
-  const reg = new EurekaRegistry({ name: 'eu', serviceUrls: [url], context: { report: (p) => problems.push(p) }, logger: silentLogger(), intervalMs: 50, timeoutMs: 1000, emptyHoldMs });
+  const reg = new EurekaRegistry({ ...kindSettings('eureka', { serviceUrls: [url], intervalMs: 50, timeoutMs: 1000 }), ...adapterCommon('eu', (p) => problems.push(p)), emptyHoldMs });
   reg.onEvent((e: RegistryEvent) => {
     if (e.type === 'upsert' || e.type === 'delete') changes.push(`${e.type} ${e.service.name} ${e.service.endpoints.map((x) => x.address).sort().join(',')}`);
   });

@@ -2,32 +2,18 @@ import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js
 import { serviceKey, type Service } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import type { RegistryContext } from '../types.js';
-import { EurekaHttpClient, type EurekaAuth, type EurekaRequestCounts } from './client.js';
+import { EurekaHttpClient, type EurekaRequestCounts } from './client.js';
 import { mapInstance, serviceNamesOf, type HostFrom } from './instance.js';
 import { LocalApps, type StoredInstance } from './local-apps.js';
 import { EUREKA_REGISTRY_KIND, buildService, groupInstances, type BuildOptions } from './services.js';
 import { parseApplications, type WireInstance } from './wire.js';
-import { EurekaDefaults } from './defaults.js';
+import { Backoff } from '../../util/backoff.js';
+import type { AdapterCommon } from '../kind.js';
+import type { EurekaSourceConfig } from './spec.js';
 import { sleep } from '../shared/sleep.js';
 
-export interface EurekaRegistryOptions {
-  /** Configured registry name: Service.registry and Endpoint.origin. */
-  readonly name: string;
-  /** Eureka service URLs (`http://host:8761/eureka/`), tried in order with failover. */
-  readonly serviceUrls: readonly string[];
-  readonly context: RegistryContext;
-  readonly logger: Logger;
-  /** Delay between delta fetches (Eureka's registryFetchIntervalSeconds; default 5000 ms). */
-  readonly intervalMs?: number;
-  /** Instance statuses published as endpoints (default ['UP']). */
-  readonly statuses?: readonly string[];
-  /** Service name (host) from the app name (default) or from each instance's vipAddress. */
-  readonly hostFrom?: HostFrom;
-  /** HTTP basic auth for every service URL. */
-  readonly auth?: EurekaAuth | undefined;
-  /** Per request (default 10000 ms). */
-  readonly timeoutMs?: number;
+/** Knobs that are not configuration (tests tune them). */
+export interface EurekaRegistryTuning {
   /**
    * How long a server that looks restarted has to refill (default 120000 ms, longer than
    * Eureka's 90 s lease: by then every live client has re-registered). Meanwhile an empty full
@@ -35,6 +21,12 @@ export interface EurekaRegistryOptions {
    */
   readonly emptyHoldMs?: number;
 }
+
+/** The resolved `eureka:` settings (spec.ts) plus the common adapter wiring. */
+export type EurekaRegistryOptions = AdapterCommon & EurekaSourceConfig & EurekaRegistryTuning;
+
+/** An empty full listing is refused this long while instances are known (a restarted server). */
+const EMPTY_HOLD_MS = 120_000;
 
 /** What the adapter did, for tests and /debug: requests by kind and hash mismatches. */
 export interface EurekaStats {
@@ -69,7 +61,8 @@ export interface EurekaStats {
  *   MB_ENTRY_INVALID), reported once per distinct content; their neighbours still sync.
  */
 export class EurekaRegistry extends ServiceSetRegistry {
-  private readonly o: EurekaRegistryOptions;
+  private readonly options: EurekaRegistryOptions;
+  private readonly backoff: Backoff;
   private readonly log: Logger;
   private readonly client: EurekaHttpClient;
   private readonly local: LocalApps;
@@ -78,7 +71,6 @@ export class EurekaRegistry extends ServiceSetRegistry {
   private readonly hostFrom: HostFrom;
   private readonly groupsOfApp = new Map<string, Set<string>>();
   private readonly appsOfGroup = new Map<string, Set<string>>();
-  private signal: AbortSignal | undefined;
   private needFull = true;
   private failures = 0;
   private reconciliations = 0;
@@ -91,24 +83,25 @@ export class EurekaRegistry extends ServiceSetRegistry {
 
   constructor(options: EurekaRegistryOptions) {
     super(options.name, EUREKA_REGISTRY_KIND);
-    this.o = options;
-    this.intervalMs = options.intervalMs ?? EurekaDefaults.intervalMs;
-    this.hostFrom = options.hostFrom ?? EurekaDefaults.hostFrom;
+    this.options = options;
+    this.intervalMs = options.intervalMs;
+    this.backoff = new Backoff({ initialMs: 2 * options.intervalMs, maxMs: 10 * options.intervalMs });
+    this.hostFrom = options.hostFrom;
     this.log = options.logger.child({ registry: options.name, kind: EUREKA_REGISTRY_KIND });
     this.client = new EurekaHttpClient({
       serviceUrls: options.serviceUrls,
-      timeoutMs: options.timeoutMs ?? EurekaDefaults.timeoutMs,
+      timeoutMs: options.timeoutMs,
       ...(options.auth !== undefined ? { auth: options.auth } : {}),
     });
     this.build = {
       registry: options.name,
       hostFrom: this.hostFrom,
-      statuses: new Set((options.statuses ?? EurekaDefaults.statuses).map((s) => s.toUpperCase())),
+      statuses: new Set(options.statuses.map((s) => s.toUpperCase())),
     };
     this.local = new LocalApps({
       map: (inst) => mapInstance(inst, `eureka ${options.name}`),
       onProblem: (inst) => {
-        if (inst.mapped.type === 'invalid') this.o.context.report(inst.mapped.error);
+        if (inst.mapped.type === 'invalid') this.options.context.report(inst.mapped.error);
       },
     });
   }
@@ -118,9 +111,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
-    this.signal = signal;
-    if (signal.aborted) return;
+    if (!this.claimStart(signal)) return;
     await this.pollOnce(signal);
     void this.loop(signal);
   }
@@ -133,11 +124,13 @@ export class EurekaRegistry extends ServiceSetRegistry {
     }
   }
 
-  /** interval after a success; interval x 2^n (at most 10 x), jittered +-20 %, after n failures. */
+  /** interval after a success; after n failures interval x 2^n (at most 10 x), with jitter. */
   private nextDelay(): number {
-    if (this.failures === 0) return this.intervalMs;
-    const base = this.intervalMs * Math.min(2 ** this.failures, 10);
-    return Math.round(base * (0.8 + Math.random() * 0.4));
+    if (this.failures === 0) {
+      this.backoff.reset();
+      return this.intervalMs;
+    }
+    return this.backoff.next();
   }
 
   private async pollOnce(signal: AbortSignal): Promise<void> {
@@ -233,7 +226,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
     }
     const now = Date.now();
     this.refillSince ??= now;
-    const holdMs = this.o.emptyHoldMs ?? EurekaDefaults.emptyHoldMs;
+    const holdMs = this.options.emptyHoldMs ?? EMPTY_HOLD_MS;
     if (now - this.refillSince >= holdMs) {
       this.log.warn({ refillingForMs: now - this.refillSince, listed: listed.length, missing: missing.length }, 'eureka has not listed every known instance again within emptyHoldMs; applying its listing');
       this.endRefill();
@@ -254,7 +247,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
         `eureka lists ${listed.length} instances but not ${missing.length} known ones (a restarted server refilling?); keeping those while its clients register again, for up to ${holdMs} ms`,
         { details: { registry: this.name, missing: missing.length } },
       );
-      this.o.context.report(error);
+      this.options.context.report(error);
       this.log.warn({ code: error.code, listed: listed.length, missing: missing.length }, error.message);
     }
     return missing;
@@ -315,7 +308,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
     const key = `${error.code} ${error.message}`;
     if (key !== this.lastFailure) {
       this.lastFailure = key;
-      this.o.context.report(error);
+      this.options.context.report(error);
       this.log.warn({ code: error.code, synced: this.hasSynced(), failures: this.failures }, `${error.message}; keeping the last known services`);
     }
     this.markDisconnected(error);

@@ -1,5 +1,5 @@
 export { EurekaRegistry, createEurekaRegistry } from './eureka-registry.js';
-export { EurekaDefaults } from './defaults.js';
+export { EurekaDefaults } from './spec.js';
 export type { EurekaRegistryOptions, EurekaStats } from './eureka-registry.js';
 export type { EurekaAuth } from './client.js';
 export { HostFrom, EurekaPortName } from './instance.js';

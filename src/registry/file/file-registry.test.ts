@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MeshbridgeError } from '../../errors/index.js';
-import { silentLogger } from '../../observability/index.js';
+import { adapterCommon, kindSettings } from '../testing/adapter-options.js';
 import type { RegistryEvent } from '../types.js';
 import { FileRegistry, type FileRegistryOptions } from './file-registry.js';
 
@@ -30,12 +30,9 @@ async function setup(t: { after(fn: () => Promise<void>): void }, opts: Partial<
   const rec = new Recorder();
   const ac = new AbortController();
   const reg = new FileRegistry({
-    name: 'files',
-    path,
-    context: { report: (p) => rec.problems.push(p) },
-    logger: silentLogger(),
+    ...kindSettings('file', { path, pollIntervalMs: 0 }),
+    ...adapterCommon('files', (p) => rec.problems.push(p)),
     debounceMs: 20,
-    pollIntervalMs: 0,
     ...opts,
   });
   reg.onEvent((e) => rec.events.push(e));
@@ -200,7 +197,7 @@ test('file registry: JSON files by extension', async (t) => {
   const { dir, ac } = await setup(t);
   const path = join(dir, 'services.json');
   await writeFile(path, JSON.stringify({ services: [{ name: 'j', ports: [{ number: 80 }], instances: [{ address: '10.0.0.1' }] }] }));
-  const reg = new FileRegistry({ name: 'j', path, context: { report: () => undefined }, logger: silentLogger(), pollIntervalMs: 0 });
+  const reg = new FileRegistry({ ...kindSettings('file', { path, pollIntervalMs: 0 }), ...adapterCommon('j') });
   await reg.start(ac.signal);
   assert.deepEqual(names(reg), ['j']);
 });
@@ -210,12 +207,9 @@ test('file registry: the periodic re-stat finds a file whose directory could not
   const sub = join(dir, 'later');
   const path = join(sub, 'services.yaml');
   const reg = new FileRegistry({
-    name: 'p',
-    path,
-    context: { report: (p) => rec.problems.push(p) },
-    logger: silentLogger(),
+    ...kindSettings('file', { path, pollIntervalMs: 30 }),
+    ...adapterCommon('p', (p) => rec.problems.push(p)),
     debounceMs: 10,
-    pollIntervalMs: 30,
   });
   await reg.start(ac.signal);
   assert.equal(reg.hasSynced(), false);

@@ -1,41 +1,27 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
-import { Protocol } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import type { RegistryContext } from '../types.js';
+import type { AdapterCommon } from '../kind.js';
+import type { FileSourceConfig } from './spec.js';
 import { detectFormat, parseSource } from './parse.js';
 import { FILE_REGISTRY_KIND, validateDocument } from './validate.js';
 import { watchFile } from './watch.js';
 
-export interface FileRegistryOptions {
-  /** Configured registry name: Service.registry and Endpoint.origin. */
-  readonly name: string;
-  /**
-   * The registry file (YAML, or JSON for `.json`). Relative paths resolve against the process's
-   * working directory when the registry is built; problem paths show it as given here.
-   */
-  readonly path: string;
-  /** Where skipped entries and read/parse failures are reported. */
-  readonly context: RegistryContext;
-  readonly logger: Logger;
+/** Knobs that are not configuration (tests tune them). */
+export interface FileRegistryTuning {
   /** File-system events closer together than this are read once (default 50 ms). */
   readonly debounceMs?: number;
-  /**
-   * Safety re-stat interval in ms (default 5000; 0 disables): a fallback for filesystems where
-   * fs.watch misses events. See watch.ts.
-   */
-  readonly pollIntervalMs?: number;
-  /** Protocol of ports that state none and whose name has no protocol prefix (default TCP). */
-  readonly defaultProtocol?: Protocol;
-  /** Larger files are refused with MB_SOURCE_READ (default 32 MiB). */
-  readonly maxBytes?: number;
 }
 
+/**
+ * The resolved `file:` settings (spec.ts) plus the common adapter wiring. `path` may be relative
+ * (to the working directory) when a test builds the adapter; problem paths show it as given.
+ */
+export type FileRegistryOptions = AdapterCommon & FileSourceConfig & FileRegistryTuning;
+
 const DEFAULT_DEBOUNCE_MS = 50;
-const DEFAULT_POLL_MS = 5000;
-const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * A registry whose services are listed in one YAML/JSON file (docs/file-registry.md).
@@ -55,7 +41,7 @@ const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
  *   change and skipped; the rest syncs. `services: []` is a valid, empty registry.
  */
 export class FileRegistry extends ServiceSetRegistry {
-  private readonly o: FileRegistryOptions;
+  private readonly options: FileRegistryOptions;
   private readonly absPath: string;
   private readonly log: Logger;
   private signal: AbortSignal | undefined;
@@ -68,20 +54,19 @@ export class FileRegistry extends ServiceSetRegistry {
 
   constructor(options: FileRegistryOptions) {
     super(options.name, FILE_REGISTRY_KIND);
-    this.o = options;
+    this.options = options;
     this.absPath = resolve(options.path);
     this.log = options.logger.child({ registry: options.name, kind: FILE_REGISTRY_KIND, file: options.path });
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    if (!this.claimStart(signal)) return;
     this.signal = signal;
-    if (signal.aborted) return;
     // Watch first, then read: a change between the read and the watch would otherwise be lost.
     watchFile({
       path: this.absPath,
-      debounceMs: this.o.debounceMs ?? DEFAULT_DEBOUNCE_MS,
-      pollIntervalMs: this.o.pollIntervalMs ?? DEFAULT_POLL_MS,
+      debounceMs: this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+      pollIntervalMs: this.options.pollIntervalMs,
       signal,
       onChange: () => void this.requestReload(),
       onWatchError: (err) => this.log.warn({ err: describeError(err) }, 'cannot watch the directory; relying on the periodic re-stat'),
@@ -104,7 +89,7 @@ export class FileRegistry extends ServiceSetRegistry {
         try {
           await this.reloadOnce();
         } catch (e) {
-          this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `file registry reload failed: ${describeError(e)}`, { cause: e }));
+          this.options.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `file registry reload failed: ${describeError(e)}`, { cause: e }));
         }
       }
     } finally {
@@ -128,21 +113,21 @@ export class FileRegistry extends ServiceSetRegistry {
     }
     let doc: unknown;
     try {
-      doc = parseSource(text, this.o.path, detectFormat(this.absPath, text));
+      doc = parseSource(text, this.options.path, detectFormat(this.absPath, text));
     } catch (e) {
-      this.failed(e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.SOURCE_PARSE, describeError(e), { path: this.o.path, cause: e }));
+      this.failed(e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.SOURCE_PARSE, describeError(e), { path: this.options.path, cause: e }));
       return;
     }
     const result = validateDocument(doc, {
       registry: this.name,
-      file: this.o.path,
-      defaultProtocol: this.o.defaultProtocol ?? Protocol.TCP,
+      file: this.options.path,
+      defaultProtocol: this.options.defaultProtocol,
     });
     if (result.type === 'invalid') {
       this.failed(result.error);
       return;
     }
-    for (const problem of result.problems) this.o.context.report(problem);
+    for (const problem of result.problems) this.options.context.report(problem);
     this.lastText = text;
     this.clearError();
     this.lastFailure = undefined;
@@ -156,10 +141,10 @@ export class FileRegistry extends ServiceSetRegistry {
     const fh = await open(this.absPath, 'r');
     try {
       const st = await fh.stat();
-      if (!st.isFile()) throw new MeshbridgeError(ErrorCode.SOURCE_READ, 'not a regular file', { path: this.o.path });
-      const max = this.o.maxBytes ?? DEFAULT_MAX_BYTES;
+      if (!st.isFile()) throw new MeshbridgeError(ErrorCode.SOURCE_READ, 'not a regular file', { path: this.options.path });
+      const max = this.options.maxBytes;
       if (st.size > max) {
-        throw new MeshbridgeError(ErrorCode.SOURCE_READ, `file is ${st.size} bytes, more than the limit of ${max}`, { path: this.o.path });
+        throw new MeshbridgeError(ErrorCode.SOURCE_READ, `file is ${st.size} bytes, more than the limit of ${max}`, { path: this.options.path });
       }
       const text = await fh.readFile({ encoding: 'utf8' });
       return text.startsWith('\uFEFF') ? text.slice(1) : text;
@@ -171,7 +156,7 @@ export class FileRegistry extends ServiceSetRegistry {
   private readError(e: unknown): MeshbridgeError {
     const code = (e as NodeJS.ErrnoException).code;
     const message = code === 'ENOENT' ? 'file does not exist' : `cannot read the file: ${describeError(e)}`;
-    return new MeshbridgeError(ErrorCode.SOURCE_READ, message, { path: this.o.path, cause: e, details: { registry: this.name } });
+    return new MeshbridgeError(ErrorCode.SOURCE_READ, message, { path: this.options.path, cause: e, details: { registry: this.name } });
   }
 
   /** The same content as the last good read (for example re-created after a delete). */
@@ -186,7 +171,7 @@ export class FileRegistry extends ServiceSetRegistry {
     const key = `${error.code} ${error.message}`;
     if (key !== this.lastFailure) {
       this.lastFailure = key;
-      this.o.context.report(error);
+      this.options.context.report(error);
       this.log.warn({ code: error.code, synced: this.hasSynced() }, `${error.message}; keeping the last good state`);
     }
     this.markDisconnected(error);

@@ -1,7 +1,15 @@
-import { EurekaDefaults } from '../../registry/eureka/defaults.js';
-import { HostFrom } from '../../registry/eureka/instance.js';
-import { InstanceStatus } from '../../registry/eureka/wire.js';
-import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from './spec.js';
+import { HostFrom } from './instance.js';
+import { InstanceStatus } from './wire.js';
+import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
+
+/** Defaults of the `eureka:` block (the only place they are stated). */
+export const EurekaDefaults = {
+  /** Between delta fetches (Eureka's own client: registryFetchIntervalSeconds = 30). */
+  intervalMs: 5000,
+  statuses: [InstanceStatus.UP] as readonly string[],
+  hostFrom: HostFrom.APP,
+  timeoutMs: 10_000,
+} as const;
 
 /** Settings of a `eureka` registry (docs/configuration.md, "eureka registry"). */
 export interface EurekaSourceConfig {
@@ -96,5 +104,9 @@ export const eurekaKind: RegistryKindSpec<EurekaSourceConfig> = {
       auth: b.auth !== undefined ? { username: b.auth.username, password: b.auth.password } : undefined,
       timeoutMs: b.timeoutMs ?? EurekaDefaults.timeoutMs,
     };
+  },
+  async load() {
+    const { EurekaRegistry } = await import('./eureka-registry.js');
+    return { create: (settings, common) => new EurekaRegistry({ ...settings, ...common }) };
   },
 };

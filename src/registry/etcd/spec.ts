@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { buildLayout, DEFAULT_LAYOUT, LayoutError } from '../../registry/etcd/layout.js';
-import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from './spec.js';
+import { buildLayout, DEFAULT_LAYOUT, LayoutError } from './layout.js';
+import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
 
 /** Defaults of the `etcd` block (the schema's `default` annotations and resolution read these). */
 export const EtcdDefaults = {

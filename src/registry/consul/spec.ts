@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { CONSUL_DEFAULTS, HealthFilter, TagsAsLabels } from '../../registry/consul/index.js';
-import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from './spec.js';
+import { CONSUL_DEFAULTS, HealthFilter, TagsAsLabels } from './index.js';
+import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
 
 /** Settings of a `consul` registry (docs/configuration.md, "consul"). */
 export interface ConsulSourceConfig {

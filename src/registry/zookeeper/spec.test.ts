@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
-import { parseConfig } from '../load.js';
+import { parseConfig } from '../../config/load.js';
 
 const cfg = (block: string): string => `
 registries:

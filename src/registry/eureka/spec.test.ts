@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeshbridgeError } from '../../errors/index.js';
-import { EurekaDefaults } from '../../registry/eureka/defaults.js';
-import { parseConfig } from '../load.js';
-import type { RegistryConfig } from '../types.js';
+import { EurekaDefaults } from './spec.js';
+import { parseConfig } from '../../config/load.js';
+import type { RegistryConfig } from '../../config/types.js';
 
 const cfg = (block: string) => `registries:\n  - {name: eu, kind: eureka, namespace: mesh, eureka: ${block}}\nsinks: {render: {}}\n`;
 

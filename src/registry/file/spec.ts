@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
-import { Defaults } from '../defaults.js';
-import type { JsonSchema, RegistryKindSpec, SchemaBuilder } from './spec.js';
+import type { JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
+
+/** Defaults of the `file:` block (the only place they are stated). */
+export const FileDefaults = {
+  pollIntervalMs: 5000,
+  maxBytes: 32 * 1024 * 1024,
+} as const;
 
 /** Settings of a `file` registry (docs/file-registry.md). */
 export interface FileSourceConfig {
@@ -27,9 +32,9 @@ export const fileKind: RegistryKindSpec<FileSourceConfig> = {
         path: s.str('The registry file; relative paths resolve against the folder of this config file.', { minLength: 1 }),
         pollIntervalMs: s.int('Safety re-stat interval in ms, for filesystems where file watching misses events; 0 disables.', {
           minimum: 0,
-          default: Defaults.file.pollIntervalMs,
+          default: FileDefaults.pollIntervalMs,
         }),
-        maxBytes: s.int('Larger registry files are refused (MB_SOURCE_READ).', { minimum: 1, default: Defaults.file.maxBytes }),
+        maxBytes: s.int('Larger registry files are refused (MB_SOURCE_READ).', { minimum: 1, default: FileDefaults.maxBytes }),
       },
       ['path'],
     );
@@ -38,8 +43,12 @@ export const fileKind: RegistryKindSpec<FileSourceConfig> = {
     const b = block as RawFileBlock; // schema-validated
     return {
       path: resolve(base, b.path),
-      pollIntervalMs: b.pollIntervalMs ?? Defaults.file.pollIntervalMs,
-      maxBytes: b.maxBytes ?? Defaults.file.maxBytes,
+      pollIntervalMs: b.pollIntervalMs ?? FileDefaults.pollIntervalMs,
+      maxBytes: b.maxBytes ?? FileDefaults.maxBytes,
     };
+  },
+  async load() {
+    const { FileRegistry } = await import('./file-registry.js');
+    return { create: (settings, common) => new FileRegistry({ ...settings, ...common }) };
   },
 };

@@ -1,4 +1,4 @@
-import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from './spec.js';
+import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
 
 /** Which Dubbo registration levels are imported (docs/mapping.md "ZooKeeper"). */
 export type ZookeeperDubboLevels = 'interface' | 'application' | 'both';

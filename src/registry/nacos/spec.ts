@@ -1,4 +1,4 @@
-import type { JsonSchema, RegistryKindSpec, SchemaBuilder, AddProblem } from './spec.js';
+import type { JsonSchema, RegistryKindSpec, SchemaBuilder, AddProblem } from '../kind.js';
 
 /** Defaults of the `nacos` block (the schema's `default`s and the resolution read these). */
 export const NacosDefaults = {
