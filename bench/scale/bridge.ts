@@ -14,6 +14,7 @@ import { Pipeline } from '../../src/core/pipeline.js';
 import { convert, hostFor } from '../../src/convert/index.js';
 import type { Service } from '../../src/model/index.js';
 import { Metrics, silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { createEtcdRegistry } from '../../src/registry/etcd/index.js';
 import { FakeRegistry } from '../../src/registry/testing/fake-registry.js';
 import type { Registry, RegistryContext } from '../../src/registry/types.js';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
           }),
         ]
       : src.kind === 'etcd'
-        ? [createEtcdRegistry({ name: registryName(0), endpoints: [src.endpoint], prefix: src.prefix, layout: src.layout, context, logger: silentLogger() })]
+        ? [createEtcdRegistry({ ...kindSettings('etcd', { endpoints: [src.endpoint], prefix: src.prefix, layout: src.layout }), ...adapterCommon(registryName(0), context.report) })]
         : fakes;
   const metrics = new Metrics();
   const store = new SnapshotStore();

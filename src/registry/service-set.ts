@@ -42,13 +42,14 @@ export abstract class ServiceSetRegistry implements Registry {
 
   /**
    * Runs an adapter's supervision loop in the background and resolves when its first attempt is
-   * over: when `run` calls `firstDone` (synced, or failed once), when `signal` aborts, or when
-   * `run` ends or throws (a throw is a bug: reported as MB_INTERNAL through `report`).
+   * over: when `run` (or anything it hands `firstDone` to) calls `firstDone` (synced, or failed
+   * once), when `signal` aborts, or when `run` throws (a bug: reported as MB_INTERNAL through
+   * `report`). `run` returning does not resolve it: a loop may start watches and return.
    */
   protected superviseUntilFirst(signal: AbortSignal, report: (e: MeshbridgeError) => void, run: (firstDone: () => void) => Promise<void>): Promise<void> {
     return new Promise<void>((firstDone) => {
       signal.addEventListener('abort', () => firstDone(), { once: true });
-      run(firstDone).then(firstDone, (e: unknown) => {
+      run(firstDone).catch((e: unknown) => {
         report(new MeshbridgeError(ErrorCode.INTERNAL, `${this.kind} registry ${this.name} stopped: ${describeError(e)}`, { cause: e }));
         firstDone();
       });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MeshbridgeError } from '../../src/errors/index.js';
 import type { Service } from '../../src/model/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { ConsulRegistry, type ConsulRegistryOptions } from '../../src/registry/consul/index.js';
 import type { RegistryEvent } from '../../src/registry/types.js';
 import { loadConsul, type ConsulPeer } from './consul-peer.js';
@@ -32,13 +32,9 @@ async function startRegistry(address: string, opts: Partial<ConsulRegistryOption
   const rec = new Recorder();
   const ac = new AbortController();
   const reg = new ConsulRegistry({
-    name: 'c1',
-    address,
-    context: { report: (p) => rec.problems.push(p) },
-    logger: silentLogger(),
-    waitSeconds: 30,
-    backoffInitialMs: 100,
-    backoffMaxMs: 1000,
+    ...kindSettings('consul', { address, waitSeconds: 30 }),
+    ...adapterCommon('c1', (p) => rec.problems.push(p)),
+    backoff: { initialMs: 100, maxMs: 1000 },
     ...opts,
   });
   reg.onEvent((e) => rec.events.push(e));

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MeshbridgeError } from '../../src/errors/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { EtcdRegistry, type EtcdRegistryOptions } from '../../src/registry/etcd/index.js';
 import type { RegistryEvent } from '../../src/registry/types.js';
 import { loadPeers, requirePeers } from '../support/peers.js';
@@ -34,14 +34,9 @@ function setup(t: { after(fn: () => void): void }, peer: EtcdPeer, opts: Partial
   const rec = new Recorder();
   const ac = new AbortController();
   const reg = new EtcdRegistry({
-    name: 'etcd1',
-    endpoints: [peer.endpoint],
-    prefix: PREFIX,
-    context: { report: (p) => rec.problems.push(p) },
-    logger: silentLogger(),
-    reconnectInitialMs: 100,
-    reconnectMaxMs: 500,
-    dialTimeoutMs: 2000,
+    ...kindSettings('etcd', { endpoints: [peer.endpoint], prefix: PREFIX, dialTimeoutMs: 2000 }),
+    ...adapterCommon('etcd1', (p) => rec.problems.push(p)),
+    backoff: { initialMs: 100, maxMs: 500 },
     ...opts,
   });
   reg.onEvent((e) => rec.events.push(e));

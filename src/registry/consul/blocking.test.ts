@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffMs, blockingTimeoutMs, jitteredWait, Slots, stepIndex } from './blocking.js';
+import { blockingTimeoutMs, jitteredWait, Slots, stepIndex } from './blocking.js';
 
 test('stepIndex follows Consul\'s blocking-query rules', () => {
   const cases: Array<[string, number, number | undefined, { next: number; changed: boolean; reset: boolean }]> = [
@@ -30,13 +30,6 @@ test('blockingTimeoutMs covers the wait plus Consul\'s own jitter', () => {
   assert.ok(blockingTimeoutMs(2) >= 2000 + 125);
 });
 
-test('backoffMs grows exponentially, is capped, and jitters within [d/2, d]', () => {
-  assert.equal(backoffMs(0, 500, 30_000, () => 1), 500);
-  assert.equal(backoffMs(0, 500, 30_000, () => 0), 250);
-  assert.equal(backoffMs(3, 500, 30_000, () => 1), 4000);
-  assert.equal(backoffMs(20, 500, 30_000, () => 1), 30_000);
-  assert.equal(backoffMs(1000, 500, 30_000, () => 0), 15_000);
-});
 
 test('Slots: FIFO, bounded, abortable; oversubscribed counts registered watches', async () => {
   const slots = new Slots(2);

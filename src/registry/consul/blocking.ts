@@ -40,11 +40,6 @@ export function blockingTimeoutMs(waitSeconds: number): number {
   return Math.ceil(waitSeconds * 1000 * (1 + 1 / 16)) + 15_000;
 }
 
-/** Exponential backoff with full jitter in [delay/2, delay]: attempt 0 -> about `initialMs`. */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const delay = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(delay / 2 + (delay / 2) * random());
-}
 
 
 /**

@@ -1,74 +1,33 @@
 import { readFile } from 'node:fs/promises';
+import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
+import type { AdapterCommon } from '../kind.js';
+import { ReportOnce } from '../report-once.js';
+import { readPemFiles } from '../shared/pem-files.js';
+import type { ConsulSourceConfig } from './spec.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
-import { Protocol, serviceKey } from '../../model/index.js';
+import { serviceKey } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { registerSecret } from '../../observability/redact.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import type { RegistryContext } from '../types.js';
-import { backoffMs, sleep, Slots } from './blocking.js';
-import { buildService, CONSUL_REGISTRY_KIND, HealthFilter, parseCatalogServices, type BuildOptions } from './entries.js';
+import { sleep, Slots } from './blocking.js';
+import { buildService, CONSUL_REGISTRY_KIND, parseCatalogServices, type BuildOptions } from './entries.js';
 import { ConsulHttp, type ConsulTlsMaterial } from './http.js';
-import { TagsAsLabels } from './labels.js';
 import { whenAborted } from '../../util/abort.js';
 import { runBlockingWatch } from './watch.js';
 
-export interface ConsulTlsFiles {
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  readonly serverName?: string;
-  readonly insecureSkipVerify?: boolean;
-}
-
-export interface ConsulRegistryOptions {
-  /** Configured registry name: Service.registry and Endpoint.origin. */
-  readonly name: string;
-  readonly context: RegistryContext;
-  readonly logger: Logger;
-  /** `http://host:port` or `https://host:port` of a Consul agent or server. */
-  readonly address: string;
-  /** Datacenters to watch (`dc=`); empty or absent: the agent's own (first of /v1/catalog/datacenters). */
-  readonly datacenters?: readonly string[] | undefined;
-  /** ACL token (X-Consul-Token). */
-  readonly token?: string | undefined;
-  /** File holding the ACL token; read at start and again after an HTTP 403. */
-  readonly tokenFile?: string | undefined;
-  /** PEM files, read at start (not in the constructor). */
-  readonly tls?: ConsulTlsFiles | undefined;
-  /** Consul Enterprise: `ns=` and `partition=` on every call. */
-  readonly namespace?: string | undefined;
-  readonly partition?: string | undefined;
-  readonly healthFilter?: HealthFilter | undefined;
-  readonly tagsAsLabels?: TagsAsLabels | undefined;
-  readonly tagPrefix?: string | undefined;
-  readonly nodeMetaPrefix?: string | undefined;
-  /** Blocking wait in seconds (default 300; Consul caps it at 600). */
-  readonly waitSeconds?: number | undefined;
-  /** Blocking calls in flight at most, i.e. HTTP connections held open (default 128). */
-  readonly maxConcurrentWatches?: number | undefined;
-  /** Wait while there are more watches than maxConcurrentWatches (default 10). */
-  readonly oversubscribedWaitSeconds?: number | undefined;
-  /** Service names never published (default ['consul']: the servers' own service). */
-  readonly skipServices?: readonly string[] | undefined;
-  /** Protocol when no instance states one (default TCP). */
-  readonly defaultProtocol?: Protocol | undefined;
-  /** Retry backoff: first delay and cap, each with jitter (defaults 500 and 30000). */
-  readonly backoffInitialMs?: number | undefined;
-  readonly backoffMaxMs?: number | undefined;
+/** Knobs that are not configuration (tests tune them). */
+export interface ConsulRegistryTuning {
+  /** Retry backoff (default 500 ms doubling to 30 s, with jitter). */
+  readonly backoff?: BackoffOptions;
   /** Timeout of non-blocking requests (default 10000). */
-  readonly requestTimeoutMs?: number | undefined;
+  readonly requestTimeoutMs?: number;
 }
 
-export const CONSUL_DEFAULTS = {
-  healthFilter: HealthFilter.PASSING,
-  tagsAsLabels: TagsAsLabels.PREFIX,
-  tagPrefix: 'tag-',
-  nodeMetaPrefix: 'node-',
-  waitSeconds: 300,
-  maxConcurrentWatches: 128,
-  oversubscribedWaitSeconds: 10,
-  skipServices: ['consul'] as readonly string[],
-} as const;
+/** The resolved `consul:` settings (spec.ts) plus the common adapter wiring. */
+export type ConsulRegistryOptions = AdapterCommon & ConsulSourceConfig & ConsulRegistryTuning;
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** One watched service of one datacenter. */
 interface ServiceWatch {
@@ -109,7 +68,9 @@ interface Datacenter {
  *   and the other services sync; problems are reported when the service's answer changes.
  */
 export class ConsulRegistry extends ServiceSetRegistry {
-  private readonly o: ConsulRegistryOptions;
+  private readonly options: ConsulRegistryOptions;
+  private readonly backoff: BackoffOptions;
+  private readonly requestTimeoutMs: number;
   private readonly log: Logger;
   private readonly slots: Slots;
   private readonly dcs = new Map<string, Datacenter>();
@@ -117,38 +78,35 @@ export class ConsulRegistry extends ServiceSetRegistry {
   private token: string | undefined;
   /** Datacenters ('' before they are known) whose last request failed to reach Consul. */
   private readonly outages = new Set<string>();
-  private readonly reported = new Set<string>();
+  private readonly reported: ReportOnce;
   private firstAttempt: (() => void) | undefined;
 
   constructor(options: ConsulRegistryOptions) {
     super(options.name, CONSUL_REGISTRY_KIND);
-    this.o = options;
+    this.options = options;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.reported = new ReportOnce(options.context.report);
     this.log = options.logger.child({ registry: options.name, kind: CONSUL_REGISTRY_KIND, address: options.address });
-    this.slots = new Slots(options.maxConcurrentWatches ?? CONSUL_DEFAULTS.maxConcurrentWatches);
+    this.slots = new Slots(options.maxConcurrentWatches);
     this.token = options.token;
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    if (!this.claimStart(signal)) return;
     this.signal = signal;
-    if (signal.aborted) return;
-    const first = new Promise<void>((resolve) => {
-      this.firstAttempt = resolve;
+    await this.superviseUntilFirst(signal, this.options.context.report, (firstDone) => {
+      this.firstAttempt = firstDone;
+      return this.run(signal);
     });
-    signal.addEventListener('abort', () => this.firstAttempt?.(), { once: true });
-    void this.run(signal).catch((e: unknown) => {
-      this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `consul registry stopped: ${describeError(e)}`, { cause: e }));
-      this.firstAttempt?.();
-    });
-    await first;
   }
 
   private async run(signal: AbortSignal): Promise<void> {
     const tls = await this.retry(signal, () => this.readTls());
     if (tls === undefined) return;
-    if (this.o.tokenFile !== undefined && (await this.retry(signal, () => this.readToken())) === undefined) return;
+    if (this.options.tokenFile !== undefined && (await this.retry(signal, () => this.readToken())) === undefined) return;
     const http = new ConsulHttp({
-      address: this.o.address,
+      address: this.options.address,
       ...(tls !== null ? { tls } : {}),
       maxSockets: this.slots.size + 1,
       token: () => this.token,
@@ -156,7 +114,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     signal.addEventListener('abort', () => http.close(), { once: true });
     const dcs = await this.retry(signal, () => this.datacenters(http, signal));
     if (dcs === undefined) return;
-    this.log.info({ datacenters: dcs, healthFilter: this.o.healthFilter ?? CONSUL_DEFAULTS.healthFilter }, 'watching consul');
+    this.log.info({ datacenters: dcs, healthFilter: this.options.healthFilter }, 'watching consul');
     for (const dc of dcs) {
       const state: Datacenter = { dc, catalogSynced: false, services: new Map() };
       this.dcs.set(dc, state);
@@ -175,35 +133,24 @@ export class ConsulRegistry extends ServiceSetRegistry {
       } catch (e) {
         if (signal.aborted) return undefined;
         this.failed('', e instanceof MeshbridgeError ? e : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, describeError(e), { cause: e }), undefined);
-        await sleep(backoffMs(attempt, this.o.backoffInitialMs ?? 500, this.o.backoffMaxMs ?? 30_000), signal);
+        await sleep(backoffDelay(attempt, this.backoff), signal);
       }
     }
     return undefined;
   }
 
   private async readTls(): Promise<ConsulTlsMaterial | null> {
-    const t = this.o.tls;
+    const t = this.options.tls;
     if (t === undefined) return null;
-    const read = async (file: string | undefined, what: string): Promise<string | undefined> => {
-      if (file === undefined) return undefined;
-      try {
-        return await readFile(file, 'utf8');
-      } catch (e) {
-        throw new MeshbridgeError(ErrorCode.SOURCE_READ, `cannot read the consul TLS ${what}: ${describeError(e)}`, { path: file, cause: e });
-      }
-    };
-    const [ca, cert, key] = await Promise.all([read(t.caFile, 'CA file'), read(t.certFile, 'certificate file'), read(t.keyFile, 'key file')]);
     return {
-      ...(ca !== undefined ? { ca } : {}),
-      ...(cert !== undefined ? { cert } : {}),
-      ...(key !== undefined ? { key } : {}),
+      ...(await readPemFiles(t, 'consul tls')),
       ...(t.serverName !== undefined ? { serverName: t.serverName } : {}),
       ...(t.insecureSkipVerify !== undefined ? { insecureSkipVerify: t.insecureSkipVerify } : {}),
     };
   }
 
   private async readToken(): Promise<true> {
-    const file = this.o.tokenFile;
+    const file = this.options.tokenFile;
     if (file === undefined) return true;
     try {
       this.token = (await readFile(file, 'utf8')).trim();
@@ -215,9 +162,9 @@ export class ConsulRegistry extends ServiceSetRegistry {
   }
 
   private async datacenters(http: ConsulHttp, signal: AbortSignal): Promise<string[]> {
-    const configured = this.o.datacenters ?? [];
+    const configured = this.options.datacenters;
     if (configured.length > 0) return [...configured];
-    const res = await http.get(http.url('v1/catalog/datacenters', {}), { signal, timeoutMs: this.o.requestTimeoutMs ?? 10_000 });
+    const res = await http.get(http.url('v1/catalog/datacenters', {}), { signal, timeoutMs: this.requestTimeoutMs });
     if (res.status !== 200) throw new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `GET /v1/catalog/datacenters: HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`);
     const list = JSON.parse(res.body) as unknown;
     const local: unknown = Array.isArray(list) ? (list as unknown[])[0] : undefined;
@@ -226,7 +173,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
   }
 
   private query(dc: string): Record<string, string | undefined> {
-    return { dc, ns: this.o.namespace, partition: this.o.partition };
+    return { dc, ns: this.options.namespace, partition: this.options.partition };
   }
 
   private watchOptions(http: ConsulHttp, path: string, dc: string, signal: AbortSignal) {
@@ -234,14 +181,13 @@ export class ConsulRegistry extends ServiceSetRegistry {
       http,
       path,
       query: this.query(dc),
-      waitSeconds: this.o.waitSeconds ?? CONSUL_DEFAULTS.waitSeconds,
-      shortWaitSeconds: this.o.oversubscribedWaitSeconds ?? CONSUL_DEFAULTS.oversubscribedWaitSeconds,
+      waitSeconds: this.options.waitSeconds,
+      shortWaitSeconds: this.options.oversubscribedWaitSeconds,
       slots: this.slots,
       signal,
-      backoffInitialMs: this.o.backoffInitialMs ?? 500,
-      backoffMaxMs: this.o.backoffMaxMs ?? 30_000,
+      backoff: this.backoff,
       minIntervalMs: 50,
-      requestTimeoutMs: this.o.requestTimeoutMs ?? 10_000,
+      requestTimeoutMs: this.requestTimeoutMs,
     };
   }
 
@@ -260,7 +206,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
       this.reportOnce(parsed);
       return;
     }
-    const skip = new Set(this.o.skipServices ?? CONSUL_DEFAULTS.skipServices);
+    const skip = new Set(this.options.skipServices);
     const names = new Set(parsed.names.filter((n) => !skip.has(n)));
     for (const [name, w] of state.services) {
       if (names.has(name)) continue;
@@ -299,7 +245,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
       this.reportOnce(built);
       return;
     }
-    for (const p of built.problems) this.o.context.report(p);
+    for (const p of built.problems) this.options.context.report(p);
     if (Array.isArray(body) && body.length === 0) {
       // Listed but no instances: the catalog's next answer decides (never delete on an empty answer).
       w.synced = true;
@@ -318,11 +264,11 @@ export class ConsulRegistry extends ServiceSetRegistry {
     return {
       registry: this.name,
       datacenter: dc,
-      healthFilter: this.o.healthFilter ?? CONSUL_DEFAULTS.healthFilter,
-      defaultProtocol: this.o.defaultProtocol ?? Protocol.TCP,
-      tagsAsLabels: this.o.tagsAsLabels ?? CONSUL_DEFAULTS.tagsAsLabels,
-      tagPrefix: this.o.tagPrefix ?? CONSUL_DEFAULTS.tagPrefix,
-      nodeMetaPrefix: this.o.nodeMetaPrefix ?? CONSUL_DEFAULTS.nodeMetaPrefix,
+      healthFilter: this.options.healthFilter,
+      defaultProtocol: this.options.defaultProtocol,
+      tagsAsLabels: this.options.tagsAsLabels,
+      tagPrefix: this.options.tagPrefix,
+      nodeMetaPrefix: this.options.nodeMetaPrefix,
     };
   }
 
@@ -348,20 +294,20 @@ export class ConsulRegistry extends ServiceSetRegistry {
     if (!this.outages.delete(dc)) return;
     this.log.info({ dc }, 'consul reachable again');
     if (this.outages.size > 0) return;
-    this.reported.clear();
+    this.reported.clearAll();
     this.clearError();
     if (this.hasSynced()) this.markSyncedNow();
   }
 
   private failed(dc: string, e: MeshbridgeError, status: number | undefined): void {
     if (this.signal?.aborted === true) return;
-    if (status === 403 && this.o.tokenFile !== undefined) void this.readToken().catch(() => undefined);
+    if (status === 403 && this.options.tokenFile !== undefined) void this.readToken().catch(() => undefined);
     if (e.code === ErrorCode.REGISTRY_UNREACHABLE && (status === undefined || status >= 500 || status === 429)) {
       // Consul (or the path to this datacenter) is down or overloaded: one report per outage and
       // datacenter, not one per watch.
       if (!this.outages.has(dc)) {
         this.outages.add(dc);
-        this.o.context.report(e);
+        this.options.context.report(e);
         this.log.warn({ dc, code: e.code, synced: this.hasSynced() }, `${e.message}; keeping the last known services`);
       }
       this.markDisconnected(e);
@@ -374,16 +320,12 @@ export class ConsulRegistry extends ServiceSetRegistry {
   }
 
   private bug(e: unknown): void {
-    this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `consul watch failed: ${describeError(e)}`, { cause: e }));
+    this.options.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `consul watch failed: ${describeError(e)}`, { cause: e }));
   }
 
   /** Reports a problem once until the next recovery (a retrying watch would repeat it). */
   private reportOnce(e: MeshbridgeError): void {
-    const k = `${e.code} ${e.message}`;
-    if (this.reported.has(k)) return;
-    this.reported.add(k);
-    this.o.context.report(e);
-    this.log.warn({ code: e.code }, e.message);
+    this.reported.problem(`${e.code} ${e.message}`, e);
   }
 }
 

@@ -5,9 +5,9 @@ import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js
 
 /** TLS material as PEM text (read from files by the registry at start, never in a constructor). */
 export interface ConsulTlsMaterial {
-  readonly ca?: string;
-  readonly cert?: string;
-  readonly key?: string;
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
   /** SNI and certificate host name check; default: the address's host. */
   readonly serverName?: string;
   /** Skip verification of the server certificate (tests only). */

@@ -1,6 +1,19 @@
 import { resolve } from 'node:path';
-import { CONSUL_DEFAULTS, HealthFilter, TagsAsLabels } from './index.js';
+import { HealthFilter } from './entries.js';
+import { TagsAsLabels } from './labels.js';
 import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
+
+/** Defaults of the `consul:` block (the only place they are stated). */
+export const ConsulDefaults = {
+  healthFilter: HealthFilter.PASSING,
+  tagsAsLabels: TagsAsLabels.PREFIX,
+  tagPrefix: 'tag-',
+  nodeMetaPrefix: 'node-',
+  waitSeconds: 300,
+  maxConcurrentWatches: 128,
+  oversubscribedWaitSeconds: 10,
+  skipServices: ['consul'] as readonly string[],
+} as const;
 
 /** Settings of a `consul` registry (docs/configuration.md, "consul"). */
 export interface ConsulSourceConfig {
@@ -84,34 +97,34 @@ export const consulKind: RegistryKindSpec<ConsulSourceConfig> = {
         partition: s.str('Consul Enterprise admin partition (partition= on every call); default: the token\'s.', { minLength: 1 }),
         healthFilter: s.str(
           'Which instances are healthy: passing (every check passing), warning (passing or warning), any (all registered instances). Unhealthy ones are left out unless includeUnhealthy.',
-          { enum: Object.values(HealthFilter), default: CONSUL_DEFAULTS.healthFilter },
+          { enum: Object.values(HealthFilter), default: ConsulDefaults.healthFilter },
         ),
         tagsAsLabels: s.str(
           'Tags as endpoint labels: prefix (tag t -> <tagPrefix>t: "true"), keyValue (tag k=v -> k: v, other tags as prefix), none.',
-          { enum: Object.values(TagsAsLabels), default: CONSUL_DEFAULTS.tagsAsLabels },
+          { enum: Object.values(TagsAsLabels), default: ConsulDefaults.tagsAsLabels },
         ),
-        tagPrefix: s.str('Label key prefix of tags.', { default: CONSUL_DEFAULTS.tagPrefix }),
-        nodeMetaPrefix: s.str('Label key prefix of node meta (empty: node meta keys as they are).', { default: CONSUL_DEFAULTS.nodeMetaPrefix }),
+        tagPrefix: s.str('Label key prefix of tags.', { default: ConsulDefaults.tagPrefix }),
+        nodeMetaPrefix: s.str('Label key prefix of node meta (empty: node meta keys as they are).', { default: ConsulDefaults.nodeMetaPrefix }),
         waitSeconds: s.int('Blocking wait: an idle watch makes one request per wait. Consul caps it at 600.', {
           minimum: 1,
           maximum: 600,
-          default: CONSUL_DEFAULTS.waitSeconds,
+          default: ConsulDefaults.waitSeconds,
         }),
         maxConcurrentWatches: s.int(
           'Blocking calls in flight at most = HTTP connections held to Consul (one per service per datacenter, plus one catalog watch per datacenter). Keep it under the agent\'s limits.http_max_conns_per_client (200 by default).',
-          { minimum: 1, maximum: 10000, default: CONSUL_DEFAULTS.maxConcurrentWatches },
+          { minimum: 1, maximum: 10000, default: ConsulDefaults.maxConcurrentWatches },
         ),
         oversubscribedWaitSeconds: s.int('Blocking wait used while there are more watches than maxConcurrentWatches, so every watch gets a turn.', {
           minimum: 1,
           maximum: 600,
-          default: CONSUL_DEFAULTS.oversubscribedWaitSeconds,
+          default: ConsulDefaults.oversubscribedWaitSeconds,
         }),
         skipServices: {
           type: 'array',
           description: 'Consul service names never published.',
           uniqueItems: true,
           items: s.str('A service name.', { minLength: 1 }),
-          default: [...CONSUL_DEFAULTS.skipServices],
+          default: [...ConsulDefaults.skipServices],
         },
       },
       ['address'],
@@ -146,14 +159,18 @@ export const consulKind: RegistryKindSpec<ConsulSourceConfig> = {
             },
       namespace: b.namespace,
       partition: b.partition,
-      healthFilter: b.healthFilter ?? CONSUL_DEFAULTS.healthFilter,
-      tagsAsLabels: b.tagsAsLabels ?? CONSUL_DEFAULTS.tagsAsLabels,
-      tagPrefix: b.tagPrefix ?? CONSUL_DEFAULTS.tagPrefix,
-      nodeMetaPrefix: b.nodeMetaPrefix ?? CONSUL_DEFAULTS.nodeMetaPrefix,
-      waitSeconds: b.waitSeconds ?? CONSUL_DEFAULTS.waitSeconds,
-      maxConcurrentWatches: b.maxConcurrentWatches ?? CONSUL_DEFAULTS.maxConcurrentWatches,
-      oversubscribedWaitSeconds: b.oversubscribedWaitSeconds ?? CONSUL_DEFAULTS.oversubscribedWaitSeconds,
-      skipServices: [...(b.skipServices ?? CONSUL_DEFAULTS.skipServices)],
+      healthFilter: b.healthFilter ?? ConsulDefaults.healthFilter,
+      tagsAsLabels: b.tagsAsLabels ?? ConsulDefaults.tagsAsLabels,
+      tagPrefix: b.tagPrefix ?? ConsulDefaults.tagPrefix,
+      nodeMetaPrefix: b.nodeMetaPrefix ?? ConsulDefaults.nodeMetaPrefix,
+      waitSeconds: b.waitSeconds ?? ConsulDefaults.waitSeconds,
+      maxConcurrentWatches: b.maxConcurrentWatches ?? ConsulDefaults.maxConcurrentWatches,
+      oversubscribedWaitSeconds: b.oversubscribedWaitSeconds ?? ConsulDefaults.oversubscribedWaitSeconds,
+      skipServices: [...(b.skipServices ?? ConsulDefaults.skipServices)],
     };
+  },
+  async load() {
+    const { ConsulRegistry } = await import('./consul-registry.js');
+    return { create: (settings, common) => new ConsulRegistry({ ...settings, ...common }) };
   },
 };

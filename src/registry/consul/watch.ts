@@ -1,5 +1,6 @@
+import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
-import { backoffMs, blockingTimeoutMs, jitteredWait, sleep, stepIndex, type IndexStep, type Slots } from './blocking.js';
+import { blockingTimeoutMs, jitteredWait, sleep, stepIndex, type IndexStep, type Slots } from './blocking.js';
 import type { ConsulHttp } from './http.js';
 
 export interface BlockingWatchOptions {
@@ -13,8 +14,7 @@ export interface BlockingWatchOptions {
   readonly shortWaitSeconds: number;
   readonly slots: Slots;
   readonly signal: AbortSignal;
-  readonly backoffInitialMs: number;
-  readonly backoffMaxMs: number;
+  readonly backoff: BackoffOptions;
   /** Least time between the starts of two requests of this watch (busy-loop guard). */
   readonly minIntervalMs: number;
   /** Timeout of the first, non-blocking request (index 0). */
@@ -84,7 +84,7 @@ export async function runBlockingWatch(o: BlockingWatchOptions, h: BlockingWatch
       }
       if (failure !== undefined) {
         h.onFailure(failure, status);
-        await sleep(backoffMs(attempt++, o.backoffInitialMs, o.backoffMaxMs), o.signal);
+        await sleep(backoffDelay(attempt++, o.backoff), o.signal);
         continue;
       }
       const elapsed = Date.now() - started;

@@ -1,43 +1,30 @@
-import { readFile } from 'node:fs/promises';
+import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
+import type { AdapterCommon } from '../kind.js';
+import { readPemFiles } from '../shared/pem-files.js';
+import type { EtcdSourceConfig } from './spec.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
-import { Protocol, serviceKey, type Service } from '../../model/index.js';
+import { serviceKey, type Protocol, type Service } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import type { RegistryContext } from '../types.js';
 import { CompactedError, EtcdClient, type KeyValue, type ListResult, type WatchEvent } from './client.js';
 import { parseInstance, type InstanceRecord } from './instance.js';
 import { buildLayout, LayoutError, type KeyLayout } from './layout.js';
 import { buildService, ETCD_REGISTRY_KIND, serviceGroupKey, splitGroupKey } from './services.js';
 import { sleep } from '../shared/sleep.js';
 
-export interface EtcdRegistryOptions {
-  /** Configured registry name: Service.registry and Endpoint.origin. */
-  readonly name: string;
-  readonly context: RegistryContext;
-  readonly logger: Logger;
-  /** `host:port`, `http://host:port` or `https://host:port` (all of one scheme). */
-  readonly endpoints: readonly string[];
-  /** Key prefix watched; a trailing `/` is added when missing. */
-  readonly prefix: string;
-  /** Template below the prefix (default `{service}/{instance}`); see layout.ts. */
-  readonly layout?: string;
-  /** Regular expression with named groups instead of `layout`. */
-  readonly keyRegex?: string;
-  /** PEM files, read at start (not in the constructor). */
-  readonly tls?: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string };
-  readonly auth?: { readonly username: string; readonly password: string };
-  /** Deadline of connecting, each listing page and the watch's creation (default 5000). */
-  readonly dialTimeoutMs?: number;
-  /** HTTP/2 keepalive interval (default 30000). */
-  readonly keepaliveMs?: number;
+/** Knobs that are not configuration (tests tune them). */
+export interface EtcdRegistryTuning {
   /** Keys per listing page (default 1000). */
   readonly pageSize?: number;
-  /** Reconnect backoff: first delay and cap, each with jitter (defaults 250 and 10000). */
-  readonly reconnectInitialMs?: number;
-  readonly reconnectMaxMs?: number;
-  /** Protocol of ports no instance states and whose name implies none (default TCP). */
-  readonly defaultProtocol?: Protocol;
+  /** Reconnect backoff (default 250 ms doubling to 10 s, with jitter). */
+  readonly backoff?: BackoffOptions;
 }
+
+/** The resolved `etcd:` settings (spec.ts) plus the common adapter wiring. */
+export type EtcdRegistryOptions = AdapterCommon & EtcdSourceConfig & EtcdRegistryTuning;
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 10_000 };
+const DEFAULT_PAGE_SIZE = 1000;
 
 /** What is held per etcd key: the parsed instance, or nothing when the value was skipped. */
 interface Entry {
@@ -65,12 +52,12 @@ interface Entry {
  * - While idle the adapter sends nothing: no polling (HTTP/2 keepalive pings only).
  */
 export class EtcdRegistry extends ServiceSetRegistry {
-  private readonly o: EtcdRegistryOptions;
+  private readonly options: EtcdRegistryOptions;
+  private readonly backoff: BackoffOptions;
   private readonly log: Logger;
   private readonly prefix: string;
   private readonly layout: KeyLayout;
   private readonly defaultProtocol: Protocol;
-  private signal: AbortSignal | undefined;
   private client: EtcdClient | undefined;
   /** Every key below the prefix, as last seen. */
   private readonly entries = new Map<string, Entry>();
@@ -85,7 +72,8 @@ export class EtcdRegistry extends ServiceSetRegistry {
 
   constructor(options: EtcdRegistryOptions) {
     super(options.name, ETCD_REGISTRY_KIND);
-    this.o = options;
+    this.options = options;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.prefix = options.prefix.endsWith('/') ? options.prefix : `${options.prefix}/`;
     try {
       this.layout = buildLayout({ layout: options.layout, keyRegex: options.keyRegex });
@@ -93,7 +81,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
       if (!(e instanceof LayoutError)) throw e;
       throw new MeshbridgeError(ErrorCode.CONFIG_INVALID, e.message, { details: { registry: options.name } });
     }
-    this.defaultProtocol = options.defaultProtocol ?? Protocol.TCP;
+    this.defaultProtocol = options.defaultProtocol;
     this.log = options.logger.child({ registry: options.name, kind: ETCD_REGISTRY_KIND, prefix: this.prefix });
   }
 
@@ -108,16 +96,8 @@ export class EtcdRegistry extends ServiceSetRegistry {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
-    this.signal = signal;
-    if (signal.aborted) return;
-    let firstDone: () => void = () => undefined;
-    const first = new Promise<void>((resolve) => (firstDone = resolve));
-    void this.run(signal, firstDone).catch((e: unknown) => {
-      this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `etcd registry stopped: ${describeError(e)}`, { cause: e }));
-      firstDone();
-    });
-    await first;
+    if (!this.claimStart(signal)) return;
+    await this.superviseUntilFirst(signal, this.options.context.report, (firstDone) => this.run(signal, firstDone));
   }
 
   private async run(signal: AbortSignal, firstDone: () => void): Promise<void> {
@@ -128,7 +108,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
         try {
           const client = (this.client ??= await this.buildClient());
           if (needList) {
-            const listing = await client.list(this.prefix, this.o.pageSize ?? 1000);
+            const listing = await client.list(this.prefix, this.options.pageSize ?? DEFAULT_PAGE_SIZE);
             if (signal.aborted) break;
             this.applyListing(listing);
             needList = false;
@@ -167,7 +147,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
           // auth token is renewed, and no gRPC channel is left in its own reconnect backoff.
           this.client?.close();
           this.client = undefined;
-          await sleep(this.backoff(attempt++), signal);
+          await sleep(backoffDelay(attempt++, this.backoff), signal);
         }
       }
     } finally {
@@ -178,38 +158,19 @@ export class EtcdRegistry extends ServiceSetRegistry {
   }
 
   private async buildClient(): Promise<EtcdClient> {
-    const tls = this.o.tls;
-    let pem: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined;
-    if (tls !== undefined) {
-      const read = async (file: string, what: string): Promise<Buffer> => {
-        try {
-          return await readFile(file);
-        } catch (e) {
-          throw new MeshbridgeError(ErrorCode.SOURCE_READ, `cannot read ${what}: ${describeError(e)}`, { path: file, cause: e });
-        }
-      };
-      pem = {
-        ca: await read(tls.caFile, 'tls.caFile'),
-        ...(tls.certFile !== undefined ? { cert: await read(tls.certFile, 'tls.certFile') } : {}),
-        ...(tls.keyFile !== undefined ? { key: await read(tls.keyFile, 'tls.keyFile') } : {}),
-      };
-    }
+    const tls = this.options.tls;
+    const files = tls !== undefined ? await readPemFiles(tls, 'etcd tls') : undefined;
+    const pem = files?.ca !== undefined ? { ...files, ca: files.ca } : undefined; // caFile is required with tls
     return new EtcdClient({
-      endpoints: this.o.endpoints,
+      endpoints: this.options.endpoints,
       ...(pem !== undefined ? { tls: pem } : {}),
-      ...(this.o.auth !== undefined ? { auth: this.o.auth } : {}),
-      requestTimeoutMs: this.o.dialTimeoutMs ?? 5000,
-      keepaliveMs: this.o.keepaliveMs ?? 30_000,
-      reconnectMaxMs: this.o.reconnectMaxMs ?? 10_000,
+      ...(this.options.auth !== undefined ? { auth: this.options.auth } : {}),
+      requestTimeoutMs: this.options.dialTimeoutMs,
+      keepaliveMs: this.options.keepaliveMs,
+      reconnectMaxMs: this.backoff.maxMs,
     });
   }
 
-  private backoff(attempt: number): number {
-    const initial = this.o.reconnectInitialMs ?? 250;
-    const max = this.o.reconnectMaxMs ?? 10_000;
-    const d = Math.min(max, initial * 2 ** Math.min(attempt, 20));
-    return d / 2 + Math.random() * (d / 2);
-  }
 
   /** A full listing: every key re-evaluated (unchanged ones from cache), state replaced. */
   private applyListing(listing: ListResult): void {
@@ -282,7 +243,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
   private parse(kv: KeyValue): InstanceRecord | undefined {
     const match = kv.key.startsWith(this.prefix) ? this.layout.match(kv.key.slice(this.prefix.length)) : undefined;
     if (match === undefined) {
-      this.o.context.report(
+      this.options.context.report(
         new MeshbridgeError(ErrorCode.ENTRY_INVALID, `key does not match the layout ${this.prefix}${this.layout.source}; ignored`, {
           path: kv.key,
           details: { registry: this.name, key: kv.key },
@@ -291,7 +252,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
       return undefined;
     }
     const r = parseInstance({ registry: this.name, key: kv.key, modRevision: kv.modRevision, match, value: kv.value });
-    for (const p of r.problems) this.o.context.report(p);
+    for (const p of r.problems) this.options.context.report(p);
     return r.record;
   }
 
@@ -313,7 +274,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
     const now = new Set<string>();
     for (const p of result.problems) {
       now.add(p.message);
-      if (!before.has(p.message)) this.o.context.report(p);
+      if (!before.has(p.message)) this.options.context.report(p);
     }
     this.reportedServiceProblems.set(group, now);
     return result.service;
@@ -331,14 +292,14 @@ export class EtcdRegistry extends ServiceSetRegistry {
     const error =
       e instanceof MeshbridgeError
         ? e
-        : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `etcd ${this.o.endpoints.join(',')}: ${describeError(e)}`, {
+        : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `etcd ${this.options.endpoints.join(',')}: ${describeError(e)}`, {
             cause: e,
             details: { registry: this.name },
           });
     const key = `${error.code} ${error.message}`;
     if (key !== this.lastFailure) {
       this.lastFailure = key;
-      this.o.context.report(error);
+      this.options.context.report(error);
       this.log.warn({ code: error.code, synced: this.hasSynced(), revision: this.revision }, `${error.message}; keeping the last known state`);
     }
     this.markDisconnected(error);

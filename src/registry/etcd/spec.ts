@@ -135,4 +135,8 @@ export const etcdKind: RegistryKindSpec<EtcdSourceConfig> = {
       keepaliveMs: b.keepaliveMs ?? EtcdDefaults.keepaliveMs,
     };
   },
+  async load() {
+    const { EtcdRegistry } = await import('./etcd-registry.js');
+    return { create: (settings, common) => new EtcdRegistry({ ...settings, ...common }) };
+  },
 };
