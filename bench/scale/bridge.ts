@@ -81,7 +81,7 @@ async function main(): Promise<void> {
           }),
         ]
       : src.kind === 'etcd'
-        ? [createEtcdRegistry({ ...kindSettings('etcd', { endpoints: [src.endpoint], prefix: src.prefix, layout: src.layout }), ...adapterCommon(registryName(0), context.report) })]
+        ? [createEtcdRegistry({ ...kindSettings('etcd', { endpoints: [src.endpoint], prefix: src.prefix, layout: src.layout }), ...adapterCommon(registryName(0), (e) => context.report(e)) })]
         : fakes;
   const metrics = new Metrics();
   const store = new SnapshotStore();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import type { MeshbridgeError } from '../../src/errors/index.js';
 import type { Service } from '../../src/model/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { NacosRegistry, type NacosRegistryOptions } from '../../src/registry/nacos/index.js';
 import type { RegistryEvent } from '../../src/registry/types.js';
 import { loadNacos, requireNacos, type NacosModule, type NacosServer } from '../support/nacos.js';
@@ -35,14 +35,9 @@ function build(t: { after(fn: () => void): void }, opts: Partial<NacosRegistryOp
   const rec = new Recorder();
   const ac = new AbortController();
   const reg = new NacosRegistry({
-    name: 'nacos',
-    context: { report: (p) => rec.problems.push(p) },
-    logger: silentLogger(),
-    servers: [nacos.serverAddr],
-    namespaces: ['public'],
-    groups: ['DEFAULT_GROUP'],
-    defaultProtocol: 'TCP',
-    backoffMs: { initial: 200, max: 1000 },
+    ...kindSettings('nacos', { serverAddr: nacos.serverAddr }),
+    ...adapterCommon('nacos', (p) => rec.problems.push(p)),
+    backoff: { initialMs: 200, maxMs: 1000 },
     ...opts,
   });
   reg.onEvent((e) => rec.events.push(e));

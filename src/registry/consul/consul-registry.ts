@@ -86,7 +86,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     this.options = options;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.reported = new ReportOnce(options.context.report);
+    this.reported = new ReportOnce((e) => options.context.report(e));
     this.log = options.logger.child({ registry: options.name, kind: CONSUL_REGISTRY_KIND, address: options.address });
     this.slots = new Slots(options.maxConcurrentWatches);
     this.token = options.token;
@@ -95,7 +95,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
   async start(signal: AbortSignal): Promise<void> {
     if (!this.claimStart(signal)) return;
     this.signal = signal;
-    await this.superviseUntilFirst(signal, this.options.context.report, (firstDone) => {
+    await this.superviseUntilFirst(signal, (e) => this.options.context.report(e), (firstDone) => {
       this.firstAttempt = firstDone;
       return this.run(signal);
     });

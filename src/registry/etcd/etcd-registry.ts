@@ -97,7 +97,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
 
   async start(signal: AbortSignal): Promise<void> {
     if (!this.claimStart(signal)) return;
-    await this.superviseUntilFirst(signal, this.options.context.report, (firstDone) => this.run(signal, firstDone));
+    await this.superviseUntilFirst(signal, (e) => this.options.context.report(e), (firstDone) => this.run(signal, firstDone));
   }
 
   private async run(signal: AbortSignal, firstDone: () => void): Promise<void> {

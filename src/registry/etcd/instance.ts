@@ -2,10 +2,9 @@ import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Health} from '../../model/index.js';
 import { Protocol, type Locality } from '../../model/index.js';
 import { normaliseAddress } from '../shared/address.js';
-import { isPortNumber, isRawMap, keySuffix, scalarText, typeName, type RawMap } from '../file/entry-path.js';
-import { parseProtocol } from '../file/ports.js';
+import { isPortNumber, isRawMap, keySuffix, scalarText, typeName, type RawMap } from '../shared/entry-path.js';
 import type { KeyMatch } from './layout.js';
-import { readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
+import { parseProtocol, placement, protocolFromName, readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
 
 /**
  * One instance as its etcd value states it (docs/configuration.md, "etcd"): the JSON object
@@ -102,9 +101,7 @@ export function parseInstance(input: ParseInput): ParseResult {
       address,
       ports,
       labels,
-      ...(typeof weight === 'number' ? { weight } : {}),
-      ...(locality !== undefined ? { locality } : {}),
-      ...(typeof network === 'string' ? { network } : {}),
+      ...placement(weight, locality, network),
       health,
     };
     return { record, problems };
@@ -140,14 +137,6 @@ function readAddress(raw: unknown, fail: Fail): string {
   return address ?? fail(ErrorCode.ENTRY_BAD_ADDRESS, 'address', `${typeName(raw)} is not an IP address or DNS name`);
 }
 
-/**
- * Istio's port-name convention: a name `<protocol>` or `<protocol>-<suffix>` states the protocol
- * (`http-web`, `grpc`, `tcp-db`; `grpc-web` is HTTP2).
- */
-export function protocolFromName(name: string): Protocol | undefined {
-  const prefix = name.split('-')[0] ?? '';
-  return prefix === 'grpc' && name.startsWith('grpc-web') ? Protocol.HTTP2 : parseProtocol(prefix);
-}
 
 function readPorts(raw: unknown, fail: Fail): Record<string, InstancePort> {
   if (!isRawMap(raw) || Object.keys(raw).length === 0) {

@@ -1,8 +1,8 @@
 import { ErrorCode } from '../../errors/index.js';
 import type { Endpoint, Port } from '../../model/index.js';
 import { normaliseAddress } from '../shared/address.js';
-import { child, keySuffix, isPortNumber, isRawMap, scalarText, typeName, type Problems, type RawMap } from './entry-path.js';
-import { readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
+import { child, keySuffix, isPortNumber, isRawMap, scalarText, typeName, type Problems, type RawMap } from '../shared/entry-path.js';
+import { placement, readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
 
 const INSTANCE_KEYS: ReadonlySet<string> = new Set([
   'address',
@@ -64,9 +64,7 @@ export function validateInstance(entry: unknown, here: string, ctx: InstanceCont
       address,
       ports,
       labels,
-      ...(typeof weight === 'number' ? { weight } : {}),
-      ...(locality !== undefined ? { locality } : {}),
-      ...(typeof network === 'string' ? { network } : {}),
+      ...placement(weight, locality, network),
       health,
       origin: ctx.origin,
       ...(instanceId !== undefined ? { instanceId } : {}),

@@ -1,23 +1,10 @@
 import { ErrorCode } from '../../errors/index.js';
 import { Protocol, type Port } from '../../model/index.js';
-import { child, isPortNumber, isRawMap, typeName, type Problems } from './entry-path.js';
+import { child, isPortNumber, isRawMap, typeName, type Problems } from '../shared/entry-path.js';
+import { parseProtocol, protocolFromName } from '../shared/instance-fields.js';
 
 const PORT_KEYS: ReadonlySet<string> = new Set(['number', 'name', 'protocol', 'targetPort']);
-const PROTOCOLS: ReadonlyMap<string, Protocol> = new Map(Object.values(Protocol).map((p) => [p.toLowerCase(), p]));
 
-/** Parses a protocol name case-insensitively; undefined when it is not one of the model's. */
-export function parseProtocol(s: string): Protocol | undefined {
-  return PROTOCOLS.get(s.toLowerCase());
-}
-
-/**
- * Istio's port-name convention: a name `<protocol>` or `<protocol>-<suffix>` states the protocol
- * (`http-web`, `grpc`, `tcp-db`). Used only when the entry has no `protocol`.
- */
-function protocolFromName(name: string): Protocol | undefined {
-  const prefix = name.split('-')[0] ?? '';
-  return prefix === 'grpc' && name.startsWith('grpc-web') ? Protocol.HTTP2 : parseProtocol(prefix);
-}
 
 /** Result of checking one service's `ports` list. */
 export interface PortsResult {

@@ -1,6 +1,6 @@
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { endpointKey, serviceKey, type Endpoint, type Protocol, type Service } from '../../model/index.js';
-import { child, isRawMap, Problems, scalarText, typeName, type RawMap } from './entry-path.js';
+import { child, isRawMap, Problems, scalarText, typeName, type RawMap } from '../shared/entry-path.js';
 import { validateInstance } from './instance.js';
 import { validatePorts } from './ports.js';
 

@@ -1,46 +1,33 @@
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
-import { serviceKey, type Protocol } from '../../model/index.js';
+import { serviceKey } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import type { RegistryContext } from '../types.js';
-import { NacosAuth, type Credentials } from './auth.js';
+import type { AdapterCommon } from '../kind.js';
+import type { NacosSourceConfig } from './spec.js';
+import { Backoff, type BackoffOptions } from '../../util/backoff.js';
+import { NacosAuth } from './auth.js';
 import { ConnectResetError, NacosConnection, NacosRequestError } from './connection.js';
 import { NACOS_REGISTRY_KIND, lastRefTime, mapServiceInfo, parseServiceKey, refKey, type MapOptions, type ServiceRef } from './map.js';
 import type { NacosMessage } from './wire.js';
 import { sleep } from '../shared/sleep.js';
 import { runPool } from '../../util/pool.js';
 
-export interface NacosRegistryOptions {
-  /** Configured registry name: Service.registry and Endpoint.origin. */
-  readonly name: string;
-  readonly context: RegistryContext;
-  readonly logger: Logger;
-  /** `host:port` of each server's HTTP port; tried in turn on reconnects. */
-  readonly servers: readonly string[];
-  /** gRPC port; default: each server's HTTP port + 1000. */
-  readonly grpcPort?: number;
-  /** Namespace ids to watch ("public" is the default namespace). */
-  readonly namespaces: readonly string[];
-  /** Groups to watch in every namespace (exact names). */
-  readonly groups: readonly string[];
-  readonly credentials?: Credentials;
-  /** Re-list interval of the service set when the server has no fuzzy watch (2.x); default 30000. */
-  readonly relistIntervalMs?: number;
-  /** Re-list interval beside a working fuzzy watch (3.x); default 60000. */
-  readonly fuzzyRelistIntervalMs?: number;
-  /** Use fuzzy watch (3.x) for the service set when the server supports it (default true). */
-  readonly fuzzyWatch?: boolean;
-  readonly clusterAsSubzone?: boolean;
-  readonly defaultProtocol: Protocol;
-  /** Deadline of one request (default 3000 ms). */
-  readonly requestTimeoutMs?: number;
+/** Knobs that are not configuration (tests tune them). */
+export interface NacosRegistryTuning {
   /** Idle time after which a HealthCheckRequest is sent (default 5000 ms). */
   readonly idleHealthCheckMs?: number;
-  /** Reconnect backoff: first delay and cap (default 500 ms and 30 s), with +-20% jitter. */
-  readonly backoffMs?: { readonly initial: number; readonly max: number };
+  /** Reconnect backoff (default 500 ms doubling to 30 s, with jitter). */
+  readonly backoff?: BackoffOptions;
   /** ServiceListRequest page size (default 10000: one big page). */
   readonly pageSize?: number;
 }
+
+/** The resolved `nacos:` settings (spec.ts) plus the common adapter wiring. */
+export type NacosRegistryOptions = AdapterCommon & NacosSourceConfig & NacosRegistryTuning;
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
+const DEFAULT_IDLE_HEALTH_CHECK_MS = 5000;
+const DEFAULT_PAGE_SIZE = 10_000;
 
 interface Held {
   readonly ref: ServiceRef;
@@ -73,7 +60,7 @@ const CLIENT_VERSION = 'Nacos-Meshbridge:v0.1.0';
  *   group listed first (MB_ENTRY_DUPLICATE_SERVICE for the other).
  */
 export class NacosRegistry extends ServiceSetRegistry {
-  private readonly o: NacosRegistryOptions;
+  private readonly options: NacosRegistryOptions;
   private readonly log: Logger;
   private readonly auth: NacosAuth | undefined;
   private readonly mapOptions: MapOptions;
@@ -91,17 +78,17 @@ export class NacosRegistry extends ServiceSetRegistry {
 
   constructor(options: NacosRegistryOptions) {
     super(options.name, NACOS_REGISTRY_KIND);
-    this.o = options;
+    this.options = options;
     this.log = options.logger.child({ registry: options.name, kind: NACOS_REGISTRY_KIND });
     this.mapOptions = {
       registry: options.name,
       source: `nacos://${options.servers[0] ?? ''}`,
-      clusterAsSubzone: options.clusterAsSubzone ?? true,
+      clusterAsSubzone: options.clusterAsSubzone,
       defaultProtocol: options.defaultProtocol,
     };
     this.auth =
-      options.credentials !== undefined
-        ? new NacosAuth({ httpAddress: () => this.httpAddress(), credentials: options.credentials, timeoutMs: options.requestTimeoutMs ?? 3000 })
+      options.auth !== undefined
+        ? new NacosAuth({ httpAddress: () => this.httpAddress(), credentials: options.auth, timeoutMs: options.requestTimeoutMs })
         : undefined;
   }
 
@@ -111,28 +98,25 @@ export class NacosRegistry extends ServiceSetRegistry {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+    if (!this.claimStart(signal)) return;
     this.signal = signal;
-    if (signal.aborted) return;
-    await new Promise<void>((firstDone) => void this.run(signal, firstDone));
+    await this.superviseUntilFirst(signal, (e) => this.options.context.report(e), (firstDone) => this.run(signal, firstDone));
   }
 
   private async run(signal: AbortSignal, firstDone: () => void): Promise<void> {
-    const backoff = this.o.backoffMs ?? { initial: 500, max: 30000 };
-    let wait = backoff.initial;
+    const backoff = new Backoff(this.options.backoff ?? DEFAULT_BACKOFF);
     while (!signal.aborted) {
-      let synced = false;
+      let redirected = false;
       try {
         const reason = await this.session(signal, () => {
-          synced = true;
-          wait = backoff.initial;
+          backoff.reset();
           firstDone();
         });
         if (signal.aborted) break;
         if (reason instanceof ConnectResetError) {
           this.redirect = reason.server;
           this.log.info({ server: reason.server }, 'server asked for a reconnect');
-          wait = 0;
+          redirected = true;
         } else {
           this.failed(reason);
         }
@@ -141,13 +125,9 @@ export class NacosRegistry extends ServiceSetRegistry {
         this.failed(e);
       }
       firstDone();
-      if (!synced || wait > 0) {
-        const jittered = wait * (0.8 + Math.random() * 0.4);
-        await sleep(jittered, signal);
-        wait = Math.min(backoff.max, Math.max(backoff.initial, wait * 2));
-      } else {
-        wait = backoff.initial;
-      }
+      // A server asking for a reconnect names where to go: at once, and the backoff starts over.
+      if (redirected) backoff.reset();
+      else await sleep(backoff.next(), signal);
     }
     firstDone();
   }
@@ -160,7 +140,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     });
     if (message !== this.lastFailure) {
       this.lastFailure = message;
-      this.o.context.report(err);
+      this.options.context.report(err);
       this.log.warn({ code: err.code, synced: this.hasSynced() }, err.message);
     }
     this.markDisconnected(err);
@@ -171,7 +151,7 @@ export class NacosRegistry extends ServiceSetRegistry {
 
   private httpAddress(): string {
     if (this.redirect !== undefined) return this.redirect;
-    return this.o.servers[this.serverIndex % this.o.servers.length] ?? '';
+    return this.options.servers[this.serverIndex % this.options.servers.length] ?? '';
   }
 
   private grpcTarget(): string {
@@ -179,7 +159,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     const i = http.lastIndexOf(':');
     const host = http.slice(0, i);
     const port = Number(http.slice(i + 1));
-    return `${host}:${this.o.grpcPort ?? port + 1000}`;
+    return `${host}:${this.options.grpcPort ?? port + 1000}`;
   }
 
   /** One connection's life; resolves with why it ended (or throws while setting up). */
@@ -191,9 +171,9 @@ export class NacosRegistry extends ServiceSetRegistry {
       target: this.grpcTarget(),
       clientVersion: CLIENT_VERSION,
       labels: { source: 'sdk', module: 'naming', AppName: 'meshbridge' },
-      abilities: { fuzzyWatch: this.o.fuzzyWatch ?? true },
-      requestTimeoutMs: this.o.requestTimeoutMs ?? 3000,
-      idleHealthCheckMs: this.o.idleHealthCheckMs ?? 5000,
+      abilities: { fuzzyWatch: this.options.fuzzyWatch },
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      idleHealthCheckMs: this.options.idleHealthCheckMs ?? DEFAULT_IDLE_HEALTH_CHECK_MS,
       headers: () => this.auth?.headers() ?? {},
       onPush: (m) => this.onPush(m),
       onClosed: (e) => closedWith(e),
@@ -210,8 +190,8 @@ export class NacosRegistry extends ServiceSetRegistry {
       this.clearError();
       this.log.info({ server: this.httpAddress(), services: this.status().services, endpoints: this.status().endpoints }, 'nacos registry synced');
       onSynced();
-      const fuzzy = (this.o.fuzzyWatch ?? true) && (await this.startFuzzyWatch(conn));
-      const interval = fuzzy ? (this.o.fuzzyRelistIntervalMs ?? 60000) : (this.o.relistIntervalMs ?? 30000);
+      const fuzzy = (this.options.fuzzyWatch) && (await this.startFuzzyWatch(conn));
+      const interval = fuzzy ? this.options.fuzzyRelistIntervalMs : this.options.relistIntervalMs;
       const tick = () => {
         timer = setTimeout(() => {
           this.relist(conn).then(tick, (e: unknown) => closedWith(e instanceof Error ? e : new Error(String(e))));
@@ -242,7 +222,7 @@ export class NacosRegistry extends ServiceSetRegistry {
   }
 
   private async listServices(conn: NacosConnection, namespace: string, group: string): Promise<string[]> {
-    const pageSize = this.o.pageSize ?? 10000;
+    const pageSize = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
     const names: string[] = [];
     for (let pageNo = 1; ; pageNo++) {
       const res = await this.request(conn, 'ServiceListRequest', { namespace, groupName: group, serviceName: '', pageNo, pageSize, selector: '' });
@@ -260,8 +240,8 @@ export class NacosRegistry extends ServiceSetRegistry {
    */
   private async listAndSubscribe(conn: NacosConnection, all: boolean): Promise<void> {
     const wanted = new Map<string, ServiceRef>();
-    for (const namespace of this.o.namespaces) {
-      for (const group of this.o.groups) {
+    for (const namespace of this.options.namespaces) {
+      for (const group of this.options.groups) {
         for (const name of await this.listServices(conn, namespace, group)) {
           const ref = { namespace, group, name };
           wanted.set(refKey(ref), ref);
@@ -310,8 +290,8 @@ export class NacosRegistry extends ServiceSetRegistry {
   /** Starts fuzzy watch on every namespace x group; false when the server does not offer it (2.x). */
   private async startFuzzyWatch(conn: NacosConnection): Promise<boolean> {
     try {
-      for (const namespace of this.o.namespaces) {
-        for (const group of this.o.groups) {
+      for (const namespace of this.options.namespaces) {
+        for (const group of this.options.groups) {
           await this.request(conn, 'NamingFuzzyWatchRequest', {
             namespace,
             groupKeyPattern: `${namespace}>>${group}>>*`,
@@ -330,7 +310,7 @@ export class NacosRegistry extends ServiceSetRegistry {
   }
 
   private inScope(ref: ServiceRef): boolean {
-    return this.o.namespaces.includes(ref.namespace) && this.o.groups.includes(ref.group);
+    return this.options.namespaces.includes(ref.namespace) && this.options.groups.includes(ref.group);
   }
 
   private onPush(m: NacosMessage): void {
@@ -350,7 +330,7 @@ export class NacosRegistry extends ServiceSetRegistry {
       // Nacos 3.x pushes carry no namespace (its SDK keeps one connection per namespace). Where
       // one watched namespace holds group@@name the push is that one's; where several do, each is
       // asked for its current list (SubscribeServiceRequest answers with it).
-      const candidates = this.o.namespaces.map((n) => ({ namespace: n, group, name })).filter((r) => this.held.has(refKey(r)));
+      const candidates = this.options.namespaces.map((n) => ({ namespace: n, group, name })).filter((r) => this.held.has(refKey(r)));
       if (candidates.length === 1 && candidates[0] !== undefined) this.apply(candidates[0], info);
       else if (candidates.length > 1 && this.conn !== undefined) {
         const conn = this.conn;
@@ -392,7 +372,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     const ownerEntry = owner !== undefined && owner !== key ? this.held.get(owner) : undefined;
     if (ownerEntry !== undefined) {
       // Subscriptions answer in any order: the group listed first in the config wins.
-      const groupRank = (g: string) => this.o.groups.indexOf(g);
+      const groupRank = (g: string) => this.options.groups.indexOf(g);
       if (groupRank(ref.group) >= groupRank(ownerEntry.ref.group)) {
         this.reportDuplicate(entry, ownerEntry.ref.group);
         return;
@@ -404,7 +384,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     const sig = problems.map((p) => `${p.code} ${p.path ?? ''} ${p.message}`).join('\n');
     if (sig !== entry.problems) {
       entry.problems = sig;
-      for (const p of problems) this.o.context.report(p);
+      for (const p of problems) this.options.context.report(p);
     }
     this.upsert(service);
   }
@@ -413,7 +393,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     if (entry.duplicate) return;
     entry.duplicate = true;
     const ref = entry.ref;
-    this.o.context.report(
+    this.options.context.report(
       new MeshbridgeError(
         ErrorCode.ENTRY_DUPLICATE_SERVICE,
         `service "${ref.name}" of namespace ${ref.namespace} is also in group ${winnerGroup}; ` +

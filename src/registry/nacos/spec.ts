@@ -117,4 +117,8 @@ export const nacosKind: RegistryKindSpec<NacosSourceConfig> = {
       requestTimeoutMs: b.requestTimeoutMs ?? NacosDefaults.requestTimeoutMs,
     };
   },
+  async load() {
+    const { NacosRegistry } = await import('./nacos-registry.js');
+    return { create: (settings, common) => new NacosRegistry({ ...settings, ...common }) };
+  },
 };

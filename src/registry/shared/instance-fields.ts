@@ -1,6 +1,6 @@
 import { ErrorCode } from '../../errors/index.js';
-import { Health, type Locality } from '../../model/index.js';
-import { isRawMap, keySuffix, typeName, type RawMap } from '../file/entry-path.js';
+import { Health, Protocol, type Locality } from '../../model/index.js';
+import { isRawMap, keySuffix, typeName, type RawMap } from './entry-path.js';
 
 /*
  * Instance fields whose syntax the file and etcd registries share (docs/file-registry.md): the
@@ -12,6 +12,30 @@ export type Fail = (code: ErrorCode, suffix: string, message: string) => never;
 
 const LOCALITY_KEYS: ReadonlySet<string> = new Set(['region', 'zone', 'subzone']);
 const HEALTH: ReadonlyMap<string, Health> = new Map(Object.values(Health).map((h) => [h, h]));
+const PROTOCOLS: ReadonlyMap<string, Protocol> = new Map(Object.values(Protocol).map((p) => [p.toLowerCase(), p]));
+
+/** Parses a protocol name case-insensitively; undefined when it is not one of the model's. */
+export function parseProtocol(s: string): Protocol | undefined {
+  return PROTOCOLS.get(s.toLowerCase());
+}
+
+/**
+ * Istio's port-name convention: a name `<protocol>` or `<protocol>-<suffix>` states the protocol
+ * (`http-web`, `grpc`, `tcp-db`; `grpc-web` is HTTP2). Used only when nothing states a protocol.
+ */
+export function protocolFromName(name: string): Protocol | undefined {
+  const prefix = name.split('-')[0] ?? '';
+  return prefix === 'grpc' && name.startsWith('grpc-web') ? Protocol.HTTP2 : parseProtocol(prefix);
+}
+
+/** The optional placement fields of an instance, present only when set (spread into the record). */
+export function placement(weight: unknown, locality: Locality | undefined, network: unknown): { weight?: number; locality?: Locality; network?: string } {
+  return {
+    ...(typeof weight === 'number' ? { weight } : {}),
+    ...(locality !== undefined ? { locality } : {}),
+    ...(typeof network === 'string' ? { network } : {}),
+  };
+}
 
 /**
  * `"region/zone/subzone"` (trailing parts optional, empty parts unset) or a mapping. `sep` joins the field to

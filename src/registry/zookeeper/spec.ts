@@ -153,4 +153,19 @@ export const zookeeperKind: RegistryKindSpec<ZookeeperSourceConfig> = {
       maxConcurrentReads: b.maxConcurrentReads ?? ZookeeperDefaults.maxConcurrentReads,
     };
   },
+  async load() {
+    const { ZookeeperRegistry } = await import('./zookeeper-registry.js');
+    return {
+      create: (settings, common) =>
+        new ZookeeperRegistry({
+          ...common,
+          connectString: settings.connectString,
+          sessionTimeoutMs: settings.sessionTimeoutMs,
+          ...(settings.auth !== undefined ? { digest: { username: settings.auth.username, password: settings.auth.password } } : {}),
+          dubbo: settings.dubbo,
+          ...(settings.curator !== undefined ? { curator: settings.curator } : {}),
+          maxConcurrentReads: settings.maxConcurrentReads,
+        }),
+    };
+  },
 };
