@@ -18,6 +18,8 @@ export abstract class ServiceSetRegistry implements Registry {
   private lastError: { code: string; message: string } | undefined;
   private endpointCount = 0;
   private started = false;
+  /** Code and message of the source failure last reported, until a recovery. */
+  private lastFailure: string | undefined;
 
   protected constructor(name: string, kind: string) {
     this.name = name;
@@ -139,6 +141,41 @@ export abstract class ServiceSetRegistry implements Registry {
 
   protected clearError(): void {
     this.lastError = undefined;
+  }
+
+  /**
+   * The source failed as a whole (unreachable, unreadable, refused): every service is kept and
+   * the registry is marked disconnected (stale once synced). `error` is reported through
+   * `report` once until a different failure or `sourceRecovered()`; once services are held its
+   * message says they are kept. Adapters do not log it themselves: the caller logs what is
+   * reported (RegistryContext).
+   */
+  protected sourceFailed(error: MeshbridgeError, report: (e: MeshbridgeError) => void): void {
+    const key = `${error.code} ${error.message}`;
+    if (key !== this.lastFailure) {
+      this.lastFailure = key;
+      report(
+        this.synced
+          ? new MeshbridgeError(error.code, `${error.message}; keeping the last known services`, {
+              cause: error,
+              ...(error.path !== undefined ? { path: error.path } : {}),
+              ...(error.details !== undefined ? { details: error.details } : {}),
+            })
+          : error,
+      );
+    }
+    this.markDisconnected(error);
+  }
+
+  /**
+   * The source works again: the next failure is reported afresh and the last error clears.
+   * Returns true when a failure was being held (the adapter may log the recovery).
+   */
+  protected sourceRecovered(): boolean {
+    const was = this.lastFailure !== undefined;
+    this.lastFailure = undefined;
+    this.clearError();
+    return was;
   }
 
   private emit(e: RegistryEvent): void {

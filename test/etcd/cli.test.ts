@@ -64,7 +64,7 @@ test('cli check: an unreachable etcd is not synced and says why; a bad layout is
   const config = await writeConfig(
     dir,
     `registries:
-  - {name: reg, kind: etcd, etcd: {endpoints: ["127.0.0.1:1"], dialTimeoutMs: 500}, namespace: etcd-e2e}
+  - {name: reg, kind: etcd, etcd: {endpoints: ["127.0.0.1:1"], requestTimeoutMs: 500}, namespace: etcd-e2e}
 sinks: {render: {}}
 log: {level: warn}
 `,

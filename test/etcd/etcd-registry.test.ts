@@ -34,7 +34,7 @@ function setup(t: { after(fn: () => void): void }, peer: EtcdPeer, opts: Partial
   const rec = new Recorder();
   const ac = new AbortController();
   const reg = new EtcdRegistry({
-    ...kindSettings('etcd', { endpoints: [peer.endpoint], prefix: PREFIX, dialTimeoutMs: 2000 }),
+    ...kindSettings('etcd', { endpoints: [peer.endpoint], prefix: PREFIX, requestTimeoutMs: 2000 }),
     ...adapterCommon('etcd1', (p) => rec.problems.push(p)),
     backoff: { initialMs: 100, maxMs: 500 },
     ...opts,

@@ -67,7 +67,6 @@ export class EtcdRegistry extends ServiceSetRegistry {
   private readonly reportedServiceProblems = new Map<string, Set<string>>();
   /** Every change up to this revision has been applied. 0: nothing listed yet. */
   private revision = 0;
-  private lastFailure: string | undefined;
   private listings = 0;
 
   constructor(options: EtcdRegistryOptions) {
@@ -165,7 +164,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
       endpoints: this.options.endpoints,
       ...(pem !== undefined ? { tls: pem } : {}),
       ...(this.options.auth !== undefined ? { auth: this.options.auth } : {}),
-      requestTimeoutMs: this.options.dialTimeoutMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
       keepaliveMs: this.options.keepaliveMs,
       reconnectMaxMs: this.backoff.maxMs,
     });
@@ -281,9 +280,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
   }
 
   private recovered(): void {
-    if (this.lastFailure !== undefined) this.log.info({ revision: this.revision }, 'etcd reachable again');
-    this.lastFailure = undefined;
-    this.clearError();
+    if (this.sourceRecovered()) this.log.info({ revision: this.revision }, 'etcd reachable again');
     if (this.hasSynced()) this.markSyncedNow();
   }
 
@@ -296,13 +293,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
             cause: e,
             details: { registry: this.name },
           });
-    const key = `${error.code} ${error.message}`;
-    if (key !== this.lastFailure) {
-      this.lastFailure = key;
-      this.options.context.report(error);
-      this.log.warn({ code: error.code, synced: this.hasSynced(), revision: this.revision }, `${error.message}; keeping the last known state`);
-    }
-    this.markDisconnected(error);
+    this.sourceFailed(error, (x) => this.options.context.report(x));
   }
 }
 

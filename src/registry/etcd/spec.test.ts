@@ -32,7 +32,7 @@ test('etcd config: defaults, prefix slash, relative TLS paths, password from the
     keyRegex: undefined,
     tls: undefined,
     auth: undefined,
-    dialTimeoutMs: 5000,
+    requestTimeoutMs: 5000,
     keepaliveMs: 30000,
   });
   assert.equal(hostTemplate, '{name}.{namespace}.{registry}.etcd');
@@ -43,7 +43,7 @@ test('etcd config: defaults, prefix slash, relative TLS paths, password from the
   assert.equal(full.prefix, '/svc/');
   assert.deepEqual(full.tls, { caFile: '/etc/meshbridge/ca.pem', certFile: '/abs/c.pem', keyFile: '/etc/meshbridge/k.pem' });
   assert.deepEqual(full.auth, { username: 'mb', password: 'pw' });
-  assert.equal(full.dialTimeoutMs, 900);
+  assert.equal(full.requestTimeoutMs, 900, 'dialTimeoutMs, the former name, is still read');
   assert.equal(etcdOf('{endpoints: ["a:1"], keyRegex: "(?<service>[^/]+)/(?<instance>.+)"}').etcd.keyRegex, '(?<service>[^/]+)/(?<instance>.+)');
 });
 
@@ -64,6 +64,8 @@ const bad: ReadonlyArray<readonly [string, RegExp]> = [
   ['{endpoints: ["a:1"], auth: {username: u}}', /registries\[0\]\.etcd\.auth/],
   ['{endpoints: ["a:1"], prefixx: /x}', /prefixx/],
   ['{endpoints: ["a:1"], dialTimeoutMs: 10}', /dialTimeoutMs/],
+  ['{endpoints: ["a:1"], requestTimeoutMs: 10}', /requestTimeoutMs/],
+  ['{endpoints: ["a:1"], requestTimeoutMs: 1000, dialTimeoutMs: 1000}', /former name of requestTimeoutMs/],
 ];
 
 for (const [block, want] of bad) {

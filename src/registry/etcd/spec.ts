@@ -6,7 +6,7 @@ import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '..
 export const EtcdDefaults = {
   prefix: '/meshbridge/services/',
   layout: DEFAULT_LAYOUT,
-  dialTimeoutMs: 5000,
+  requestTimeoutMs: 5000,
   keepaliveMs: 30_000,
 } as const;
 
@@ -21,7 +21,8 @@ export interface EtcdSourceConfig {
   /** Absolute paths; undefined: plaintext (or system CAs for https:// endpoints). */
   readonly tls: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string } | undefined;
   readonly auth: { readonly username: string; readonly password: string } | undefined;
-  readonly dialTimeoutMs: number;
+  /** Deadline of each request: connecting, a listing page, opening the watch. */
+  readonly requestTimeoutMs: number;
   readonly keepaliveMs: number;
 }
 
@@ -32,6 +33,8 @@ interface RawEtcdBlock {
   readonly keyRegex?: string;
   readonly tls?: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string };
   readonly auth?: { readonly username: string; readonly password: string };
+  readonly requestTimeoutMs?: number;
+  /** The former name of requestTimeoutMs (it bounds every request, not only the dial). */
   readonly dialTimeoutMs?: number;
   readonly keepaliveMs?: number;
 }
@@ -78,7 +81,8 @@ export const etcdKind: RegistryKindSpec<EtcdSourceConfig> = {
           },
           ['username', 'password'],
         ),
-        dialTimeoutMs: s.int('Deadline of connecting, each listing request and opening the watch.', { minimum: 100, default: EtcdDefaults.dialTimeoutMs }),
+        requestTimeoutMs: s.int('Deadline of each request: connecting, each listing page and opening the watch.', { minimum: 100, default: EtcdDefaults.requestTimeoutMs }),
+        dialTimeoutMs: s.int('Deprecated name of requestTimeoutMs (still accepted).', { minimum: 100 }),
         keepaliveMs: s.int('HTTP/2 keepalive ping interval: a silently dead connection is found within about twice this.', {
           minimum: 5000,
           default: EtcdDefaults.keepaliveMs,
@@ -107,6 +111,7 @@ export const etcdKind: RegistryKindSpec<EtcdSourceConfig> = {
       add(['tls'], 'certFile and keyFile go together');
     }
     if (b.layout !== undefined && b.keyRegex !== undefined) add(['keyRegex'], 'set either layout or keyRegex, not both');
+    if (b.requestTimeoutMs !== undefined && b.dialTimeoutMs !== undefined) add(['dialTimeoutMs'], 'is the former name of requestTimeoutMs: set only requestTimeoutMs');
     try {
       buildLayout({ layout: b.layout, keyRegex: b.keyRegex });
     } catch (e) {
@@ -131,7 +136,7 @@ export const etcdKind: RegistryKindSpec<EtcdSourceConfig> = {
               ...(b.tls.keyFile !== undefined ? { keyFile: resolve(base, b.tls.keyFile) } : {}),
             },
       auth: b.auth === undefined ? undefined : { username: b.auth.username, password: b.auth.password },
-      dialTimeoutMs: b.dialTimeoutMs ?? EtcdDefaults.dialTimeoutMs,
+      requestTimeoutMs: b.requestTimeoutMs ?? b.dialTimeoutMs ?? EtcdDefaults.requestTimeoutMs,
       keepaliveMs: b.keepaliveMs ?? EtcdDefaults.keepaliveMs,
     };
   },

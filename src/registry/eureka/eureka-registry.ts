@@ -74,7 +74,6 @@ export class EurekaRegistry extends ServiceSetRegistry {
   private needFull = true;
   private failures = 0;
   private reconciliations = 0;
-  private lastFailure: string | undefined;
   private warnedUnreconcilable = false;
   /** Since when the server has been refilling (see `refill`); undefined: it is not. */
   private refillSince: number | undefined;
@@ -138,8 +137,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
       if (this.needFull) await this.fetchFull(signal);
       else await this.fetchDelta(signal);
       this.failures = 0;
-      this.lastFailure = undefined;
-      this.clearError();
+      this.sourceRecovered();
     } catch (e) {
       if (signal.aborted) return;
       this.failed(e);
@@ -248,7 +246,6 @@ export class EurekaRegistry extends ServiceSetRegistry {
         { details: { registry: this.name, missing: missing.length } },
       );
       this.options.context.report(error);
-      this.log.warn({ code: error.code, listed: listed.length, missing: missing.length }, error.message);
     }
     return missing;
   }
@@ -305,13 +302,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
       e instanceof MeshbridgeError
         ? e
         : new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `eureka fetch failed: ${describeError(e)}`, { cause: e, details: { registry: this.name } });
-    const key = `${error.code} ${error.message}`;
-    if (key !== this.lastFailure) {
-      this.lastFailure = key;
-      this.options.context.report(error);
-      this.log.warn({ code: error.code, synced: this.hasSynced(), failures: this.failures }, `${error.message}; keeping the last known services`);
-    }
-    this.markDisconnected(error);
+    this.sourceFailed(error, (x) => this.options.context.report(x));
   }
 }
 

@@ -48,7 +48,6 @@ export class FileRegistry extends ServiceSetRegistry {
   /** Text of the last successfully applied read; equal text skips parsing and reporting. */
   private lastText: string | undefined;
   /** Key of the last reported source failure, so a persisting failure is reported once. */
-  private lastFailure: string | undefined;
   private dirty = false;
   private loop: Promise<void> | undefined;
 
@@ -129,8 +128,7 @@ export class FileRegistry extends ServiceSetRegistry {
     }
     for (const problem of result.problems) this.options.context.report(problem);
     this.lastText = text;
-    this.clearError();
-    this.lastFailure = undefined;
+    this.sourceRecovered();
     this.replaceAll(result.services);
     const st = this.status();
     this.log.info({ services: st.services, endpoints: st.endpoints, skipped: result.problems.length }, 'file registry loaded');
@@ -161,20 +159,13 @@ export class FileRegistry extends ServiceSetRegistry {
 
   /** The same content as the last good read (for example re-created after a delete). */
   private succeeded(): void {
-    this.lastFailure = undefined;
-    this.clearError();
+    this.sourceRecovered();
     this.markSyncedNow();
   }
 
   /** Keeps every service; reports a failure once until it changes or a read succeeds. */
   private failed(error: MeshbridgeError): void {
-    const key = `${error.code} ${error.message}`;
-    if (key !== this.lastFailure) {
-      this.lastFailure = key;
-      this.options.context.report(error);
-      this.log.warn({ code: error.code, synced: this.hasSynced() }, `${error.message}; keeping the last good state`);
-    }
-    this.markDisconnected(error);
+    this.sourceFailed(error, (x) => this.options.context.report(x));
   }
 }
 

@@ -72,7 +72,6 @@ export class NacosRegistry extends ServiceSetRegistry {
   private conn: NacosConnection | undefined;
   private serverIndex = 0;
   private redirect: string | undefined;
-  private lastFailure: string | undefined;
   private relistSoon: NodeJS.Timeout | undefined;
   private relisting: Promise<void> | undefined;
 
@@ -133,17 +132,11 @@ export class NacosRegistry extends ServiceSetRegistry {
   }
 
   private failed(e: unknown): void {
-    const message = `Nacos ${this.httpAddress()}: ${describeError(e)}`;
-    const err = new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `${message}; keeping the last known services`, {
+    const err = new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, `Nacos ${this.httpAddress()}: ${describeError(e)}`, {
       cause: e,
       details: { registry: this.name },
     });
-    if (message !== this.lastFailure) {
-      this.lastFailure = message;
-      this.options.context.report(err);
-      this.log.warn({ code: err.code, synced: this.hasSynced() }, err.message);
-    }
-    this.markDisconnected(err);
+    this.sourceFailed(err, (x) => this.options.context.report(x));
     // The next attempt goes to the next configured server (a reset's redirect is used once).
     this.redirect = undefined;
     this.serverIndex += 1;
@@ -186,8 +179,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     try {
       await conn.open();
       await this.listAndSubscribe(conn, true);
-      this.lastFailure = undefined;
-      this.clearError();
+      this.sourceRecovered();
       this.log.info({ server: this.httpAddress(), services: this.status().services, endpoints: this.status().endpoints }, 'nacos registry synced');
       onSynced();
       const fuzzy = (this.options.fuzzyWatch) && (await this.startFuzzyWatch(conn));
