@@ -15,7 +15,7 @@ import { Etcd3 } from 'etcd3';
 import zookeeper from 'node-zookeeper-client';
 import { convert, hostFor } from '../../src/convert/index.js';
 import { Protocol, type Service } from '../../src/model/index.js';
-import { buildService as buildEtcdService, parseInstance, templateLayout, type InstanceRecord } from '../../src/registry/etcd/index.js';
+import { serviceFromInstances as buildEtcdService, parseInstance, templateLayout, type InstanceRecord } from '../../src/registry/etcd/index.js';
 import { buildService as buildZkService, type EndpointPart } from '../../src/registry/zookeeper/build-service.js';
 import { ZOOKEEPER_REGISTRY_KIND } from '../../src/registry/zookeeper/index.js';
 import { interfaceServiceName, parseProviderNode, providerPart } from '../../src/registry/zookeeper/providers.js';
@@ -386,11 +386,11 @@ class EtcdSource implements RealSource {
       const rel = this.relKey(c.svc, k);
       const match = this.layout.match(rel);
       if (match === undefined) throw new Error(`bench key ${rel} is outside the layout`);
-      const { record } = parseInstance({ registry: registryName(0), key: ETCD_PREFIX + rel, modRevision: 1, match, value: Buffer.from(this.value(c.svc, k, k === 0 ? c.variant : 0)) });
+      const { value: record } = parseInstance({ registry: registryName(0), key: ETCD_PREFIX + rel, modRevision: 1, match, value: Buffer.from(this.value(c.svc, k, k === 0 ? c.variant : 0)) });
       if (record === undefined) throw new Error(`bench value of ${rel} does not parse`);
       records.push(record);
     }
-    const { service } = buildEtcdService(records, { registry: registryName(0), defaultProtocol: Protocol.TCP });
+    const { value: service } = buildEtcdService(records, { registry: registryName(0), defaultProtocol: Protocol.TCP });
     if (service === undefined) throw new Error('no service built');
     return versionOf(service);
   }

@@ -23,7 +23,7 @@ import { parseDubboUrl } from '../../src/registry/zookeeper/dubbo-url.js';
 import { parseProviderNode } from '../../src/registry/zookeeper/providers.js';
 import { parseCuratorInstance } from '../../src/registry/zookeeper/curator-instance.js';
 import { parseInstance } from '../../src/registry/etcd/instance.js';
-import { buildService as consulService, HealthFilter } from '../../src/registry/consul/entries.js';
+import { serviceFromHealth as consulService, HealthFilter } from '../../src/registry/consul/entries.js';
 import { TagsAsLabels } from '../../src/registry/consul/labels.js';
 import { parseApplications } from '../../src/registry/eureka/wire.js';
 import { parseServiceKey } from '../../src/registry/nacos/map.js';

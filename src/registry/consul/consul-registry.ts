@@ -10,7 +10,7 @@ import type { Logger } from '../../observability/index.js';
 import { registerSecret } from '../../observability/redact.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import { sleep, Slots } from './blocking.js';
-import { buildService, CONSUL_REGISTRY_KIND, parseCatalogServices, type BuildOptions } from './entries.js';
+import { serviceFromHealth, CONSUL_REGISTRY_KIND, parseCatalogServices, type BuildOptions } from './entries.js';
 import { ConsulHttp, type ConsulTlsMaterial } from './http.js';
 import { whenAborted } from '../../util/abort.js';
 import { runBlockingWatch } from './watch.js';
@@ -201,13 +201,13 @@ export class ConsulRegistry extends ServiceSetRegistry {
   }
 
   private applyCatalog(http: ConsulHttp, state: Datacenter, body: unknown, signal: AbortSignal): void {
-    const parsed = parseCatalogServices(body, `consul ${state.dc}: /v1/catalog/services`);
-    if (parsed instanceof MeshbridgeError) {
-      this.reportOnce(parsed);
+    const catalog = parseCatalogServices(body, `consul ${state.dc}: /v1/catalog/services`);
+    if (catalog.value === undefined) {
+      for (const p of catalog.problems) this.reportOnce(p);
       return;
     }
     const skip = new Set(this.options.skipServices);
-    const names = new Set(parsed.names.filter((n) => !skip.has(n)));
+    const names = new Set(catalog.value.filter((n) => !skip.has(n)));
     for (const [name, w] of state.services) {
       if (names.has(name)) continue;
       w.abort.abort();
@@ -240,9 +240,9 @@ export class ConsulRegistry extends ServiceSetRegistry {
 
   private applyHealth(state: Datacenter, name: string, w: ServiceWatch, body: unknown): void {
     if (w.abort.signal.aborted) return; // left the catalog meanwhile
-    const built = buildService(name, body, this.buildOptions(state.dc));
-    if (built instanceof MeshbridgeError) {
-      this.reportOnce(built);
+    const built = serviceFromHealth(name, body, this.buildOptions(state.dc));
+    if (built.value === undefined) {
+      for (const p of built.problems) this.reportOnce(p);
       return;
     }
     for (const p of built.problems) this.options.context.report(p);
@@ -252,10 +252,10 @@ export class ConsulRegistry extends ServiceSetRegistry {
       this.checkSynced();
       return;
     }
-    const key = serviceKey(built.service);
+    const key = serviceKey(built.value);
     if (w.key !== undefined && w.key !== key) this.remove(w.key);
     w.key = key;
-    this.upsert(built.service);
+    this.upsert(built.value);
     w.synced = true;
     this.checkSynced();
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MeshbridgeError } from '../../errors/index.js';
-import { aggregateStatus, buildService, HealthFilter, parseCatalogServices, statedProtocol, type BuildOptions, type BuiltService } from './entries.js';
+import type { MeshbridgeError } from '../../errors/index.js';
+import type { Service } from '../../model/index.js';
+import { aggregateStatus, serviceFromHealth, HealthFilter, parseCatalogServices, statedProtocol, type BuildOptions } from './entries.js';
 import { instanceLabels, TagsAsLabels } from './labels.js';
 import { normaliseAddress } from '../shared/address.js';
 
@@ -49,10 +50,10 @@ function entry(e: EntryInput): unknown {
   };
 }
 
-function build(entries: unknown[], o: Partial<BuildOptions> = {}): BuiltService {
-  const r = buildService('web', entries, { ...opts, ...o });
-  assert.ok(!(r instanceof MeshbridgeError), r instanceof MeshbridgeError ? r.message : '');
-  return r;
+function build(entries: unknown[], o: Partial<BuildOptions> = {}): { service: Service; problems: readonly MeshbridgeError[] } {
+  const r = serviceFromHealth('web', entries, { ...opts, ...o });
+  assert.ok(r.value !== undefined, r.problems.map((p) => p.message).join('; '));
+  return { service: r.value, problems: r.problems };
 }
 
 test('aggregateStatus: worst check wins; maintenance and unknown count as critical', () => {
@@ -172,9 +173,11 @@ test('an empty answer is a service with no ports and no endpoints', () => {
 });
 
 test('answers that are not lists or objects are invalid as a whole', () => {
-  assert.equal((buildService('web', { x: 1 }, opts) as MeshbridgeError).code, 'MB_SOURCE_PARSE');
-  assert.equal((parseCatalogServices([], 'here') as MeshbridgeError).code, 'MB_SOURCE_PARSE');
-  assert.deepEqual(parseCatalogServices({ web: [], api: ['a'], consul: [] }, 'here'), { names: ['api', 'consul', 'web'] });
+  const health = serviceFromHealth('web', { x: 1 }, opts);
+  assert.deepEqual([health.value, health.problems.map((p) => p.code)], [undefined, ['MB_SOURCE_PARSE']]);
+  const catalog = parseCatalogServices([], 'here');
+  assert.deepEqual([catalog.value, catalog.problems.map((p) => p.code)], [undefined, ['MB_SOURCE_PARSE']]);
+  assert.deepEqual(parseCatalogServices({ web: [], api: ['a'], consul: [] }, 'here'), { value: ['api', 'consul', 'web'], problems: [] });
 });
 
 test('Enterprise namespace and partition are passed through (default ones left out)', () => {

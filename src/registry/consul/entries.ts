@@ -1,3 +1,4 @@
+import { parsed, refused, type Parsed } from '../shared/parsed.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { Health, Protocol, type Endpoint, type Port, type Service } from '../../model/index.js';
 import { instanceLabels, type LabelOptions } from './labels.js';
@@ -47,9 +48,9 @@ function stringMap(v: unknown): Record<string, string> {
  * Parses `/v1/catalog/services` ({name: [tags]}). A body that is not an object is invalid as a
  * whole (the caller keeps its last state); names are returned sorted.
  */
-export function parseCatalogServices(body: unknown, where: string): { readonly names: string[] } | MeshbridgeError {
-  if (!isObject(body)) return new MeshbridgeError(ErrorCode.SOURCE_PARSE, 'catalog services answer is not a JSON object', { path: where });
-  return { names: Object.keys(body).sort() };
+export function parseCatalogServices(body: unknown, where: string): Parsed<string[]> {
+  if (!isObject(body)) return refused(new MeshbridgeError(ErrorCode.SOURCE_PARSE, 'catalog services answer is not a JSON object', { path: where }));
+  return parsed(Object.keys(body).sort());
 }
 
 /** Consul's aggregate of an instance's checks (node and service): worst state wins. */
@@ -100,19 +101,13 @@ interface Instance {
   readonly partition: string | undefined;
 }
 
-export interface BuiltService {
-  readonly service: Service;
-  /** One coded problem per skipped instance or ignored field; the rest of the service is kept. */
-  readonly problems: MeshbridgeError[];
-}
-
 /** Scope of a service: Enterprise partition and namespace, left out when absent or `default`. */
 function scoped(v: string | undefined): string | undefined {
   return v !== undefined && v.length > 0 && v !== 'default' ? v : undefined;
 }
 
 /**
- * Builds the model service from one `/v1/health/service/<name>` answer (every instance, whatever
+ * Builds the model service from one `/v1/health/service/<name>` answer; each problem is about one skipped instance or ignored field (the rest of the service is kept) (every instance, whatever
  * its checks; the filter decides Endpoint.health).
  *
  * Contract (docs/mapping.md "consul"):
@@ -130,9 +125,9 @@ function scoped(v: string | undefined): string | undefined {
  *   DNS semantics); 0 means drained. Locality: region = datacenter, zone = node meta `zone`.
  * - An empty answer is a service with no instances and no ports: it stays (see the registry).
  */
-export function buildService(name: string, body: unknown, o: BuildOptions): BuiltService | MeshbridgeError {
+export function serviceFromHealth(name: string, body: unknown, o: BuildOptions): Parsed<Service> {
   const where = `consul ${o.datacenter}: ${name}`;
-  if (!Array.isArray(body)) return new MeshbridgeError(ErrorCode.SOURCE_PARSE, 'health answer is not a JSON list', { path: where });
+  if (!Array.isArray(body)) return refused(new MeshbridgeError(ErrorCode.SOURCE_PARSE, 'health answer is not a JSON list', { path: where }));
   const problems: MeshbridgeError[] = [];
   const problem = (code: ErrorCode, at: string, message: string): void => {
     problems.push(new MeshbridgeError(code, message, { path: `${where}: ${at}`, details: { registry: o.registry, datacenter: o.datacenter, service: name, instance: at } }));
@@ -173,7 +168,7 @@ export function buildService(name: string, body: unknown, o: BuildOptions): Buil
     ports,
     endpoints,
   };
-  return { service, problems };
+  return parsed(service, problems);
 }
 
 function parseInstance(

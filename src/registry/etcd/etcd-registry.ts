@@ -9,7 +9,7 @@ import { ServiceSetRegistry } from '../service-set.js';
 import { CompactedError, EtcdClient, type KeyValue, type ListResult, type WatchEvent } from './client.js';
 import { parseInstance, type InstanceRecord } from './instance.js';
 import { buildLayout, LayoutError, type KeyLayout } from './layout.js';
-import { buildService, ETCD_REGISTRY_KIND, serviceGroupKey, splitGroupKey } from './services.js';
+import { serviceFromInstances, ETCD_REGISTRY_KIND, serviceGroupKey, splitGroupKey } from './services.js';
 import { sleep } from '../shared/sleep.js';
 
 /** Knobs that are not configuration (tests tune them). */
@@ -252,7 +252,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
     }
     const r = parseInstance({ registry: this.name, key: kv.key, modRevision: kv.modRevision, match, value: kv.value });
     for (const p of r.problems) this.options.context.report(p);
-    return r.record;
+    return r.value;
   }
 
   /** Builds one service from its group; reports each service-level problem once. */
@@ -268,7 +268,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
       this.reportedServiceProblems.delete(group);
       return undefined;
     }
-    const result = buildService(records, { registry: this.name, defaultProtocol: this.defaultProtocol });
+    const result = serviceFromInstances(records, { registry: this.name, defaultProtocol: this.defaultProtocol });
     const before = this.reportedServiceProblems.get(group) ?? new Set<string>();
     const now = new Set<string>();
     for (const p of result.problems) {
@@ -276,7 +276,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
       if (!before.has(p.message)) this.options.context.report(p);
     }
     this.reportedServiceProblems.set(group, now);
-    return result.service;
+    return result.value;
   }
 
   private recovered(): void {

@@ -7,7 +7,7 @@ const match = { service: 'reviews', instance: 'i-1', attributes: {} };
 
 function parse(value: string | Uint8Array) {
   const r = parseInstance({ registry: 'r', key: KEY, modRevision: 7, match, value: typeof value === 'string' ? Buffer.from(value) : value });
-  return { record: r.record, problems: r.problems.map((p) => `${p.code} ${p.path ?? ''}`) };
+  return { record: r.value, problems: r.problems.map((p) => `${p.code} ${p.path ?? ''}`) };
 }
 
 test('instance: a full value maps onto the record', () => {

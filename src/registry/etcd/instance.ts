@@ -1,3 +1,4 @@
+import type { Parsed } from '../shared/parsed.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Health} from '../../model/index.js';
 import { Protocol, type Locality } from '../../model/index.js';
@@ -41,10 +42,6 @@ const PORT_KEYS: ReadonlySet<string> = new Set(['number', 'protocol']);
 const MAX_WEIGHT = 4294967295;
 
 /** The outcome of parsing one key's value: the record (undefined: skipped) and its problems. */
-export interface ParseResult {
-  readonly record: InstanceRecord | undefined;
-  readonly problems: readonly MeshbridgeError[];
-}
 
 export interface ParseInput {
   readonly registry: string;
@@ -62,7 +59,7 @@ class Skip extends Error {}
  * scalar (that label is dropped) and unknown keys (reported, ignored). Codes as the file
  * registry: MB_ENTRY_BAD_ADDRESS, MB_ENTRY_BAD_PORT, else MB_ENTRY_INVALID.
  */
-export function parseInstance(input: ParseInput): ParseResult {
+export function parseInstance(input: ParseInput): Parsed<InstanceRecord> {
   const problems: MeshbridgeError[] = [];
   const add = (code: ErrorCode, field: string, message: string): void => {
     problems.push(
@@ -104,9 +101,9 @@ export function parseInstance(input: ParseInput): ParseResult {
       ...placement(weight, locality, network),
       health,
     };
-    return { record, problems };
+    return { value: record, problems };
   } catch (e) {
-    if (e instanceof Skip) return { record: undefined, problems };
+    if (e instanceof Skip) return { value: undefined, problems };
     throw e;
   }
 }

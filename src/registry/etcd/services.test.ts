@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InstanceRecord } from './instance.js';
-import { buildService } from './services.js';
+import { serviceFromInstances } from './services.js';
 
 const O = { registry: 'r', defaultProtocol: 'TCP' } as const;
 
@@ -11,7 +11,7 @@ function rec(key: string, address: string, ports: InstanceRecord['ports'], attri
 }
 
 test('services: ports from every instance, smallest number, first stated protocol, default otherwise', () => {
-  const { service, problems } = buildService(
+  const { value: service, problems } = serviceFromInstances(
     [
       rec('/p/svc/b', '10.0.0.2', { http: { number: 8081, protocol: 'HTTP' }, admin: { number: 9000 } }),
       rec('/p/svc/a', '10.0.0.1', { http: { number: 8080, protocol: 'HTTP' } }),
@@ -38,24 +38,24 @@ test('services: ports from every instance, smallest number, first stated protoco
 
 test('services: input order does not matter', () => {
   const rs = [rec('/p/svc/a', '10.0.0.1', { x: { number: 1 } }), rec('/p/svc/b', '10.0.0.2', { y: { number: 2 } })];
-  assert.deepEqual(buildService(rs, O), buildService([...rs].reverse(), O));
+  assert.deepEqual(serviceFromInstances(rs, O), serviceFromInstances([...rs].reverse(), O));
 });
 
 test('services: two names on one service port number: the later is dropped', () => {
-  const { service, problems } = buildService([rec('/p/svc/a', '10.0.0.1', { http: { number: 80 } }), rec('/p/svc/b', '10.0.0.2', { web: { number: 80 } })], O);
+  const { value: service, problems } = serviceFromInstances([rec('/p/svc/a', '10.0.0.1', { http: { number: 80 } }), rec('/p/svc/b', '10.0.0.2', { web: { number: 80 } })], O);
   assert.deepEqual(problems.map((p) => `${p.code} ${p.path ?? ''}`), ['MB_ENTRY_DUPLICATE_PORT /p/svc/b']);
   assert.deepEqual(service?.ports.map((p) => p.name), ['http']);
   assert.deepEqual(service?.endpoints.map((e) => e.ports), [{ http: 80 }, {}]);
 });
 
 test('services: same address and ports twice: the later key is skipped', () => {
-  const { service, problems } = buildService([rec('/p/svc/a', '10.0.0.1', { http: { number: 80 } }), rec('/p/svc/b', '10.0.0.1', { http: { number: 80 } })], O);
+  const { value: service, problems } = serviceFromInstances([rec('/p/svc/a', '10.0.0.1', { http: { number: 80 } }), rec('/p/svc/b', '10.0.0.1', { http: { number: 80 } })], O);
   assert.deepEqual(problems.map((p) => `${p.code} ${p.path ?? ''}`), ['MB_ENTRY_INVALID /p/svc/b']);
   assert.equal(service?.endpoints.length, 1);
 });
 
 test('services: key attributes must agree with the first key', () => {
-  const { service, problems } = buildService(
+  const { value: service, problems } = serviceFromInstances(
     [rec('/p/g1/svc/a', '10.0.0.1', { http: { number: 80 } }, { group: 'g1' }), rec('/p/g2/svc/b', '10.0.0.2', { http: { number: 80 } }, { group: 'g2' })],
     O,
   );
@@ -65,5 +65,5 @@ test('services: key attributes must agree with the first key', () => {
 });
 
 test('services: no instances: no service', () => {
-  assert.equal(buildService([], O).service, undefined);
+  assert.equal(serviceFromInstances([], O).value, undefined);
 });

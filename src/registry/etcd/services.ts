@@ -1,3 +1,4 @@
+import type { Parsed } from '../shared/parsed.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { endpointKey, type Endpoint, type Port, type Protocol, type Service } from '../../model/index.js';
 import type { InstanceRecord } from './instance.js';
@@ -12,11 +13,6 @@ export interface BuildOptions {
   readonly defaultProtocol: Protocol;
 }
 
-export interface BuildResult {
-  /** Undefined when no instance is left: the service does not exist (any more). */
-  readonly service: Service | undefined;
-  readonly problems: readonly MeshbridgeError[];
-}
 
 /** The service key of an instance: what groups instances into one service. */
 export function serviceGroupKey(r: Pick<InstanceRecord, 'match'>): string {
@@ -50,14 +46,15 @@ function attributesText(a: Readonly<Record<string, string>>): string {
  *   number, then name, order) is dropped (MB_ENTRY_DUPLICATE_PORT) and left out of endpoints;
  * - an instance with the same address and ports as an earlier one is skipped (MB_ENTRY_INVALID).
  */
-export function buildService(records: readonly InstanceRecord[], o: BuildOptions): BuildResult {
+/** Undefined value when no instance is left: the service does not exist (any more). */
+export function serviceFromInstances(records: readonly InstanceRecord[], o: BuildOptions): Parsed<Service> {
   const problems: MeshbridgeError[] = [];
   const add = (code: ErrorCode, key: string, message: string): void => {
     problems.push(new MeshbridgeError(code, message, { path: key, details: { registry: o.registry, key } }));
   };
   const sorted = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const first = sorted[0];
-  if (first === undefined) return { service: undefined, problems };
+  if (first === undefined) return { value: undefined, problems };
   const attrs = attributesText(first.match.attributes);
   const accepted = sorted.filter((r) => {
     if (attributesText(r.match.attributes) === attrs) return true;
@@ -97,7 +94,7 @@ export function buildService(records: readonly InstanceRecord[], o: BuildOptions
     endpoints.push(ep);
   }
   return {
-    service: {
+    value: {
       registry: o.registry,
       registryKind: ETCD_REGISTRY_KIND,
       name: first.match.service,

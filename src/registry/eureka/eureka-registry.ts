@@ -5,7 +5,7 @@ import { ServiceSetRegistry } from '../service-set.js';
 import { EurekaHttpClient, type EurekaRequestCounts } from './client.js';
 import { mapInstance, serviceNamesOf, type HostFrom } from './instance.js';
 import { LocalApps, type StoredInstance } from './local-apps.js';
-import { EUREKA_REGISTRY_KIND, buildService, groupInstances, type BuildOptions } from './services.js';
+import { EUREKA_REGISTRY_KIND, serviceFromStored, groupInstances, type BuildOptions } from './services.js';
 import { parseApplications, type WireInstance } from './wire.js';
 import { Backoff } from '../../util/backoff.js';
 import type { AdapterCommon } from '../kind.js';
@@ -100,7 +100,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
     this.local = new LocalApps({
       map: (inst) => mapInstance(inst, `eureka ${options.name}`),
       onProblem: (inst) => {
-        if (inst.mapped.type === 'invalid') this.options.context.report(inst.mapped.error);
+        for (const p of inst.mapped.problems) this.options.context.report(p);
       },
     });
   }
@@ -164,7 +164,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
     const all: StoredInstance[] = [];
     for (const app of this.local.appNames()) this.index(app, all);
     for (const [name, members] of groupInstances(all, this.hostFrom)) {
-      const s = buildService(name, members, this.build);
+      const s = serviceFromStored(name, members, this.build);
       if (s !== undefined) services.push(s);
     }
     const before = this.hasSynced();
@@ -273,7 +273,7 @@ export class EurekaRegistry extends ServiceSetRegistry {
       for (const app of this.appsOfGroup.get(g) ?? []) {
         for (const inst of this.local.instancesOf(app)) if (serviceNamesOf(inst.wire, this.hostFrom).includes(g)) members.push(inst);
       }
-      const s = buildService(g, members, this.build);
+      const s = serviceFromStored(g, members, this.build);
       if (s !== undefined) this.upsert(s);
       else this.remove(serviceKey({ registry: this.name, name: g }));
     }

@@ -27,30 +27,30 @@ const base = {
 
 test('instance mapping: addresses, ports, labels, weight, locality', () => {
   const cases: Array<[string, JsonObject, unknown]> = [
-    ['plain', {}, { type: 'ok', address: '10.0.0.1', ports: { http: 8080 }, labels: {} }],
-    ['secure port too', { securePort: { $: 8443, '@enabled': 'true' } }, { type: 'ok', address: '10.0.0.1', ports: { http: 8080, https: 8443 }, labels: {} }],
-    ['secure only, string numbers', { port: { $: '8080', '@enabled': false }, securePort: { $: '8443', '@enabled': true } }, { type: 'ok', address: '10.0.0.1', ports: { https: 8443 }, labels: {} }],
-    ['bare port number', { port: 9090, securePort: 9443 }, { type: 'ok', address: '10.0.0.1', ports: { http: 9090 }, labels: {} }],
-    ['IPv6 and DNS', { ipAddr: '[fd00::1]' }, { type: 'ok', address: 'fd00::1', ports: { http: 8080 }, labels: {} }],
-    ['DNS name', { ipAddr: 'node-1.example.com' }, { type: 'ok', address: 'node-1.example.com', ports: { http: 8080 }, labels: {} }],
+    ['plain', {}, { address: '10.0.0.1', ports: { http: 8080 }, labels: {} }],
+    ['secure port too', { securePort: { $: 8443, '@enabled': 'true' } }, { address: '10.0.0.1', ports: { http: 8080, https: 8443 }, labels: {} }],
+    ['secure only, string numbers', { port: { $: '8080', '@enabled': false }, securePort: { $: '8443', '@enabled': true } }, { address: '10.0.0.1', ports: { https: 8443 }, labels: {} }],
+    ['bare port number', { port: 9090, securePort: 9443 }, { address: '10.0.0.1', ports: { http: 9090 }, labels: {} }],
+    ['IPv6 and DNS', { ipAddr: '[fd00::1]' }, { address: 'fd00::1', ports: { http: 8080 }, labels: {} }],
+    ['DNS name', { ipAddr: 'node-1.example.com' }, { address: 'node-1.example.com', ports: { http: 8080 }, labels: {} }],
     [
       'metadata -> labels, weight, zone',
       { metadata: { zone: 'z1', weight: '7', version: 'v2', n: 3 } },
-      { type: 'ok', address: '10.0.0.1', ports: { http: 8080 }, labels: { zone: 'z1', weight: '7', version: 'v2', n: '3' }, weight: 7, locality: { zone: 'z1' } },
+      { address: '10.0.0.1', ports: { http: 8080 }, labels: { zone: 'z1', weight: '7', version: 'v2', n: '3' }, weight: 7, locality: { zone: 'z1' } },
     ],
-    ['bad weight ignored', { metadata: { weight: 'heavy' } }, { type: 'ok', address: '10.0.0.1', ports: { http: 8080 }, labels: { weight: 'heavy' } }],
+    ['bad weight ignored', { metadata: { weight: 'heavy' } }, { address: '10.0.0.1', ports: { http: 8080 }, labels: { weight: 'heavy' } }],
     [
       'Amazon availability zone',
       { dataCenterInfo: { '@class': 'com.netflix.appinfo.AmazonInfo', name: 'Amazon', metadata: { 'availability-zone': 'us-east-1c', 'instance-id': 'i-123' } } },
-      { type: 'ok', address: '10.0.0.1', ports: { http: 8080 }, labels: {}, locality: { region: 'us-east-1', zone: 'us-east-1c' } },
+      { address: '10.0.0.1', ports: { http: 8080 }, labels: {}, locality: { region: 'us-east-1', zone: 'us-east-1c' } },
     ],
     [
       'metadata zone and region win',
       { metadata: { zone: 'a', region: 'r' }, dataCenterInfo: { name: 'Amazon', metadata: { 'availability-zone': 'us-east-1c' } } },
-      { type: 'ok', address: '10.0.0.1', ports: { http: 8080 }, labels: { zone: 'a', region: 'r' }, locality: { region: 'r', zone: 'a' } },
+      { address: '10.0.0.1', ports: { http: 8080 }, labels: { zone: 'a', region: 'r' }, locality: { region: 'r', zone: 'a' } },
     ],
   ];
-  for (const [name, patch, want] of cases) assert.deepEqual(mapInstance(wire({ ...base, ...patch }), 'eureka t'), want, name);
+  for (const [name, patch, want] of cases) assert.deepEqual(mapInstance(wire({ ...base, ...patch }), 'eureka t'), { value: want, problems: [] }, name);
 });
 
 test('instance mapping: malformed instances are skipped with codes', () => {
@@ -68,14 +68,12 @@ test('instance mapping: malformed instances are skipped with codes', () => {
   ];
   for (const [name, patch, code] of cases) {
     const m = mapInstance(wire({ ...base, ...patch }), 'eureka t');
-    assert.equal(m.type, 'invalid', name);
-    if (m.type === 'invalid') {
-      assert.equal(m.error.code, code, name);
-      assert.match(m.error.message, /^eureka t: MY-APP\/i1: /, name);
-    }
+    assert.equal(m.value, undefined, name);
+    assert.deepEqual(m.problems.map((p) => p.code), [code], name);
+    assert.match(m.problems[0]?.message ?? '', /^eureka t: MY-APP\/i1: /, name);
   }
   // A disabled bad port is not a problem.
-  assert.equal(mapInstance(wire({ ...base, securePort: { $: 0, '@enabled': 'false' } }), 't').type, 'ok');
+  assert.equal(mapInstance(wire({ ...base, securePort: { $: 0, '@enabled': 'false' } }), 't').problems.length, 0);
 });
 
 test('service names: app lower-cased, or each vipAddress', () => {

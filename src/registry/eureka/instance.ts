@@ -1,3 +1,4 @@
+import { parsed, refused, type Parsed } from '../shared/parsed.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Locality } from '../../model/index.js';
 import { normaliseAddress } from './address.js';
@@ -12,7 +13,6 @@ export type HostFrom = (typeof HostFrom)[keyof typeof HostFrom];
 
 /** An instance that maps to an endpoint (status not yet considered). */
 export interface UsableInstance {
-  readonly type: 'ok';
   readonly address: string;
   /** `http` when `port` is enabled, `https` when `securePort` is; at least one. */
   readonly ports: Readonly<Partial<Record<'http' | 'https', number>>>;
@@ -21,7 +21,8 @@ export interface UsableInstance {
   readonly locality?: Locality;
 }
 
-export type MappedInstance = UsableInstance | { readonly type: 'invalid'; readonly error: MeshbridgeError };
+/** An instance mapped: usable, or skipped with the one coded problem why. */
+export type MappedInstance = Parsed<UsableInstance>;
 
 /**
  * The fields of an instance that mapping reads, as one string: equal fingerprints map equally,
@@ -111,14 +112,11 @@ export function mapInstance(inst: WireInstance, where: string): MappedInstance {
   const details = { app: inst.app, instanceId: inst.id };
   const ipRaw = r['ipAddr'];
   if (typeof ipRaw !== 'string' || ipRaw.trim() === '') {
-    return { type: 'invalid', error: new MeshbridgeError(ErrorCode.ENTRY_BAD_ADDRESS, 'instance has no ipAddr; skipped', { path, details }) };
+    return refused(new MeshbridgeError(ErrorCode.ENTRY_BAD_ADDRESS, 'instance has no ipAddr; skipped', { path, details }));
   }
   const address = normaliseAddress(ipRaw);
   if (address === undefined) {
-    return {
-      type: 'invalid',
-      error: new MeshbridgeError(ErrorCode.ENTRY_BAD_ADDRESS, `ipAddr ${JSON.stringify(ipRaw)} is not an IP address or DNS name; skipped`, { path, details }),
-    };
+    return refused(new MeshbridgeError(ErrorCode.ENTRY_BAD_ADDRESS, `ipAddr ${JSON.stringify(ipRaw)} is not an IP address or DNS name; skipped`, { path, details }));
   }
   const ports: Partial<Record<'http' | 'https', number>> = {};
   for (const [field, name, bare] of [
@@ -127,23 +125,22 @@ export function mapInstance(inst: WireInstance, where: string): MappedInstance {
   ] as const) {
     const p = readPort(r[field], bare);
     if (p.type === 'bad') {
-      return { type: 'invalid', error: new MeshbridgeError(ErrorCode.ENTRY_BAD_PORT, `${field} ${p.value} is not a port number (1-65535); skipped`, { path, details }) };
+      return refused(new MeshbridgeError(ErrorCode.ENTRY_BAD_PORT, `${field} ${p.value} is not a port number (1-65535); skipped`, { path, details }));
     }
     if (p.type === 'on') ports[name] = p.number;
   }
   if (ports.http === undefined && ports.https === undefined) {
-    return { type: 'invalid', error: new MeshbridgeError(ErrorCode.ENTRY_INVALID, 'neither port nor securePort is enabled; skipped', { path, details }) };
+    return refused(new MeshbridgeError(ErrorCode.ENTRY_INVALID, 'neither port nor securePort is enabled; skipped', { path, details }));
   }
   const labels = labelsOf(r['metadata']);
   const w = labels['weight'];
   const weight = w !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(w) ? Number(w) : undefined;
   const locality = localityOf(labels, r['dataCenterInfo']);
-  return {
-    type: 'ok',
+  return parsed({
     address,
     ports,
     labels,
     ...(weight !== undefined ? { weight } : {}),
     ...(locality !== undefined ? { locality } : {}),
-  };
+  });
 }

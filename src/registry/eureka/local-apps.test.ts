@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mapInstance } from './instance.js';
 import { LocalApps, type StoredInstance } from './local-apps.js';
-import { buildService } from './services.js';
+import { serviceFromStored } from './services.js';
 import { HostFrom } from './instance.js';
 import type { WireInstance, InstanceStatus, ActionType } from './wire.js';
 
@@ -52,7 +52,7 @@ test('local copy: malformed instances are held (hash) and reported once per cont
   local.applyDelta([inst('A', '2', { action: 'MODIFIED', ip: 'bad ip' })]);
   assert.equal(problems.length, 1);
   local.applyDelta([inst('A', '2', { action: 'MODIFIED', port: 0 })]);
-  assert.deepEqual(problems.map((p) => (p.mapped.type === 'invalid' ? p.mapped.error.code : 'ok')), ['MB_ENTRY_BAD_ADDRESS', 'MB_ENTRY_BAD_PORT']);
+  assert.deepEqual(problems.map((p) => (p.mapped.value === undefined ? (p.mapped.problems[0]?.code ?? '') : 'ok')), ['MB_ENTRY_BAD_ADDRESS', 'MB_ENTRY_BAD_PORT']);
 });
 
 test('services: UP endpoints only by default, ports by the most common number, DOWN keeps the host', () => {
@@ -65,7 +65,7 @@ test('services: UP endpoints only by default, ports by the most common number, D
     inst('A', '5', { ip: 'bad!' }),
   ]);
   const o = { registry: 'r', hostFrom: HostFrom.APP, statuses: new Set(['UP']) };
-  const s = buildService('a', [...local.instancesOf('A')], o);
+  const s = serviceFromStored('a', [...local.instancesOf('A')], o);
   assert.ok(s);
   assert.equal(s.name, 'a');
   assert.deepEqual(s.attributes, { app: 'A' });
@@ -78,13 +78,13 @@ test('services: UP endpoints only by default, ports by the most common number, D
       ['3', '10.0.0.3', 8081, undefined, 'healthy'],
     ],
   );
-  const withDown = buildService('a', [...local.instancesOf('A')], { ...o, statuses: new Set(['UP', 'DOWN']) });
+  const withDown = serviceFromStored('a', [...local.instancesOf('A')], { ...o, statuses: new Set(['UP', 'DOWN']) });
   assert.equal(withDown?.endpoints.length, 4);
   const { local: l2 } = setup();
   l2.replace([inst('B', '1', { status: 'DOWN', port: 9000 })]);
-  const down = buildService('b', [...l2.instancesOf('B')], o);
+  const down = serviceFromStored('b', [...l2.instancesOf('B')], o);
   assert.deepEqual(down?.ports, [{ number: 9000, name: 'http', protocol: 'HTTP' }]);
   assert.equal(down?.endpoints.length, 0);
   l2.replace([inst('B', '1', { ip: 'bad!' })]);
-  assert.equal(buildService('b', [...l2.instancesOf('B')], o), undefined);
+  assert.equal(serviceFromStored('b', [...l2.instancesOf('B')], o), undefined);
 });

@@ -113,7 +113,7 @@ export class LocalApps {
     const fp = fingerprint(inst);
     if (old !== undefined && old.fingerprint === fp) return old;
     const stored: StoredInstance = { wire: inst, fingerprint: fp, mapped: this.o.map(inst) };
-    if (stored.mapped.type === 'invalid') this.o.onProblem(stored);
+    if (stored.mapped.value === undefined) this.o.onProblem(stored);
     return stored;
   }
 }

@@ -1,5 +1,5 @@
 import { Health, Protocol, type Endpoint, type Port, type Service } from '../../model/index.js';
-import { EurekaPortName, HostFrom, serviceNamesOf, type UsableInstance } from './instance.js';
+import { EurekaPortName, HostFrom, serviceNamesOf } from './instance.js';
 import type { StoredInstance } from './local-apps.js';
 
 export const EUREKA_REGISTRY_KIND = 'eureka';
@@ -37,8 +37,8 @@ function mostCommon(ns: readonly number[]): number | undefined {
  *   an allowed status, the ports come from all mappable members, so the service (and its host)
  *   stays, with no endpoints, while every instance is DOWN or OUT_OF_SERVICE.
  */
-export function buildService(name: string, members: readonly StoredInstance[], o: BuildOptions): Service | undefined {
-  const usable = members.filter((m): m is StoredInstance & { mapped: UsableInstance } => m.mapped.type === 'ok');
+export function serviceFromStored(name: string, members: readonly StoredInstance[], o: BuildOptions): Service | undefined {
+  const usable = members.flatMap((m) => (m.mapped.value !== undefined ? [{ ...m, mapped: m.mapped.value }] : []));
   if (usable.length === 0) return undefined;
   const eligible = usable.filter((m) => o.statuses.has(m.wire.status));
   const portSource = eligible.length > 0 ? eligible : usable;

@@ -20,7 +20,7 @@ test('nacos map: table of instances -> endpoints and coded problems', () => {
   ];
   for (const c of cases) {
     const r = mapServiceInfo(ref, { hosts: c.hosts, lastRefTime: 5 }, o);
-    const eps = r.service.endpoints.map((e) => `${e.address}:${Object.values(e.ports)[0]} w${e.weight ?? ''} ${e.health}`);
+    const eps = r.value.endpoints.map((e) => `${e.address}:${Object.values(e.ports)[0]} w${e.weight ?? ''} ${e.health}`);
     assert.deepEqual(eps, c.endpoints, c.what);
     assert.deepEqual(r.problems.map((p) => p.code), c.codes, c.what);
   }
@@ -38,15 +38,15 @@ test('nacos map: port is the most common instance port; protocol from metadata; 
     },
     o,
   );
-  assert.deepEqual(r.service.ports, [{ number: 8080, name: 'grpc', protocol: 'GRPC' }]);
-  assert.deepEqual(r.service.endpoints[0]?.ports, { grpc: 8081 });
-  assert.deepEqual(r.service.endpoints[0]?.locality, { subzone: 'c1' });
-  assert.deepEqual(r.service.endpoints[0]?.labels, { protocol: 'grpc', v: '1' });
-  assert.equal(r.service.endpoints[1]?.locality, undefined, 'DEFAULT cluster is no locality');
+  assert.deepEqual(r.value.ports, [{ number: 8080, name: 'grpc', protocol: 'GRPC' }]);
+  assert.deepEqual(r.value.endpoints[0]?.ports, { grpc: 8081 });
+  assert.deepEqual(r.value.endpoints[0]?.locality, { subzone: 'c1' });
+  assert.deepEqual(r.value.endpoints[0]?.labels, { protocol: 'grpc', v: '1' });
+  assert.equal(r.value.endpoints[1]?.locality, undefined, 'DEFAULT cluster is no locality');
   assert.deepEqual(r.problems.map((p) => p.code), ['MB_ENTRY_INVALID'], 'non-string metadata value dropped');
-  assert.deepEqual(r.service.attributes, { group: 'DEFAULT_GROUP' });
-  assert.equal(mapServiceInfo(ref, { hosts: [host({ clusterName: 'c1' })] }, { ...o, clusterAsSubzone: false }).service.endpoints[0]?.locality, undefined);
-  assert.deepEqual(mapServiceInfo(ref, { hosts: [] }, o).service.ports, []);
+  assert.deepEqual(r.value.attributes, { group: 'DEFAULT_GROUP' });
+  assert.equal(mapServiceInfo(ref, { hosts: [host({ clusterName: 'c1' })] }, { ...o, clusterAsSubzone: false }).value.endpoints[0]?.locality, undefined);
+  assert.deepEqual(mapServiceInfo(ref, { hosts: [] }, o).value.ports, []);
 });
 
 test('nacos map: lastRefTime and fuzzy-watch service keys', () => {

@@ -1,3 +1,4 @@
+import type { Built } from '../shared/parsed.js';
 import { isIP } from 'node:net';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { Health, Protocol, type Endpoint, type Locality, type Port, type Service } from '../../model/index.js';
@@ -26,11 +27,6 @@ export interface MapOptions {
   readonly defaultProtocol: Protocol;
 }
 
-export interface MapResult {
-  readonly service: Service;
-  /** Instances skipped or fields ignored, one coded problem each. */
-  readonly problems: readonly MeshbridgeError[];
-}
 
 /** Nacos's own name for the cluster an instance is in when none was given. */
 const DEFAULT_CLUSTER = 'DEFAULT';
@@ -75,7 +71,8 @@ function validAddress(ip: string): boolean {
  * dropped with MB_ENTRY_INVALID. The service has one port, `<protocol lowercased>`, numbered with
  * the most common instance port; each endpoint carries its own port number.
  */
-export function mapServiceInfo(ref: ServiceRef, info: unknown, o: MapOptions): MapResult {
+/** Problems: instances skipped or fields ignored, one coded problem each. */
+export function mapServiceInfo(ref: ServiceRef, info: unknown, o: MapOptions): Built<Service> {
   const problems: MeshbridgeError[] = [];
   const at = `${o.source}/${ref.namespace}/${ref.group}/${ref.name}`;
   const problem = (code: ErrorCode, where: string, message: string) =>
@@ -167,7 +164,7 @@ export function mapServiceInfo(ref: ServiceRef, info: unknown, o: MapOptions): M
     };
   });
   return {
-    service: {
+    value: {
       registry: o.registry,
       registryKind: NACOS_REGISTRY_KIND,
       name: ref.name,

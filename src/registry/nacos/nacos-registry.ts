@@ -355,7 +355,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     const t = lastRefTime(info);
     const h = this.held.get(key);
     if (h !== undefined && t < h.refTime) return;
-    const { service, problems } = mapServiceInfo(ref, info, this.mapOptions);
+    const { value: service, problems } = mapServiceInfo(ref, info, this.mapOptions);
     const entry: Held = h ?? { ref, refTime: t, problems: '', duplicate: false };
     entry.refTime = t;
     this.held.set(key, entry);
