@@ -24,7 +24,7 @@ export interface Held {
 export type AddressStats = ReturnType<AddressIndex['stats']>;
 
 export class PipelineReport {
-  /** Keys of the conflicts and collisions already logged. */
+  /** Keys of the host conflicts, collisions and listener conflicts already logged. */
   private readonly reported = new Set<string>();
   private readonly heldBy = new Map<string, Held>();
   private conflictList: readonly HostConflict[] = [];
@@ -36,12 +36,12 @@ export class PipelineReport {
     private readonly metrics: Metrics,
   ) {}
 
-  /** The host conflicts of the last pass. */
+  /** The cross-registry host conflicts now (as the last pass left them). */
   get conflicts(): readonly HostConflict[] {
     return this.conflictList;
   }
 
-  /** The same-registry host collisions of the last pass. */
+  /** The same-registry host collisions now (as the last pass left them). */
   get collisions(): readonly HostCollision[] {
     return this.collisionList;
   }
