@@ -1,3 +1,4 @@
+// PublishedLedger on its own: deltas, keys moving between hosts, duplicate keys, shared entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PublishedLedger } from './published-ledger.js';
