@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { ContentHashAnnotation, ResourceKind, type IstioResource } from '../snapshot/index.js';
 import { contentHash } from '../util/hash.js';
-import { buildResource } from './convert.js';
+import { buildResource } from './resource.js';
 import { objectName } from './names.js';
 
 /*

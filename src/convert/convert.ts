@@ -1,19 +1,26 @@
-import { isIP } from 'node:net';
+/**
+ * Conversion of one host to Istio resources: the ServiceEntry (inline endpoints or a
+ * workloadSelector) and its WorkloadEntries, with ownership labels and annotations (see
+ * convert() for the contract). The parts live beside it: form.ts (endpoint form and its
+ * hysteresis), endpoints.ts (endpoint filtering), ports.ts, labels.ts, names.ts, resource.ts
+ * (objects with content-hash versions) and problems.ts; this module re-exports what it exported
+ * before they were split out of it.
+ */
 import { ErrorCode, MeshbridgeError } from '../errors/index.js';
-import { Health, serviceKey, type Endpoint, type Locality } from '../model/index.js';
-import {
-  ContentHashAnnotation,
-  OwnershipLabel,
-  ResourceKind,
-  resourceKey,
-  type IstioResource,
-} from '../snapshot/index.js';
-import { hashOf } from '../util/hash.js';
-import { sortStrings } from '../util/sort.js';
+import { serviceKey } from '../model/index.js';
+import { OwnershipLabel, ResourceKind, type IstioResource } from '../snapshot/index.js';
+import { cmp, filterEndpoints, type OutEndpoint } from './endpoints.js';
+import { formFor, MAX_INLINE_ENDPOINTS } from './form.js';
 import { sanitizeLabels, MAX_ENDPOINT_LABELS } from './labels.js';
 import { isDnsSubdomain, isValidHost, labelValueFor, objectName, withHashSuffix } from './names.js';
 import { EndpointForm, type ConversionOptions, type ConvertInput } from './options.js';
-import { convertPorts, type OutPort } from './ports.js';
+import { convertPorts } from './ports.js';
+import { Problems } from './problems.js';
+import { buildResource, sortedRecord, sortedRecordWith } from './resource.js';
+
+export { formFor, formOf, INLINE_RETURN_RATIO, MAX_INLINE_ENDPOINTS } from './form.js';
+export { localityString, normaliseAddress, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';
+export { buildResource } from './resource.js';
 
 /** What conversion gives back for one host (the shape core/pipeline.ts expects). */
 export interface ConvertOutput {
@@ -24,40 +31,6 @@ export interface ConvertOutput {
   /** Instance-metadata (and extraLabels) entries dropped because they are not valid labels. */
   readonly droppedLabels: number;
 }
-
-/** CRD limit: ServiceEntry.spec.endpoints maxItems. More endpoints switch to WorkloadEntry form. */
-export const MAX_INLINE_ENDPOINTS = 4096;
-/**
- * A host in WorkloadEntry form goes back to inline only at or below this share of the limit, so a
- * service hovering around the limit does not switch (thousands of writes) on every change.
- */
-export const INLINE_RETURN_RATIO = 0.9;
-
-/**
- * The endpoint form of a host with `endpoints` endpoints (after filtering). Pure.
- *
- * Contract: `workloadEntry` when the registry's `form` says so; else above `limit` (default
- * MAX_INLINE_ENDPOINTS); else, for a host last published in WorkloadEntry form, it stays so
- * while it has more than floor(limit x INLINE_RETURN_RATIO) endpoints (3,686 of 4,096);
- * else inline.
- */
-export function formFor(endpoints: number, configured: EndpointForm, previous: EndpointForm | undefined, limit: number = MAX_INLINE_ENDPOINTS): EndpointForm {
-  if (configured === EndpointForm.WORKLOAD_ENTRY || endpoints > limit) return EndpointForm.WORKLOAD_ENTRY;
-  if (previous === EndpointForm.WORKLOAD_ENTRY && endpoints > Math.floor(limit * INLINE_RETURN_RATIO)) return EndpointForm.WORKLOAD_ENTRY;
-  return EndpointForm.INLINE;
-}
-
-/** The form `resources` (one host's conversion output) are in. */
-export function formOf(resources: readonly IstioResource[]): EndpointForm | undefined {
-  const se = resources[0];
-  if (se === undefined) return undefined;
-  return se.spec['workloadSelector'] !== undefined ? EndpointForm.WORKLOAD_ENTRY : EndpointForm.INLINE;
-}
-
-/** CRD limit: endpoint / WorkloadEntry `ports` maxProperties. */
-export const MAX_ENDPOINT_PORTS = 128;
-/** Largest endpoint weight the CRD accepts (uint32). */
-export const MAX_WEIGHT = 4294967295;
 
 /** WorkloadEntry spec label (and metadata label) the ServiceEntry's workloadSelector matches. */
 export const SELECTOR_LABEL = OwnershipLabel.SERVICE_ENTRY;
@@ -72,184 +45,6 @@ export const Annotation = {
 export const Resolution = { STATIC: 'STATIC', DNS: 'DNS' } as const;
 export type Resolution = (typeof Resolution)[keyof typeof Resolution];
 
-/** One endpoint after filtering, before it becomes an inline endpoint or a WorkloadEntry. */
-interface OutEndpoint {
-  readonly address: string;
-  readonly isIp: boolean;
-  /** Published port name -> endpoint port, only where it differs from targetPort/number. */
-  readonly ports: Readonly<Record<string, number>>;
-  /** Published port name -> endpoint port for every port (identity of the endpoint). */
-  readonly identity: string;
-  readonly source: Endpoint;
-  readonly weight: number | undefined;
-  readonly locality: string | undefined;
-  readonly network: string | undefined;
-}
-
-/** Problems of one host, counted by kind so 5,000 bad endpoints give one report, not 5,000. */
-class Problems {
-  readonly list: MeshbridgeError[] = [];
-  private readonly counts = new Map<string, { code: ErrorCode; message: string; count: number; examples: string[] }>();
-  constructor(private readonly where: string) {}
-
-  add(e: MeshbridgeError): void {
-    this.list.push(e);
-  }
-
-  /** Counts one occurrence of `kind`; `message` describes the kind, `example` this occurrence. */
-  count(code: ErrorCode, kind: string, message: string, example: string): void {
-    let c = this.counts.get(kind);
-    if (c === undefined) this.counts.set(kind, (c = { code, message, count: 0, examples: [] }));
-    c.count++;
-    if (c.examples.length < 5) c.examples.push(example);
-  }
-
-  done(): MeshbridgeError[] {
-    for (const c of this.counts.values()) {
-      this.list.push(
-        new MeshbridgeError(c.code, `${c.message} (${c.count}: ${c.examples.join(', ')}${c.count > c.examples.length ? ', ...' : ''})`, {
-          path: this.where,
-          details: { count: c.count, examples: c.examples },
-        }),
-      );
-    }
-    return this.list;
-  }
-}
-
-/**
- * Normalises an endpoint address: brackets around IPv6 removed, DNS names lowercased. Returns
- * undefined for what is neither an IP address nor a DNS name (IPv6 zone ids included).
- */
-export function normaliseAddress(raw: string): { address: string; isIp: boolean } | undefined {
-  let a = raw.trim();
-  if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
-  if (a.includes('%')) return undefined;
-  const v = isIP(a);
-  if (v === 4) return { address: a, isIp: true };
-  if (v === 6) return { address: a.toLowerCase(), isIp: true };
-  const lower = a.toLowerCase();
-  return isValidHost(lower) ? { address: lower, isIp: false } : undefined;
-}
-
-/** Istio's locality string `region/zone/subzone`, trailing empty parts left out. */
-export function localityString(l: Locality | undefined): string | undefined {
-  if (l === undefined) return undefined;
-  const region = l.region ?? '';
-  const zone = l.zone ?? '';
-  const subzone = l.subzone ?? '';
-  if (subzone !== '') return `${region}/${zone}/${subzone}`;
-  if (zone !== '') return `${region}/${zone}`;
-  return region !== '' ? region : undefined;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * The effective port of every published port for `e` (`all[i]` for `ports[i]`: the endpoint's
- * number, else targetPort, else the port number) and the overrides that differ from the fallback.
- */
-function publishedPortsOf(e: Endpoint, ports: readonly OutPort[], p: Problems): { all: number[]; diff: Array<[string, number]> } {
-  const all: number[] = [];
-  const diff: Array<[string, number]> = [];
-  for (const port of ports) {
-    const src = port.sourceName;
-    const n = src !== undefined && Object.hasOwn(e.ports, src) ? e.ports[src] : undefined;
-    const fallback = port.targetPort ?? port.number;
-    if (n === undefined) {
-      all.push(fallback);
-      continue;
-    }
-    if (!(Number.isInteger(n) && n >= 1 && n <= 65535)) {
-      p.count(ErrorCode.ENTRY_BAD_PORT, 'bad-endpoint-port', 'endpoint port numbers outside 1-65535 ignored (the service port applies)', `${e.address}:${port.name}=${String(n)}`);
-      all.push(fallback);
-      continue;
-    }
-    all.push(n);
-    if (n !== fallback) diff.push([port.name, n]);
-  }
-  if (diff.length > MAX_ENDPOINT_PORTS) {
-    p.count(ErrorCode.LIMIT_EXCEEDED, 'endpoint-ports', `endpoint port overrides beyond ${MAX_ENDPOINT_PORTS} per endpoint dropped (those ports use the service port)`, e.address);
-    diff.length = MAX_ENDPOINT_PORTS;
-  }
-  return { all, diff };
-}
-
-function weightOf(e: Endpoint, p: Problems): number | undefined | null {
-  const w = e.weight;
-  if (w === undefined) return undefined;
-  if (!Number.isFinite(w) || w < 0) {
-    p.count(ErrorCode.ENTRY_INVALID, 'bad-weight', 'endpoint weights that are not numbers >= 0 ignored', `${e.address}=${String(w)}`);
-    return undefined;
-  }
-  if (w === 0) return null; // drained: Istio has no zero weight (0 means "default")
-  return Math.min(MAX_WEIGHT, Math.max(1, Math.round(w)));
-}
-
-function hasSlash(x: string | undefined): boolean {
-  return x !== undefined && x.includes('/');
-}
-
-function localityOf(e: Endpoint, p: Problems): string | undefined {
-  const l = e.locality;
-  if (l !== undefined && (hasSlash(l.region) || hasSlash(l.zone) || hasSlash(l.subzone))) {
-    p.count(ErrorCode.ENTRY_INVALID, 'bad-locality', 'endpoint localities with "/" inside a part ignored', e.address);
-    return undefined;
-  }
-  return localityString(l);
-}
-
-/**
- * Filters and normalises the endpoints of one host. Contract: unhealthy endpoints are left out
- * unless includeUnhealthy; weight-0 endpoints are left out (drained); unparseable addresses are
- * left out with a problem; duplicates (same address and effective ports) keep the first in input
- * (precedence) order. The result is sorted by address, then identity.
- */
-function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], o: ConversionOptions, p: Problems): OutEndpoint[] {
-  const seen = new Set<string>();
-  const out: OutEndpoint[] = [];
-  // The identity's port part is stableStringify of {name: effective port}: the same text, written
-  // directly in name order (names are unique; values are integers).
-  const order = ports
-    .map((x, i) => ({ i, name: x.name, key: JSON.stringify(x.name) }))
-    .sort((a, b) => cmp(a.name, b.name));
-  for (const e of input.endpoints) {
-    if (e.health === Health.UNHEALTHY && !o.includeUnhealthy) continue;
-    const addr = typeof e.address === 'string' ? normaliseAddress(e.address) : undefined;
-    if (addr === undefined) {
-      p.count(ErrorCode.ENTRY_BAD_ADDRESS, 'bad-address', 'endpoints whose address is not an IP address or DNS name left out', JSON.stringify(e.address));
-      continue;
-    }
-    const weight = weightOf(e, p);
-    if (weight === null) continue;
-    const { all, diff } = publishedPortsOf(e, ports, p);
-    let identity = `${addr.address}|{`;
-    for (let k = 0; k < order.length; k++) {
-      const o = order[k] as { i: number; name: string; key: string };
-      identity += `${k > 0 ? ',' : ''}${o.key}:${String(all[o.i])}`;
-    }
-    identity += '}';
-    if (seen.has(identity)) continue;
-    seen.add(identity);
-    const locality = localityOf(e, p);
-    const network = e.network !== undefined && e.network.length > 0 ? e.network : o.network;
-    out.push({
-      address: addr.address,
-      isIp: addr.isIp,
-      ports: Object.fromEntries(diff),
-      identity,
-      source: e,
-      weight,
-      locality,
-      network: network !== undefined && network.length > 0 ? network : undefined,
-    });
-  }
-  out.sort((a, b) => cmp(a.address, b.address) || cmp(a.identity, b.identity));
-  return out;
-}
-
 /** Ownership labels (win over extraLabels) plus the valid extraLabels. */
 function ownershipLabels(input: ConvertInput, o: ConversionOptions, p: Problems): { labels: Record<string, string>; dropped: number } {
   const extra = sanitizeLabels(o.extraLabels);
@@ -262,50 +57,6 @@ function ownershipLabels(input: ConvertInput, o: ConversionOptions, p: Problems)
     [OwnershipLabel.REGISTRY]: labelValueFor(input.primary.registry),
   };
   return { labels: sortedRecord(labels), dropped: extra.dropped };
-}
-
-/** A copy of `r` with its own enumerable keys inserted in sorted order. */
-function sortedRecord<T>(r: Readonly<Record<string, T>>): Record<string, T> {
-  return sortedRecordWith(r, undefined, undefined as T);
-}
-
-/**
- * `sortedRecord({ ...r, [key]: value })` without the intermediate object: `key` (when given) is
- * added or overrides, every key inserted in sorted order.
- */
-function sortedRecordWith<T>(r: Readonly<Record<string, T>>, key: string | undefined, value: T): Record<string, T> {
-  const keys = Object.keys(r);
-  if (key !== undefined && !keys.includes(key)) keys.push(key);
-  const out: Record<string, T> = {};
-  for (const k of sortStrings(keys)) {
-    const v = k === key ? value : (r[k] as T);
-    // A data property even for "__proto__" (plain assignment would set the prototype).
-    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[k] = v;
-  }
-  return out;
-}
-
-/** Builds the resource with its content-hash version and annotation. */
-export function buildResource(
-  kind: ResourceKind,
-  namespace: string,
-  name: string,
-  labels: Record<string, string>,
-  annotations: Record<string, string>,
-  spec: Record<string, unknown>,
-): IstioResource {
-  const version = hashOf({ labels, annotations, spec });
-  return {
-    kind,
-    namespace,
-    name,
-    key: resourceKey(kind, namespace, name),
-    labels,
-    annotations: sortedRecordWith(annotations, ContentHashAnnotation, version),
-    spec,
-    version,
-  };
 }
 
 /** Endpoint fields shared by inline endpoints and WorkloadEntry specs, in CRD field order. */

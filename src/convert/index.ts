@@ -2,7 +2,9 @@
  * Pure conversion of the neutral model to Istio ServiceEntry / WorkloadEntry resources
  * (docs/mapping.md). No I/O, no clocks, no logging: equal input gives equal output.
  */
-export { convert, formFor, formOf, INLINE_RETURN_RATIO, normaliseAddress, localityString, Annotation, Resolution, SELECTOR_LABEL, MAX_INLINE_ENDPOINTS, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './convert.js';
+export { convert, Annotation, Resolution, SELECTOR_LABEL } from './convert.js';
+export { formFor, formOf, INLINE_RETURN_RATIO, MAX_INLINE_ENDPOINTS } from './form.js';
+export { normaliseAddress, localityString, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';
 export type { ConvertOutput } from './convert.js';
 export {
   hostFor,

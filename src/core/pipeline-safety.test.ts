@@ -1,62 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pipeline, type ConvertOutput } from './pipeline.js';
-import { SnapshotStore, resourceKey, type IstioResource } from '../snapshot/index.js';
-import { Metrics, silentLogger } from '../observability/index.js';
-import { defaultConversionOptions, type ConvertInput } from '../convert/options.js';
+import type { PipelineOptions } from './pipeline.js';
+import { serviceEntries, testPipeline } from './testing.js';
+import type { SnapshotStore } from '../snapshot/index.js';
 import { FakeRegistry, svc } from '../registry/testing/fake-registry.js';
 import { serviceKey, type Service } from '../model/index.js';
-import { hashOf } from '../util/hash.js';
 
 // The issue 10 cases over the real pipeline (registry -> guard -> conversion -> snapshot).
 
-function convert(input: ConvertInput): ConvertOutput {
-  const spec = { hosts: [input.host], endpoints: input.endpoints.map((e) => ({ address: e.address })) };
-  const r: IstioResource = {
-    kind: 'ServiceEntry',
-    namespace: 'ns',
-    name: input.host,
-    key: resourceKey('ServiceEntry', 'ns', input.host),
-    labels: {},
-    annotations: {},
-    spec,
-    version: hashOf(spec),
-  };
-  return { resources: [r], problems: [], droppedLabels: 0 };
-}
-
-function build(registries: FakeRegistry[], extra: { syncTimeoutMs?: number; now?: () => number } = {}) {
-  const store = new SnapshotStore();
-  const metrics = new Metrics();
-  const p = new Pipeline({
-    registries,
-    conversion: new Map(registries.map((r) => [r.name, defaultConversionOptions])),
-    protectPercent: new Map(),
-    conflictPolicy: 'merge',
-    debounce: { quietPeriodMs: 5, maxDelayMs: 50 },
-    store,
-    metrics,
-    logger: silentLogger(),
-    hostFor: (s) => `${s.name}.mesh`,
-    convert,
-    ...extra,
-  });
-  return { p, store, metrics };
-}
-
 function published(store: SnapshotStore): { services: number; endpoints: number } {
-  const ses = [...(store.current()?.kinds.get('ServiceEntry')?.resources.values() ?? [])];
+  const ses = serviceEntries(store);
   return { services: ses.length, endpoints: ses.reduce((n, r) => n + ((r.spec['endpoints'] as unknown[] | undefined)?.length ?? 0), 0) };
 }
 
 const many = (reg: string, n: number): Service[] => Array.from({ length: n }, (_, i) => svc(reg, `s${i}`, [`10.0.${i >> 8}.${i & 255}`]));
 
-test('case 1: a registry restarting empty never loses the services that have not re-registered yet', async () => {
-  const all = many('a', 100);
+/** A started pipeline over registry `a` holding `n` services (`all`). */
+async function started(n: number, overrides: Partial<PipelineOptions> = {}) {
+  const all = many('a', n);
   const a = new FakeRegistry('a', all);
-  const { p, store } = build([a]);
+  const built = testPipeline([a], overrides);
   const ac = new AbortController();
-  await p.start(ac.signal);
+  await built.p.start(ac.signal);
+  return { all, a, ac, ...built };
+}
+
+test('case 1: a registry restarting empty never loses the services that have not re-registered yet', async () => {
+  const { all, a, p, store, ac } = await started(100);
   a.set([]);
   await p.flushNow();
   assert.equal(published(store).services, 100);
@@ -71,11 +41,7 @@ test('case 1: a registry restarting empty never loses the services that have not
 });
 
 test('case 2: a slow drain (100 -> 70 -> 49 -> 25) trips the guard', async () => {
-  const all = many('a', 100);
-  const a = new FakeRegistry('a', all);
-  const { p, store } = build([a]);
-  const ac = new AbortController();
-  await p.start(ac.signal);
+  const { all, a, p, store, ac } = await started(100);
   const seen: number[] = [];
   for (const n of [70, 49, 25]) {
     for (const s of all.slice(n)) if (a.services().has(serviceKey(s))) a.drop(serviceKey(s));
@@ -87,11 +53,7 @@ test('case 2: a slow drain (100 -> 70 -> 49 -> 25) trips the guard', async () =>
 });
 
 test('case 3: every instance gone, services still listed: endpoints stay published', async () => {
-  const all = many('a', 100);
-  const a = new FakeRegistry('a', all);
-  const { p, store } = build([a]);
-  const ac = new AbortController();
-  await p.start(ac.signal);
+  const { all, a, p, store, ac } = await started(100);
   a.set(all.map((s) => ({ ...s, endpoints: [] })));
   await p.flushNow();
   assert.deepEqual(published(store), { services: 100, endpoints: 100 });
@@ -102,7 +64,7 @@ test('case 3: every instance gone, services still listed: endpoints stay publish
 test('case 4: after a restart the checkpoint is published at once and a partial registry cannot shrink it', async () => {
   const all = many('a', 100);
   const a = new FakeRegistry('a'); // never synced yet
-  const { p, store } = build([a]);
+  const { p, store } = testPipeline([a]);
   p.seedFromCheckpoint('a', new Map(all.map((s) => [serviceKey(s), s])));
   const ac = new AbortController();
   await p.start(ac.signal);
@@ -123,7 +85,7 @@ test('case 4: after a restart the checkpoint is published at once and a partial 
 test('case 10: a registry that never syncs blocks publishing only until startup.syncTimeoutSeconds', async () => {
   const a = new FakeRegistry('a', many('a', 3));
   const never = new FakeRegistry('never');
-  const { p, store, metrics } = build([a, never], { syncTimeoutMs: 100 });
+  const { p, store, metrics } = testPipeline([a, never], { syncTimeoutMs: 100 });
   const ac = new AbortController();
   await p.start(ac.signal);
   assert.equal(p.ready(), false);
@@ -141,25 +103,7 @@ test('case 10: a registry that never syncs blocks publishing only until startup.
 });
 
 test('a hold with protectHoldMaxSeconds is released by time, without any registry event', async () => {
-  const all = many('a', 10);
-  const a = new FakeRegistry('a', all);
-  const store = new SnapshotStore();
-  const metrics = new Metrics();
-  const p = new Pipeline({
-    registries: [a],
-    conversion: new Map([['a', defaultConversionOptions]]),
-    protectPercent: new Map(),
-    protect: new Map([['a', { holdMaxMs: 150 }]]),
-    conflictPolicy: 'merge',
-    debounce: { quietPeriodMs: 5, maxDelayMs: 50 },
-    store,
-    metrics,
-    logger: silentLogger(),
-    hostFor: (s) => `${s.name}.mesh`,
-    convert,
-  });
-  const ac = new AbortController();
-  await p.start(ac.signal);
+  const { a, p, store, metrics, ac } = await started(10, { protect: new Map([['a', { holdMaxMs: 150 }]]) });
   a.set([]);
   await p.flushNow();
   assert.equal(published(store).services, 10);

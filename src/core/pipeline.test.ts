@@ -1,54 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pipeline, type ConvertOutput } from './pipeline.js';
-import { SnapshotStore, resourceKey, type IstioResource } from '../snapshot/index.js';
-import { Metrics, silentLogger } from '../observability/index.js';
+import type { ConvertOutput } from './pipeline.js';
+import { endpointEntry, serviceEntries, testPipeline } from './testing.js';
+import type { SnapshotStore } from '../snapshot/index.js';
 import { defaultConversionOptions, type ConvertInput } from '../convert/options.js';
 import { convert as realConvert, formOf } from '../convert/convert.js';
 import { FakeRegistry, svc } from '../registry/testing/fake-registry.js';
-import { hashOf } from '../util/hash.js';
 
 let converts = 0;
 function convert(input: ConvertInput): ConvertOutput {
   converts++;
-  const spec = { hosts: [input.host], endpoints: input.endpoints.map((e) => ({ address: e.address })) };
-  const r: IstioResource = {
-    kind: 'ServiceEntry',
-    namespace: 'ns',
-    name: input.host,
-    key: resourceKey('ServiceEntry', 'ns', input.host),
-    labels: {},
-    annotations: {},
-    spec,
-    version: hashOf(spec),
-  };
-  return { resources: [r], problems: [], droppedLabels: 0 };
+  return endpointEntry(input);
 }
 
 function build(registries: FakeRegistry[], quiet = 20, max = 200) {
-  const store = new SnapshotStore();
-  const metrics = new Metrics();
-  const p = new Pipeline({
-    registries,
-    conversion: new Map(registries.map((r) => [r.name, defaultConversionOptions])),
-    protectPercent: new Map(),
-    conflictPolicy: 'merge',
+  return testPipeline(registries, {
     debounce: { quietPeriodMs: quiet, maxDelayMs: max },
-    store,
-    metrics,
-    logger: silentLogger(),
     hostFor: (s) => {
       if (s.name.includes(' ')) throw new Error('bad name');
       return `${s.name}.mesh`;
     },
     convert,
   });
-  return { p, store, metrics };
 }
 
 function hosts(store: SnapshotStore): string[] {
-  return [...(store.current()?.kinds.get('ServiceEntry')?.resources.values() ?? [])].map((r) => r.name);
+  return serviceEntries(store).map((r) => r.name);
 }
 
 test('nothing is published before every registry synced', async () => {
@@ -127,18 +105,11 @@ test('an unreachable registry keeps its services; a sudden empty answer deletes 
 test('a host hovering around the inline limit switches form once, not on every change', async () => {
   const a = new FakeRegistry('a', []);
   const addrs = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.1.0.${i + 1}`);
-  const store = new SnapshotStore();
   const opts = { ...defaultConversionOptions, maxInlineEndpoints: 10 };
-  const p = new Pipeline({
-    registries: [a],
+  const { p, store } = testPipeline([a], {
     conversion: new Map([['a', opts]]),
     protectPercent: new Map([['a', 100]]),
-    conflictPolicy: 'merge',
     debounce: { quietPeriodMs: 1, maxDelayMs: 5 },
-    store,
-    metrics: new Metrics(),
-    logger: silentLogger(),
-    hostFor: (s) => `${s.name}.mesh`,
     convert: realConvert,
   });
   const ac = new AbortController();
@@ -148,8 +119,7 @@ test('a host hovering around the inline limit switches form once, not on every c
   for (const n of [10, 11, 10, 11, 10, 9, 10, 11]) {
     a.put(svc('a', 'big', addrs(n)));
     await p.flushNow();
-    const res = [...(store.current()?.kinds.get('ServiceEntry')?.resources.values() ?? [])];
-    forms.push(formOf(res));
+    forms.push(formOf(serviceEntries(store)));
   }
   assert.deepEqual(forms, ['inline', 'workloadEntry', 'workloadEntry', 'workloadEntry', 'workloadEntry', 'inline', 'inline', 'workloadEntry']);
   ac.abort();
