@@ -74,6 +74,8 @@ export class App {
   readonly render: RenderSink | undefined;
   readonly kubernetes: KubernetesSink | undefined;
   readonly admin: AdminServer | undefined;
+  /** The admin server and sinks whose start succeeded (only those are waited for on shutdown). */
+  private readonly started = new Set<object>();
   readonly checkpoint: CheckpointWriter | undefined;
   private checkpointStore: CheckpointStore | undefined;
   private readonly o: AppOptions;
@@ -106,6 +108,8 @@ export class App {
     const x = mode.type === 'run' ? config.sinks.xds : undefined;
     const xds = modules.xds;
     if (x !== undefined && xds === undefined) throw new Error('App: the xDS sink is configured but its module was not loaded (use App.create)');
+    // grpc-js's own stderr lines become debug logs (failures reach the user coded).
+    if (x !== undefined) xds?.routeGrpcLogs(logger);
     this.xds =
       x === undefined || xds === undefined
         ? undefined
@@ -186,8 +190,14 @@ export class App {
 
   /** Starts admin, sinks, then registries; rejects (coded) if a listener cannot bind. */
   async start(signal: AbortSignal): Promise<void> {
-    if (this.admin !== undefined) await this.admin.start(signal);
-    for (const sink of this.sinks) await sink.start(signal);
+    if (this.admin !== undefined) {
+      await this.admin.start(signal);
+      this.started.add(this.admin);
+    }
+    for (const sink of this.sinks) {
+      await sink.start(signal);
+      this.started.add(sink);
+    }
     if (this.checkpoint !== undefined && this.checkpointStore !== undefined) {
       for (const [name, services] of await readCheckpoint(this.checkpointStore, this.o.logger, this.metrics)) this.pipeline.seedFromCheckpoint(name, services);
       this.checkpoint.start(signal);
@@ -213,7 +223,9 @@ export class App {
 
   /** Resolves when every started part is down (call after aborting the start signal). */
   async stopped(): Promise<void> {
-    await Promise.all([this.admin?.closed(), this.xds?.stopped(), this.checkpoint?.write()]);
+    // A part whose start failed (a port in use) has nothing to stop: waiting for it would hang.
+    const started = <T extends object>(part: T | undefined): T | undefined => (part !== undefined && this.started.has(part) ? part : undefined);
+    await Promise.all([started(this.admin)?.closed(), started(this.xds)?.stopped(), this.checkpoint?.write()]);
   }
 
   /**

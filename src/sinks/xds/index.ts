@@ -7,3 +7,4 @@ export { ReplyState } from './subscription.js';
 export { EMPTY_TYPE_VERSION } from './content.js';
 export { ShardedXdsServer, ShardedStores, shardGaps, shardOf } from './shards.js';
 export type { ShardedXdsDebugState } from './shards.js';
+export { routeGrpcLogs } from './grpc-log.js';

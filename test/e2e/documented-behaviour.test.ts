@@ -1,0 +1,78 @@
+/**
+ * Pins what the docs say a new user sees (issue 15, "docs and behaviour disagree"): exit codes,
+ * messages and refusals of the CLI, run as a user runs it (the built dist/src/main.js, the file
+ * registry, no cluster).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI to its end (killed after `timeoutMs`). */
+function meshbridge(args: readonly string[], cwd: string, timeoutMs = 20_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, MESHBRIDGE_SYNC_TIMEOUT_MS: '5000' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function workdir(config: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mb-doc-'));
+  await writeFile(join(dir, 'services.yaml'), 'services:\n  - name: web\n    ports: [{number: 80, name: http}]\n    instances: [{address: 10.0.0.1}]\n');
+  await writeFile(join(dir, 'meshbridge.yaml'), config);
+  return dir;
+}
+
+function listen(): Promise<Server & { port: number }> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => resolve(Object.assign(s, { port: (s.address() as { port: number }).port })));
+  });
+}
+
+const REGISTRY = 'registries:\n  - {name: demo, kind: file, file: {path: services.yaml}, namespace: demo}\n';
+
+test('run: an xDS port in use exits 1 with MB_XDS_LISTEN and no uncoded grpc-js line', async () => {
+  const busy = await listen();
+  try {
+    const dir = await workdir(`${REGISTRY}sinks: {xds: {address: 127.0.0.1:${busy.port}}}\n`);
+    const r = await meshbridge(['run', '--config', 'meshbridge.yaml'], dir);
+    assert.equal(r.code, 1, `exit status (docs/operations.md: 1 when a listener cannot start); stderr: ${r.stderr}`);
+    assert.match(r.stderr, /MB_XDS_LISTEN/);
+    assert.doesNotMatch(r.stderr, /^E /m, 'grpc-js prints nothing of its own');
+  } finally {
+    busy.close();
+  }
+});
+
+test('run: an admin port in use exits 1 with a coded error', async () => {
+  const busy = await listen();
+  try {
+    const dir = await workdir(`${REGISTRY}sinks: {render: {}}\nadmin: {address: 127.0.0.1:${busy.port}}\n`);
+    const r = await meshbridge(['run', '--config', 'meshbridge.yaml'], dir);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /MB_[A-Z_]+/);
+  } finally {
+    busy.close();
+  }
+});
