@@ -1,7 +1,7 @@
 import type { Config } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import { App } from '../app/app.js';
-import { MeshbridgeError, describeError } from '../errors/index.js';
+import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { createLogger, redactSecrets, registerConfigSecrets, type Logger } from '../observability/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -46,6 +46,11 @@ function loggerFor(config: Config, level?: Config['log']['level']): Logger {
 export async function runCommand(configPath: string, io: CliIO, signal: AbortSignal): Promise<ExitCode> {
   const config = await load(configPath, io);
   if (config === undefined) return ExitCode.USAGE;
+  const { xds, kubernetes, render } = config.sinks;
+  if (xds === undefined && kubernetes === undefined && render === undefined) {
+    printError(io, new MeshbridgeError(ErrorCode.CONFIG_INVALID, `${configPath}: invalid config: sinks: is required to run (xds, kubernetes or render); render and check need only registries`));
+    return ExitCode.USAGE;
+  }
   const logger = loggerFor(config);
   const inner = new AbortController();
   signal.addEventListener('abort', () => inner.abort(), { once: true });
@@ -87,7 +92,8 @@ export async function renderCommand(
   const logger = loggerFor(config, config.log.level === 'info' ? 'warn' : config.log.level);
   const inner = new AbortController();
   signal.addEventListener('abort', () => inner.abort(), { once: true });
-  const app = await App.create({ config, logger, mode: { type: 'render', out, stream: io.stdout } });
+  // --out wins; else the config's sinks.render.out; else stdout.
+  const app = await App.create({ config, logger, mode: { type: 'render', out: out ?? config.sinks.render?.out, stream: io.stdout } });
   try {
     await app.start(inner.signal);
     await app.whenReady(inner.signal, syncTimeoutMs(io));

@@ -348,9 +348,11 @@ test('an unknown registry kind names the implemented ones; a kind needs its sett
   assert.match(e2.message, /registries\[0\]\.file: is required/);
 });
 
-test('missing required top-level keys, no registries, no sinks', () => {
+test('missing required top-level keys, no registries, an empty sinks block; no sinks at all is a config (render, check)', () => {
   const e = fails(ErrorCode.CONFIG_INVALID, () => parse('log: {level: info}\n'));
-  assert.deepEqual(problems(e).map((p) => p.path).sort(), ['registries', 'sinks']);
+  assert.deepEqual(problems(e).map((p) => p.path).sort(), ['registries']);
+  const noSinks = parse(MINIMAL.replace('sinks: {render: {}}', ''));
+  assert.deepEqual(noSinks.sinks, { xds: undefined, kubernetes: undefined, render: undefined }, '`run` refuses it (cli), render and check need only registries');
   assert.match(fails(ErrorCode.CONFIG_INVALID, () => parse('registries: []\nsinks: {render: {}}\n')).message, /registries: at least one registry is required/);
   assert.match(
     fails(ErrorCode.CONFIG_INVALID, () => parse(MINIMAL.replace('sinks: {render: {}}', 'sinks: {}'))).message,

@@ -123,7 +123,7 @@ function resolveCheckpoint(raw: RawConfig, base: string): CheckpointConfig | und
   const c = raw.checkpoint;
   if (c === undefined || (c.path === undefined && c.configMap === undefined)) return undefined;
   const cm = c.configMap;
-  const k = raw.sinks.kubernetes;
+  const k = raw.sinks?.kubernetes;
   const kubeconfig = cm === undefined ? undefined : (cm.kubeconfig ?? k?.kubeconfig);
   return {
     path: c.path === undefined ? undefined : resolve(base, c.path),
@@ -142,7 +142,7 @@ function resolveCheckpoint(raw: RawConfig, base: string): CheckpointConfig | und
 
 /** Applies defaults and resolves paths against `base`. Input is schema- and semantics-valid. */
 function resolveConfig(raw: RawConfig, base: string, source: string | undefined): Config {
-  const adminAddress = raw.admin?.address === undefined ? Defaults.admin.address : raw.admin.address;
+  const adminAddress = raw.admin === null ? null : raw.admin?.address === undefined ? Defaults.admin.address : raw.admin.address;
   const admin: AdminConfig | undefined = adminAddress === null || adminAddress === '' ? undefined : { address: adminAddress };
   return {
     source,
@@ -158,9 +158,9 @@ function resolveConfig(raw: RawConfig, base: string, source: string | undefined)
       leadingEdge: raw.debounce?.leadingEdge ?? Defaults.debounce.leadingEdge,
     },
     sinks: {
-      xds: raw.sinks.xds !== undefined ? resolveXds(raw.sinks.xds, base) : undefined,
-      kubernetes: raw.sinks.kubernetes !== undefined ? resolveKubernetes(raw.sinks.kubernetes, base) : undefined,
-      render: raw.sinks.render !== undefined ? { out: opt(raw.sinks.render.out, (p) => resolve(base, p)) } : undefined,
+      xds: raw.sinks?.xds !== undefined ? resolveXds(raw.sinks.xds, base) : undefined,
+      kubernetes: raw.sinks?.kubernetes !== undefined ? resolveKubernetes(raw.sinks.kubernetes, base) : undefined,
+      render: raw.sinks?.render !== undefined ? { out: opt(raw.sinks.render.out, (p) => resolve(base, p)) } : undefined,
     },
     admin,
     log: { level: raw.log?.level ?? Defaults.log.level, format: raw.log?.format ?? Defaults.log.format },

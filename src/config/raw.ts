@@ -22,8 +22,10 @@ export interface RawConfig {
     readonly intervalSeconds?: number;
   };
   readonly debounce?: { readonly quietPeriodMs?: number; readonly maxDelayMs?: number; readonly leadingEdge?: boolean };
-  readonly sinks: RawSinks;
-  readonly admin?: { readonly address?: string | null };
+  /** Absent: no sink (enough for `render` and `check`; `run` refuses it). */
+  readonly sinks?: RawSinks;
+  /** null: no admin server. */
+  readonly admin?: { readonly address?: string | null } | null;
   readonly log?: { readonly level?: LogLevel; readonly format?: LogFormat };
 }
 

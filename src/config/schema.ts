@@ -271,22 +271,25 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
           },
         }),
         sinks: {
-          ...s.object('Where the Istio config goes. At least one sink.', { xds, kubernetes, render }),
+          ...s.object('Where the Istio config goes: at least one sink to `run`; `render` and `check` need none.', { xds, kubernetes, render }),
           minProperties: 1,
         },
-        admin: s.object('Admin HTTP server: /healthz /readyz /metrics /debug/*.', {
-          address: {
-            type: ['string', 'null'],
-            description: 'host:port to listen on; "" or null disables the admin server.',
-            default: Defaults.admin.address,
-          },
-        }),
+        admin: {
+          ...s.object('Admin HTTP server: /healthz /readyz /metrics /debug/*. null disables it.', {
+            address: {
+              type: ['string', 'null'],
+              description: 'host:port to listen on; "" or null disables the admin server.',
+              default: Defaults.admin.address,
+            },
+          }),
+          type: ['object', 'null'],
+        },
         log: s.object('Logging (JSON lines on stderr).', {
           level: s.str('Minimum level logged.', { enum: Object.values(LogLevel), default: Defaults.log.level }),
           format: s.str('Log format.', { enum: Object.values(LogFormat), default: Defaults.log.format }),
         }),
       },
-      ['registries', 'sinks'],
+      ['registries'],
     ),
   };
 }

@@ -177,8 +177,8 @@ export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Pro
     const max = d.maxDelayMs ?? Defaults.debounce.maxDelayMs;
     if (max < quiet) add(['debounce', 'maxDelayMs'], `must be >= debounce.quietPeriodMs (${quiet}); got ${max}`);
   }
-  if (c.sinks.xds !== undefined) checkXds(c.sinks.xds, add, q);
-  const le = c.sinks.kubernetes?.leaderElection;
+  if (c.sinks?.xds !== undefined) checkXds(c.sinks.xds, add, q);
+  const le = c.sinks?.kubernetes?.leaderElection;
   if (le !== undefined) {
     const lease = le.leaseDurationSeconds ?? Defaults.leaderElection.leaseDurationSeconds;
     const renew = le.renewDeadlineSeconds ?? Defaults.leaderElection.renewDeadlineSeconds;
@@ -203,7 +203,7 @@ export function checkSemantics(c: RawConfig, redacted: ReadonlySet<string>): Pro
   return problems;
 }
 
-function checkXds(x: NonNullable<RawConfig['sinks']['xds']>, add: (at: readonly PathSegment[], message: string) => void, q: (at: readonly PathSegment[]) => Quote): void {
+function checkXds(x: NonNullable<NonNullable<RawConfig['sinks']>['xds']>, add: (at: readonly PathSegment[], message: string) => void, q: (at: readonly PathSegment[]) => Quote): void {
   const m = addressProblem(x.address, q(['sinks', 'xds', 'address']));
   if (m !== undefined) {
     add(['sinks', 'xds', 'address'], m);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,4 +75,34 @@ test('run: an admin port in use exits 1 with a coded error', async () => {
   } finally {
     busy.close();
   }
+});
+
+test('config: render and check need only registries; run refuses a config without sinks', async () => {
+  const dir = await workdir(REGISTRY);
+  const render = await meshbridge(['render', '--config', 'meshbridge.yaml'], dir);
+  assert.equal(render.code, 0, render.stderr);
+  assert.match(render.stdout, /kind: ServiceEntry/);
+  const check = await meshbridge(['check', '--config', 'meshbridge.yaml'], dir);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  const run = await meshbridge(['run', '--config', 'meshbridge.yaml'], dir);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /MB_CONFIG_INVALID: .*sinks: is required to run/);
+});
+
+test('config: admin: null disables the admin server; a bare :port is refused with the way to say every interface', async () => {
+  const off = await workdir(`${REGISTRY}admin: null\n`);
+  const r = await meshbridge(['check', '--config', 'meshbridge.yaml'], off);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const bare = await workdir(`${REGISTRY}admin: {address: ":15080"}\n`);
+  const b = await meshbridge(['check', '--config', 'meshbridge.yaml'], bare);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /admin\.address: missing host.*0\.0\.0\.0 for all interfaces/);
+});
+
+test('render: writes to sinks.render.out when --out is not given', async () => {
+  const dir = await workdir(`${REGISTRY}sinks: {render: {out: rendered}}\n`);
+  const r = await meshbridge(['render', '--config', 'meshbridge.yaml'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '', 'nothing on stdout: the YAML went to the folder');
+  assert.ok((await readdir(join(dir, 'rendered'))).length > 0, 'one file per object in rendered/');
 });
