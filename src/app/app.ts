@@ -181,11 +181,18 @@ export class App {
    * /readyz: ready means "can serve": every registry synced (the pipeline's rule) and the xDS
    * server, when configured, started with a working codec and not shutting down.
    */
-  readiness(): { ready: boolean; reasons: string[] } {
+  readiness(): { ready: boolean; reasons: string[]; notes: string[] } {
     const reasons = [...this.pipeline.notReadyReasons()];
     const xdsOk = this.xds === undefined || this.xds.canServe();
     if (!xdsOk) reasons.push('xds: not serving (not started, or shutting down)');
-    return { ready: this.pipeline.ready() && xdsOk, reasons };
+    // Not reasons: readiness, once reached, stays (docs/operations.md "/readyz").
+    const notes = this.registries.flatMap((r) => {
+      const st = r.status();
+      if (!st.stale) return [];
+      const error = st.lastError !== undefined ? ` (${st.lastError.code})` : '';
+      return [`registry ${r.name} (${r.kind}) is stale: unreachable${error}, serving its last known ${st.services} services`];
+    });
+    return { ready: this.pipeline.ready() && xdsOk, reasons, notes };
   }
 
   /** Starts admin, sinks, then registries; rejects (coded) if a listener cannot bind. */

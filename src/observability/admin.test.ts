@@ -31,14 +31,14 @@ interface Fixture {
   server: AdminServer;
   port: number;
   ac: AbortController;
-  state: { ready: boolean; reasons: string[] };
+  state: { ready: boolean; reasons: string[]; notes?: string[] };
   metrics: Metrics;
 }
 
 async function start(extraPages: [string, () => unknown][] = []): Promise<Fixture> {
   const metrics = new Metrics();
   metrics.debounceFlushes.inc(3);
-  const state = { ready: false, reasons: ['registry zk has not synced'] };
+  const state: { ready: boolean; reasons: string[]; notes?: string[] } = { ready: false, reasons: ['registry zk has not synced'] };
   const pages = new Map<string, () => unknown>([
     ['snapshot', () => ({ version: 'abc', resources: new Map([['ServiceEntry/ns/a', { version: 'v1' }]]), kinds: new Set(['ServiceEntry']) })],
     ['conflicts', () => []],
@@ -88,6 +88,13 @@ test('/readyz: 503 with reasons, 200 when ready, ?verbose lists reasons in both 
   assert.equal(r.body, 'ok\n- registry zk is stale\n');
   r = await get(f.port, '/readyz?verbose=0');
   assert.equal(r.body, 'ok\n');
+
+  f.state.reasons = [];
+  f.state.notes = ['registry zk (zookeeper) is stale: unreachable, serving its last known 3 services'];
+  r = await get(f.port, '/readyz');
+  assert.equal(r.body, 'ok\n', 'notes never change the plain answer');
+  r = await get(f.port, '/readyz?verbose');
+  assert.equal(r.body, 'ok\n- note: registry zk (zookeeper) is stale: unreachable, serving its last known 3 services\n');
 });
 
 test('/metrics serves the Prometheus text format of the Metrics registry', async (t) => {

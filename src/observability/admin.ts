@@ -8,6 +8,11 @@ export interface Readiness {
   readonly ready: boolean;
   /** Why not ready (or, when ready, anything worth knowing); one human-readable line each. */
   readonly reasons: readonly string[];
+  /**
+   * What does not block readiness but an operator should know (a registry serving its last known
+   * services while unreachable, a guard holding deletions): listed by `/readyz?verbose`.
+   */
+  readonly notes?: readonly string[];
 }
 
 export interface AdminServerOptions {
@@ -165,10 +170,11 @@ export class AdminServer {
   }
 
   private readyz(query: URLSearchParams): Reply {
-    const { ready, reasons } = this.o.readiness();
+    const { ready, reasons, notes = [] } = this.o.readiness();
     const verbose = flag(query, 'verbose');
     const lines = [ready ? 'ok' : 'not ready'];
     if (!ready || verbose) for (const r of reasons) lines.push(`- ${r}`);
+    if (verbose) for (const n of notes) lines.push(`- note: ${n}`);
     return text(ready ? 200 : 503, `${lines.join('\n')}\n`);
   }
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,4 +105,31 @@ test('render: writes to sinks.render.out when --out is not given', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), '', 'nothing on stdout: the YAML went to the folder');
   assert.ok((await readdir(join(dir, 'rendered'))).length > 0, 'one file per object in rendered/');
+});
+
+test('/readyz?verbose names a stale registry while /readyz stays ok', async () => {
+  const probe = await listen();
+  const admin = probe.port;
+  probe.close();
+  const dir = await workdir(`${REGISTRY}sinks: {render: {out: rendered}}\nadmin: {address: 127.0.0.1:${admin}}\n`);
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', 'meshbridge.yaml'], { cwd: dir, stdio: 'ignore' });
+  const get = async (path: string): Promise<{ status: number; body: string }> => {
+    const r = await fetch(`http://127.0.0.1:${admin}${path}`);
+    return { status: r.status, body: await r.text() };
+  };
+  const until = async (what: string, cond: () => Promise<boolean>): Promise<void> => {
+    for (const end = Date.now() + 15_000; !(await cond().catch(() => false)); ) {
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    await until('ready', async () => (await get('/readyz')).status === 200);
+    assert.doesNotMatch((await get('/readyz?verbose')).body, /stale/);
+    await rm(join(dir, 'services.yaml'));
+    await until('a stale note', async () => /- note: registry demo \(file\) is stale: unreachable \(MB_SOURCE_READ\), serving its last known 1 services/.test((await get('/readyz?verbose')).body));
+    assert.deepEqual(await get('/readyz'), { status: 200, body: 'ok\n' }, 'a stale registry keeps Meshbridge ready');
+  } finally {
+    child.kill('SIGTERM');
+  }
 });
