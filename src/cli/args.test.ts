@@ -16,6 +16,10 @@ const cases: Array<[string[], unknown]> = [
   [['run'], { type: 'usage-error', message: 'run needs --config FILE' }],
   [['frobnicate', '-c', 'x'], { type: 'usage-error', message: 'unknown command: frobnicate' }],
   [['run', '-c', 'x', '--out', 'd'], { type: 'usage-error', message: '--out is only for render' }],
+  // node:util's own texts ("To specify a positional argument starting with a '-' ...") never show.
+  [['run', '--bogus'], { type: 'usage-error', message: 'unknown option --bogus' }],
+  [['run', '--config'], { type: 'usage-error', message: '--config needs a value' }],
+  [['render', '-c', 'x', '-o'], { type: 'usage-error', message: '--out needs a value' }],
 ];
 
 for (const [argv, want] of cases) {

@@ -32,7 +32,28 @@ Options:
   -h, --help          this text
   -v, --version       print the version
 
+Environment:
+  MESHBRIDGE_SYNC_TIMEOUT_MS  how long render and check wait for every registry's first sync
+                              (default 60000); a registry file that is missing or unreadable
+                              fails at once
+
 Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad config.`;
+
+/**
+ * Our own words for node:util parseArgs's errors (its text explains its API, not this CLI's):
+ * an unknown option, an option without its value; anything else as bad arguments.
+ */
+function usageMessage(e: unknown): string {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : '';
+  const text = e instanceof Error ? e.message : String(e);
+  const named = /'([^']+)'/.exec(text)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${named}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const long = /--[a-z-]+/.exec(named)?.[0] ?? named;
+    return text.includes('argument missing') ? `${long} needs a value` : `${long} takes a value, not a flag`;
+  }
+  return 'bad arguments';
+}
 
 /** Parses argv (without node and script). Pure: never exits, never prints. */
 export function parseCli(argv: readonly string[]): ParsedArgs {
@@ -50,7 +71,7 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
       },
     });
   } catch (e) {
-    return { type: 'usage-error', message: e instanceof Error ? e.message : String(e) };
+    return { type: 'usage-error', message: usageMessage(e) };
   }
   const { values, positionals } = parsed;
   if (values.version === true) return { type: 'version' };
