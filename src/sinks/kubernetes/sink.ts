@@ -91,7 +91,7 @@ export interface KubernetesSinkDebug {
  */
 export class KubernetesSink {
   readonly name = 'kubernetes';
-  private readonly o: KubernetesSinkOptions;
+  private readonly options: KubernetesSinkOptions;
   private readonly caches: Record<ObservedObject['kind'], ObjectCache>;
   /** Cluster-wide caches of this instance's objects (cleanupClusterWide), else undefined. */
   private readonly wide: Record<ObservedObject['kind'], ObjectCache> | undefined;
@@ -110,7 +110,7 @@ export class KubernetesSink {
   private readonly reporter: PlanReporter;
 
   constructor(options: KubernetesSinkOptions) {
-    this.o = options;
+    this.options = options;
     this.reporter = new PlanReporter(options.logger, options.metrics, options.maxDeletePercent);
     const mk = (kind: ObservedObject['kind']): ObjectCache =>
       new ObjectCache({
@@ -153,14 +153,14 @@ export class KubernetesSink {
 
   async start(signal: AbortSignal): Promise<void> {
     this.signal = signal;
-    await this.o.client.init();
+    await this.options.client.init();
     this.caches.ServiceEntry.start(signal);
     this.caches.WorkloadEntry.start(signal);
     this.wide?.ServiceEntry.start(signal);
     this.wide?.WorkloadEntry.start(signal);
     if (this.elector !== undefined) this.elector.start(signal);
-    else this.o.metrics.kubeLeader.set(1);
-    const unsubscribe = this.o.store.subscribe(() => this.request());
+    else this.options.metrics.kubeLeader.set(1);
+    const unsubscribe = this.options.store.subscribe(() => this.request());
     signal.addEventListener('abort', unsubscribe, { once: true });
     this.request();
   }
@@ -215,7 +215,7 @@ export class KubernetesSink {
         try {
           await this.reconcile();
         } catch (e) {
-          this.o.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'kubernetes reconcile failed; retrying');
+          this.options.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'kubernetes reconcile failed; retrying');
           setTimeout(() => this.request(), 2000).unref();
         }
       }
@@ -225,7 +225,7 @@ export class KubernetesSink {
   }
 
   private async reconcile(): Promise<void> {
-    const snap = this.o.store.current();
+    const snap = this.options.store.current();
     if (snap === undefined || !this.cachesSynced() || !this.isLeader() || this.signal?.aborted === true) return;
     const desired: IstioResource[] = [];
     for (const ks of snap.kinds.values()) for (const r of ks.resources.values()) desired.push(r);
@@ -233,19 +233,19 @@ export class KubernetesSink {
     const p = plan({
       desired,
       observed,
-      instance: this.o.instance,
-      registries: new Set(this.o.registries),
+      instance: this.options.instance,
+      registries: new Set(this.options.registries),
       written: this.written,
-      maxDeletePercent: this.o.maxDeletePercent,
+      maxDeletePercent: this.options.maxDeletePercent,
     });
     this.reporter.report(p.clashes, p.held);
     const started = Date.now();
     this.pending.plan([...p.apply.map((r) => r.key), ...p.remove.map((o) => o.key)], started);
     this.showPending(started);
-    const minPassMs = this.o.minPassMs ?? MIN_PASS_MS;
+    const minPassMs = this.options.minPassMs ?? MIN_PASS_MS;
     let preempted = false;
     const stop = (): boolean => {
-      if (!preempted && this.o.store.current() !== snap && Date.now() - started >= minPassMs) preempted = true;
+      if (!preempted && this.options.store.current() !== snap && Date.now() - started >= minPassMs) preempted = true;
       return preempted;
     };
     const raw = writePhases(p, desired, observed);
@@ -256,7 +256,7 @@ export class KubernetesSink {
       removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
       removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
     };
-    const id = { instance: this.o.instance, registries: new Set(this.o.registries) };
+    const id = { instance: this.options.instance, registries: new Set(this.options.registries) };
     const legacy = (key: string): boolean => {
       const o = observed.get(key);
       return o !== undefined && ownershipOf(o, id) === 'legacy';
@@ -278,52 +278,52 @@ export class KubernetesSink {
     // A pre-empted pass starts no further phase (their gates would wait on writes never tried).
     const steps: (() => Promise<void>)[] = [
       () =>
-        runPool(phases.applyWorkloadEntries, this.o.concurrency, async (r) => {
+        runPool(phases.applyWorkloadEntries, this.options.concurrency, async (r) => {
           if (await this.apply(r, legacy(r.key), snap)) ok.add(r.key);
         }, stop),
       () =>
-        runPool(phases.applyServiceEntries.filter(gated), this.o.concurrency, async (g) => {
+        runPool(phases.applyServiceEntries.filter(gated), this.options.concurrency, async (g) => {
           if (await this.apply(g.item, legacy(g.item.key), snap)) ok.add(g.item.key);
         }, stop),
-      () => runPool(phases.removeServiceEntries, this.o.concurrency, (o) => this.remove(o), stop),
-      () => runPool(phases.removeWorkloadEntries.filter(gated), this.o.concurrency, (g) => this.remove(g.item), stop),
+      () => runPool(phases.removeServiceEntries, this.options.concurrency, (o) => this.remove(o), stop),
+      () => runPool(phases.removeWorkloadEntries.filter(gated), this.options.concurrency, (g) => this.remove(g.item), stop),
     ];
     for (const step of steps) if (!stop()) await step();
     this.showPending(Date.now());
     if (preempted) {
       // The newer snapshot's publish requested the next pass already; it re-plans what is left.
-      this.o.metrics.kubePassesPreempted.inc();
-      this.o.logger.debug({ snapshot: snap.version, owed: this.pending.size }, 'kubernetes write pass pre-empted by a newer snapshot');
+      this.options.metrics.kubePassesPreempted.inc();
+      this.options.logger.debug({ snapshot: snap.version, owed: this.pending.size }, 'kubernetes write pass pre-empted by a newer snapshot');
     }
     this.debug = { ...this.debug, clashes: p.clashes, held: p.held, lastReconcile: new Date().toISOString(), lastVersion: snap.version };
     if (p.apply.length > 0 || p.remove.length > 0) {
-      this.o.logger.info({ applied: p.apply.length, deleted: p.remove.length, deferred, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
+      this.options.logger.info({ applied: p.apply.length, deleted: p.remove.length, deferred, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
     if (retry) setTimeout(() => this.request(), 2000).unref();
   }
 
   private showPending(now: number): void {
-    this.o.metrics.kubePendingWrites.set(this.pending.size);
-    this.o.metrics.kubePendingOldest.set(this.pending.oldestAgeMs(now) / 1000);
+    this.options.metrics.kubePendingWrites.set(this.pending.size);
+    this.options.metrics.kubePendingOldest.set(this.pending.oldestAgeMs(now) / 1000);
   }
 
   /** Server-side apply of `planned` (latest wins: newestContent) with our instance label; true when it succeeded. */
   private async apply(planned: IstioResource, adopting: boolean, snap: Snapshot): Promise<boolean> {
     if (!this.isLeader()) return false;
-    const r = newestContent(planned, snap, this.o.store.current());
+    const r = newestContent(planned, snap, this.options.store.current());
     if (r === undefined) return false;
     const body = {
       apiVersion: ISTIO_API_VERSION,
       kind: r.kind,
-      metadata: { name: r.name, namespace: r.namespace, labels: { ...r.labels, [OwnershipLabel.INSTANCE]: this.o.instance }, annotations: r.annotations },
+      metadata: { name: r.name, namespace: r.namespace, labels: { ...r.labels, [OwnershipLabel.INSTANCE]: this.options.instance }, annotations: r.annotations },
       spec: r.spec,
     };
     try {
-      const res = await this.o.client.request({
+      const res = await this.options.client.request({
         method: 'PATCH',
         path: `/apis/networking.istio.io/v1/namespaces/${r.namespace}/${PLURAL[r.kind]}/${r.name}`,
-        query: { fieldManager: fieldManagerFor(this.o.instance), force: true },
+        query: { fieldManager: fieldManagerFor(this.options.instance), force: true },
         body,
         contentType: 'application/apply-patch+yaml',
         retryConflict: true,
@@ -337,14 +337,14 @@ export class KubernetesSink {
         this.caches[r.kind].record(obs);
       }
       this.counts.apply++;
-      this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'ok' });
+      this.options.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'ok' });
       if (adopting) await this.releaseLegacyManager(r);
       return true;
     } catch (e) {
       if (this.fenced(e)) return false;
       this.counts.failed++;
-      this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'error' });
-      this.o.logger.error({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'server-side apply failed');
+      this.options.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'error' });
+      this.options.logger.error({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'server-side apply failed');
       return false;
     }
   }
@@ -357,7 +357,7 @@ export class KubernetesSink {
    */
   private async releaseLegacyManager(r: IstioResource): Promise<void> {
     try {
-      await this.o.client.request({
+      await this.options.client.request({
         method: 'PATCH',
         path: `/apis/networking.istio.io/v1/namespaces/${r.namespace}/${PLURAL[r.kind]}/${r.name}`,
         query: { fieldManager: LEGACY_FIELD_MANAGER },
@@ -368,14 +368,14 @@ export class KubernetesSink {
       });
     } catch (e) {
       if (this.fenced(e)) return;
-      this.o.logger.warn({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'adopted a legacy object but could not release its old field manager');
+      this.options.logger.warn({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'adopted a legacy object but could not release its old field manager');
     }
   }
 
   private async remove(o: ObservedObject): Promise<void> {
     if (!this.isLeader()) return;
     try {
-      await this.o.client.request({
+      await this.options.client.request({
         method: 'DELETE',
         path: `/apis/networking.istio.io/v1/namespaces/${o.namespace}/${PLURAL[o.kind]}/${o.name}`,
         body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: o.resourceVersion }, propagationPolicy: 'Background' },
@@ -387,7 +387,7 @@ export class KubernetesSink {
       this.written.delete(o.key);
       this.caches[o.kind].forget(o.key);
       this.wide?.[o.kind].forget(o.key);
-      this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'ok' });
+      this.options.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'ok' });
     } catch (e) {
       if (this.fenced(e)) return;
       const status = apiError(e)?.status;
@@ -399,16 +399,16 @@ export class KubernetesSink {
       }
       // 409: changed since we saw it; the watch brings the new state and the next pass re-plans.
       this.counts.failed++;
-      this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'error' });
-      this.o.logger.warn({ resource: o.key, status, err: e instanceof Error ? e.message : String(e) }, 'delete failed');
+      this.options.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'error' });
+      this.options.logger.warn({ resource: o.key, status, err: e instanceof Error ? e.message : String(e) }, 'delete failed');
     }
   }
 
   /** A write the fence stopped (leadership lost while it waited): counted, not a failure. */
   private fenced(e: unknown): boolean {
     if (!(e instanceof MeshbridgeError) || e.code !== ErrorCode.KUBE_FENCED) return false;
-    this.o.metrics.kubeWritesFenced.inc();
-    this.o.logger.debug({ code: e.code }, e.message); // 'lost leadership' is logged once by the elector
+    this.options.metrics.kubeWritesFenced.inc();
+    this.options.logger.debug({ code: e.code }, e.message); // 'lost leadership' is logged once by the elector
     return true;
   }
 }
