@@ -4,7 +4,7 @@ import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js
 import type { Sink } from '../types.js';
 import { Connection, type AdsCall, type ConnectionContext, type XdsClientDebug } from './connection.js';
 import { verifyCodec } from './codec-check.js';
-import { typeContent } from './content.js';
+import { typeContent } from './type-content.js';
 import { nackCounter } from './nack-metric.js';
 import { XdsDefaults, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { ResourceCache, type ResourceCacheStats } from './resource-cache.js';
