@@ -4,7 +4,6 @@ import type { Logger, Metrics } from '../../observability/index.js';
 import type { Snapshot, SnapshotStore } from '../../snapshot/index.js';
 import type { Sink } from '../types.js';
 import { FolderWriter } from './folder.js';
-import { renderWrites, type RenderWrites } from './metrics.js';
 import { orderedResources, renderYaml } from './yaml.js';
 
 export interface RenderSinkOptions {
@@ -51,7 +50,7 @@ export class RenderSink implements Sink {
   readonly done: Promise<void>;
   private readonly options: RenderSinkOptions;
   private readonly folder: FolderWriter | undefined;
-  private readonly writes: RenderWrites;
+  private readonly writes: Metrics['renderWrites'];
   private resolveDone: () => void = () => undefined;
   private rejectDone: (e: unknown) => void = () => undefined;
   private pending: Snapshot | undefined;
@@ -64,7 +63,7 @@ export class RenderSink implements Sink {
   constructor(options: RenderSinkOptions) {
     this.options = options;
     this.folder = options.out !== undefined ? new FolderWriter(options.out) : undefined;
-    this.writes = renderWrites(options.metrics);
+    this.writes = options.metrics.renderWrites;
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
