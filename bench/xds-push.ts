@@ -15,7 +15,7 @@ import { Metrics, silentLogger } from '../src/observability/index.js';
 import { SnapshotStore, type IstioResource, type KindSnapshot } from '../src/snapshot/index.js';
 import { ShardedXdsServer, XdsServer, shardOf } from '../src/sinks/xds/index.js';
 import { ResourceCache, encodeResourceAny } from '../src/sinks/xds/resource-cache.js';
-import { assembleResponse, frameResource } from '../src/sinks/xds/response.js';
+import { assembleResponse, frameResource } from '../src/sinks/xds/response-assembly.js';
 import { contentHash } from '../src/util/hash.js';
 import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test/xds/support/adsc.js';
 import { benchService, benchServices, resourcesOf, SERVICES } from './data.js';

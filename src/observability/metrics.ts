@@ -1,13 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Sampling interval of meshbridge_nodejs_eventloop_lag_* (see withProcessMetrics). */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
+/** `meshbridge_render_writes_total{op="write"|"delete"|"stream", result="ok"|"error"}` (Metrics.renderWrites). */
+export const RENDER_WRITES_METRIC = 'meshbridge_render_writes_total';
+
 /**
  * Every Prometheus metric Meshbridge exports, on a registry of its own (several instances can
  * live in one process, as tests do). Names are part of the public interface: docs/operations.md
  * lists them.
  */
-/** Sampling interval of meshbridge_nodejs_eventloop_lag_* (see withProcessMetrics). */
-export const EVENT_LOOP_SAMPLE_MS = 1000;
-
 export class Metrics {
   readonly registry = new Registry();
 
@@ -195,6 +198,12 @@ export class Metrics {
     labelNames: ['type_url'] as const,
     registers: [this.registry],
   });
+  readonly xdsNacks = new Counter({
+    name: 'meshbridge_xds_nacks_total',
+    help: 'DiscoveryResponses rejected by a client (NACK), by type URL. istiod never NACKs.',
+    labelNames: ['type_url'] as const,
+    registers: [this.registry],
+  });
 
   readonly kubeWrites = new Counter({
     name: 'meshbridge_kube_writes_total',
@@ -230,6 +239,14 @@ export class Metrics {
   readonly kubeLeader = new Gauge({
     name: 'meshbridge_kube_leader',
     help: '1 while this replica holds the leader lease and writes to the API server.',
+    registers: [this.registry],
+  });
+
+  /** Shared by every render sink of this registry. */
+  readonly renderWrites = new Counter({
+    name: RENDER_WRITES_METRIC,
+    help: 'Files written or deleted by the render sink (op write/delete), or snapshots written to its stream (op stream), by result.',
+    labelNames: ['op', 'result'] as const,
     registers: [this.registry],
   });
 

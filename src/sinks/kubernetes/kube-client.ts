@@ -66,7 +66,7 @@ export type WatchEvent = { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BO
  * the kubeconfig.
  */
 export class KubeClient {
-  private readonly o: KubeClientOptions;
+  private readonly options: KubeClientOptions;
   private readonly limiter: TokenBucket;
   private server: URL | undefined;
   private base: RequestOptions = {};
@@ -75,12 +75,12 @@ export class KubeClient {
   readonly counts = new Map<string, number>();
 
   constructor(options: KubeClientOptions) {
-    this.o = options;
+    this.options = options;
     this.limiter = new TokenBucket(options.qps, options.burst);
   }
 
   async init(): Promise<void> {
-    const resolved = await resolveKubeConfig({ kubeconfig: this.o.kubeconfig, context: this.o.context });
+    const resolved = await resolveKubeConfig({ kubeconfig: this.options.kubeconfig, context: this.options.context });
     this.server = resolved.server;
     this.base = resolved.options;
     this.authorization = resolved.authorization;
@@ -92,7 +92,7 @@ export class KubeClient {
     const child = args.signal === undefined ? undefined : childSignal(args.signal);
     const call: RequestArgs = child === undefined ? args : { ...args, signal: child.signal };
     try {
-      const attempts = this.o.maxAttempts ?? 6;
+      const attempts = this.options.maxAttempts ?? 6;
       let delay = 200;
       for (let attempt = 1; ; attempt++) {
         await this.limiter.take(call.signal);
@@ -163,7 +163,7 @@ export class KubeClient {
     const body = args.body === undefined ? undefined : JSON.stringify(args.body);
     return new Promise((resolve, reject) => {
       const req = this.raw(args.method, args.path, args.query, body, args.contentType, args.signal);
-      const timeoutMs = this.o.requestTimeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS;
+      const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS;
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`${args.method} ${args.path}: no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('response', (res) => {
         collect(res, (text) => {
@@ -206,7 +206,7 @@ export class KubeClient {
     const headers: Record<string, string | number> = {
       ...(this.base.headers as Record<string, string>),
       accept: 'application/json',
-      'user-agent': this.o.userAgent ?? 'meshbridge',
+      'user-agent': this.options.userAgent ?? 'meshbridge',
       ...(this.authorization !== undefined ? { Authorization: this.authorization() } : {}),
     };
     if (body !== undefined) {

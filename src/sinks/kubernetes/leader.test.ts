@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ErrorCode } from '../../errors/index.js';
 import { silentLogger } from '../../observability/index.js';
 import { KubeClient } from './kube-client.js';
 import { LeaderElector } from './leader.js';
@@ -89,7 +90,7 @@ test('a write whose fence fails after the rate limiter is never sent (MB_KUBE_FE
     const second = client.request({ method: 'PATCH', path: '/b', body: {}, fence: () => leader });
     await first;
     leader = false;
-    await assert.rejects(second, (e: unknown) => (e as { code?: string }).code === 'MB_KUBE_FENCED');
+    await assert.rejects(second, (e: unknown) => (e as { code?: string }).code === ErrorCode.KUBE_FENCED);
     assert.deepEqual(seen, ['PATCH /a'], 'the fenced write never reached the API server');
   } finally {
     server.close();

@@ -41,18 +41,18 @@ interface Lease {
  * - On abort, a held lease is released (holder cleared) so a standby takes over promptly.
  */
 export class LeaderElector {
-  private readonly o: LeaderElectionOptions;
+  private readonly options: LeaderElectionOptions;
   private lastRenew = 0;
   private holding = false;
   private observed: { holder: string; renewTime: string; at: number } | undefined;
 
   constructor(options: LeaderElectionOptions) {
     if (options.leaseDurationMs <= options.renewDeadlineMs) throw new RangeError('leaseDurationMs must exceed renewDeadlineMs');
-    this.o = options;
+    this.options = options;
   }
 
   isLeader(): boolean {
-    return this.holding && Date.now() - this.lastRenew < this.o.renewDeadlineMs;
+    return this.holding && Date.now() - this.lastRenew < this.options.renewDeadlineMs;
   }
 
   start(signal: AbortSignal): void {
@@ -60,7 +60,7 @@ export class LeaderElector {
   }
 
   private path(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases/${this.o.name}`;
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases/${this.options.name}`;
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
@@ -70,28 +70,28 @@ export class LeaderElector {
         await this.tryAcquireOrRenew(signal);
       } catch (e) {
         if (signal.aborted) break;
-        this.o.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'leader election: lease request failed');
+        this.options.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'leader election: lease request failed');
       }
       const now = this.isLeader();
       if (now !== wasLeader) {
         wasLeader = now;
-        this.o.logger.info({ identity: this.o.identity, lease: `${this.o.namespace}/${this.o.name}` }, now ? 'became leader' : 'lost leadership');
-        this.o.onChange?.(now);
+        this.options.logger.info({ identity: this.options.identity, lease: `${this.options.namespace}/${this.options.name}` }, now ? 'became leader' : 'lost leadership');
+        this.options.onChange?.(now);
       }
       await new Promise<void>((r) => {
-        const t = setTimeout(r, this.o.retryPeriodMs);
+        const t = setTimeout(r, this.options.retryPeriodMs);
         signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
       });
       // A renew that kept failing past the deadline ends leadership even if no request returned.
       if (!this.isLeader() && wasLeader) {
         wasLeader = false;
         this.holding = false;
-        this.o.logger.warn({ identity: this.o.identity }, 'lost leadership: renew deadline passed');
-        this.o.onChange?.(false);
+        this.options.logger.warn({ identity: this.options.identity }, 'lost leadership: renew deadline passed');
+        this.options.onChange?.(false);
       }
     }
     if (this.holding) await this.release();
-    if (wasLeader) this.o.onChange?.(false);
+    if (wasLeader) this.options.onChange?.(false);
     this.holding = false;
   }
 
@@ -99,7 +99,7 @@ export class LeaderElector {
     const now = new Date();
     let lease: Lease | undefined;
     try {
-      lease = await this.o.client.request<Lease>({ method: 'GET', path: this.path(), signal });
+      lease = await this.options.client.request<Lease>({ method: 'GET', path: this.path(), signal });
     } catch (e) {
       if (apiError(e)?.status !== 404) throw e;
     }
@@ -107,10 +107,10 @@ export class LeaderElector {
     if (lease === undefined) {
       try {
         const sent = Date.now();
-        await this.o.client.request({
+        await this.options.client.request({
           method: 'POST',
-          path: `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases`,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec },
+          path: `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`,
+          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.options.name, namespace: this.options.namespace }, spec },
           signal,
         });
         this.won(sent);
@@ -125,15 +125,15 @@ export class LeaderElector {
     if (this.observed?.holder !== holder || this.observed.renewTime !== renewTime) {
       this.observed = { holder, renewTime, at: Date.now() };
     }
-    const mine = holder === this.o.identity;
-    const expired = holder === '' || Date.now() - this.observed.at > this.o.leaseDurationMs;
+    const mine = holder === this.options.identity;
+    const expired = holder === '' || Date.now() - this.observed.at > this.options.leaseDurationMs;
     if (!mine && !expired) {
       this.holding = false;
       return;
     }
     try {
       const sent = Date.now();
-      await this.o.client.request({
+      await this.options.client.request({
         method: 'PUT',
         path: this.path(),
         body: { ...lease, spec },
@@ -147,10 +147,10 @@ export class LeaderElector {
   }
 
   private specFor(now: Date, old: LeaseSpec | undefined): LeaseSpec {
-    const mine = old?.holderIdentity === this.o.identity;
+    const mine = old?.holderIdentity === this.options.identity;
     return {
-      holderIdentity: this.o.identity,
-      leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
+      holderIdentity: this.options.identity,
+      leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
       acquireTime: mine && old?.acquireTime !== undefined ? old.acquireTime : micro(now),
       renewTime: micro(now),
       leaseTransitions: (old?.leaseTransitions ?? 0) + (mine || old === undefined ? 0 : 1),
@@ -169,16 +169,16 @@ export class LeaderElector {
 
   private async release(): Promise<void> {
     try {
-      const lease = await this.o.client.request<Lease>({ method: 'GET', path: this.path() });
-      if (lease.spec?.holderIdentity !== this.o.identity) return;
-      await this.o.client.request({
+      const lease = await this.options.client.request<Lease>({ method: 'GET', path: this.path() });
+      if (lease.spec?.holderIdentity !== this.options.identity) return;
+      await this.options.client.request({
         method: 'PUT',
         path: this.path(),
         body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
       });
-      this.o.logger.info({ identity: this.o.identity }, 'released lease');
+      this.options.logger.info({ identity: this.options.identity }, 'released lease');
     } catch (e) {
-      this.o.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not release lease');
+      this.options.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not release lease');
     }
   }
 }

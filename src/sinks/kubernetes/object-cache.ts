@@ -32,17 +32,17 @@ export interface ObjectCacheOptions {
  * view; no write ever happens here.
  */
 export class ObjectCache {
-  private readonly o: ObjectCacheOptions;
+  private readonly options: ObjectCacheOptions;
   private readonly items = new Map<string, ObservedObject>();
   private syncedNamespaces = new Set<string>();
   private denied = false;
 
   constructor(options: ObjectCacheOptions) {
-    this.o = options;
+    this.options = options;
   }
 
   hasSynced(): boolean {
-    const wanted = this.o.namespaces.length === 0 ? 1 : this.o.namespaces.length;
+    const wanted = this.options.namespaces.length === 0 ? 1 : this.options.namespaces.length;
     return this.syncedNamespaces.size >= wanted;
   }
 
@@ -71,17 +71,17 @@ export class ObjectCache {
 
   /** Starts one list+watch loop per namespace (or one cluster-wide); returns at once. */
   start(signal: AbortSignal): void {
-    const scopes = this.o.namespaces.length === 0 ? [undefined] : this.o.namespaces;
+    const scopes = this.options.namespaces.length === 0 ? [undefined] : this.options.namespaces;
     for (const ns of scopes) void this.loop(ns, signal);
   }
 
   private selector(): Record<string, string> {
-    return this.o.labelSelector === undefined ? {} : { labelSelector: this.o.labelSelector };
+    return this.options.labelSelector === undefined ? {} : { labelSelector: this.options.labelSelector };
   }
 
   private path(ns: string | undefined): string {
     const base = '/apis/networking.istio.io/v1';
-    return ns === undefined ? `${base}/${this.o.plural}` : `${base}/namespaces/${ns}/${this.o.plural}`;
+    return ns === undefined ? `${base}/${this.options.plural}` : `${base}/namespaces/${ns}/${this.options.plural}`;
   }
 
   private async loop(ns: string | undefined, signal: AbortSignal): Promise<void> {
@@ -91,19 +91,19 @@ export class ObjectCache {
       try {
         if (rv === undefined) rv = await this.list(ns, signal);
         let lastRv: string = rv;
-        await this.o.client.watch(
+        await this.options.client.watch(
           this.path(ns),
           { resourceVersion: rv, timeoutSeconds: 300, ...this.selector() },
           (ev) => {
             const meta = (ev.object as { metadata?: { resourceVersion?: string } }).metadata;
             if (meta?.resourceVersion !== undefined) lastRv = meta.resourceVersion;
             if (ev.type === 'BOOKMARK') return;
-            const obj = observe(this.o.kind, ev.object);
+            const obj = observe(this.options.kind, ev.object);
             if (obj === undefined) return;
             const old = this.items.get(obj.key);
             if (ev.type === 'DELETED') this.items.delete(obj.key);
             else if (old === undefined || !newer(old.resourceVersion, obj.resourceVersion)) this.items.set(obj.key, obj);
-            this.o.onChange();
+            this.options.onChange();
           },
           signal,
         );
@@ -116,14 +116,14 @@ export class ObjectCache {
           rv = undefined; // too old: re-list
           continue;
         }
-        if (api?.status === 403 && this.o.optional === true) {
+        if (api?.status === 403 && this.options.optional === true) {
           this.denied = true;
           this.syncedNamespaces.add(ns ?? '*');
-          this.o.logger.warn({ kind: this.o.kind, namespace: ns, labelSelector: this.o.labelSelector }, 'list forbidden; this optional view stays empty');
-          this.o.onChange();
+          this.options.logger.warn({ kind: this.options.kind, namespace: ns, labelSelector: this.options.labelSelector }, 'list forbidden; this optional view stays empty');
+          this.options.onChange();
           return;
         }
-        this.o.logger.warn({ kind: this.o.kind, namespace: ns, err: e instanceof Error ? e.message : String(e) }, 'watch failed; retrying');
+        this.options.logger.warn({ kind: this.options.kind, namespace: ns, err: e instanceof Error ? e.message : String(e) }, 'watch failed; retrying');
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 10_000);
       }
@@ -140,14 +140,14 @@ export class ObjectCache {
     let rv = '';
     let cont: string | undefined;
     do {
-      const res: ListPage = await this.o.client.request<ListPage>({
+      const res: ListPage = await this.options.client.request<ListPage>({
         method: 'GET',
         path: this.path(ns),
-        query: { ...this.selector(), limit: this.o.listPage ?? LIST_PAGE, ...(cont !== undefined ? { continue: cont } : {}) },
+        query: { ...this.selector(), limit: this.options.listPage ?? LIST_PAGE, ...(cont !== undefined ? { continue: cont } : {}) },
         signal,
       });
       for (const raw of res.items ?? []) {
-        const obj = observe(this.o.kind, raw);
+        const obj = observe(this.options.kind, raw);
         if (obj !== undefined) fresh.set(obj.key, obj);
       }
       rv = res.metadata?.resourceVersion ?? rv;
@@ -157,7 +157,7 @@ export class ObjectCache {
     for (const [k, v] of this.items) if ((ns === undefined || v.namespace === ns) && !fresh.has(k)) this.items.delete(k);
     for (const [k, v] of fresh) this.items.set(k, v);
     this.syncedNamespaces.add(ns ?? '*');
-    this.o.onChange();
+    this.options.onChange();
     return rv;
   }
 }

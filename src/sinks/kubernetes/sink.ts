@@ -1,28 +1,21 @@
-import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
-import { ISTIO_API_VERSION, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
-import { apiError, type KubeClient } from './kube-client.js';
-import { ObjectCache } from './object-cache.js';
-import { LeaderElector, type LeaderElectionOptions } from './leader.js';
-import { plan, type HeldDeletion, type HostClash } from './plan.js';
-import { observe, type ObservedObject } from './observed.js';
-import { LEGACY_FIELD_MANAGER, fieldManagerFor, ownershipOf } from './ownership.js';
-import { writePhases, type Gated } from './write-order.js';
-import { PendingWrites, newestContent } from './pending.js';
+import { OwnershipLabel, type IstioResource, type SnapshotStore } from '../../snapshot/index.js';
 import { runPool } from '../../util/pool.js';
-import { PlanReporter } from './plan-report.js';
-import { OwnershipLabel } from '../../snapshot/index.js';
+import { ClusterView } from './cluster-view.js';
+import type { KubeClient } from './kube-client.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { ObjectWriter } from './object-writer.js';
+import { fieldManagerFor, ownershipOf } from './ownership.js';
+import { PendingWrites } from './pending.js';
+import { PlanReporter, type ProblemReporter } from './plan-report.js';
+import { plan, type HeldDeletion, type HostClash } from './plan.js';
+import { writePhases, type Gated } from './write-order.js';
 
 /** Field manager of the default instance `meshbridge` (benchmarks write as it). */
 export const FIELD_MANAGER = fieldManagerFor('meshbridge');
 
 /** How long a write pass runs before a newer snapshot may pre-empt it (see the class contract). */
 export const MIN_PASS_MS = 1000;
-
-const PLURAL: Record<ObservedObject['kind'], string> = {
-  ServiceEntry: 'serviceentries',
-  WorkloadEntry: 'workloadentries',
-};
 
 export interface KubernetesSinkOptions {
   readonly client: KubeClient;
@@ -52,6 +45,11 @@ export interface KubernetesSinkOptions {
   readonly minPassMs?: number | undefined;
   /** Undefined: no election, this replica always writes. */
   readonly leaderElection: Omit<LeaderElectionOptions, 'client' | 'logger' | 'onChange'> | undefined;
+  /**
+   * Where host clashes go as coded problems (MB_HOST_CONFLICT, under the registry of our
+   * resource), e.g. the app's ProblemLog behind /debug/problems. Undefined: logged by the sink.
+   */
+  readonly problems?: ProblemReporter | undefined;
 }
 
 export interface KubernetesSinkDebug {
@@ -91,14 +89,12 @@ export interface KubernetesSinkDebug {
  */
 export class KubernetesSink {
   readonly name = 'kubernetes';
-  private readonly o: KubernetesSinkOptions;
-  private readonly caches: Record<ObservedObject['kind'], ObjectCache>;
-  /** Cluster-wide caches of this instance's objects (cleanupClusterWide), else undefined. */
-  private readonly wide: Record<ObservedObject['kind'], ObjectCache> | undefined;
-  private readonly targeted: ReadonlySet<string>;
+  private readonly options: KubernetesSinkOptions;
+  private readonly view: ClusterView;
   private readonly elector: LeaderElector | undefined;
   private readonly written = new Map<string, number>();
   private readonly pending = new PendingWrites();
+  private readonly writer: ObjectWriter;
   private requested = false;
   private running = false;
   private signal: AbortSignal | undefined;
@@ -106,37 +102,19 @@ export class KubernetesSink {
     clashes: [],
     held: [],
   };
-  private counts = { apply: 0, delete: 0, failed: 0 };
   private readonly reporter: PlanReporter;
 
   constructor(options: KubernetesSinkOptions) {
-    this.o = options;
-    this.reporter = new PlanReporter(options.logger, options.metrics, options.maxDeletePercent);
-    const mk = (kind: ObservedObject['kind']): ObjectCache =>
-      new ObjectCache({
-        client: options.client,
-        kind,
-        plural: PLURAL[kind],
-        namespaces: options.namespaces,
-        logger: options.logger,
-        onChange: () => this.request(),
-      });
-    this.caches = { ServiceEntry: mk('ServiceEntry'), WorkloadEntry: mk('WorkloadEntry') };
-    this.targeted = new Set(options.namespaces);
-    const mkWide = (kind: ObservedObject['kind']): ObjectCache =>
-      new ObjectCache({
-        client: options.client,
-        kind,
-        plural: PLURAL[kind],
-        namespaces: [],
-        // Only our instance's: a legacy object outside the targeted namespaces may be another
-        // pre-instance deployment's (same registry names), so it is never adopted from here.
-        labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE},${OwnershipLabel.INSTANCE}=${options.instance}`,
-        optional: true,
-        logger: options.logger,
-        onChange: () => this.request(),
-      });
-    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? { ServiceEntry: mkWide('ServiceEntry'), WorkloadEntry: mkWide('WorkloadEntry') } : undefined;
+    this.options = options;
+    this.reporter = new PlanReporter(options.logger, options.metrics, options.maxDeletePercent, options.problems);
+    this.view = new ClusterView({
+      client: options.client,
+      logger: options.logger,
+      instance: options.instance,
+      namespaces: options.namespaces,
+      cleanupClusterWide: options.cleanupClusterWide,
+      onChange: () => this.request(),
+    });
     this.elector =
       options.leaderElection === undefined
         ? undefined
@@ -149,18 +127,27 @@ export class KubernetesSink {
               if (leader) this.request();
             },
           });
+    this.writer = new ObjectWriter({
+      client: options.client,
+      store: options.store,
+      logger: options.logger,
+      metrics: options.metrics,
+      instance: options.instance,
+      view: this.view,
+      pending: this.pending,
+      written: this.written,
+      isLeader: () => this.isLeader(),
+      signal: () => this.signal,
+    });
   }
 
   async start(signal: AbortSignal): Promise<void> {
     this.signal = signal;
-    await this.o.client.init();
-    this.caches.ServiceEntry.start(signal);
-    this.caches.WorkloadEntry.start(signal);
-    this.wide?.ServiceEntry.start(signal);
-    this.wide?.WorkloadEntry.start(signal);
+    await this.options.client.init();
+    this.view.start(signal);
     if (this.elector !== undefined) this.elector.start(signal);
-    else this.o.metrics.kubeLeader.set(1);
-    const unsubscribe = this.o.store.subscribe(() => this.request());
+    else this.options.metrics.kubeLeader.set(1);
+    const unsubscribe = this.options.store.subscribe(() => this.request());
     signal.addEventListener('abort', unsubscribe, { once: true });
     this.request();
   }
@@ -170,19 +157,7 @@ export class KubernetesSink {
   }
 
   cachesSynced(): boolean {
-    const wide = this.wide === undefined || (this.wide.ServiceEntry.hasSynced() && this.wide.WorkloadEntry.hasSynced());
-    return wide && this.caches.ServiceEntry.hasSynced() && this.caches.WorkloadEntry.hasSynced();
-  }
-
-  /** Every object the reconcile considers: the targeted namespaces, plus ours elsewhere. */
-  private observed(): Map<string, ObservedObject> {
-    const out = new Map<string, ObservedObject>([...this.caches.ServiceEntry.objects(), ...this.caches.WorkloadEntry.objects()]);
-    if (this.wide !== undefined) {
-      for (const c of [this.wide.ServiceEntry, this.wide.WorkloadEntry]) {
-        for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
-      }
-    }
-    return out;
+    return this.view.synced();
   }
 
   debugState(): KubernetesSinkDebug {
@@ -193,7 +168,7 @@ export class KubernetesSink {
       lastSnapshotVersion: this.debug.lastVersion,
       clashes: this.debug.clashes,
       held: this.debug.held,
-      writes: { ...this.counts },
+      writes: { ...this.writer.counts },
     };
   }
 
@@ -215,7 +190,7 @@ export class KubernetesSink {
         try {
           await this.reconcile();
         } catch (e) {
-          this.o.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'kubernetes reconcile failed; retrying');
+          this.options.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'kubernetes reconcile failed; retrying');
           setTimeout(() => this.request(), 2000).unref();
         }
       }
@@ -225,27 +200,27 @@ export class KubernetesSink {
   }
 
   private async reconcile(): Promise<void> {
-    const snap = this.o.store.current();
+    const snap = this.options.store.current();
     if (snap === undefined || !this.cachesSynced() || !this.isLeader() || this.signal?.aborted === true) return;
     const desired: IstioResource[] = [];
     for (const ks of snap.kinds.values()) for (const r of ks.resources.values()) desired.push(r);
-    const observed = this.observed();
+    const observed = this.view.objects();
     const p = plan({
       desired,
       observed,
-      instance: this.o.instance,
-      registries: new Set(this.o.registries),
+      instance: this.options.instance,
+      registries: new Set(this.options.registries),
       written: this.written,
-      maxDeletePercent: this.o.maxDeletePercent,
+      maxDeletePercent: this.options.maxDeletePercent,
     });
-    this.reporter.report(p.clashes, p.held);
+    this.reporter.report(p.clashes, p.held, (key) => registryOf(desired, key));
     const started = Date.now();
     this.pending.plan([...p.apply.map((r) => r.key), ...p.remove.map((o) => o.key)], started);
     this.showPending(started);
-    const minPassMs = this.o.minPassMs ?? MIN_PASS_MS;
+    const minPassMs = this.options.minPassMs ?? MIN_PASS_MS;
     let preempted = false;
     const stop = (): boolean => {
-      if (!preempted && this.o.store.current() !== snap && Date.now() - started >= minPassMs) preempted = true;
+      if (!preempted && this.options.store.current() !== snap && Date.now() - started >= minPassMs) preempted = true;
       return preempted;
     };
     const raw = writePhases(p, desired, observed);
@@ -256,7 +231,7 @@ export class KubernetesSink {
       removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
       removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
     };
-    const id = { instance: this.o.instance, registries: new Set(this.o.registries) };
+    const id = { instance: this.options.instance, registries: new Set(this.options.registries) };
     const legacy = (key: string): boolean => {
       const o = observed.get(key);
       return o !== undefined && ownershipOf(o, id) === 'legacy';
@@ -278,137 +253,38 @@ export class KubernetesSink {
     // A pre-empted pass starts no further phase (their gates would wait on writes never tried).
     const steps: (() => Promise<void>)[] = [
       () =>
-        runPool(phases.applyWorkloadEntries, this.o.concurrency, async (r) => {
-          if (await this.apply(r, legacy(r.key), snap)) ok.add(r.key);
+        runPool(phases.applyWorkloadEntries, this.options.concurrency, async (r) => {
+          if (await this.writer.apply(r, legacy(r.key), snap)) ok.add(r.key);
         }, stop),
       () =>
-        runPool(phases.applyServiceEntries.filter(gated), this.o.concurrency, async (g) => {
-          if (await this.apply(g.item, legacy(g.item.key), snap)) ok.add(g.item.key);
+        runPool(phases.applyServiceEntries.filter(gated), this.options.concurrency, async (g) => {
+          if (await this.writer.apply(g.item, legacy(g.item.key), snap)) ok.add(g.item.key);
         }, stop),
-      () => runPool(phases.removeServiceEntries, this.o.concurrency, (o) => this.remove(o), stop),
-      () => runPool(phases.removeWorkloadEntries.filter(gated), this.o.concurrency, (g) => this.remove(g.item), stop),
+      () => runPool(phases.removeServiceEntries, this.options.concurrency, (o) => this.writer.remove(o), stop),
+      () => runPool(phases.removeWorkloadEntries.filter(gated), this.options.concurrency, (g) => this.writer.remove(g.item), stop),
     ];
     for (const step of steps) if (!stop()) await step();
     this.showPending(Date.now());
     if (preempted) {
       // The newer snapshot's publish requested the next pass already; it re-plans what is left.
-      this.o.metrics.kubePassesPreempted.inc();
-      this.o.logger.debug({ snapshot: snap.version, owed: this.pending.size }, 'kubernetes write pass pre-empted by a newer snapshot');
+      this.options.metrics.kubePassesPreempted.inc();
+      this.options.logger.debug({ snapshot: snap.version, owed: this.pending.size }, 'kubernetes write pass pre-empted by a newer snapshot');
     }
     this.debug = { ...this.debug, clashes: p.clashes, held: p.held, lastReconcile: new Date().toISOString(), lastVersion: snap.version };
     if (p.apply.length > 0 || p.remove.length > 0) {
-      this.o.logger.info({ applied: p.apply.length, deleted: p.remove.length, deferred, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
+      this.options.logger.info({ applied: p.apply.length, deleted: p.remove.length, deferred, unchanged: p.unchanged, snapshot: snap.version }, 'kubernetes sink reconciled');
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
     if (retry) setTimeout(() => this.request(), 2000).unref();
   }
 
   private showPending(now: number): void {
-    this.o.metrics.kubePendingWrites.set(this.pending.size);
-    this.o.metrics.kubePendingOldest.set(this.pending.oldestAgeMs(now) / 1000);
+    this.options.metrics.kubePendingWrites.set(this.pending.size);
+    this.options.metrics.kubePendingOldest.set(this.pending.oldestAgeMs(now) / 1000);
   }
+}
 
-  /** Server-side apply of `planned` (latest wins: newestContent) with our instance label; true when it succeeded. */
-  private async apply(planned: IstioResource, adopting: boolean, snap: Snapshot): Promise<boolean> {
-    if (!this.isLeader()) return false;
-    const r = newestContent(planned, snap, this.o.store.current());
-    if (r === undefined) return false;
-    const body = {
-      apiVersion: ISTIO_API_VERSION,
-      kind: r.kind,
-      metadata: { name: r.name, namespace: r.namespace, labels: { ...r.labels, [OwnershipLabel.INSTANCE]: this.o.instance }, annotations: r.annotations },
-      spec: r.spec,
-    };
-    try {
-      const res = await this.o.client.request({
-        method: 'PATCH',
-        path: `/apis/networking.istio.io/v1/namespaces/${r.namespace}/${PLURAL[r.kind]}/${r.name}`,
-        query: { fieldManager: fieldManagerFor(this.o.instance), force: true },
-        body,
-        contentType: 'application/apply-patch+yaml',
-        retryConflict: true,
-        fence: () => this.isLeader(),
-        ...(this.signal !== undefined ? { signal: this.signal } : {}),
-      });
-      const obs = observe(r.kind, res);
-      this.pending.done(r.key);
-      if (obs !== undefined) {
-        this.written.set(r.key, obs.generation);
-        this.caches[r.kind].record(obs);
-      }
-      this.counts.apply++;
-      this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'ok' });
-      if (adopting) await this.releaseLegacyManager(r);
-      return true;
-    } catch (e) {
-      if (this.fenced(e)) return false;
-      this.counts.failed++;
-      this.o.metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'error' });
-      this.o.logger.error({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'server-side apply failed');
-      return false;
-    }
-  }
-
-  /**
-   * After adopting a legacy object: applies an empty configuration as the pre-instance field
-   * manager, which gives up every field it co-owns with ours (the values stay, ours alone), so
-   * that a field we later drop is really removed. Must run only after our own apply succeeded.
-   * A failure is logged and left: the object is ours either way.
-   */
-  private async releaseLegacyManager(r: IstioResource): Promise<void> {
-    try {
-      await this.o.client.request({
-        method: 'PATCH',
-        path: `/apis/networking.istio.io/v1/namespaces/${r.namespace}/${PLURAL[r.kind]}/${r.name}`,
-        query: { fieldManager: LEGACY_FIELD_MANAGER },
-        body: { apiVersion: ISTIO_API_VERSION, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } },
-        contentType: 'application/apply-patch+yaml',
-        fence: () => this.isLeader(),
-        ...(this.signal !== undefined ? { signal: this.signal } : {}),
-      });
-    } catch (e) {
-      if (this.fenced(e)) return;
-      this.o.logger.warn({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'adopted a legacy object but could not release its old field manager');
-    }
-  }
-
-  private async remove(o: ObservedObject): Promise<void> {
-    if (!this.isLeader()) return;
-    try {
-      await this.o.client.request({
-        method: 'DELETE',
-        path: `/apis/networking.istio.io/v1/namespaces/${o.namespace}/${PLURAL[o.kind]}/${o.name}`,
-        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: o.resourceVersion }, propagationPolicy: 'Background' },
-        fence: () => this.isLeader(),
-        ...(this.signal !== undefined ? { signal: this.signal } : {}),
-      });
-      this.counts.delete++;
-      this.pending.done(o.key);
-      this.written.delete(o.key);
-      this.caches[o.kind].forget(o.key);
-      this.wide?.[o.kind].forget(o.key);
-      this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'ok' });
-    } catch (e) {
-      if (this.fenced(e)) return;
-      const status = apiError(e)?.status;
-      if (status === 404) {
-        this.pending.done(o.key);
-        this.caches[o.kind].forget(o.key);
-        this.wide?.[o.kind].forget(o.key);
-        return;
-      }
-      // 409: changed since we saw it; the watch brings the new state and the next pass re-plans.
-      this.counts.failed++;
-      this.o.metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'error' });
-      this.o.logger.warn({ resource: o.key, status, err: e instanceof Error ? e.message : String(e) }, 'delete failed');
-    }
-  }
-
-  /** A write the fence stopped (leadership lost while it waited): counted, not a failure. */
-  private fenced(e: unknown): boolean {
-    if (!(e instanceof MeshbridgeError) || e.code !== ErrorCode.KUBE_FENCED) return false;
-    this.o.metrics.kubeWritesFenced.inc();
-    this.o.logger.debug({ code: e.code }, e.message); // 'lost leadership' is logged once by the elector
-    return true;
-  }
+/** The registry label of the desired resource `key` ('' when none). */
+function registryOf(desired: readonly IstioResource[], key: string): string {
+  return desired.find((r) => r.key === key)?.labels[OwnershipLabel.REGISTRY] ?? '';
 }

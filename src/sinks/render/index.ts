@@ -4,4 +4,4 @@ export { renderYaml, renderDocument, orderedResources, compareResources } from '
 export { FolderWriter } from './folder.js';
 export type { FolderSyncResult, FolderFailure } from './folder.js';
 export { fileNameOf, FILE_PATTERN } from './files.js';
-export { RENDER_WRITES_METRIC } from './metrics.js';
+export { RENDER_WRITES_METRIC } from '../../observability/metrics.js';

@@ -11,7 +11,7 @@ import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { RenderSink } from './sink.js';
 import { FolderWriter } from './folder.js';
 import { fileNameOf } from './files.js';
-import { RENDER_WRITES_METRIC } from './metrics.js';
+import { RENDER_WRITES_METRIC } from './index.js';
 import { resource, serviceEntry, workloadEntry } from './fixtures.js';
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {

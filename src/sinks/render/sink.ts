@@ -4,7 +4,6 @@ import type { Logger, Metrics } from '../../observability/index.js';
 import type { Snapshot, SnapshotStore } from '../../snapshot/index.js';
 import type { Sink } from '../types.js';
 import { FolderWriter } from './folder.js';
-import { renderWrites, type RenderWrites } from './metrics.js';
 import { orderedResources, renderYaml } from './yaml.js';
 
 export interface RenderSinkOptions {
@@ -49,9 +48,9 @@ export interface RenderSinkDebug {
 export class RenderSink implements Sink {
   readonly name = 'render';
   readonly done: Promise<void>;
-  private readonly o: RenderSinkOptions;
+  private readonly options: RenderSinkOptions;
   private readonly folder: FolderWriter | undefined;
-  private readonly writes: RenderWrites;
+  private readonly writes: Metrics['renderWrites'];
   private resolveDone: () => void = () => undefined;
   private rejectDone: (e: unknown) => void = () => undefined;
   private pending: Snapshot | undefined;
@@ -62,9 +61,9 @@ export class RenderSink implements Sink {
   private state: { lastVersion?: string; lastSequence?: number; lastWriteTime?: string; files?: number; failures: number; lastError?: MeshbridgeError } = { failures: 0 };
 
   constructor(options: RenderSinkOptions) {
-    this.o = options;
+    this.options = options;
     this.folder = options.out !== undefined ? new FolderWriter(options.out) : undefined;
-    this.writes = renderWrites(options.metrics);
+    this.writes = options.metrics.renderWrites;
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -83,13 +82,13 @@ export class RenderSink implements Sink {
       if (e !== this.reportedStreamError) this.fail(new MeshbridgeError(ErrorCode.RENDER_WRITE, `output stream failed: ${describeError(e)}`, { cause: e }), 'stream');
     };
     stream?.on('error', onStreamError);
-    const unsubscribe = this.o.store.subscribe((snap) => this.schedule(snap));
+    const unsubscribe = this.options.store.subscribe((snap) => this.schedule(snap));
     this.unsubscribe = () => {
       unsubscribe();
       stream?.off('error', onStreamError);
     };
     signal.addEventListener('abort', () => this.finish(), { once: true });
-    const first = this.o.store.current();
+    const first = this.options.store.current();
     if (first !== undefined) this.schedule(first);
     return Promise.resolve();
   }
@@ -98,8 +97,8 @@ export class RenderSink implements Sink {
     const s = this.state;
     return {
       mode: this.folder === undefined ? 'stream' : 'folder',
-      out: this.o.out,
-      once: this.o.once === true,
+      out: this.options.out,
+      once: this.options.once === true,
       lastVersion: s.lastVersion,
       lastSequence: s.lastSequence,
       lastWriteTime: s.lastWriteTime,
@@ -110,7 +109,7 @@ export class RenderSink implements Sink {
   }
 
   private stream(): Writable {
-    return this.o.stream ?? process.stdout;
+    return this.options.stream ?? process.stdout;
   }
 
   private schedule(snap: Snapshot): void {
@@ -126,7 +125,7 @@ export class RenderSink implements Sink {
       const snap = this.pending;
       this.pending = undefined;
       const ok = await this.write(snap);
-      if (this.o.once === true) {
+      if (this.options.once === true) {
         if (ok) this.finish();
         else this.finish(this.state.lastError);
       }
@@ -176,8 +175,8 @@ export class RenderSink implements Sink {
     if (res.written.length > 0) this.writes.inc({ op: 'write', result: 'ok' }, res.written.length);
     if (res.deleted.length > 0) this.writes.inc({ op: 'delete', result: 'ok' }, res.deleted.length);
     for (const f of res.errors) this.fail(f.error, f.op);
-    this.o.logger.info(
-      { out: this.o.out, version: snap.version, written: res.written.length, deleted: res.deleted.length, unchanged: res.unchanged, failed: res.errors.length },
+    this.options.logger.info(
+      { out: this.options.out, version: snap.version, written: res.written.length, deleted: res.deleted.length, unchanged: res.unchanged, failed: res.errors.length },
       'rendered snapshot to folder',
     );
     this.noteWritten(snap, resources.length - res.errors.length);
@@ -195,6 +194,6 @@ export class RenderSink implements Sink {
     this.state.failures += 1;
     this.state.lastError = err;
     this.writes.inc({ op, result: 'error' });
-    this.o.logger.error({ code: err.code, path: err.path, err: err.cause }, err.message);
+    this.options.logger.error({ code: err.code, path: err.path, err: err.cause }, err.message);
   }
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 import { messageType, ProtoName } from '../../proto/index.js';
 import { resourceKey, ResourceKind, type IstioResource } from '../../snapshot/index.js';
-import { encodeBody } from './body.js';
+import { encodeBody } from './spec-encoding.js';
 import { decodeDiscoveryRequest } from './messages.js';
 
 /**

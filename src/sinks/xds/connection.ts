@@ -2,7 +2,7 @@ import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
 import type { DiscoveryRequestMessage, NodeInfo } from './messages.js';
-import { OutgoingResponse, type ResponseFrame } from './response-frame.js';
+import { OutgoingResponse, type ResponseFrame } from './kind-frame.js';
 import {
   ReplyState,
   RequestClass,

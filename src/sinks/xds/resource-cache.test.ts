@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { messageType, ProtoName } from '../../proto/index.js';
 import { SnapshotStore, resourceKey, type IstioResource, type ResourceKind } from '../../snapshot/index.js';
-import { encodeBody } from './body.js';
+import { encodeBody } from './spec-encoding.js';
 import { ResourceCache, encodeResourceAny } from './resource-cache.js';
-import { OutgoingResponse } from './response-frame.js';
+import { OutgoingResponse } from './kind-frame.js';
 
 function res(kind: ResourceKind, name: string, spec: Record<string, unknown>, version = `v-${JSON.stringify(spec).length}`): IstioResource {
   return { kind, namespace: 'ns', name, key: resourceKey(kind, 'ns', name), labels: { a: 'b' }, annotations: {}, spec, version };

@@ -1,9 +1,9 @@
 import protobuf from 'protobufjs';
 import { messageType, ProtoName, TypeUrl } from '../../proto/index.js';
 import type { IstioResource, KindSnapshot, ResourceKind, Snapshot } from '../../snapshot/index.js';
-import { bodyTypeUrl, encodeBody } from './body.js';
-import { encodeAny, frameResource } from './response.js';
-import { ResponseFrame } from './response-frame.js';
+import { bodyTypeUrl, encodeBody } from './spec-encoding.js';
+import { encodeAny, frameResource } from './response-assembly.js';
+import { ResponseFrame } from './kind-frame.js';
 
 /** Where one resource's framed bytes live: a range of the frame its kind was last built into. */
 interface Entry {

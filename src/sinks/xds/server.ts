@@ -4,8 +4,7 @@ import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js
 import type { Sink } from '../types.js';
 import { Connection, type AdsCall, type ConnectionContext, type XdsClientDebug } from './connection.js';
 import { verifyCodec } from './codec-check.js';
-import { typeContent } from './content.js';
-import { nackCounter } from './nack-metric.js';
+import { typeContent } from './type-content.js';
 import { XdsDefaults, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { ResourceCache, type ResourceCacheStats } from './resource-cache.js';
 import { adsServiceDefinition } from './service.js';
@@ -67,14 +66,13 @@ export class XdsServer implements Sink {
           'resource left out of the xDS response: its spec cannot be encoded',
         ),
     });
-    const nacks = nackCounter(options.metrics);
     this.ctx = {
       serving: () => this.serving,
       content: (typeUrl) => typeContent(options.store, this.cache, typeUrl),
       nonces: this.nonces,
       metrics: options.metrics,
       logger: log,
-      onNack: (typeUrl) => nacks.inc({ type_url: typeUrl }),
+      onNack: (typeUrl) => options.metrics.xdsNacks.inc({ type_url: typeUrl }),
       onClose: (c, reason) => this.forget(c, reason),
     };
     this.stoppedPromise = new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import type { MethodDefinition, ServiceDefinition, handleBidiStreamingCall } from '@grpc/grpc-js';
 import { decodeDiscoveryRequest, type DiscoveryRequestMessage } from './messages.js';
-import type { OutgoingResponse } from './response-frame.js';
+import type { OutgoingResponse } from './kind-frame.js';
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 

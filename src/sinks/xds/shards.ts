@@ -146,13 +146,13 @@ export class ShardedXdsServer implements Sink {
   private readonly split: ShardedStores;
   private readonly servers: readonly XdsServer[];
   private detach: (() => void) | undefined;
-  private readonly o: XdsServerOptions & { readonly shards: number };
+  private readonly options: XdsServerOptions & { readonly shards: number };
   /** Gaps seen at the last check, and those already reported (node -> missing shards text). */
   private lastGaps = new Map<string, string>();
   private reported = new Map<string, string>();
 
   constructor(options: XdsServerOptions & { readonly shards: number }) {
-    this.o = options;
+    this.options = options;
     if (!Number.isInteger(options.shards) || options.shards < 2) throw new MeshbridgeError(ErrorCode.INTERNAL, `ShardedXdsServer needs 2 or more shards, got ${options.shards}`);
     this.split = new ShardedStores(options.store, options.shards);
     const { host, port } = splitAddress(options.address);
@@ -196,14 +196,14 @@ export class ShardedXdsServer implements Sink {
       lasting += 1;
       if (this.reported.get(id) === missing) continue;
       this.reported.set(id, missing);
-      this.o.logger.error(
+      this.options.logger.error(
         { code: ErrorCode.XDS_SHARD_MISSING, nodeId: id, missingShards: missing, shards: this.servers.length },
         `istiod ${id} streams from ${this.servers.length - (gaps.get(id)?.length ?? 0)} of ${this.servers.length} MCP shards: add the missing ones (ports ${(gaps.get(id) ?? []).map((i) => this.servers[i]?.port()).join(', ')}) to its meshConfig.configSources, or it misses their services`,
       );
     }
     for (const id of this.reported.keys()) if (!now.has(id)) this.reported.delete(id);
     this.lastGaps = now;
-    this.o.metrics.xdsShardGaps.set(lasting);
+    this.options.metrics.xdsShardGaps.set(lasting);
   }
 
   canServe(): boolean {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assembleResponse, encodeAny, frameResource } from './response.js';
-import { EMPTY_FRAME, HEAD_ROOM, OutgoingResponse, ResponseFrame, TAIL_ROOM } from './response-frame.js';
+import { assembleResponse, encodeAny, frameResource } from './response-assembly.js';
+import { EMPTY_FRAME, HEAD_ROOM, OutgoingResponse, ResponseFrame, TAIL_ROOM } from './kind-frame.js';
 
 function frameOf(resources: Buffer): ResponseFrame {
   const f = ResponseFrame.allocate(resources.length, 2);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { messageType, ProtoName } from '../../proto/index.js';
-import { assembleResponse, encodeAny, frameResource } from './response.js';
+import { assembleResponse, encodeAny, frameResource } from './response-assembly.js';
 
 test('hand-assembled DiscoveryResponse decodes as the protobufjs message', () => {
   const a = encodeAny('type.googleapis.com/x.A', Buffer.from([1, 2, 3]));

@@ -1,5 +1,7 @@
+// One kind's framed resources held with room for a whole DiscoveryResponse around them
+// (ResponseFrame), and the responses queued on streams that point into such a frame (OutgoingResponse).
 import protobuf from 'protobufjs';
-import { assembleResponse } from './response.js';
+import { assembleResponse } from './response-assembly.js';
 
 const TAG_VERSION_INFO = (1 << 3) | 2;
 const TAG_TYPE_URL = (4 << 3) | 2;

@@ -1,3 +1,4 @@
+// DiscoveryResponse and google.protobuf.Any wire bytes, assembled by hand from cached parts.
 import protobuf from 'protobufjs';
 
 /**

@@ -1,3 +1,4 @@
+// Encoding of a resource's CRD-shaped spec as its Istio proto message (the body of its Any).
 import protobuf from 'protobufjs';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { messageType, ProtoName, TypeUrl } from '../../proto/index.js';

@@ -1,7 +1,8 @@
+// What one xDS type URL holds in the current snapshot: a version and a shared frame.
 import type { SnapshotStore } from '../../snapshot/index.js';
 import type { TypeContent } from './connection.js';
 import type { ResourceCache } from './resource-cache.js';
-import { EMPTY_FRAME } from './response-frame.js';
+import { EMPTY_FRAME } from './kind-frame.js';
 import { kindOfTypeUrl } from './type-url.js';
 
 /**
