@@ -174,6 +174,7 @@ export class App {
       store: this.store,
       logger: logger.child({ sink: 'kubernetes' }),
       metrics: this.metrics,
+      problems: this.problems, // clashes show at /debug/problems and in meshbridge_registry_errors_total
     });
   }
 
