@@ -4,6 +4,7 @@ import { App } from '../app/app.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { createLogger, redactSecrets, registerConfigSecrets, type Logger } from '../observability/index.js';
 import { ExitCode } from './exit-codes.js';
+import { waitForFirstSync } from './first-sync.js';
 import type { CliIO } from './io.js';
 
 /** How long `render` and `check` wait for every registry's first sync. */
@@ -96,7 +97,7 @@ export async function renderCommand(
   const app = await App.create({ config, logger, mode: { type: 'render', out: out ?? config.sinks.render?.out, stream: io.stdout } });
   try {
     await app.start(inner.signal);
-    await app.whenReady(inner.signal, syncTimeoutMs(io));
+    await waitForFirstSync(app, inner.signal, syncTimeoutMs(io), (line) => io.stderr.write(redactSecrets(`meshbridge: ${line}\n`)));
     await app.render?.done;
     return ExitCode.OK;
   } catch (e) {
@@ -130,7 +131,7 @@ export async function checkCommand(
   let synced = true;
   try {
     await app.start(inner.signal);
-    await app.whenReady(inner.signal, syncTimeoutMs(io));
+    await waitForFirstSync(app, inner.signal, syncTimeoutMs(io), (line) => io.stderr.write(redactSecrets(`meshbridge: ${line}\n`)));
   } catch (e) {
     synced = false;
     say(`not ready: ${describeError(e)}\n`);

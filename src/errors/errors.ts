@@ -8,17 +8,30 @@ export interface MeshbridgeErrorOptions {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** Base class of every error Meshbridge raises on purpose. `code` is stable (docs/errors.md). */
+/** Longer paths are shortened in the message (the `path` field keeps them whole). */
+const MESSAGE_PATH_MAX = 120;
+
+function shortPath(path: string): string {
+  return path.length <= MESSAGE_PATH_MAX ? path : `${path.slice(0, 80)}...${path.slice(-30)}`;
+}
+
+/**
+ * Base class of every error Meshbridge raises on purpose. `code` is stable (docs/errors.md).
+ * `message` is `<path>: <reason>` (a path over 120 characters shortened there; `path` holds it
+ * whole), `reason` the text alone.
+ */
 export class MeshbridgeError extends Error {
   readonly code: ErrorCode;
   readonly path: string | undefined;
+  readonly reason: string;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(code: ErrorCode, message: string, options: MeshbridgeErrorOptions = {}) {
-    super(options.path !== undefined ? `${options.path}: ${message}` : message, { cause: options.cause });
+    super(options.path !== undefined ? `${shortPath(options.path)}: ${message}` : message, { cause: options.cause });
     this.name = 'MeshbridgeError';
     this.code = code;
     this.path = options.path;
+    this.reason = message;
     this.details = options.details;
   }
 

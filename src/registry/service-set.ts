@@ -156,7 +156,7 @@ export abstract class ServiceSetRegistry implements Registry {
       this.lastFailure = key;
       report(
         this.synced
-          ? new MeshbridgeError(error.code, `${error.message}; keeping the last known services`, {
+          ? new MeshbridgeError(error.code, `${error.reason}; keeping the last known services`, {
               cause: error,
               ...(error.path !== undefined ? { path: error.path } : {}),
               ...(error.details !== undefined ? { details: error.details } : {}),

@@ -23,7 +23,7 @@ interface Ran {
 /** Runs the CLI to its end (killed after `timeoutMs`). */
 function meshbridge(args: readonly string[], cwd: string, timeoutMs = 20_000): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, MESHBRIDGE_SYNC_TIMEOUT_MS: '5000' } });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, MESHBRIDGE_SYNC_TIMEOUT_MS: '60000' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -132,4 +132,27 @@ test('/readyz?verbose names a stale registry while /readyz stays ok', async () =
   } finally {
     child.kill('SIGTERM');
   }
+});
+
+test('render and check fail at once on a missing or multi-document registry file, in plain words', async () => {
+  const missing = await workdir('registries:\n  - {name: demo, kind: file, file: {path: nothere.yaml}, namespace: demo}\n');
+  // Killed after 20 s: waiting out the 60 s sync timeout would fail this test.
+  const r = await meshbridge(['render', '--config', 'meshbridge.yaml'], missing);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /MB_SOURCE_READ: registry demo cannot sync: .*nothere\.yaml: file does not exist/);
+  const multi = await workdir('registries:\n  - {name: demo, kind: file, file: {path: two.yaml}, namespace: demo}\n');
+  await writeFile(join(multi, 'two.yaml'), 'services: []\n---\nservices: []\n');
+  const c = await meshbridge(['check', '--config', 'meshbridge.yaml'], multi);
+  assert.equal(c.code, 1);
+  assert.match(c.stdout, /more than one YAML document \(---\): a registry file is one document/);
+  assert.doesNotMatch(c.stdout + c.stderr, /parseAllDocuments/, "the YAML library's hint to its callers never shows");
+});
+
+test('render: an output folder that cannot be made is one coded line, no stack trace', async () => {
+  const dir = await workdir(REGISTRY);
+  await writeFile(join(dir, 'afile'), '');
+  const r = await meshbridge(['render', '--config', 'meshbridge.yaml', '--out', 'afile/x'], dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /MB_RENDER_WRITE/);
+  assert.doesNotMatch(r.stderr, /\n\s+at |"stack"/, 'no stack trace');
 });

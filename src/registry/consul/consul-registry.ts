@@ -307,7 +307,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
       // datacenter, not one per watch.
       if (!this.outages.has(dc)) {
         this.outages.add(dc);
-        this.options.context.report(this.hasSynced() ? new MeshbridgeError(e.code, `${e.message}; keeping the last known services`, { cause: e, details: { registry: this.name, datacenter: dc } }) : e);
+        this.options.context.report(this.hasSynced() ? new MeshbridgeError(e.code, `${e.reason}; keeping the last known services`, { cause: e, ...(e.path !== undefined ? { path: e.path } : {}), details: { registry: this.name, datacenter: dc } }) : e);
       }
       this.markDisconnected(e);
     } else {

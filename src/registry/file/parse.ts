@@ -56,7 +56,9 @@ export function parseSource(text: string, file: string, format: SourceFormat): u
   if (err !== undefined) {
     const pos = lineCounter.linePos(err.pos[0]);
     const where = ` (line ${pos.line}, column ${pos.col})`;
-    throw new MeshbridgeError(ErrorCode.SOURCE_PARSE, `not valid YAML${where}: ${err.message.split('\n')[0] ?? ''}`, {
+    // The library's hints speak to its callers ("please use YAML.parseAllDocuments()"), not to users.
+    const message = err.code === 'MULTIPLE_DOCS' ? 'the file holds more than one YAML document (---): a registry file is one document' : (err.message.split('\n')[0] ?? '');
+    throw new MeshbridgeError(ErrorCode.SOURCE_PARSE, `not valid YAML${where}: ${message}`, {
       path: file,
       cause: err,
       details: { line: pos.line, column: pos.col },

@@ -194,6 +194,7 @@ export class RenderSink implements Sink {
     this.state.failures += 1;
     this.state.lastError = err;
     this.writes.inc({ op, result: 'error' });
-    this.options.logger.error({ code: err.code, path: err.path, err: err.cause }, err.message);
+    // The message names the cause already; no stack trace for an operator's typo.
+    this.options.logger.error({ code: err.code, path: err.path }, err.message);
   }
 }
