@@ -78,8 +78,9 @@ const cases: readonly Case[] = [
   { name: 'port object bad number', value: '{"address": "10.0.0.1", "ports": {"h": {"number": 0}}}', problems: [`MB_ENTRY_BAD_PORT ${KEY}: ports.h.number`], kept: false },
   { name: 'unknown protocol', value: '{"address": "10.0.0.1", "ports": {"h": {"number": 1, "protocol": "SOAP"}}}', problems: [`MB_ENTRY_INVALID ${KEY}: ports.h.protocol`], kept: false },
   { name: 'unknown port key', value: '{"address": "10.0.0.1", "ports": {"h": {"number": 1, "proto": "HTTP"}}}', problems: [`MB_ENTRY_INVALID ${KEY}: ports.h.proto`], kept: false },
-  { name: 'negative weight', value: ok(', "weight": -1'), problems: [`MB_ENTRY_INVALID ${KEY}: weight`], kept: false },
-  { name: 'locality 4 parts', value: ok(', "locality": "a/b/c/d"'), problems: [`MB_ENTRY_INVALID ${KEY}: locality`], kept: false },
+  // a bad weight or locality is ignored: the instance stays in the mesh
+  { name: 'negative weight', value: ok(', "weight": -1'), problems: [`MB_ENTRY_INVALID ${KEY}: weight`], kept: true },
+  { name: 'locality 4 parts', value: ok(', "locality": "a/b/c/d"'), problems: [`MB_ENTRY_INVALID ${KEY}: locality`], kept: true },
   { name: 'healthy a string', value: ok(', "healthy": "yes"'), problems: [`MB_ENTRY_INVALID ${KEY}: healthy`], kept: false },
   { name: 'contradicting health', value: ok(', "healthy": true, "health": "unhealthy"'), problems: [`MB_ENTRY_INVALID ${KEY}: health`], kept: false },
   { name: 'empty network', value: ok(', "network": ""'), problems: [`MB_ENTRY_INVALID ${KEY}: network`], kept: false },

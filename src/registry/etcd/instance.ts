@@ -5,7 +5,7 @@ import { Protocol, type Locality } from '../../model/index.js';
 import { normaliseAddress } from '../shared/address.js';
 import { isPortNumber, isRawMap, keySuffix, scalarText, typeName, type RawMap } from '../shared/entry-path.js';
 import type { KeyMatch } from './layout.js';
-import { parseProtocol, placement, protocolFromName, readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
+import { parseProtocol, placement, protocolFromName, readHealth, readLocality, readWeight, type Fail } from '../shared/instance-fields.js';
 
 /**
  * One instance as its etcd value states it (docs/configuration.md, "etcd"): the JSON object
@@ -39,7 +39,6 @@ export interface InstancePort {
 
 const VALUE_KEYS: ReadonlySet<string> = new Set(['address', 'ports', 'labels', 'weight', 'locality', 'network', 'healthy', 'health']);
 const PORT_KEYS: ReadonlySet<string> = new Set(['number', 'protocol']);
-const MAX_WEIGHT = 4294967295;
 
 /** The outcome of parsing one key's value: the record (undefined: skipped) and its problems. */
 
@@ -81,11 +80,8 @@ export function parseInstance(input: ParseInput): Parsed<InstanceRecord> {
     const address = readAddress(raw['address'], fail);
     const ports = readPorts(raw['ports'], fail);
     const labels = readLabels(raw['labels'], add, fail);
-    const weight = raw['weight'];
-    if (weight !== undefined && !(typeof weight === 'number' && Number.isInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT)) {
-      fail(ErrorCode.ENTRY_INVALID, 'weight', `weight must be an integer >= 0, got ${typeName(weight)}`);
-    }
-    const locality = readLocality(raw['locality'], fail, '');
+    const weight = readWeight(raw['weight'], add, '');
+    const locality = readLocality(raw['locality'], add, '');
     const network = raw['network'];
     if (network !== undefined && !(typeof network === 'string' && network.length > 0)) {
       fail(ErrorCode.ENTRY_INVALID, 'network', `network must be a non-empty string, got ${typeName(network)}`);

@@ -2,7 +2,7 @@ import { ErrorCode } from '../../errors/index.js';
 import type { Endpoint, Port } from '../../model/index.js';
 import { normaliseAddress } from '../shared/address.js';
 import { child, keySuffix, isPortNumber, isRawMap, scalarText, typeName, type Problems, type RawMap } from '../shared/entry-path.js';
-import { placement, readHealth, readLocality, type Fail } from '../shared/instance-fields.js';
+import { placement, readHealth, readLocality, readWeight, type Fail } from '../shared/instance-fields.js';
 
 const INSTANCE_KEYS: ReadonlySet<string> = new Set([
   'address',
@@ -15,7 +15,6 @@ const INSTANCE_KEYS: ReadonlySet<string> = new Set([
   'health',
   'id',
 ]);
-const MAX_WEIGHT = 4294967295;
 
 /** What an instance is checked against: its service's surviving ports. */
 export interface InstanceContext {
@@ -47,11 +46,9 @@ export function validateInstance(entry: unknown, here: string, ctx: InstanceCont
     const address = readAddress(entry, fail);
     const ports = readPorts(entry['ports'], ctx, fail);
     const labels = readLabels(entry['labels'], child(here, 'labels'), p, fail);
-    const weight = entry['weight'];
-    if (weight !== undefined && !(typeof weight === 'number' && Number.isInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT)) {
-      fail(ErrorCode.ENTRY_INVALID, '.weight', `weight must be an integer >= 0, got ${typeName(weight)}`);
-    }
-    const locality = readLocality(entry['locality'], fail);
+    const ignore = (code: ErrorCode, suffix: string, message: string): void => p.add(code, `${here}${suffix}`, message);
+    const weight = readWeight(entry['weight'], ignore);
+    const locality = readLocality(entry['locality'], ignore);
     const network = entry['network'];
     if (network !== undefined && !(typeof network === 'string' && network.length > 0)) {
       fail(ErrorCode.ENTRY_INVALID, '.network', `network must be a non-empty string, got ${typeName(network)}`);

@@ -37,29 +37,48 @@ export function placement(weight: unknown, locality: Locality | undefined, netwo
   };
 }
 
+/** Reports a problem with one field, which is then left out: the instance itself is kept. */
+export type Ignore = (code: ErrorCode, suffix: string, message: string) => void;
+
 /**
- * `"region/zone/subzone"` (trailing parts optional, empty parts unset) or a mapping. `sep` joins the field to
- * the entry path ('.' in a file, '' for an etcd value).
+ * `weight`: any number >= 0 (conversion rounds it, clamps it to 1..4294967295 and drains 0:
+ * docs/mapping.md). Anything else is reported and ignored; the instance keeps the default weight.
  */
-export function readLocality(raw: unknown, fail: Fail, sep = '.'): Locality | undefined {
+export function readWeight(raw: unknown, ignore: Ignore, sep = '.'): number | undefined {
   if (raw === undefined) return undefined;
-  let parts: Array<string | undefined>;
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return raw;
+  ignore(ErrorCode.ENTRY_INVALID, `${sep}weight`, `weight must be a number >= 0, got ${typeName(raw)}; weight ignored`);
+  return undefined;
+}
+
+/**
+ * `"region/zone/subzone"` (trailing parts optional, empty parts unset) or a mapping. `sep` joins
+ * the field to the entry path ('.' in a file, '' for an etcd value). A bad locality is reported
+ * and ignored: the instance is kept without one.
+ */
+export function readLocality(raw: unknown, ignore: Ignore, sep = '.'): Locality | undefined {
+  if (raw === undefined) return undefined;
+  const bad = (suffix: string, message: string): undefined => {
+    ignore(ErrorCode.ENTRY_INVALID, `${sep}locality${suffix}`, `${message}; locality ignored`);
+    return undefined;
+  };
+  let parts: Array<unknown>;
   if (typeof raw === 'string') {
     parts = raw.split('/');
-    if (parts.length > 3) fail(ErrorCode.ENTRY_INVALID, `${sep}locality`, `locality "${raw}" has more than region/zone/subzone`);
+    if (parts.length > 3) return bad('', `locality "${raw}" has more than region/zone/subzone`);
   } else if (isRawMap(raw)) {
-    for (const k of Object.keys(raw)) {
-      if (!LOCALITY_KEYS.has(k)) fail(ErrorCode.ENTRY_INVALID, `${sep}locality${keySuffix(k)}`, `unknown locality key "${k}"`);
-    }
-    parts = [raw['region'], raw['zone'], raw['subzone']].map((v, i) => {
-      if (v === undefined || (typeof v === 'string' && !v.includes('/'))) return v;
+    const unknown = Object.keys(raw).find((k) => !LOCALITY_KEYS.has(k));
+    if (unknown !== undefined) return bad(keySuffix(unknown), `unknown locality key "${unknown}"`);
+    parts = [raw['region'], raw['zone'], raw['subzone']];
+    const i = parts.findIndex((v) => v !== undefined && !(typeof v === 'string' && !v.includes('/')));
+    if (i >= 0) {
       const key = ['region', 'zone', 'subzone'][i] ?? '';
-      return fail(ErrorCode.ENTRY_INVALID, `${sep}locality.${key}`, `locality ${key} must be a string without "/", got ${typeName(v)}`);
-    });
+      return bad(`.${key}`, `locality ${key} must be a string without "/", got ${typeName(parts[i])}`);
+    }
   } else {
-    return fail(ErrorCode.ENTRY_INVALID, `${sep}locality`, `locality must be "region/zone/subzone" or a mapping, got ${typeName(raw)}`);
+    return bad('', `locality must be "region/zone/subzone" or a mapping, got ${typeName(raw)}`);
   }
-  const [region, zone, subzone] = parts;
+  const [region, zone, subzone] = parts as Array<string | undefined>;
   const loc: Locality = {
     ...(region ? { region } : {}),
     ...(zone ? { zone } : {}),
