@@ -33,8 +33,8 @@ import { ShardedXdsServer, XdsServer } from '../src/sinks/xds/index.js';
 import { KubeClient } from '../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../src/sinks/kubernetes/sink.js';
 import { ISTIO_API_VERSION } from '../src/snapshot/index.js';
-import { startSidecar, type SidecarClient } from '../test/support/dataplane/sidecar-client.js';
-import { loadPeers, type KubeApi, type PeersModule } from '../test/support/peers.js';
+import { startSidecar, type SidecarClient } from '../test-support/dataplane/sidecar-client.js';
+import { loadPeers, type KubeApi, type PeersModule } from '../test-support/peers.js';
 import { benchService, options, REGISTRY } from './data.js';
 import { Compare, type Bench, type TableResult } from './harness.js';
 

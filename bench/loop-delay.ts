@@ -14,9 +14,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdsClient } from '../test/xds/support/adsc.js';
-import { loadPeers, type PeersModule } from '../test/support/peers.js';
-import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../test/support/meshbridge.js';
+import { AdsClient } from '../test-support/xds/adsc.js';
+import { loadPeers, type PeersModule } from '../test-support/peers.js';
+import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../test-support/meshbridge.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const E = Number(process.argv[3] ?? 10);

@@ -17,7 +17,7 @@ import { ShardedXdsServer, XdsServer, shardOf } from '../src/sinks/xds/index.js'
 import { ResourceCache, encodeResourceAny } from '../src/sinks/xds/resource-cache.js';
 import { assembleResponse, frameResource } from '../src/sinks/xds/response.js';
 import { contentHash } from '../src/util/hash.js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test/xds/support/adsc.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test-support/xds/adsc.js';
 import { benchService, benchServices, resourcesOf, SERVICES } from './data.js';
 import { Compare, Role, formatBytes, formatMs, median, runCase, timeSync, type Bench, type CaseResult } from './harness.js';
 

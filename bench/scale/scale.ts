@@ -27,8 +27,8 @@ import { KubeClient, type WatchEvent } from '../../src/sinks/kubernetes/kube-cli
 import { FIELD_MANAGER } from '../../src/sinks/kubernetes/sink.js';
 import { FileRegistry } from '../../src/registry/file/index.js';
 import { silentLogger } from '../../src/observability/index.js';
-import { ISTIOD_TYPE_URLS_V1 } from '../../test/xds/support/adsc.js';
-import { loadPeers, type KubeApi } from '../../test/support/peers.js';
+import { ISTIOD_TYPE_URLS_V1 } from '../../test-support/xds/adsc.js';
+import { loadPeers, type KubeApi } from '../../test-support/peers.js';
 import { Compare, percentile, type Bench, type CaseResult, type TableResult } from '../harness.js';
 import { RawAdsClient, nowMs, type RawResponse } from './raw-ads.js';
 import { SourceKind, etcdWatchFloor, sourceMissing, startSource, zookeeperWatchFloor, type RealSource } from './sources.js';

@@ -19,8 +19,8 @@ import { buildService as buildEtcdService, parseInstance, templateLayout, type I
 import { buildService as buildZkService, type EndpointPart } from '../../src/registry/zookeeper/build-service.js';
 import { ZOOKEEPER_REGISTRY_KIND } from '../../src/registry/zookeeper/index.js';
 import { interfaceServiceName, parseProviderNode, providerPart } from '../../src/registry/zookeeper/providers.js';
-import { javaUrlEncode, loadZookeeperPeers, type ZookeeperServer } from '../../test/zookeeper/peers.js';
-import { loadPeers, type Etcd } from '../../test/support/peers.js';
+import { javaUrlEncode, loadZookeeperPeers, type ZookeeperServer } from '../../test-support/zookeeper.js';
+import { loadPeers, type Etcd } from '../../test-support/peers.js';
 import { percentile } from '../harness.js';
 import { conversionOptions, registryName, type BridgeSource, type Change } from './protocol.js';
 

@@ -11,7 +11,7 @@
  * invalid label syntax, non-DNS-1123 object names, hosts that are not DNS names.
  */
 import { test } from 'node:test';
-import { celChecks, crdSkip, KNOWN_CEL_RULES, loadSchemas, repoRoot, walk, type Json } from './crd-validator.js';
+import { celChecks, crdSkip, KNOWN_CEL_RULES, loadSchemas, repoRoot, walk, type Json } from '../../test-support/crd-validator.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';

@@ -10,8 +10,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type Etcd, type KubeApi, type PeersModule } from '../support/peers.js';
-import { eventually, kube } from '../support/kube.js';
+import { loadPeers, requirePeers, type Etcd, type KubeApi, type PeersModule } from '../../test-support/peers.js';
+import { eventually, kube } from '../../test-support/kube.js';
 import {
   CHART_DIR,
   cleanupHelm,
@@ -21,7 +21,7 @@ import {
   serverSideApply,
   writeValues,
   type K8sObject,
-} from '../support/helm.js';
+} from '../../test-support/helm.js';
 
 const RELEASE_NS = 'mb-helm';
 const TARGETS = ['mb-helm-a', 'mb-helm-b'];

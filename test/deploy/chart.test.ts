@@ -33,7 +33,7 @@ import {
   type Deployment,
   type K8sObject,
   type PolicyRule,
-} from '../support/helm.js';
+} from '../../test-support/helm.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const skip = requireHelm();

@@ -3,10 +3,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, freePort, get, tempDir, until, writeConfig, renderedObjects } from '../e2e/support.js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
-import { requirePeers } from '../support/peers.js';
-import { EtcdPeer } from './etcd-peer.js';
+import { cli, freePort, get, tempDir, until, writeConfig, renderedObjects } from '../../test-support/cli.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../../test-support/xds/adsc.js';
+import { requirePeers } from '../../test-support/peers.js';
+import { EtcdPeer } from '../../test-support/etcd.js';
 
 const skip = await requirePeers('etcd');
 

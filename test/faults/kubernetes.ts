@@ -6,10 +6,10 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeApi, PeersModule } from '../support/peers.js';
-import { metricSum, startMeshbridge, writeServices, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { loadZookeeperPeers } from '../zookeeper/peers.js';
-import { fileServices, rssSampler, sleep, SHORT, until, type Row } from './support.js';
+import type { KubeApi, PeersModule } from '../../test-support/peers.js';
+import { metricSum, startMeshbridge, writeServices, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { loadZookeeperPeers } from '../../test-support/zookeeper.js';
+import { fileServices, rssSampler, sleep, SHORT, until, type Row } from '../../test-support/faults.js';
 
 /** The per-service ServiceEntries in `ns` at the API server (shared entries left out). */
 async function serviceEntryNames(peers: PeersModule, api: KubeApi, ns: string): Promise<Set<string>> {

@@ -19,10 +19,10 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { loadPeers, requirePeers, type KubeApi, type Istiod } from '../support/peers.js';
-import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { hostOf, istiodConfigz } from '../support/istiod-view.js';
-import { explain, resolve, startSidecar, summarize, type SidecarClient, type XdsState } from '../support/dataplane/index.js';
+import { loadPeers, requirePeers, type KubeApi, type Istiod } from '../../test-support/peers.js';
+import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { hostOf, istiodConfigz } from '../../test-support/istiod-view.js';
+import { explain, resolve, startSidecar, summarize, type SidecarClient, type XdsState } from '../../test-support/dataplane/index.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istiod');
 const DEADLINE = 60_000;

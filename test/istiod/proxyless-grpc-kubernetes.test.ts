@@ -4,6 +4,6 @@
  * istiod in Kubernetes mode -> a proxyless gRPC client (@grpc/grpc-js-xds) -> real gRPC servers on
  * loopback. The checks are in test/support/proxyless-suite.ts.
  */
-import { proxylessSuite } from '../support/proxyless-suite.js';
+import { proxylessSuite } from '../../test-support/proxyless-suite.js';
 
 await proxylessSuite({ mode: 'kubernetes', namespace: 'mb-grpc-k8s' });

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPeers, requirePeers, type KubeApi, type Etcd, type PeersModule } from '../support/peers.js';
-import { ensureNamespace, kube } from '../support/kube.js';
-import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { AdsClient } from '../xds/support/adsc.js';
+import { loadPeers, requirePeers, type KubeApi, type Etcd, type PeersModule } from '../../test-support/peers.js';
+import { ensureNamespace, kube } from '../../test-support/kube.js';
+import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { AdsClient } from '../../test-support/xds/adsc.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { ConfigMapCheckpointStore, CONFIGMAP_FORMAT } from '../../src/checkpoint/index.js';
 

@@ -8,8 +8,8 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type KubeApi, type Etcd } from '../support/peers.js';
-import { ensureNamespace, eventually, kube, listIstio } from '../support/kube.js';
+import { loadPeers, requirePeers, type KubeApi, type Etcd } from '../../test-support/peers.js';
+import { ensureNamespace, eventually, kube, listIstio } from '../../test-support/kube.js';
 import { KubeClient, type RequestArgs, type WatchEvent } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../../src/sinks/kubernetes/sink.js';
 import { SnapshotStore } from '../../src/snapshot/index.js';

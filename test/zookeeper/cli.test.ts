@@ -4,9 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, freePort, get, tempDir, until as untilAsync, writeConfig, renderedObjects } from '../e2e/support.js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
-import { loadZookeeperPeers, missingPeers, type DubboProvider, type ZookeeperServer } from './peers.js';
+import { cli, freePort, get, tempDir, until as untilAsync, writeConfig, renderedObjects } from '../../test-support/cli.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../../test-support/xds/adsc.js';
+import { loadZookeeperPeers, missingPeers, type DubboProvider, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper', 'dubbo-provider');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Service } from '../../src/model/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { ZookeeperRegistry } from '../../src/registry/zookeeper/index.js';
-import { Recorder, loadZookeeperPeers, missingPeers, sleep, until, type DubboProvider, type ZookeeperServer } from './peers.js';
+import { Recorder, loadZookeeperPeers, missingPeers, sleep, until, type DubboProvider, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper', 'dubbo-provider');

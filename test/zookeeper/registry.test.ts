@@ -11,7 +11,7 @@ import { ErrorCode } from '../../src/errors/index.js';
 import type { Service } from '../../src/model/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { ZookeeperRegistry, type ZookeeperRegistryOptions } from '../../src/registry/zookeeper/index.js';
-import { Recorder, ZkWriter, javaUrlEncode, loadZookeeperPeers, missingPeers, sleep, until, type ZookeeperServer } from './peers.js';
+import { Recorder, ZkWriter, javaUrlEncode, loadZookeeperPeers, missingPeers, sleep, until, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper');

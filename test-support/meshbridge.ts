@@ -7,10 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { MAIN, REPO } from './paths.js';
 
-export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-export const MAIN = join(REPO, 'dist', 'src', 'main.js');
+export { MAIN, REPO };
 
 /** One service of the file registry (docs/file-registry.md); the tests keep to this subset. */
 export interface FileService {

@@ -29,7 +29,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadPeers, requirePeers, type KubeApi, type Istiod } from './peers.js';
 import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
 import { explain, resolve, startSidecar, type Connection, type SidecarClient, type XdsState } from './dataplane/index.js';
-import { loadEureka, type EurekaServer } from '../eureka/support.js';
+import { loadEureka, type EurekaServer } from './eureka.js';
 
 const DEADLINE = 90_000;
 const REG = 'files';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Metrics, silentLogger } from '../../../src/observability/index.js';
-import { SnapshotStore, resourceKey, type IstioResource, type ResourceKind } from '../../../src/snapshot/index.js';
-import { XdsServer, type XdsServerOptions } from '../../../src/sinks/xds/index.js';
+import { Metrics, silentLogger } from '../../src/observability/index.js';
+import { SnapshotStore, resourceKey, type IstioResource, type ResourceKind } from '../../src/snapshot/index.js';
+import { XdsServer, type XdsServerOptions } from '../../src/sinks/xds/index.js';
 
 /** Hand-made IstioResource (the convert module is not used here). */
 export function resource(

@@ -9,10 +9,11 @@ import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
-import { isDnsSubdomain, isLabelKey, isLabelValue, isValidHost, type IstioManifest } from '../../src/convert/index.js';
+import { isDnsSubdomain, isLabelKey, isLabelValue, isValidHost, type IstioManifest } from '../src/convert/index.js';
+import { REPO } from './paths.js';
 
-/** Repository root: this file runs as dist/test/convert/crd-schema.test.js. */
-export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+/** Repository root (with a trailing slash). */
+export const repoRoot = REPO;
 export const crdPath = fileURLToPath(new URL('../shared/istio/crd-all.gen.yaml', `file://${repoRoot}`));
 
 export type Json = Record<string, unknown>;

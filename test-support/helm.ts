@@ -9,14 +9,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { kube } from './kube.js';
+import { PEERS_DIR, REPO } from './paths.js';
 import type { KubeApi } from './peers.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const CHART_DIR = join(REPO, 'deploy', 'helm', 'meshbridge');
-export const HELM_SCRIPT = join(REPO, 'test-support', 'peers.d', 'helm.sh');
+export const HELM_SCRIPT = join(PEERS_DIR, 'peers.d', 'helm.sh');
 
 /** The helm version pinned in test-support/peers.d/helm.sh (`HELM_VERSION=${HELM_VERSION:-vX}`). */
 export function helmVersion(): string {

@@ -9,9 +9,9 @@ import type { MeshbridgeError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { EtcdRegistry, type EtcdRegistryOptions } from '../../src/registry/etcd/index.js';
 import type { RegistryEvent } from '../../src/registry/types.js';
-import { loadPeers, requirePeers } from '../support/peers.js';
-import { EtcdPeer } from './etcd-peer.js';
-import { CutProxy } from './proxy.js';
+import { loadPeers, requirePeers } from '../../test-support/peers.js';
+import { EtcdPeer } from '../../test-support/etcd.js';
+import { CutProxy } from '../../test-support/cut-proxy.js';
 
 const skip = await requirePeers('etcd');
 

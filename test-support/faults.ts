@@ -5,9 +5,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AdsClient } from '../xds/support/adsc.js';
-import type { PeersModule } from '../support/peers.js';
-import { metricSum, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
+import type { AdsClient } from './xds/adsc.js';
+import type { PeersModule } from './peers.js';
+import { metricSum, type FileService, type MeshbridgeProcess } from './meshbridge.js';
 
 export const SE = 'networking.istio.io/v1/ServiceEntry';
 export const SHORT = process.argv.includes('--short');

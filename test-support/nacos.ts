@@ -2,6 +2,8 @@
  * Typed access to test-support/nacos.mjs (the test Nacos server, built by
  * test-support/peers.d/nacos-server.sh). Keep the two in step.
  */
+import { peerModuleUrl } from './paths.js';
+
 export interface NacosServer {
   readonly httpPort: number;
   readonly grpcPort: number;
@@ -48,7 +50,7 @@ export interface NacosModule {
   createNamespace(n: NacosServer, id: string): Promise<void>;
 }
 
-const url = new URL('../../../test-support/nacos.mjs', import.meta.url);
+const url = peerModuleUrl('nacos.mjs');
 
 export async function loadNacos(): Promise<NacosModule> {
   return (await import(url.href)) as NacosModule;

@@ -2,6 +2,8 @@
  * Typed access to test-support/peers.mjs (plain ESM, no build step) for the TypeScript tests.
  * The .mjs file is the single implementation; this only declares its shape (keep the two in step).
  */
+import { peerModuleUrl } from './paths.js';
+
 export type PeerName = 'etcd' | 'kube-apiserver' | 'istiod' | 'istio-crds';
 
 export interface Etcd {
@@ -132,7 +134,7 @@ export interface PeersModule {
   httpRequest(url: string, options?: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number }): Promise<{ status: number; text: string }>;
 }
 
-const url = new URL('../../../test-support/peers.mjs', import.meta.url);
+const url = peerModuleUrl('peers.mjs');
 
 export async function loadPeers(): Promise<PeersModule> {
   return (await import(url.href)) as PeersModule;

@@ -14,7 +14,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPeers } from '../support/peers.js';
+import { loadPeers } from './peers.js';
 
 export interface TlsFiles {
   readonly caFile: string;

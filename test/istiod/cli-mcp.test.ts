@@ -14,10 +14,10 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { loadPeers, requirePeers, type KubeApi, type Istiod, type PeersModule } from '../support/peers.js';
-import { eventually } from '../support/kube.js';
-import { metricSum, startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { STEPS, expectedView, hostOf, istiodConfigz, istiodView, summary } from '../support/istiod-view.js';
+import { loadPeers, requirePeers, type KubeApi, type Istiod, type PeersModule } from '../../test-support/peers.js';
+import { eventually } from '../../test-support/kube.js';
+import { metricSum, startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { STEPS, expectedView, hostOf, istiodConfigz, istiodView, summary } from '../../test-support/istiod-view.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istiod');
 const DEADLINE = 60_000;

@@ -13,10 +13,10 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { loadPeers, requirePeers, type KubeApi, type Etcd, type Istiod, type PeersModule } from '../support/peers.js';
-import { eventually, kube, listIstio, type ListedObject } from '../support/kube.js';
-import { metricSum, startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { STEPS, expectedView, hostOf, istiodView, summary, type HostsView } from '../support/istiod-view.js';
+import { loadPeers, requirePeers, type KubeApi, type Etcd, type Istiod, type PeersModule } from '../../test-support/peers.js';
+import { eventually, kube, listIstio, type ListedObject } from '../../test-support/kube.js';
+import { metricSum, startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { STEPS, expectedView, hostOf, istiodView, summary, type HostsView } from '../../test-support/istiod-view.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds', 'istiod');
 const DEADLINE = 60_000;

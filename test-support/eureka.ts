@@ -4,8 +4,9 @@
  * The .mjs file is the single implementation; this only declares its shape (keep the two in step).
  */
 import assert from 'node:assert/strict';
-import type { MeshbridgeError } from '../../src/errors/index.js';
-import type { RegistryEvent } from '../../src/registry/types.js';
+import type { MeshbridgeError } from '../src/errors/index.js';
+import type { RegistryEvent } from '../src/registry/types.js';
+import { peerModuleUrl } from './paths.js';
 
 export interface EurekaServer {
   /** http://127.0.0.1:PORT/eureka */
@@ -65,7 +66,7 @@ export interface EurekaModule {
   startCountingProxy(target: string): Promise<CountingProxy>;
 }
 
-const url = new URL('../../../test-support/eureka.mjs', import.meta.url);
+const url = peerModuleUrl('eureka.mjs');
 
 export async function loadEureka(): Promise<EurekaModule> {
   return (await import(url.href)) as EurekaModule;

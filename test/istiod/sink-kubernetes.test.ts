@@ -6,8 +6,8 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type KubeApi, type Etcd, type Istiod, type PeersModule } from '../support/peers.js';
-import { eventually } from '../support/kube.js';
+import { loadPeers, requirePeers, type KubeApi, type Etcd, type Istiod, type PeersModule } from '../../test-support/peers.js';
+import { eventually } from '../../test-support/kube.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../../src/sinks/kubernetes/sink.js';
 import { SnapshotStore, resourceKey, ContentHashAnnotation, type IstioResource } from '../../src/snapshot/index.js';

@@ -3,12 +3,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { eventually } from '../support/kube.js';
+import { eventually } from './kube.js';
+import { MAIN, REPO } from './paths.js';
 
-export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-export const MAIN = join(REPO, 'dist', 'src', 'main.js');
+export { MAIN, REPO };
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export function freePort(): Promise<number> {

@@ -9,8 +9,8 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type KubeApi, type PeersModule, type EmptyMcpServer, type Istiod } from '../support/peers.js';
-import { eventually } from '../support/kube.js';
+import { loadPeers, requirePeers, type KubeApi, type PeersModule, type EmptyMcpServer, type Istiod } from '../../test-support/peers.js';
+import { eventually } from '../../test-support/kube.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istiod');
 let peers: PeersModule;

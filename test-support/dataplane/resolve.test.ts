@@ -305,7 +305,7 @@ test('resolve is cheap on one state: thousands of calls (reported, not asserted)
 
 /** The sidecar state the real istiod (1.31-dev, mcp mode) sent; see fixtures/README.md. */
 const fixture = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../../test/support/dataplane/fixtures/istiod-mcp-sidecar.json', import.meta.url)), 'utf8'),
+  readFileSync(fileURLToPath(new URL('../../../test-support/dataplane/fixtures/istiod-mcp-sidecar.json', import.meta.url)), 'utf8'),
 ) as XdsState;
 
 test('real istiod: two TCP services on 20880 without addresses share 0.0.0.0_20880; the older (A) wins', () => {

@@ -4,6 +4,6 @@
  * pinned istiod needs) -> a proxyless gRPC client (@grpc/grpc-js-xds) -> real gRPC servers on
  * loopback. The checks are in test/support/proxyless-suite.ts.
  */
-import { proxylessSuite } from '../support/proxyless-suite.js';
+import { proxylessSuite } from '../../test-support/proxyless-suite.js';
 
 await proxylessSuite({ mode: 'mcp', namespace: 'mb-grpc-mcp' });

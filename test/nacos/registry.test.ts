@@ -6,7 +6,7 @@ import type { Service } from '../../src/model/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { NacosRegistry, type NacosRegistryOptions } from '../../src/registry/nacos/index.js';
 import type { RegistryEvent } from '../../src/registry/types.js';
-import { loadNacos, requireNacos, type NacosModule, type NacosServer } from '../support/nacos.js';
+import { loadNacos, requireNacos, type NacosModule, type NacosServer } from '../../test-support/nacos.js';
 
 // Integration tests against a REAL Nacos 3.1 server (republished modules from Maven Central,
 // built by test-support/peers.d/nacos-server.sh), started on free loopback ports.

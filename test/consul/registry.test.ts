@@ -10,7 +10,7 @@ import type { Service } from '../../src/model/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { ConsulRegistry, type ConsulRegistryOptions } from '../../src/registry/consul/index.js';
 import type { RegistryEvent } from '../../src/registry/types.js';
-import { loadConsul, type ConsulPeer } from './consul-peer.js';
+import { loadConsul, type ConsulPeer } from '../../test-support/consul.js';
 
 const mod = await loadConsul();
 const skip = mod.consulSkipReason();

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import zookeeper from 'node-zookeeper-client';
-import type { MeshbridgeError } from '../../src/errors/index.js';
-import type { RegistryEvent } from '../../src/registry/types.js';
+import type { MeshbridgeError } from '../src/errors/index.js';
+import type { RegistryEvent } from '../src/registry/types.js';
+import { peerModuleUrl } from './paths.js';
 
 export interface ZookeeperServer {
   readonly port: number;
@@ -54,7 +55,7 @@ export interface ZookeeperPeers {
 }
 
 export async function loadZookeeperPeers(): Promise<ZookeeperPeers> {
-  return (await import(new URL('../../../test-support/zookeeper.mjs', import.meta.url).href)) as ZookeeperPeers;
+  return (await import(peerModuleUrl('zookeeper.mjs').href)) as ZookeeperPeers;
 }
 
 /**

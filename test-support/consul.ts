@@ -2,6 +2,8 @@
  * Typed access to test-support/consul.mjs (plain ESM) for the Consul tests. The .mjs file is the
  * implementation; this declares its shape (keep the two in step).
  */
+import { peerModuleUrl } from './paths.js';
+
 export interface ConsulPeer {
   readonly name: 'consul';
   readonly version: string;
@@ -57,7 +59,7 @@ export interface ConsulModule {
   startCountingProxy(target: string): Promise<CountingProxy>;
 }
 
-const url = new URL('../../../test-support/consul.mjs', import.meta.url);
+const url = peerModuleUrl('consul.mjs');
 
 export async function loadConsul(): Promise<ConsulModule> {
   return (await import(url.href)) as ConsulModule;
