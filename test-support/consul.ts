@@ -1,5 +1,5 @@
 /**
- * Typed access to test-support/consul.mjs (plain ESM) for the Consul tests. The .mjs file is the
+ * Typed access to test-support/peers/consul.mjs (plain ESM) for the Consul tests. The .mjs file is the
  * implementation; this declares its shape (keep the two in step).
  */
 import { peerModuleUrl } from './paths.js';

@@ -1,5 +1,5 @@
 /**
- * A real etcd for the etcd adapter's tests: the binary test-support/build-peers.sh caches
+ * A real etcd for the etcd adapter's tests: the binary test-support/peers/build-peers.sh caches
  * (peers.mjs peerPath('etcd')), started here rather than by peers.mjs startEtcd() because these
  * tests need what that helper does not offer: a stop and restart on the same ports with the same
  * data dir, TLS with client certificates, and auth. Binds and advertises 127.0.0.1 only.

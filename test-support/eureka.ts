@@ -1,5 +1,5 @@
 /**
- * Typed access to test-support/eureka.mjs (plain ESM, no build step) plus what the Eureka tests
+ * Typed access to test-support/peers/eureka.mjs (plain ESM, no build step) plus what the Eureka tests
  * share: a recorder of registry events and problems, and polling helpers.
  * The .mjs file is the single implementation; this only declares its shape (keep the two in step).
  */

@@ -1,5 +1,5 @@
 /**
- * The real `helm` CLI for the chart tests (test/deploy): built by test-support/peers.d/helm.sh into
+ * The real `helm` CLI for the chart tests (test/deploy): built by test-support/peers/peers.d/helm.sh into
  * ${MESHBRIDGE_PEERS_CACHE:-~/.cache/meshbridge-peers}/helm-<version>/helm, the version being the
  * HELM_VERSION default in that script (the one place it is pinned). Plus rendering the chart into
  * objects, and server-side apply of those objects to the test kube-apiserver over plain HTTPS.
@@ -17,7 +17,7 @@ import type { KubeApi } from './peers.js';
 export const CHART_DIR = join(REPO, 'deploy', 'helm', 'meshbridge');
 export const HELM_SCRIPT = join(PEERS_DIR, 'peers.d', 'helm.sh');
 
-/** The helm version pinned in test-support/peers.d/helm.sh (`HELM_VERSION=${HELM_VERSION:-vX}`). */
+/** The helm version pinned in test-support/peers/peers.d/helm.sh (`HELM_VERSION=${HELM_VERSION:-vX}`). */
 export function helmVersion(): string {
   const m = /^HELM_VERSION=\$\{HELM_VERSION:-(v[0-9][^}\s]*)\}/m.exec(readFileSync(HELM_SCRIPT, 'utf8'));
   if (m?.[1] === undefined) throw new Error(`no HELM_VERSION default in ${HELM_SCRIPT}`);
@@ -36,7 +36,7 @@ export function helmPath(): string {
 export function requireHelm(): string | undefined {
   const bin = helmPath();
   if (existsSync(bin)) return undefined;
-  const msg = `helm is not built: ${bin} is missing; run bash test-support/peers.d/helm.sh`;
+  const msg = `helm is not built: ${bin} is missing; run bash test-support/peers/peers.d/helm.sh`;
   if (process.env['CI'] === 'true') throw new Error(msg);
   return msg;
 }

@@ -1,6 +1,6 @@
 /**
- * Typed access to test-support/nacos.mjs (the test Nacos server, built by
- * test-support/peers.d/nacos-server.sh). Keep the two in step.
+ * Typed access to test-support/peers/nacos.mjs (the test Nacos server, built by
+ * test-support/peers/peers.d/nacos-server.sh). Keep the two in step.
  */
 import { peerModuleUrl } from './paths.js';
 
@@ -60,7 +60,7 @@ export async function loadNacos(): Promise<NacosModule> {
 export async function requireNacos(): Promise<string | undefined> {
   const m = await loadNacos();
   if (m.nacosAvailable()) return undefined;
-  const msg = `Nacos test server not built (${m.nacosDir()}): run test-support/peers.d/nacos-server.sh`;
+  const msg = `Nacos test server not built (${m.nacosDir()}): run test-support/peers/peers.d/nacos-server.sh`;
   if (process.env['CI'] === 'true') throw new Error(msg);
   return msg;
 }

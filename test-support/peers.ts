@@ -1,5 +1,5 @@
 /**
- * Typed access to test-support/peers.mjs (plain ESM, no build step) for the TypeScript tests.
+ * Typed access to test-support/peers/peers.mjs (plain ESM, no build step) for the TypeScript tests.
  * The .mjs file is the single implementation; this only declares its shape (keep the two in step).
  */
 import { peerModuleUrl } from './paths.js';
@@ -150,12 +150,12 @@ export async function requirePeers(...names: PeerName[]): Promise<string | undef
     peers = await loadPeers();
   } catch (e) {
     if (process.env['CI'] === 'true') throw e;
-    return `test-support/peers.mjs unavailable: ${e instanceof Error ? e.message : String(e)}`;
+    return `test-support/peers/peers.mjs unavailable: ${e instanceof Error ? e.message : String(e)}`;
   }
   const missing: string[] = [];
   for (const n of names) if (!peers.peerAvailable(n)) missing.push(`${n} (${peers.peerPath(n)})`);
   if (missing.length === 0) return undefined;
-  const msg = `peer(s) not built: ${missing.join(', ')}; run test-support/build-peers.sh`;
+  const msg = `peer(s) not built: ${missing.join(', ')}; run test-support/peers/build-peers.sh`;
   if (process.env['CI'] === 'true') throw new Error(msg);
   return msg;
 }

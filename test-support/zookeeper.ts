@@ -1,5 +1,5 @@
 /**
- * Typed access to test-support/zookeeper.mjs (plain ESM, no build step) and the helpers the
+ * Typed access to test-support/peers/zookeeper.mjs (plain ESM, no build step) and the helpers the
  * ZooKeeper tests share. Keep the declarations in step with the .mjs file.
  */
 import assert from 'node:assert/strict';

@@ -245,7 +245,7 @@ async function startKube(): Promise<Kube | string> {
   try {
     const peers = await loadPeers();
     const missing = (['etcd', 'kube-apiserver', 'istio-crds'] as const).filter((n) => !peers.peerAvailable(n));
-    if (missing.length > 0) return `peers not built: ${missing.join(', ')} (test-support/build-peers.sh)`;
+    if (missing.length > 0) return `peers not built: ${missing.join(', ')} (test-support/peers/build-peers.sh)`;
     const api = await peers.startKubeApiserver({ authorization: 'AlwaysAllow' });
     await peers.applyIstioCrds(api);
     // Resources land in the conversion's namespace; the file floor writes to team0.
@@ -818,7 +818,7 @@ export const scaleBench: Bench = {
   description:
     'A bridge process (bench/scale/bridge.ts, forked with --expose-gc) runs FakeRegistries (1 or 3) holding the generated services (10 endpoints each), ' +
     "Meshbridge's Pipeline (quiet period 100 ms, max delay 1,000 ms: the defaults), the XdsServer and, for the Kubernetes route, the KubernetesSink " +
-    'writing to a real kube-apiserver + etcd started from test-support/peers.mjs (Istio CRDs applied; client qps 500, concurrency 8). The bench process ' +
+    'writing to a real kube-apiserver + etcd started from test-support/peers/peers.mjs (Istio CRDs applied; client qps 500, concurrency 8). The bench process ' +
     'observes: a lean istiod-like ADS client (bench/scale/raw-ads.ts: subscribes to every Istio type, ACKs, reads only metadata name/version) and a watch ' +
     'on serviceentries. Every change (one endpoint of one service moves) is stamped in the bridge right before the registry holds it; latency is until the ' +
     "observer sees that entry's new content version (a later version of the same entry counts: it contains the change). Scenarios: full sync, isolated " +
@@ -827,7 +827,7 @@ export const scaleBench: Bench = {
     're-list, convert everything, publish, and server-side apply every object). Floors: one server-side apply round trip, and the file registry\'s own ' +
     'notification latency. CPU s and RSS are the bridge process\'s; push build is the synchronous xDS work of one publish (retain, encode what changed, ' +
     'assemble, grpc-js write) for one ADS stream. Real registries (bench/scale/sources.ts): `Z1-mb` reads 1,000 Dubbo interfaces x 10 providers from a ' +
-    "real ZooKeeper (test-support/zookeeper.mjs) and `E1-mb` 1,000 services x 10 instances (one JSON value per key) from a real etcd, each through Meshbridge's " +
+    "real ZooKeeper (test-support/peers/zookeeper.mjs) and `E1-mb` 1,000 services x 10 instances (one JSON value per key) from a real etcd, each through Meshbridge's " +
     'own adapter; the bench process populates the registry before the bridge starts (ZooKeeper: one multi request per service; etcd: txns of 100 puts), ' +
     'then writes every change itself (ZooKeeper: one multi removing a provider node and creating its replacement; etcd: one put), stamped right before ' +
     'it is sent. These setups add an idle scenario: 10 s without changes, counting the requests the bridge makes to the registry (ZooKeeper: the `cons` ' +

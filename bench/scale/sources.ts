@@ -1,6 +1,6 @@
 /**
- * Real registries as the scale bench's source: a ZooKeeper (Debian's, test-support/zookeeper.mjs)
- * holding Dubbo interface-level providers, or an etcd (test-support/peers.mjs) holding one JSON
+ * Real registries as the scale bench's source: a ZooKeeper (Debian's, test-support/peers/zookeeper.mjs)
+ * holding Dubbo interface-level providers, or an etcd (test-support/peers/peers.mjs) holding one JSON
  * instance per key. The bench process (not the bridge) populates the registry before the bridge
  * starts, writes every change as a provider would, counts the requests the bridge makes to the
  * registry, and predicts each change's ServiceEntry version with the adapters' own pure parse and
@@ -79,7 +79,7 @@ function versionOf(s: Service): { name: string; version: string } {
 /** Why `kind`'s peer cannot run here (undefined: it can). */
 export async function sourceMissing(kind: SourceKind): Promise<string | undefined> {
   if (kind === SourceKind.ZOOKEEPER) return (await loadZookeeperPeers()).zookeeperPeerMissing('zookeeper');
-  return (await loadPeers()).peerAvailable('etcd') ? undefined : 'etcd not built: run test-support/build-peers.sh';
+  return (await loadPeers()).peerAvailable('etcd') ? undefined : 'etcd not built: run test-support/peers/build-peers.sh';
 }
 
 export async function startSource(kind: SourceKind, services: number, endpoints: number): Promise<RealSource> {

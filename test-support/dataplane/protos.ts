@@ -1,6 +1,6 @@
 /**
  * Decoding of the xDS resources a sidecar receives, with the envoy/xds/googleapis protos shipped
- * in @grpc/grpc-js-xds's deps/ (the same files test/xds/support/adsc.ts loads), independent of
+ * in @grpc/grpc-js-xds's deps/ (the same files test-support/xds/adsc.ts loads), independent of
  * src/proto.
  */
 import { existsSync } from 'node:fs';

@@ -16,7 +16,7 @@ export interface SidecarIdentity {
   readonly serviceAccount?: string;
   /** ISTIO_VERSION; default '1.31.0' (istiod gates features on it). */
   readonly istioVersion?: string;
-  /** CLUSTER_ID; default 'Kubernetes' (what test-support/peers.mjs starts istiod with). */
+  /** CLUSTER_ID; default 'Kubernetes' (what test-support/peers/peers.mjs starts istiod with). */
   readonly clusterId?: string;
   /** ISTIO_META_DNS_CAPTURE=true: istiod may give ServiceEntries without addresses a VIP. */
   readonly dnsCapture?: boolean;

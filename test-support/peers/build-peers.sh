@@ -2,7 +2,7 @@
 # Builds the real peers the integration tests start, from Go modules, into a cache outside the
 # repository:  ${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers}/<peer>-<version>/<binary>
 #
-#   test-support/build-peers.sh [etcd|kube-apiserver|istiod|istio-crds|all]...   (default: all)
+#   test-support/peers/build-peers.sh [etcd|kube-apiserver|istiod|istio-crds|all]...   (default: all)
 #
 # Idempotent: a peer whose binary for the pinned version (versions.env) exists is not rebuilt.
 # Needs only Go (GOTOOLCHAIN=local: the installed one) and the Go module proxy. Wrapper modules

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Checks the peers end to end, by hand or in CI after build-peers.sh:
-//   node test-support/check-peers.mjs [etcd|kube|istiod-k8s|istiod-mcp|all]...   (default: all)
+//   node test-support/peers/check-peers.mjs [etcd|kube|istiod-k8s|istiod-mcp|all]...   (default: all)
 // etcd: start, put/get. kube: kube-apiserver (AlwaysAllow and RBAC), Istio CRDs, a namespace and
 // a networking.istio.io/v1 ServiceEntry written and read back, a ServiceEntry with both
 // workloadSelector and endpoints refused (422, CEL rule). istiod-k8s: istiod against that API

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# CI step before the tests: makes sure every real peer of test-support/versions.env is built
+# CI step before the tests: makes sure every real peer of test-support/peers/versions.env is built
 # (etcd, kube-apiserver, istiod, Istio's CRDs), building what is missing into the cache
 # (${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers}), and prints what it found and how
 # long each step took. Exits non-zero when any peer fails to build: in CI a missing peer is a
 # failure (the tests' requirePeers() throws too), never a skip.
 #
-#   test-support/ci-peers.sh            build what is missing
-#   test-support/ci-peers.sh --check    ... then start each peer once (test-support/check-peers.mjs)
+#   test-support/peers/ci-peers.sh            build what is missing
+#   test-support/peers/ci-peers.sh --check    ... then start each peer once (test-support/peers/check-peers.mjs)
 #
 # Cold (empty peer, module and build caches) on 2 cores, the Go-built peers: about 14 min (measured 13.5 and 14.5
 # min, see README.md); it needs about 7 GiB of disk. Warm: a second or two.

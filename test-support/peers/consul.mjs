@@ -1,4 +1,4 @@
-// The real Consul agent for test/consul (built by test-support/peers.d/consul.sh into the peers
+// The real Consul agent for test/consul (built by test-support/peers/peers.d/consul.sh into the peers
 // cache), started as a single-server cluster on free 127.0.0.1 ports, plus the agent API calls a
 // service makes (register with TTL checks, pass/warn/fail, deregister) and a counting HTTP proxy.
 //
@@ -29,7 +29,7 @@ export function consulVersion() {
   if (process.env.MESHBRIDGE_CONSUL_VERSION) return process.env.MESHBRIDGE_CONSUL_VERSION;
   const text = fs.readFileSync(path.join(HERE, 'peers.d', 'consul.sh'), 'utf8');
   const m = /^CONSUL_VERSION=\$\{MESHBRIDGE_CONSUL_VERSION:-([^}]+)\}/m.exec(text);
-  if (!m) throw new Error('cannot read CONSUL_VERSION from test-support/peers.d/consul.sh');
+  if (!m) throw new Error('cannot read CONSUL_VERSION from test-support/peers/peers.d/consul.sh');
   return m[1];
 }
 
@@ -48,7 +48,7 @@ export function consulAvailable() {
 /** false when Consul is built; else the reason to skip. Throws when CI=true (a missing peer fails). */
 export function consulSkipReason() {
   if (consulAvailable()) return false;
-  const msg = `consul is not built (${consulBinary()}); run bash test-support/peers.d/consul.sh`;
+  const msg = `consul is not built (${consulBinary()}); run bash test-support/peers/peers.d/consul.sh`;
   if (process.env.CI === 'true') throw new Error(msg);
   return msg;
 }
@@ -113,7 +113,7 @@ export function makeTlsFiles(dir) {
  */
 export async function startConsul(opts = {}) {
   const bin = consulBinary();
-  if (!consulAvailable()) throw new Error(`consul is not built: ${bin} is missing; run bash test-support/peers.d/consul.sh`);
+  if (!consulAvailable()) throw new Error(`consul is not built: ${bin} is missing; run bash test-support/peers/peers.d/consul.sh`);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'meshbridge-consul-'));
   const logFile = path.join(dir, 'consul.log');
   const [httpPort, serfLan, serfWan, serverPort, httpsPort] = await freePorts(5);

@@ -1,5 +1,5 @@
 // The real Eureka server for test/eureka: a Spring Cloud Netflix Eureka server (source in
-// test-support/eureka-server/, built by test-support/peers.d/eureka-server.sh into the peers
+// test-support/peers/eureka-server/, built by test-support/peers/peers.d/eureka-server.sh into the peers
 // cache), started on a free 127.0.0.1 port, plus the REST calls a Eureka client makes
 // (register, heartbeat, status override, deregister) and a counting HTTP proxy.
 //
@@ -66,7 +66,7 @@ export function eurekaAvailable() {
 /** False when the server can be started, else why not. With CI=true a missing jar throws. */
 export function eurekaSkipReason() {
   if (eurekaAvailable()) return false;
-  const msg = `Eureka server not built (${eurekaJarPath()}); run bash test-support/peers.d/eureka-server.sh`;
+  const msg = `Eureka server not built (${eurekaJarPath()}); run bash test-support/peers/peers.d/eureka-server.sh`;
   if (process.env.CI === 'true') throw new Error(msg);
   return msg;
 }

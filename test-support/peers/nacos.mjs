@@ -1,7 +1,7 @@
 // Starts the test Nacos server (built by peers.d/nacos-server.sh) on free loopback ports, waits
 // until it answers, and offers its HTTP admin API for registering test instances.
 // Every bind is forced to loopback (bind-loopback.so: Nacos binds its gRPC and JRaft ports to the
-// wildcard address and has no setting for it). Used by test/nacos/ through test/support/nacos.ts.
+// wildcard address and has no setting for it). Used by test/nacos/ through test-support/nacos.ts.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -47,7 +47,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {{ auth?: {username: string, password: string}, timeoutMs?: number }} [opts]
  */
 export async function startNacos(opts = {}) {
-  if (!nacosAvailable()) throw new Error(`Nacos test server not built (${nacosDir()}): run test-support/peers.d/nacos-server.sh`);
+  if (!nacosAvailable()) throw new Error(`Nacos test server not built (${nacosDir()}): run test-support/peers/peers.d/nacos-server.sh`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-nacos-'));
   const httpPort = await pickPorts();
   const logFile = path.join(dir, 'server.log');

@@ -1,7 +1,7 @@
 // Starts real peers for integration tests: etcd, kube-apiserver (with Istio's CRDs) and istiod.
-// Plain ESM JavaScript, no build step. The binaries come from test-support/build-peers.sh, which
+// Plain ESM JavaScript, no build step. The binaries come from test-support/peers/build-peers.sh, which
 // caches them in ${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers} by the versions pinned in
-// test-support/versions.env.
+// test-support/peers/versions.env.
 //
 // Contracts:
 // - Every peer binds and advertises 127.0.0.1 only, on ports picked free at start.
@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** @returns {Record<string, string>} the KEY=value pairs of test-support/versions.env */
+/** @returns {Record<string, string>} the KEY=value pairs of test-support/peers/versions.env */
 export function peerVersions() {
   const text = fs.readFileSync(path.join(HERE, 'versions.env'), 'utf8');
   /** @type {Record<string, string>} */
@@ -79,14 +79,14 @@ export function peerAvailable(name) {
 export function peersSkipReason(...names) {
   const missing = names.filter((n) => !peerAvailable(n));
   if (missing.length === 0) return false;
-  const msg = `peer(s) not built: ${missing.map((n) => `${n} (${peerPath(n)})`).join(', ')}; run test-support/build-peers.sh`;
+  const msg = `peer(s) not built: ${missing.map((n) => `${n} (${peerPath(n)})`).join(', ')}; run test-support/peers/build-peers.sh`;
   if (process.env.CI === 'true') throw new Error(msg);
   return msg;
 }
 
 function requirePeer(name) {
   if (!peerAvailable(name)) {
-    throw new Error(`peer '${name}' is not built: ${peerPath(name)} is missing; run test-support/build-peers.sh ${name === 'istio-crds' ? 'istiod' : name}`);
+    throw new Error(`peer '${name}' is not built: ${peerPath(name)} is missing; run test-support/peers/build-peers.sh ${name === 'istio-crds' ? 'istiod' : name}`);
   }
   return peerPath(name);
 }

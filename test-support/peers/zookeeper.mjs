@@ -1,7 +1,7 @@
 // Starts the real peers of test/zookeeper: a ZooKeeper server (Debian's zookeeper package, run by
-// hand with java), a real Apache Dubbo 3.3 provider (test-support/dubbo-provider, built by
+// hand with java), a real Apache Dubbo 3.3 provider (test-support/peers/dubbo-provider, built by
 // peers.d/dubbo-provider.sh), and a TCP proxy to cut one client off ZooKeeper (outages and session
-// expiry of that client only). Plain ESM, no build step; typed by test/zookeeper/peers.ts.
+// expiry of that client only). Plain ESM, no build step; typed by test-support/zookeeper.ts.
 //
 // Contracts:
 // - ZooKeeper binds 127.0.0.1 on a free port (admin server off). Dubbo 3.3 refuses every 127.x
@@ -70,9 +70,9 @@ function ipv6Loopback() {
  * @returns {string | undefined} why the peer cannot run here, or undefined when it can
  */
 export function zookeeperPeerMissing(name) {
-  if (name === 'zookeeper') return zookeeperClasspath() === undefined ? 'ZooKeeper not installed: run test-support/peers.d/zookeeper.sh' : undefined;
+  if (name === 'zookeeper') return zookeeperClasspath() === undefined ? 'ZooKeeper not installed: run test-support/peers/peers.d/zookeeper.sh' : undefined;
   if (!ipv6Loopback()) return 'no IPv6 loopback (::1): the Dubbo provider binds ::1 because Dubbo refuses 127.x';
-  return dubboProviderDir() === undefined ? 'Dubbo provider not built for the current source: run test-support/peers.d/dubbo-provider.sh' : undefined;
+  return dubboProviderDir() === undefined ? 'Dubbo provider not built for the current source: run test-support/peers/peers.d/dubbo-provider.sh' : undefined;
 }
 
 function spawnLogged(cmd, args, opts) {
@@ -112,7 +112,7 @@ export function fourLetter(port, cmd) {
  */
 export async function startZookeeper(opts = {}) {
   const cp = zookeeperClasspath();
-  if (cp === undefined) throw new Error('ZooKeeper is not installed: run test-support/peers.d/zookeeper.sh');
+  if (cp === undefined) throw new Error('ZooKeeper is not installed: run test-support/peers/peers.d/zookeeper.sh');
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'mb-zk-'));
   const [port] = await freePorts(1);
   const logFile = path.join(dir, 'zookeeper.log');
@@ -179,7 +179,7 @@ export async function startZookeeper(opts = {}) {
  */
 export async function startDubboProvider(opts) {
   const home = dubboProviderDir();
-  if (home === undefined) throw new Error('Dubbo provider not built: run test-support/peers.d/dubbo-provider.sh');
+  if (home === undefined) throw new Error('Dubbo provider not built: run test-support/peers/peers.d/dubbo-provider.sh');
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'mb-dubbo-'));
   const [p1, p2] = await freePorts(2);
   const dubboPort = opts.dubboPort ?? p1;

@@ -1,6 +1,6 @@
 /**
- * The Consul adapter against a real Consul server (test-support/peers.d/consul.sh builds it,
- * test-support/consul.mjs starts it on 127.0.0.1). Services are registered through the agent
+ * The Consul adapter against a real Consul server (test-support/peers/peers.d/consul.sh builds it,
+ * test-support/peers/consul.mjs starts it on 127.0.0.1). Services are registered through the agent
  * API with TTL checks, so a test flips health with /v1/agent/check/pass|warn|fail.
  */
 import assert from 'node:assert/strict';

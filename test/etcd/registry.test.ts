@@ -1,5 +1,5 @@
 /**
- * The etcd adapter against a real etcd (the version test-support/build-peers.sh builds), on
+ * The etcd adapter against a real etcd (the version test-support/peers/build-peers.sh builds), on
  * 127.0.0.1 free ports: initial sync, puts and deletes, malformed values, an etcd restart with
  * writes while the watch is down, compaction while disconnected, idle behaviour, TLS and auth.
  */

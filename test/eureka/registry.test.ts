@@ -1,6 +1,6 @@
 /**
- * The Eureka adapter against a real Spring Cloud Netflix Eureka server (test-support/eureka-server,
- * built by test-support/peers.d/eureka-server.sh), started on a free 127.0.0.1 port. Instances are
+ * The Eureka adapter against a real Spring Cloud Netflix Eureka server (test-support/peers/eureka-server,
+ * built by test-support/peers/peers.d/eureka-server.sh), started on a free 127.0.0.1 port. Instances are
  * registered through Eureka's REST API, as Eureka clients do.
  */
 import { after, before, describe, test } from 'node:test';

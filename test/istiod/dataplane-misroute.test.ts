@@ -1,7 +1,7 @@
 /**
  * What a sidecar really does with Meshbridge's ServiceEntries (issue 11), on the MCP route: a file
  * registry -> `meshbridge run` -> a real istiod (mcp mode, services and pods also from a real
- * kube-apiserver) -> a sidecar-posing xDS client (test/support/dataplane) -> the resolver, which
+ * kube-apiserver) -> a sidecar-posing xDS client (test-support/dataplane) -> the resolver, which
  * follows Envoy's listener / filter-chain / route / cluster semantics.
  *
  * The two misroutes issue 11 found, asserted fixed with the default `addresses: providers`; run
@@ -13,7 +13,7 @@
  * test/istiod/dataplane-routing-* check every shape on both routes.
  *
  * Set DATAPLANE_FIXTURE_OUT=<file> to write the sidecar's xDS state as JSON (how
- * test/support/dataplane/fixtures/ was captured).
+ * test-support/dataplane/fixtures/ was captured).
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';

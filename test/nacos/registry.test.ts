@@ -9,7 +9,7 @@ import type { RegistryEvent } from '../../src/registry/types.js';
 import { loadNacos, requireNacos, type NacosModule, type NacosServer } from '../../test-support/nacos.js';
 
 // Integration tests against a REAL Nacos 3.1 server (republished modules from Maven Central,
-// built by test-support/peers.d/nacos-server.sh), started on free loopback ports.
+// built by test-support/peers/peers.d/nacos-server.sh), started on free loopback ports.
 const skip = await requireNacos();
 let m: NacosModule;
 let nacos: NacosServer;

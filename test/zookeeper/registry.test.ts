@@ -1,6 +1,6 @@
 /**
  * The ZooKeeper adapter against a real ZooKeeper server (Debian's zookeeper package, started by
- * test-support/zookeeper.mjs on a free 127.0.0.1 port). Provider nodes are written here directly,
+ * test-support/peers/zookeeper.mjs on a free 127.0.0.1 port). Provider nodes are written here directly,
  * exactly as Dubbo writes them (URL-encoded URLs under /dubbo/<interface>/providers), which also
  * lets the tests write what a broken provider would.
  */

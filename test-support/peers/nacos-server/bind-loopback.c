@@ -4,7 +4,7 @@
  * with no setting to change it; tests must keep every peer on 127.0.0.1.
  *   AF_INET  0.0.0.0 -> 127.0.0.1
  *   AF_INET6 ::      -> ::ffff:127.0.0.1 (Java's sockets are dual-stack: IPV6_V6ONLY off)
- * Built by test-support/peers.d/nacos-server.sh into the peers cache.
+ * Built by test-support/peers/peers.d/nacos-server.sh into the peers cache.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the real Apache Dubbo provider of test/zookeeper (Dubbo 3.3 from Maven Central, source in
-# test-support/dubbo-provider/) into the peers cache:
+# test-support/peers/dubbo-provider/) into the peers cache:
 #
 #   ${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers}/dubbo-provider-<label>/dubbo-provider.jar
 #                                                                             .../lib/*.jar
 #
 # <label> = dubbo<version>-<hash of the source>, so editing the pom or the Java file builds a new
 # folder beside the old one. Run with `java -cp 'dubbo-provider.jar:lib/*' io.meshbridge.testpeer.DubboProvider`
-# (test-support/zookeeper.mjs startDubboProvider does). Idempotent: an existing build is not
+# (test-support/peers/zookeeper.mjs startDubboProvider does). Idempotent: an existing build is not
 # rebuilt. The build runs under `nice -n 19` in a temporary copy of the source under the cache
 # (nothing is written into the repository); ~/.m2 is Maven's download cache. Prints what it did
 # and how long it took; exits non-zero on failure.

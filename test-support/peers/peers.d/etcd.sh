@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What test/etcd needs beyond the etcd binary itself: the binary is built by
-# test-support/build-peers.sh etcd (the version pinned in versions.env, cached under
+# test-support/peers/build-peers.sh etcd (the version pinned in versions.env, cached under
 # ${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers}/etcd-<version>/), which ci-peers.sh runs
 # before this script; this checks it is there (building it when run on its own) and installs the
 # `openssl` command the TLS test uses to make its CA and certificates (Debian's openssl package).

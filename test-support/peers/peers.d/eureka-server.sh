@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real Eureka server of test/eureka (a Spring Cloud Netflix Eureka server from Maven
-# Central, source in test-support/eureka-server/) into the peers cache:
+# Central, source in test-support/peers/eureka-server/) into the peers cache:
 #
 #   ${MESHBRIDGE_PEERS_CACHE:-$HOME/.cache/meshbridge-peers}/eureka-server-<label>/eureka-server.jar
 #

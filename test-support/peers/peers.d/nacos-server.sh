@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the test Nacos server (test-support/nacos-server/) into the peers cache, keyed by version:
+# Builds the test Nacos server (test-support/peers/nacos-server/) into the peers cache, keyed by version:
 #   ${MESHBRIDGE_PEERS_CACHE:-~/.cache/meshbridge-peers}/nacos-server-<version>/
 #     nacos-test-server.jar  lib/*.jar  classpath.txt  bind-loopback.so  build-info.txt  build.log
 # Nacos is not published to Maven Central by Alibaba; the republished modules

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real ZooKeeper server of test/zookeeper: Debian's `zookeeper` package (3.8.x; not
 # `zookeeperd`, which only adds the systemd unit). The tests start it by hand on a free loopback
-# port (test-support/zookeeper.mjs), never as a system service.
+# port (test-support/peers/zookeeper.mjs), never as a system service.
 #
 # Idempotent: does nothing when /usr/share/java/zookeeper.jar exists. Installing needs root (as in
 # CI) or passwordless sudo. Writes the classpath the starter uses to

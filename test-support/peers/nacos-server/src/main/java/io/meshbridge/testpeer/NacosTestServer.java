@@ -13,7 +13,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * Starts a Nacos server without its console, the way Nacos's own bootstrap does for
  * nacos.deployment.type=server: a core context (no web), then the server web context as its child.
- * Settings come from ${nacos.home}/conf/application.properties, written by test-support/nacos.mjs.
+ * Settings come from ${nacos.home}/conf/application.properties, written by test-support/peers/nacos.mjs.
  */
 public final class NacosTestServer {
     private NacosTestServer() {
