@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { eventually } from './kube.js';
+import type { RunConfig } from './meshbridge.js';
 import { MAIN, REPO } from './paths.js';
 
 export { MAIN, REPO };
@@ -55,6 +56,14 @@ export async function writeConfig(dir: string, text: string): Promise<string> {
   const p = join(dir, 'meshbridge.yaml');
   await writeFile(p, text);
   return p;
+}
+
+/**
+ * `meshbridge run` as the CLI tests run it (for writeRunConfig): `registries` served over MCP on
+ * 127.0.0.1:`xds`, the admin server on `admin`, a short debounce (50 ms quiet, 500 ms max), warn logs.
+ */
+export function mcpRunConfig(registries: string, xds: number, admin: number): RunConfig {
+  return { registries, sinks: `  xds: {address: 127.0.0.1:${xds}}`, admin, debounce: { quietPeriodMs: 50, maxDelayMs: 500 }, logLevel: 'warn' };
 }
 
 /** Polls `fn` every 50 ms until it returns a value other than undefined, or throws after `timeoutMs`. */

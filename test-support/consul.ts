@@ -3,6 +3,8 @@
  * implementation; this declares its shape (keep the two in step).
  */
 import { peerModuleUrl } from './paths.js';
+import type { TlsFiles } from './tls.js';
+
 
 export interface ConsulPeer {
   readonly name: 'consul';
@@ -26,14 +28,6 @@ export interface ConsulPeer {
   deregister(serviceId: string): Promise<unknown>;
   check(state: 'pass' | 'warn' | 'fail', checkId: string): Promise<unknown>;
   get(apiPath: string): Promise<unknown>;
-}
-
-export interface TlsFiles {
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly clientCertFile: string;
-  readonly clientKeyFile: string;
 }
 
 export interface ProxyRequest {

@@ -190,8 +190,8 @@ export function crdSkip(): string | false {
   return missing ? `Istio CRD file not found at ${crdPath}; skipped (set CI=true to make this fatal)` : false;
 }
 
-/** Validates manifests (one object set) against the CRDs; returns the problems found. */
-export function crdValidator(): (manifests: readonly IstioManifest[]) => string[] {
+/** Every CRD's openAPIV3Schema compiled by one ajv (the CRDs' own keywords accepted): kind -> validator. */
+export function schemaValidators(): { readonly ajv: Ajv; readonly validators: ReadonlyMap<string, ValidateFunction> } {
   const schemas = loadSchemas();
   const keywords = new Set<string>();
   for (const s of schemas.values()) walk(s, new Set(), keywords);
@@ -199,6 +199,12 @@ export function crdValidator(): (manifests: readonly IstioManifest[]) => string[
   for (const k of keywords) ajv.addKeyword(k);
   const validators = new Map<string, ValidateFunction>();
   for (const [kind, schema] of schemas) validators.set(kind, ajv.compile(schema));
+  return { ajv, validators };
+}
+
+/** Validates manifests (one object set) against the CRDs; returns the problems found. */
+export function crdValidator(): (manifests: readonly IstioManifest[]) => string[] {
+  const { ajv, validators } = schemaValidators();
   return (manifests) => {
     const out: string[] = [];
     for (const m of manifests) {

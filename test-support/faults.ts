@@ -3,11 +3,9 @@
  * report, the size switch, an RSS sampler, what an ADS client posing as istiod holds, waiting,
  * and a Meshbridge config for the MCP route.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AdsClient } from './xds/adsc.js';
 import type { PeersModule } from './peers.js';
-import { metricSum, type FileService, type MeshbridgeProcess } from './meshbridge.js';
+import { metricSum, writeRunConfig, type FileService, type MeshbridgeProcess } from './meshbridge.js';
 
 export const SE = 'networking.istio.io/v1/ServiceEntry';
 export const SHORT = process.argv.includes('--short');
@@ -103,18 +101,7 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
 
 export async function mcpConfig(dir: string, peers: PeersModule, registries: string, extra = ''): Promise<{ config: string; admin: number; xds: number }> {
   const [admin, xds] = (await peers.freePorts(2)) as [number, number];
-  const config = join(dir, 'meshbridge.yaml');
-  await writeFile(
-    config,
-    `registries:
-${registries}
-debounce: {quietPeriodMs: 100, maxDelayMs: 1000}
-sinks:
-  xds: {address: 127.0.0.1:${xds}}
-admin: {address: 127.0.0.1:${admin}}
-log: {level: warn}
-${extra}`,
-  );
+  const config = await writeRunConfig(dir, { registries, sinks: `  xds: {address: 127.0.0.1:${xds}}`, admin, logLevel: 'warn', extra });
   return { config, admin, xds };
 }
 

@@ -1,5 +1,5 @@
 import { request } from 'node:https';
-import type { KubeApi } from './peers.js';
+import { loadPeers, type Etcd, type KubeApi } from './peers.js';
 
 /** A bare HTTPS call to the test API server with the admin token (test helper, no retries). */
 export function kube<T = unknown>(api: KubeApi, method: string, path: string, body?: unknown, contentType = 'application/json', token = api.token): Promise<{ status: number; body: T }> {
@@ -72,4 +72,38 @@ export async function eventually<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** An etcd and a kube-apiserver on it, as most Kubernetes tests and benches start them. */
+export interface KubeCluster {
+  readonly etcd: Etcd;
+  readonly api: KubeApi;
+  /** Stops the API server, then the etcd. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Starts an etcd and a kube-apiserver on it (`authorization` default AlwaysAllow), applies Istio's
+ * CRDs (unless `crds: false`) and creates `namespaces`, in that order. When a step fails, what
+ * started is stopped before the error is thrown.
+ */
+export async function startKubeCluster(
+  options: { readonly namespaces?: readonly string[]; readonly crds?: boolean; readonly authorization?: 'AlwaysAllow' | 'RBAC' } = {},
+): Promise<KubeCluster> {
+  const peers = await loadPeers();
+  const etcd = await peers.startEtcd();
+  let api: KubeApi | undefined;
+  const stop = async (): Promise<void> => {
+    await api?.stop();
+    await etcd.stop();
+  };
+  try {
+    api = await peers.startKubeApiserver({ etcd, authorization: options.authorization ?? 'AlwaysAllow' });
+    if (options.crds !== false) await peers.applyIstioCrds(api);
+    for (const ns of options.namespaces ?? []) await peers.ensureNamespace(api, ns);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { etcd, api, stop };
 }

@@ -31,6 +31,40 @@ export async function writeServices(path: string, services: readonly FileService
   await rename(tmp, path);
 }
 
+export interface RunConfig {
+  /** YAML list items under `registries:` (indented two spaces). */
+  readonly registries: string;
+  /** YAML under `sinks:` (indented two spaces). */
+  readonly sinks: string;
+  /** The admin server: a port on 127.0.0.1, or the address as YAML (e.g. `"127.0.0.1:${ENV:PORT}"`). */
+  readonly admin: number | string;
+  /** Default quiet period 100 ms, max delay 1000 ms (the product defaults). */
+  readonly debounce?: { readonly quietPeriodMs: number; readonly maxDelayMs: number };
+  /** Default info. */
+  readonly logLevel?: string;
+  /** Further top-level YAML, appended as is. */
+  readonly extra?: string;
+}
+
+/** Writes `<dir>/meshbridge.yaml` for `meshbridge run` (or `render`, `check`); resolves with its path. */
+export async function writeRunConfig(dir: string, c: RunConfig): Promise<string> {
+  const config = join(dir, 'meshbridge.yaml');
+  const d = c.debounce ?? { quietPeriodMs: 100, maxDelayMs: 1000 };
+  const admin = typeof c.admin === 'number' ? `127.0.0.1:${c.admin}` : c.admin;
+  await writeFile(
+    config,
+    `registries:
+${c.registries}
+debounce: {quietPeriodMs: ${d.quietPeriodMs}, maxDelayMs: ${d.maxDelayMs}}
+sinks:
+${c.sinks}
+admin: {address: ${admin}}
+log: {level: ${c.logLevel ?? 'info'}}
+${c.extra ?? ''}`,
+  );
+  return config;
+}
+
 export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;

@@ -17,11 +17,10 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import { register as registerXds } from '@grpc/grpc-js-xds';
 import { loadPeers, requirePeers, type KubeApi, type Istiod, type PeersModule } from './peers.js';
 import { eventually } from './kube.js';
-import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
+import { startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
 import { expectedView, hostOf, istiodView } from './istiod-view.js';
 import { echoClient, startEchoServer, tally, type EchoClient, type EchoServer } from './grpc-echo.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
@@ -98,19 +97,11 @@ export async function proxylessSuite(options: ProxylessSuiteOptions): Promise<vo
     const [adminPort, xdsPort] = (await peers.freePorts(2)) as [number, number];
     servicesPath = join(dir, 'services.yaml');
     await writeServices(servicesPath, registry(['echo-a', 'echo-b']));
-    const config = join(dir, 'meshbridge.yaml');
-    const sink = mode === 'mcp' ? `  xds: {address: 127.0.0.1:${xdsPort}}` : `  kubernetes: {kubeconfig: ${api.kubeconfigPath}}`;
-    await writeFile(
-      config,
-      `registries:
-  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 500}, namespace: ${NS}}
-debounce: {quietPeriodMs: 100, maxDelayMs: 1000}
-sinks:
-${sink}
-admin: {address: 127.0.0.1:${adminPort}}
-log: {level: info}
-`,
-    );
+    const config = await writeRunConfig(dir, {
+      registries: `  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 500}, namespace: ${NS}}`,
+      sinks: mode === 'mcp' ? `  xds: {address: 127.0.0.1:${xdsPort}}` : `  kubernetes: {kubeconfig: ${api.kubeconfigPath}}`,
+      admin: adminPort,
+    });
     if (mode === 'mcp') {
       // Meshbridge first: istiod exits at start when nothing listens on its xds:// config source.
       mb = await startMeshbridge({ config, adminPort });

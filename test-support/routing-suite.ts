@@ -25,9 +25,8 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import { loadPeers, requirePeers, type KubeApi, type Istiod } from './peers.js';
-import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
+import { startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
 import { explain, resolve, startSidecar, type Connection, type SidecarClient, type XdsState } from './dataplane/index.js';
 import { loadEureka, type EurekaServer } from './eureka.js';
 
@@ -207,23 +206,12 @@ export async function routingSuite(options: RoutingSuiteOptions): Promise<void> 
     const dir = await tempDir(`meshbridge-routing-${mode}-`);
     const [adminPort, xdsPort] = (await peers.freePorts(2)) as [number, number];
     await writeServices(join(dir, 'services.yaml'), ROUTING_SERVICES);
-    const config = join(dir, 'meshbridge.yaml');
-    const sink =
-      mode === 'mcp'
-        ? `  xds: {address: 127.0.0.1:${shards > 1 ? 0 : xdsPort}, shards: ${shards}}`
-        : `  kubernetes: {kubeconfig: ${api.kubeconfigPath}}`;
-    await writeFile(
-      config,
-      `registries:
-  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 500}, namespace: ${NS}}
-  - {name: eureka, kind: eureka, eureka: {serviceUrls: ["${eureka.url}/"], intervalMs: 500}, namespace: ${NS}}
-debounce: {quietPeriodMs: 100, maxDelayMs: 1000}
-sinks:
-${sink}
-admin: {address: 127.0.0.1:${adminPort}}
-log: {level: info}
-`,
-    );
+    const config = await writeRunConfig(dir, {
+      registries: `  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 500}, namespace: ${NS}}
+  - {name: eureka, kind: eureka, eureka: {serviceUrls: ["${eureka.url}/"], intervalMs: 500}, namespace: ${NS}}`,
+      sinks: mode === 'mcp' ? `  xds: {address: 127.0.0.1:${shards > 1 ? 0 : xdsPort}, shards: ${shards}}` : `  kubernetes: {kubeconfig: ${api.kubeconfigPath}}`,
+      admin: adminPort,
+    });
     if (mode === 'mcp') {
       mb = await startMeshbridge({ config, adminPort });
       // Sharded: each shard picked a free port; istiod lists every one as a config source.

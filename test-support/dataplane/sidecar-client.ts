@@ -7,11 +7,13 @@
  * previous version and recorded in `errors`.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { loadAdsService, type RawResponse, type StreamEnd } from '../xds/ads-service.js';
 import { decodeAny, XDS_INCLUDE_DIRS } from './protos.js';
 import { sidecarNode, sidecarNodeId, type SidecarIdentity } from './sidecar-node.js';
 import { edsNames, rdsNames } from './subscriptions.js';
 import { TYPE_URL, type Cluster, type ClusterLoadAssignment, type Listener, type RouteConfiguration, type XdsState } from './types.js';
+
+export type { StreamEnd };
 
 interface AdsCall {
   write(req: unknown): boolean;
@@ -21,29 +23,11 @@ interface AdsCall {
   cancel(): void;
 }
 
-interface RawResponse {
-  version_info: string;
-  type_url: string;
-  nonce: string;
-  resources: { type_url: string; value: Buffer }[];
-}
-
 let adsService: grpc.ServiceClientConstructor | undefined;
 
 function service(): grpc.ServiceClientConstructor {
   if (adsService !== undefined) return adsService;
-  const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [...XDS_INCLUDE_DIRS],
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } };
-  };
-  adsService = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService;
+  adsService = loadAdsService(XDS_INCLUDE_DIRS);
   return adsService;
 }
 
@@ -58,11 +42,6 @@ interface TypeState {
   nonce: string;
   names: readonly string[];
   responses: number;
-}
-
-export interface StreamEnd {
-  readonly code: number;
-  readonly details: string;
 }
 
 const ORDER = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route] as const;

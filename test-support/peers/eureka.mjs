@@ -19,7 +19,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, logTail, peersCacheDir } from './peers.mjs';
+import { freePorts, killGroup, logTail, peersCacheDir, running } from './peers.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SRC = path.join(HERE, 'eureka-server');
@@ -69,20 +69,6 @@ export function eurekaSkipReason() {
   const msg = `Eureka server not built (${eurekaJarPath()}); run bash test-support/peers/peers.d/eureka-server.sh`;
   if (process.env.CI === 'true') throw new Error(msg);
   return msg;
-}
-
-const running = new Set();
-process.once('exit', () => {
-  for (const child of running) killGroup(child, 'SIGKILL');
-});
-
-function killGroup(child, signal) {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try { child.kill(signal); } catch { /* gone */ }
-  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -117,13 +117,18 @@ export async function freePorts(count = 1) {
   }
 }
 
-/** @type {Set<import('node:child_process').ChildProcess>} */
-const running = new Set();
+/**
+ * Every peer process still running (the registry starters add theirs too): SIGKILLed, with its
+ * process group, when Node exits.
+ * @type {Set<import('node:child_process').ChildProcess>}
+ */
+export const running = new Set();
 process.once('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
 
-function killGroup(child, signal) {
+/** Sends `signal` to the process group of `child` (started detached), else to `child`. */
+export function killGroup(child, signal) {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid, signal);

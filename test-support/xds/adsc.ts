@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { loadAdsService, type RawResponse, type StreamEnd } from './ads-service.js';
 import { decodeMcpAny, type DecodedResource } from './istio-protos.js';
+
+export type { StreamEnd };
 
 /**
  * An ADS client that behaves like istiod's pkg/adsc MCP client: one StreamAggregatedResources
@@ -14,18 +16,7 @@ import { decodeMcpAny, type DecodedResource } from './istio-protos.js';
 const require = createRequire(import.meta.url);
 const DEPS = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 
-const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(DEPS, d)),
-});
-const pkg = grpc.loadPackageDefinition(def) as unknown as {
-  envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } };
-};
-const AdsService = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService;
+const AdsService = loadAdsService(['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(DEPS, d)));
 
 /** istiod's initial MCP requests (1.23 type URLs): MeshConfig first, then every Istio type. */
 export const ISTIOD_TYPE_URLS_V1ALPHA3 = [
@@ -57,18 +48,6 @@ export interface Response {
   readonly type_url: string;
   readonly nonce: string;
   readonly resources: readonly DecodedResource[];
-}
-
-interface RawResponse {
-  version_info: string;
-  type_url: string;
-  nonce: string;
-  resources: { type_url: string; value: Buffer }[];
-}
-
-export interface StreamEnd {
-  readonly code: number;
-  readonly details: string;
 }
 
 export interface AdsClientOptions {

@@ -12,10 +12,9 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import { loadPeers, requirePeers, type KubeApi, type Etcd, type Istiod, type PeersModule } from '../../test-support/peers.js';
-import { eventually, kube, listIstio, type ListedObject } from '../../test-support/kube.js';
-import { metricSum, startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { eventually, kube, listIstio, startKubeCluster, type ListedObject } from '../../test-support/kube.js';
+import { metricSum, startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
 import { STEPS, expectedView, hostOf, istiodView, summary, type HostsView } from '../../test-support/istiod-view.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds', 'istiod');
@@ -29,9 +28,7 @@ const procs: MeshbridgeProcess[] = [];
 before(async () => {
   if (skip !== undefined) return;
   peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
-  await peers.applyIstioCrds(api);
+  ({ etcd, api } = await startKubeCluster());
   istiod = await peers.startIstiod({ mode: 'kubernetes', kubeconfig: api.kubeconfigPath, api });
 });
 
@@ -54,22 +51,15 @@ async function setup(registry: string, namespace: string, services: readonly Fil
   const dir = await tempDir();
   const servicesPath = join(dir, 'services.yaml');
   await writeServices(servicesPath, services);
-  const config = join(dir, 'meshbridge.yaml');
-  await writeFile(
-    config,
-    `registries:
-  - {name: ${registry}, kind: file, file: {path: services.yaml, pollIntervalMs: 1000}, namespace: ${namespace}}
-debounce: {quietPeriodMs: 100, maxDelayMs: 1000}
-sinks:
-  kubernetes:
+  const config = await writeRunConfig(dir, {
+    registries: `  - {name: ${registry}, kind: file, file: {path: services.yaml, pollIntervalMs: 1000}, namespace: ${namespace}}`,
+    sinks: `  kubernetes:
     kubeconfig: ${api!.kubeconfigPath}
     qps: 100
     burst: 200
-${kubernetesExtra}
-admin: {address: "127.0.0.1:\${ENV:MB_ADMIN_PORT}"}
-log: {level: info}
-`,
-  );
+${kubernetesExtra}`,
+    admin: `"127.0.0.1:\${ENV:MB_ADMIN_PORT}"`,
+  });
   return { dir, config, services: servicesPath };
 }
 

@@ -13,10 +13,9 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import { loadPeers, requirePeers, type KubeApi, type Istiod, type PeersModule } from '../../test-support/peers.js';
 import { eventually } from '../../test-support/kube.js';
-import { metricSum, startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { metricSum, startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
 import { STEPS, expectedView, hostOf, istiodConfigz, istiodView, summary } from '../../test-support/istiod-view.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istiod');
@@ -44,18 +43,11 @@ before(async () => {
   [adminPort, xdsPort] = (await peers.freePorts(2)) as [number, number];
   servicesPath = join(dir, 'services.yaml');
   await writeServices(servicesPath, STEPS[0]!.services);
-  config = join(dir, 'meshbridge.yaml');
-  await writeFile(
-    config,
-    `registries:
-  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 1000}, namespace: ${NS}}
-debounce: {quietPeriodMs: 100, maxDelayMs: 1000}
-sinks:
-  xds: {address: 127.0.0.1:${xdsPort}}
-admin: {address: 127.0.0.1:${adminPort}}
-log: {level: info}
-`,
-  );
+  config = await writeRunConfig(dir, {
+    registries: `  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 1000}, namespace: ${NS}}`,
+    sinks: `  xds: {address: 127.0.0.1:${xdsPort}}`,
+    admin: adminPort,
+  });
   // Meshbridge first: istiod exits at start when nothing listens on its xds:// config source.
   mb = await run();
   istiod = await peers.startIstiod({ mode: 'mcp', xdsAddress: `127.0.0.1:${xdsPort}`, kubeconfig: api.kubeconfigPath, api, timeoutMs: 90_000 });

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { loadPeers, requirePeers, type KubeApi, type Istiod } from '../../test-support/peers.js';
-import { startMeshbridge, tempDir, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
 import { hostOf, istiodConfigz } from '../../test-support/istiod-view.js';
 import { explain, resolve, startSidecar, summarize, type SidecarClient, type XdsState } from '../../test-support/dataplane/index.js';
 
@@ -74,18 +74,11 @@ before(async () => {
   const servicesPath = join(dir, 'services.yaml');
   // A first, B later: A is the older ServiceEntry whatever the names (istiod orders by creation time).
   await writeServices(servicesPath, [providerA]);
-  const config = join(dir, 'meshbridge.yaml');
-  await writeFile(
-    config,
-    `registries:
-  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 1000}, namespace: ${NS}, addresses: ${ADDRESSES}}
-debounce: {quietPeriodMs: 100, maxDelayMs: 1000}
-sinks:
-  xds: {address: 127.0.0.1:${xdsPort}}
-admin: {address: 127.0.0.1:${adminPort}}
-log: {level: info}
-`,
-  );
+  const config = await writeRunConfig(dir, {
+    registries: `  - {name: ${REG}, kind: file, file: {path: services.yaml, pollIntervalMs: 1000}, namespace: ${NS}, addresses: ${ADDRESSES}}`,
+    sinks: `  xds: {address: 127.0.0.1:${xdsPort}}`,
+    admin: adminPort,
+  });
   mb = await startMeshbridge({ config, adminPort });
   istiod = await peers.startIstiod({ mode: 'mcp', xdsAddress: `127.0.0.1:${xdsPort}`, kubeconfig: api.kubeconfigPath, api, timeoutMs: 90_000 });
   sidecar = startSidecar({ address: istiod.grpcAddress, ip: '10.10.0.5', pod: 'client-0', namespace: 'mb-dataplane-client' });

@@ -7,7 +7,7 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPeers, requirePeers, type KubeApi, type Etcd, type Istiod, type PeersModule } from '../../test-support/peers.js';
-import { eventually } from '../../test-support/kube.js';
+import { eventually, startKubeCluster } from '../../test-support/kube.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../../src/sinks/kubernetes/sink.js';
 import { SnapshotStore, resourceKey, ContentHashAnnotation, type IstioResource } from '../../src/snapshot/index.js';
@@ -24,10 +24,7 @@ let istiod: Istiod | undefined;
 before(async () => {
   if (skip !== undefined) return;
   peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
-  await peers.applyIstioCrds(api);
-  await peers.ensureNamespace(api, NS);
+  ({ etcd, api } = await startKubeCluster({ namespaces: [NS] }));
   istiod = await peers.startIstiod({ mode: 'kubernetes', kubeconfig: api.kubeconfigPath, api });
 });
 
