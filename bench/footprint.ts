@@ -24,9 +24,9 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { javaUrlEncode, loadZookeeperPeers, ZkWriter, type ZookeeperServer } from '../test/zookeeper/peers.js';
-import { loadPeers, type KubeApi } from '../test/support/peers.js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test/xds/support/adsc.js';
+import { javaUrlEncode, loadZookeeperPeers, ZkWriter, type ZookeeperServer } from '../test-support/zookeeper.js';
+import { loadPeers, type KubeApi } from '../test-support/peers.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test-support/xds/adsc.js';
 import { Compare, type Bench, type TableResult } from './harness.js';
 
 const IDLE_S = Number(process.env['BENCH_FOOTPRINT_IDLE_S'] ?? 60);

@@ -20,7 +20,8 @@ export type Role = (typeof Role)[keyof typeof Role];
 export const Compare = { TIME: 'time', MEMORY: 'memory' } as const;
 export type Compare = (typeof Compare)[keyof typeof Compare];
 
-export interface CaseResult {
+/** What describes a timing case, in its options and in its result. */
+export interface CaseSpec {
   readonly label: string;
   readonly role: Role;
   /** For a subject: the label of the baseline case it is compared with (same bench). */
@@ -30,6 +31,9 @@ export interface CaseResult {
   readonly unit: string;
   readonly warmup: number;
   readonly iterations: number;
+}
+
+export interface CaseResult extends CaseSpec {
   readonly medianMs: number;
   readonly p95Ms: number;
   readonly minMs: number;
@@ -131,14 +135,7 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
-export interface CaseOptions {
-  readonly label: string;
-  readonly role: Role;
-  readonly baseline?: string;
-  readonly n: number;
-  readonly unit: string;
-  readonly warmup: number;
-  readonly iterations: number;
+export interface CaseOptions extends CaseSpec {
   /** One iteration; returns the nanoseconds it measured. `i` counts warm-up iterations too. */
   readonly step: (i: number) => Promise<bigint> | bigint;
   /** Extra notes computed after the timed iterations (bytes per push, ...). */

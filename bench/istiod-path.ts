@@ -33,8 +33,8 @@ import { ShardedXdsServer, XdsServer } from '../src/sinks/xds/index.js';
 import { KubeClient } from '../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../src/sinks/kubernetes/sink.js';
 import { ISTIO_API_VERSION } from '../src/snapshot/index.js';
-import { startSidecar, type SidecarClient } from '../test/support/dataplane/sidecar-client.js';
-import { loadPeers, type KubeApi, type PeersModule } from '../test/support/peers.js';
+import { startSidecar, type SidecarClient } from '../test-support/dataplane/sidecar-client.js';
+import { loadPeers, type KubeApi, type PeersModule } from '../test-support/peers.js';
 import { benchService, options, REGISTRY } from './data.js';
 import { Compare, type Bench, type TableResult } from './harness.js';
 
@@ -242,7 +242,7 @@ export const istiodPath: Bench = {
   title: `Registry -> Meshbridge -> istiod -> sidecar: ${SERVICES.toLocaleString('en')} services, isolated changes`,
   description:
     'A FakeRegistry with 1,000 services (3 endpoints each) feeds Meshbridge\'s Pipeline and MCP server; a real istiod (built from Go modules, hybrid mode: config from MCP, a kube-apiserver for Kubernetes services) ' +
-    'reads it through meshConfig.configSources; a client posing as a sidecar (test/support/dataplane: CDS, EDS, LDS, RDS, ACKing, merging per-cluster EDS updates) is connected to istiod. ' +
+    'reads it through meshConfig.configSources; a client posing as a sidecar (test-support/dataplane: CDS, EDS, LDS, RDS, ACKing, merging per-cluster EDS updates) is connected to istiod. ' +
     `Each of ${CHANGES} isolated changes (${GAP_MS} ms apart) moves one endpoint; latency is from the registry holding the change to the sidecar holding the new address in that cluster's ClusterLoadAssignment. ` +
     'istiod CPU is utime+stime of the istiod process over the change series, per change; MCP bytes are what Meshbridge sent per change. Cases, same run: trailing debounce (the old default), ' +
     'leading edge (the default), leading edge with 8 MCP shards (istiod lists eight sources), and a floor: the ServiceEntry edited straight in the MCP store (no registry, no pipeline, no debounce), what istiod and the sidecar cost on their own; ' +

@@ -14,9 +14,10 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdsClient } from '../test/xds/support/adsc.js';
-import { loadPeers, type PeersModule } from '../test/support/peers.js';
-import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../test/support/meshbridge.js';
+import { AdsClient } from '../test-support/xds/adsc.js';
+import { startKubeCluster } from '../test-support/kube.js';
+import { loadPeers, type PeersModule } from '../test-support/peers.js';
+import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../test-support/meshbridge.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const E = Number(process.argv[3] ?? 10);
@@ -77,11 +78,8 @@ async function mcpRoute(peers: PeersModule, dir: string): Promise<Sample> {
 }
 
 async function kubeRoute(peers: PeersModule, dir: string): Promise<Sample> {
-  const etcd = await peers.startEtcd();
-  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
+  const { api, stop } = await startKubeCluster({ namespaces: ['bench'] });
   try {
-    await peers.applyIstioCrds(api);
-    await peers.ensureNamespace(api, 'bench');
     const [admin] = (await peers.freePorts(1)) as [number];
     const config = join(dir, 'kube.yaml');
     await writeFile(
@@ -95,8 +93,7 @@ async function kubeRoute(peers: PeersModule, dir: string): Promise<Sample> {
       await mb.stop();
     }
   } finally {
-    await api.stop();
-    await etcd.stop();
+    await stop();
   }
 }
 

@@ -177,7 +177,7 @@ export function renderDoc(benches: readonly Bench[], results: readonly BenchResu
     '- `vs baseline` divides the baseline\'s median by the subject\'s (time), or the subject\'s heap + external by',
     '  the baseline\'s (memory).',
     '- The timing benches take about a minute and a half on a 2-core machine; `scale` about 18 minutes (it starts a',
-    '  kube-apiserver + etcd from test-support/peers.mjs when they are built, else it skips the Kubernetes columns and says so).',
+    '  kube-apiserver + etcd from test-support/peers/peers.mjs when they are built, else it skips the Kubernetes columns and says so).',
     '  The timers are `process.hrtime.bigint()`; `scale` latencies are wall-clock (performance.timeOrigin + now()) across processes.',
     '- Every run records the machine, the load average at its start and the commit (`git rev-parse HEAD`, `+dirty` when src/ or bench/',
     '  had local changes). Plots: `docs/bench/*.png`, rendered by bench/plot/plot.py (python3 + matplotlib, bench-only, optional).',

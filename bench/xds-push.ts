@@ -1,6 +1,6 @@
 /**
  * xds-push: 10,000 ServiceEntries (3 endpoints, 2 ports, labels; made by the real conversion)
- * served by a real XdsServer on 127.0.0.1:0 to an istiod-like ADS client (test/xds/support/adsc)
+ * served by a real XdsServer on 127.0.0.1:0 to an istiod-like ADS client (test-support/xds/adsc)
  * over loopback; then one resource changes per push.
  *
  * The figure is the server side of a push: `SnapshotStore.publish` is synchronous and, through
@@ -17,7 +17,7 @@ import { ShardedXdsServer, XdsServer, shardOf } from '../src/sinks/xds/index.js'
 import { ResourceCache, encodeResourceAny } from '../src/sinks/xds/resource-cache.js';
 import { assembleResponse, frameResource } from '../src/sinks/xds/response-assembly.js';
 import { contentHash } from '../src/util/hash.js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test/xds/support/adsc.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test-support/xds/adsc.js';
 import { benchService, benchServices, resourcesOf, SERVICES } from './data.js';
 import { Compare, Role, formatBytes, formatMs, median, runCase, timeSync, type Bench, type CaseResult } from './harness.js';
 
@@ -259,7 +259,7 @@ export const xdsPush: Bench = {
   title: 'xDS push of 10,000 ServiceEntries after one change',
   description:
     'A real XdsServer on 127.0.0.1:0 serves a snapshot of 10,000 ServiceEntries (3 endpoints, 2 ports, labels; made by the real conversion) ' +
-    'to an istiod-like ADS client (test/xds/support/adsc.ts) subscribed to every Istio type. Each iteration changes one ServiceEntry and publishes; ' +
+    'to an istiod-like ADS client (test-support/xds/adsc.ts) subscribed to every Istio type. Each iteration changes one ServiceEntry and publishes; ' +
     'the figure is the synchronous server side of the push (snapshot build, cache.retain, encodeKind into a new frame, the response written in place around it, grpc-js write). ' +
     'Baseline: the same push with every metadata.version bumped, so every resource misses the cache and is encoded afresh, as a server without ' +
     'the per-resource cache would. The "encode only" pair isolates encoding from the snapshot build and gRPC: ResourceCache after one change vs ' +

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const which = process.argv[2] ?? 'all';
-const roots = { unit: ['dist/src', 'dist/bench'], integration: ['dist/test'], all: ['dist/src', 'dist/bench', 'dist/test'] }[which];
+// unit: the tests beside their module (src, bench and the test kit); integration: test/<area>/.
+const roots = { unit: ['dist/src', 'dist/bench', 'dist/test-support'], integration: ['dist/test'], all: ['dist/src', 'dist/bench', 'dist/test-support', 'dist/test'] }[which];
 if (roots === undefined) {
   console.error(`unknown suite ${which}: use unit, integration or all`);
   process.exit(2);

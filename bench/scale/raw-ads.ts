@@ -3,7 +3,7 @@
  * types' responses with ACKs), ACKs every response, and reads of each MCP resource only
  * metadata.name and metadata.version from the wire (no body decoding), so the client's own cost
  * stays small next to the server's. istiod decodes in Go; a test client decoding 10,000 bodies in
- * protobufjs (test/xds/support/adsc.ts) would dominate every latency figure.
+ * protobufjs (test-support/xds/adsc.ts) would dominate every latency figure.
  *
  * Contract: `onResponse` is called once per DiscoveryResponse, with the receive time (epoch ms,
  * performance.timeOrigin + now(), comparable across processes on one machine), after parsing.

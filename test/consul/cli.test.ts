@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cli, tempDir, writeConfig, renderedObjects } from '../e2e/support.js';
-import { loadConsul, type ConsulPeer } from './consul-peer.js';
+import { cli, tempDir, writeConfig, renderedObjects } from '../../test-support/cli.js';
+import { loadConsul, type ConsulPeer } from '../../test-support/consul.js';
 
 const mod = await loadConsul();
 const skip = mod.consulSkipReason();

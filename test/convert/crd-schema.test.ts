@@ -11,10 +11,10 @@
  * invalid label syntax, non-DNS-1123 object names, hosts that are not DNS names.
  */
 import { test } from 'node:test';
-import { celChecks, crdSkip, KNOWN_CEL_RULES, loadSchemas, repoRoot, walk, type Json } from './crd-validator.js';
+import { celChecks, crdSkip, KNOWN_CEL_RULES, loadSchemas, repoRoot, schemaValidators, walk, type Json } from '../../test-support/crd-validator.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { convert, defaultHostTemplate, EndpointForm, hostFor, toManifest, type ConversionOptions, type IstioManifest } from '../../src/convert/index.js';
 import { inputOf, bigService, baseOptions, fixtures, type Fixture } from '../../src/convert/testing/fixtures.js';
@@ -79,13 +79,7 @@ test('every CEL rule of the v1 ServiceEntry/WorkloadEntry CRDs is known to this 
 });
 
 test('converted objects validate against the real Istio CRD schemas and CEL rules', { skip }, () => {
-  const schemas = loadSchemas();
-  const keywords = new Set<string>();
-  for (const s of schemas.values()) walk(s, new Set(), keywords);
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  for (const k of keywords) ajv.addKeyword(k);
-  const validators = new Map<string, ValidateFunction>();
-  for (const [kind, schema] of schemas) validators.set(kind, ajv.compile(schema));
+  const { ajv, validators } = schemaValidators();
   let objects = 0;
   const kinds = new Set<string>();
   for (const [name, resources] of corpus()) {

@@ -29,7 +29,7 @@ import { parseApplications } from '../../src/registry/eureka/wire.js';
 import { parseServiceKey } from '../../src/registry/nacos/map.js';
 import { FakeRegistry, svc } from '../../src/registry/testing/fake-registry.js';
 import { SnapshotStore } from '../../src/snapshot/index.js';
-import { crdSkip, crdValidator } from './crd-validator.js';
+import { crdSkip, crdValidator } from '../../test-support/crd-validator.js';
 
 const RUNS = 10_000;
 const skip = crdSkip();

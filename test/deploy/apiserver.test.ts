@@ -10,8 +10,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type Etcd, type KubeApi, type PeersModule } from '../support/peers.js';
-import { eventually, kube } from '../support/kube.js';
+import { loadPeers, requirePeers, type Etcd, type KubeApi, type PeersModule } from '../../test-support/peers.js';
+import { eventually, kube, startKubeCluster } from '../../test-support/kube.js';
 import {
   CHART_DIR,
   cleanupHelm,
@@ -21,7 +21,7 @@ import {
   serverSideApply,
   writeValues,
   type K8sObject,
-} from '../support/helm.js';
+} from '../../test-support/helm.js';
 
 const RELEASE_NS = 'mb-helm';
 const TARGETS = ['mb-helm-a', 'mb-helm-b'];
@@ -59,9 +59,7 @@ const valueSets: Record<string, unknown> = {
 before(async () => {
   if (skip !== undefined) return;
   peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'RBAC' });
-  for (const ns of [RELEASE_NS, ...TARGETS, ELSEWHERE]) await peers.ensureNamespace(api, ns);
+  ({ etcd, api } = await startKubeCluster({ authorization: 'RBAC', crds: false, namespaces: [RELEASE_NS, ...TARGETS, ELSEWHERE] }));
 });
 
 after(async () => {

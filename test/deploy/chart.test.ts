@@ -1,5 +1,5 @@
 /**
- * The Helm chart (deploy/helm/meshbridge) rendered by a real helm (test-support/peers.d/helm.sh):
+ * The Helm chart (deploy/helm/meshbridge) rendered by a real helm (test-support/peers/peers.d/helm.sh):
  * it lints; its ConfigMap holds a config Meshbridge's own parser accepts with exactly the
  * environment the Deployment gives the pod; probes, ports, Service, security context, leader
  * election and the checksum roll are wired as documented; its RBAC rules are deploy/rbac.yaml's.
@@ -33,7 +33,7 @@ import {
   type Deployment,
   type K8sObject,
   type PolicyRule,
-} from '../support/helm.js';
+} from '../../test-support/helm.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const skip = requireHelm();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { eventually } from '../support/kube.js';
+import { eventually } from '../../test-support/kube.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
-import { cli, freePort, get, tempDir, until, writeConfig, REPO } from './support.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../../test-support/xds/adsc.js';
+import { cli, freePort, get, tempDir, until, writeConfig, REPO } from '../../test-support/cli.js';
 
 const SE = 'networking.istio.io/v1/ServiceEntry';
 const QUIET = 100;

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { cp, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, get, REPO, tempDir } from './support.js';
+import { freePort, get, REPO, tempDir } from '../../test-support/cli.js';
 
 // Issue 10, "also seen": an install without src/proto beside dist/ answered /readyz 200 while
 // every MCP request failed to deserialize. Readiness must mean "can serve": such an install

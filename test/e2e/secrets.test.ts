@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, freePort, get, tempDir, until, writeConfig } from './support.js';
+import { cli, freePort, get, tempDir, until, writeConfig } from '../../test-support/cli.js';
 
 const CANARY = 'c4n4ry-S3cr3t-9f2e71';
 

@@ -3,10 +3,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, freePort, get, tempDir, until, writeConfig, renderedObjects } from '../e2e/support.js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
-import { requirePeers } from '../support/peers.js';
-import { EtcdPeer } from './etcd-peer.js';
+import { cli, freePort, get, mcpRunConfig, tempDir, until, writeConfig, renderedObjects } from '../../test-support/cli.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../../test-support/xds/adsc.js';
+import { requirePeers } from '../../test-support/peers.js';
+import { EtcdPeer } from '../../test-support/etcd.js';
+import { writeRunConfig } from '../../test-support/meshbridge.js';
 
 const skip = await requirePeers('etcd');
 
@@ -95,19 +96,16 @@ test('cli run: etcd -> MCP client; a put is pushed; an etcd outage keeps the ser
   const dir = await tempDir('meshbridge-etcd-e2e-');
   const xds = await freePort();
   const admin = await freePort();
-  const config = await writeConfig(
+  const config = await writeRunConfig(
     dir,
-    `registries:
-  - name: reg
+    mcpRunConfig(
+      `  - name: reg
     kind: etcd
     etcd: {endpoints: [${peer.endpoint}], prefix: /mb}
-    namespace: etcd-e2e
-debounce: {quietPeriodMs: 50, maxDelayMs: 500}
-sinks:
-  xds: {address: 127.0.0.1:${xds}}
-admin: {address: 127.0.0.1:${admin}}
-log: {level: warn}
-`,
+    namespace: etcd-e2e`,
+      xds,
+      admin,
+    ),
   );
   const p = cli(['run', '--config', config]);
   const SE = 'networking.istio.io/v1/ServiceEntry';

@@ -4,8 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, tempDir, writeConfig, renderedObjects } from '../e2e/support.js';
-import { loadEureka, type EurekaModule, type EurekaServer } from './support.js';
+import { cli, tempDir, writeConfig, renderedObjects } from '../../test-support/cli.js';
+import { loadEureka, type EurekaModule, type EurekaServer } from '../../test-support/eureka.js';
 
 const mod: EurekaModule = await loadEureka();
 const skip = mod.eurekaSkipReason();

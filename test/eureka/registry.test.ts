@@ -1,6 +1,6 @@
 /**
- * The Eureka adapter against a real Spring Cloud Netflix Eureka server (test-support/eureka-server,
- * built by test-support/peers.d/eureka-server.sh), started on a free 127.0.0.1 port. Instances are
+ * The Eureka adapter against a real Spring Cloud Netflix Eureka server (test-support/peers/eureka-server,
+ * built by test-support/peers/peers.d/eureka-server.sh), started on a free 127.0.0.1 port. Instances are
  * registered through Eureka's REST API, as Eureka clients do.
  */
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { EurekaRegistry, type EurekaRegistryOptions } from '../../src/registry/eureka/index.js';
 import type { Service } from '../../src/model/index.js';
-import { Recorder, closedPort, loadEureka, sleep, until, type EurekaModule, type EurekaServer } from './support.js';
+import { Recorder, closedPort, loadEureka, sleep, until, type EurekaModule, type EurekaServer } from '../../test-support/eureka.js';
 
 const mod: EurekaModule = await loadEureka();
 const skip = mod.eurekaSkipReason();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { EurekaRegistry, type EurekaRegistryOptions } from '../../src/registry/eureka/index.js';
 import type { Service } from '../../src/model/index.js';
-import { Recorder, loadEureka, sleep, until, type EurekaModule, type EurekaServer } from './support.js';
+import { Recorder, loadEureka, sleep, until, type EurekaModule, type EurekaServer } from '../../test-support/eureka.js';
 
 const mod: EurekaModule = await loadEureka();
 const skip = mod.eurekaSkipReason();

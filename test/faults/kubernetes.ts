@@ -6,10 +6,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeApi, PeersModule } from '../support/peers.js';
-import { metricSum, startMeshbridge, writeServices, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { loadZookeeperPeers } from '../zookeeper/peers.js';
-import { fileServices, rssSampler, sleep, SHORT, until, type Row } from './support.js';
+import { startKubeCluster } from '../../test-support/kube.js';
+import type { KubeApi, PeersModule } from '../../test-support/peers.js';
+import { metricSum, startMeshbridge, writeServices, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { loadZookeeperPeers } from '../../test-support/zookeeper.js';
+import { fileServices, rssSampler, sleep, SHORT, until, type Row } from '../../test-support/faults.js';
 
 /** The per-service ServiceEntries in `ns` at the API server (shared entries left out). */
 async function serviceEntryNames(peers: PeersModule, api: KubeApi, ns: string): Promise<Set<string>> {
@@ -18,29 +19,11 @@ async function serviceEntryNames(peers: PeersModule, api: KubeApi, ns: string): 
   return new Set(items.map((o) => o.metadata.name).filter((n) => !n.endsWith('.shared.meshbridge.internal')));
 }
 
-/** An etcd and a kube-apiserver with Istio's CRDs and namespace `ns`; `stop` ends both. */
-async function kubeTarget(peers: PeersModule, ns: string): Promise<{ api: KubeApi; stop: () => Promise<void> }> {
-  const etcd = await peers.startEtcd();
-  const api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
-  const stop = async (): Promise<void> => {
-    await api.stop();
-    await etcd.stop();
-  };
-  try {
-    await peers.applyIstioCrds(api);
-    await peers.ensureNamespace(api, ns);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { api, stop };
-}
-
 /** Kubernetes route: kill -9 of Meshbridge in the middle of its initial apply; restart. */
 export async function killMidApply(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 150 : 600;
   const NS = 'faults-kube';
-  const { api, stop } = await kubeTarget(peers, NS);
+  const { api, stop } = await startKubeCluster({ namespaces: [NS] });
   try {
     const dir = await mkdtemp(join(tmpdir(), 'mb-fault-kube-'));
     await writeServices(join(dir, 'services.yaml'), fileServices(N));
@@ -88,7 +71,7 @@ export async function apiserverPartition(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 50 : 300;
   const zkPeers = await loadZookeeperPeers();
   const NS = 'faults-partition';
-  const { api, stop } = await kubeTarget(peers, NS);
+  const { api, stop } = await startKubeCluster({ namespaces: [NS] });
   const proxy = await zkPeers.startTcpProxy(Number(new URL(api.url).port));
   try {
     const dir = await mkdtemp(join(tmpdir(), 'mb-fault-part-'));
@@ -150,7 +133,7 @@ log: {level: warn}
 export async function leaderFailover(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 50 : 300;
   const NS = 'faults-leader';
-  const { api, stop } = await kubeTarget(peers, NS);
+  const { api, stop } = await startKubeCluster({ namespaces: [NS] });
   try {
     const dir = await mkdtemp(join(tmpdir(), 'mb-fault-leader-'));
     const services = join(dir, 'services.yaml');
@@ -250,7 +233,7 @@ async function throttlingProxy(api: { url: string; ca: string }, dir: string, op
 export async function apiserverThrottling(peers: PeersModule): Promise<Row> {
   const N = SHORT ? 50 : 300;
   const NS = 'faults-throttle';
-  const { api, stop } = await kubeTarget(peers, NS);
+  const { api, stop } = await startKubeCluster({ namespaces: [NS] });
   const dir = await mkdtemp(join(tmpdir(), 'mb-fault-429-'));
   const proxy = await throttlingProxy(api, dir, { rejectShare: 0.2, delayMs: 300 });
   try {

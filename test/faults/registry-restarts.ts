@@ -7,16 +7,16 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdsClient } from '../xds/support/adsc.js';
-import type { PeersModule } from '../support/peers.js';
-import { metricSum, startMeshbridge, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { loadNacos } from '../support/nacos.js';
-import { loadConsul } from '../consul/consul-peer.js';
-import { EtcdPeer } from '../etcd/etcd-peer.js';
-import { CutProxy } from '../etcd/proxy.js';
-import { loadEureka, type InstanceSpec } from '../eureka/support.js';
-import { javaUrlEncode, loadZookeeperPeers, ZkWriter } from '../zookeeper/peers.js';
-import { mcpConfig, mostMissing, registryEntries, registryNames, rssSampler, SE, SHORT, sleep, until, untilMetric, type Row } from './support.js';
+import { AdsClient } from '../../test-support/xds/adsc.js';
+import type { PeersModule } from '../../test-support/peers.js';
+import { metricSum, startMeshbridge, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { loadNacos } from '../../test-support/nacos.js';
+import { loadConsul } from '../../test-support/consul.js';
+import { EtcdPeer } from '../../test-support/etcd.js';
+import { CutProxy } from '../../test-support/cut-proxy.js';
+import { loadEureka, type InstanceSpec } from '../../test-support/eureka.js';
+import { javaUrlEncode, loadZookeeperPeers, ZkWriter } from '../../test-support/zookeeper.js';
+import { mcpConfig, mostMissing, registryEntries, registryNames, rssSampler, SE, SHORT, sleep, until, untilMetric, type Row } from '../../test-support/faults.js';
 
 /** ZooKeeper server restart (sessions survive): nothing removed; a change after it arrives. */
 export async function zkRestart(peers: PeersModule): Promise<Row> {

@@ -13,13 +13,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdsClient } from '../xds/support/adsc.js';
-import { loadPeers, type PeersModule } from '../support/peers.js';
-import { metricSum, startMeshbridge, writeServices, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { javaUrlEncode, loadZookeeperPeers, ZkWriter } from '../zookeeper/peers.js';
+import { AdsClient } from '../../test-support/xds/adsc.js';
+import { loadPeers, type PeersModule } from '../../test-support/peers.js';
+import { metricSum, startMeshbridge, writeServices, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { javaUrlEncode, loadZookeeperPeers, ZkWriter } from '../../test-support/zookeeper.js';
 import { apiserverPartition, apiserverThrottling, killMidApply, leaderFailover } from './kubernetes.js';
 import { consulRestart, etcdCompaction, etcdRestart, eurekaRestart, nacosRestart, zkRestart } from './registry-restarts.js';
-import { fileServices, mcpConfig, registryEntries, rssSampler, SE, SHORT, sleep, until, type Row } from './support.js';
+import { fileServices, mcpConfig, registryEntries, rssSampler, SE, SHORT, sleep, until, type Row } from '../../test-support/faults.js';
 
 /** ZooKeeper: every provider's session ends at once (all ephemeral nodes go), they re-register 3 s later. */
 async function zkProvidersExpire(peers: PeersModule): Promise<Row> {

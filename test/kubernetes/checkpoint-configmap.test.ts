@@ -10,16 +10,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPeers, requirePeers, type KubeApi, type Etcd, type PeersModule } from '../support/peers.js';
-import { ensureNamespace, kube } from '../support/kube.js';
-import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../support/meshbridge.js';
-import { AdsClient } from '../xds/support/adsc.js';
+import { loadPeers, requirePeers, type KubeApi, type PeersModule } from '../../test-support/peers.js';
+import { kube, startKubeCluster, type KubeCluster } from '../../test-support/kube.js';
+import { metricSum, startMeshbridge, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { AdsClient } from '../../test-support/xds/adsc.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { ConfigMapCheckpointStore, CONFIGMAP_FORMAT } from '../../src/checkpoint/index.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver');
 let peers: PeersModule | undefined;
-let etcd: Etcd | undefined;
+let cluster: KubeCluster | undefined;
 let api: KubeApi | undefined;
 const NS = 'cp-store';
 const never = new AbortController().signal;
@@ -27,15 +27,12 @@ const never = new AbortController().signal;
 before(async () => {
   if (skip !== undefined) return;
   peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
-  await ensureNamespace(api, NS);
-  await ensureNamespace(api, 'cp-cli');
+  cluster = await startKubeCluster({ crds: false, namespaces: [NS, 'cp-cli'] });
+  api = cluster.api;
 });
 
 after(async () => {
-  await api?.stop();
-  await etcd?.stop();
+  await cluster?.stop();
 });
 
 interface CM {

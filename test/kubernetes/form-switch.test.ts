@@ -8,8 +8,8 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type KubeApi, type Etcd } from '../support/peers.js';
-import { ensureNamespace, eventually, kube, listIstio } from '../support/kube.js';
+import { requirePeers, type KubeApi } from '../../test-support/peers.js';
+import { eventually, kube, listIstio, startKubeCluster, type KubeCluster } from '../../test-support/kube.js';
 import { KubeClient, type RequestArgs, type WatchEvent } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink } from '../../src/sinks/kubernetes/sink.js';
 import { SnapshotStore } from '../../src/snapshot/index.js';
@@ -22,22 +22,17 @@ const NS = 'form-switch';
 const NS_FAIL = 'form-switch-fail';
 const LIMIT = 40;
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds');
-let etcd: Etcd | undefined;
+let cluster: KubeCluster | undefined;
 let api: KubeApi | undefined;
 
 before(async () => {
   if (skip !== undefined) return;
-  const peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
-  await peers.applyIstioCrds(api);
-  await ensureNamespace(api, NS);
-  await ensureNamespace(api, NS_FAIL);
+  cluster = await startKubeCluster({ namespaces: [NS, NS_FAIL] });
+  api = cluster.api;
 });
 
 after(async () => {
-  await api?.stop();
-  await etcd?.stop();
+  await cluster?.stop();
 });
 
 interface Seen {

@@ -6,8 +6,8 @@
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type KubeApi, type Etcd } from '../support/peers.js';
-import { ensureNamespace, eventually, kube, listIstio, type ListedObject } from '../support/kube.js';
+import { requirePeers, type KubeApi } from '../../test-support/peers.js';
+import { eventually, kube, listIstio, startKubeCluster, type KubeCluster, type ListedObject } from '../../test-support/kube.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink, type KubernetesSinkOptions } from '../../src/sinks/kubernetes/sink.js';
 import { SnapshotStore, resourceKey, ContentHashAnnotation, type IstioResource } from '../../src/snapshot/index.js';
@@ -15,22 +15,18 @@ import { Metrics, silentLogger } from '../../src/observability/index.js';
 import { hashOf } from '../../src/util/hash.js';
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds');
-let etcd: Etcd | undefined;
+let cluster: KubeCluster | undefined;
 let api: KubeApi | undefined;
 const NAMESPACES = ['own-legacy', 'own-two', 'own-rename', 'own-move-a', 'own-move-b', 'own-keep-a', 'own-keep-b'];
 
 before(async () => {
   if (skip !== undefined) return;
-  const peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
-  await peers.applyIstioCrds(api);
-  for (const ns of NAMESPACES) await ensureNamespace(api, ns);
+  cluster = await startKubeCluster({ namespaces: NAMESPACES });
+  api = cluster.api;
 });
 
 after(async () => {
-  await api?.stop();
-  await etcd?.stop();
+  await cluster?.stop();
 });
 
 function se(name: string, namespace: string, address: string, registry = 'files', extraLabels: Record<string, string> = {}): IstioResource {

@@ -9,8 +9,8 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadPeers, requirePeers, type KubeApi, type Etcd, type PeersModule } from '../support/peers.js';
-import { eventually, kube, listIstio } from '../support/kube.js';
+import { loadPeers, requirePeers, type KubeApi, type PeersModule } from '../../test-support/peers.js';
+import { eventually, kube, listIstio, startKubeCluster, type KubeCluster } from '../../test-support/kube.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink, type KubernetesSinkOptions } from '../../src/sinks/kubernetes/sink.js';
 import { SnapshotStore, resourceKey, ContentHashAnnotation, type IstioResource } from '../../src/snapshot/index.js';
@@ -26,7 +26,7 @@ const RBAC_YAML = new URL('../../../deploy/rbac.yaml', import.meta.url);
 
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds');
 let peers: PeersModule;
-let etcd: Etcd | undefined;
+let cluster: KubeCluster | undefined;
 let api: KubeApi | undefined;
 let saToken = '';
 let saKubeconfig = '';
@@ -34,10 +34,8 @@ let saKubeconfig = '';
 before(async () => {
   if (skip !== undefined) return;
   peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'RBAC' });
-  await peers.applyIstioCrds(api);
-  for (const ns of [NS, OTHER, SA_NS]) await peers.ensureNamespace(api, ns);
+  cluster = await startKubeCluster({ authorization: 'RBAC', namespaces: [NS, OTHER, SA_NS] });
+  api = cluster.api;
   await peers.applyManifest(api, await readFile(RBAC_YAML, 'utf8'));
   saToken = await peers.serviceAccountToken(api, SA_NS, 'meshbridge');
   saKubeconfig = await peers.writeKubeconfig(api, { token: saToken, file: join(api.dir, 'meshbridge-sa.kubeconfig'), user: 'meshbridge' });
@@ -46,8 +44,7 @@ before(async () => {
 });
 
 after(async () => {
-  await api?.stop();
-  await etcd?.stop();
+  await cluster?.stop();
 });
 
 function asSa(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: unknown; text: string }> {

@@ -1,7 +1,7 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPeers, requirePeers, type KubeApi, type Etcd } from '../support/peers.js';
-import { ensureNamespace, eventually, kube, listIstio } from '../support/kube.js';
+import { requirePeers, type KubeApi } from '../../test-support/peers.js';
+import { ensureNamespace, eventually, kube, listIstio, startKubeCluster, type KubeCluster } from '../../test-support/kube.js';
 import { KubeClient } from '../../src/sinks/kubernetes/kube-client.js';
 import { KubernetesSink, type KubernetesSinkOptions } from '../../src/sinks/kubernetes/sink.js';
 import { ObjectCache } from '../../src/sinks/kubernetes/object-cache.js';
@@ -13,24 +13,17 @@ const NS = 'mb-sink';
 const NS_STATUS = 'mb-sink-status';
 const NS_BACKLOG = 'mb-sink-backlog';
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds');
-let etcd: Etcd | undefined;
+let cluster: KubeCluster | undefined;
 let api: KubeApi | undefined;
 
 before(async () => {
   if (skip !== undefined) return;
-  const peers = await loadPeers();
-  etcd = await peers.startEtcd();
-  api = await peers.startKubeApiserver({ etcd, authorization: 'AlwaysAllow' });
-  await peers.applyIstioCrds(api);
-  await ensureNamespace(api, NS);
-  await ensureNamespace(api, NS_STATUS);
-  await ensureNamespace(api, NS_BACKLOG);
-  await ensureNamespace(api, 'meshbridge');
+  cluster = await startKubeCluster({ namespaces: [NS, NS_STATUS, NS_BACKLOG, 'meshbridge'] });
+  api = cluster.api;
 });
 
 after(async () => {
-  await api?.stop();
-  await etcd?.stop();
+  await cluster?.stop();
 });
 
 function se(name: string, addresses: string[], registry = 'files', ns = NS): IstioResource {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1, ISTIOD_TYPE_URLS_V1ALPHA3, sleep } from './support/adsc.js';
-import { serviceEntry, startHarness, workloadEntry, type Harness } from './support/fixtures.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1, ISTIOD_TYPE_URLS_V1ALPHA3, sleep } from '../../test-support/xds/adsc.js';
+import { serviceEntry, startHarness, workloadEntry, type Harness } from '../../test-support/xds/fixtures.js';
 
 const SE1 = 'networking.istio.io/v1alpha3/ServiceEntry';
 const WE1 = 'networking.istio.io/v1alpha3/WorkloadEntry';

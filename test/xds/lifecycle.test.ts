@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1, ISTIOD_TYPE_URLS_V1ALPHA3, sleep } from './support/adsc.js';
-import { serviceEntry, startHarness, workloadEntry } from './support/fixtures.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1, ISTIOD_TYPE_URLS_V1ALPHA3, sleep } from '../../test-support/xds/adsc.js';
+import { serviceEntry, startHarness, workloadEntry } from '../../test-support/xds/fixtures.js';
 
 const SE = 'networking.istio.io/v1/ServiceEntry';
 const base = [serviceEntry('ns1', 'orders', ['10.0.0.1']), workloadEntry('ns1', 'vm1', '10.0.0.9')];

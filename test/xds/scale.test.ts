@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from './support/adsc.js';
-import { serviceEntry, startHarness } from './support/fixtures.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../../test-support/xds/adsc.js';
+import { serviceEntry, startHarness } from '../../test-support/xds/fixtures.js';
 
 const SE = 'networking.istio.io/v1/ServiceEntry';
 

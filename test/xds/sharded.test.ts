@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdsClient, sleep } from './support/adsc.js';
-import { resource, serviceEntry } from './support/fixtures.js';
+import { AdsClient, sleep } from '../../test-support/xds/adsc.js';
+import { resource, serviceEntry } from '../../test-support/xds/fixtures.js';
 import { Metrics, silentLogger } from '../../src/observability/index.js';
 import { SnapshotStore, type IstioResource } from '../../src/snapshot/index.js';
 import { ShardedXdsServer, shardGaps, shardOf } from '../../src/sinks/xds/index.js';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AdsClient, sleep } from './support/adsc.js';
-import { serviceEntry, startHarness } from './support/fixtures.js';
+import { AdsClient, sleep } from '../../test-support/xds/adsc.js';
+import { serviceEntry, startHarness } from '../../test-support/xds/fixtures.js';
 
 const SE = 'networking.istio.io/v1/ServiceEntry';
 

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { AdsClient } from './support/adsc.js';
-import { serviceEntry, startHarness } from './support/fixtures.js';
+import { AdsClient } from '../../test-support/xds/adsc.js';
+import { serviceEntry, startHarness } from '../../test-support/xds/fixtures.js';
 
 const SE = 'networking.istio.io/v1/ServiceEntry';
 

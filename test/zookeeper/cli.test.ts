@@ -4,9 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, freePort, get, tempDir, until as untilAsync, writeConfig, renderedObjects } from '../e2e/support.js';
-import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../xds/support/adsc.js';
-import { loadZookeeperPeers, missingPeers, type DubboProvider, type ZookeeperServer } from './peers.js';
+import { cli, freePort, get, mcpRunConfig, tempDir, until as untilAsync, writeConfig, renderedObjects } from '../../test-support/cli.js';
+import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../../test-support/xds/adsc.js';
+import { writeRunConfig } from '../../test-support/meshbridge.js';
+import { loadZookeeperPeers, missingPeers, type DubboProvider, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper', 'dubbo-provider');
@@ -76,21 +77,18 @@ log: {level: warn}
     const dir = await tempDir();
     const xds = await freePort();
     const admin = await freePort();
-    const config = await writeConfig(
+    const config = await writeRunConfig(
       dir,
-      `registries:
-  - name: dubbo
+      mcpRunConfig(
+        `  - name: dubbo
     kind: zookeeper
     namespace: dubbo
     zookeeper:
       servers: "${zk.connectString}"
-      sessionTimeoutMs: 4000
-debounce: {quietPeriodMs: 50, maxDelayMs: 500}
-sinks:
-  xds: {address: 127.0.0.1:${xds}}
-admin: {address: 127.0.0.1:${admin}}
-log: {level: warn}
-`,
+      sessionTimeoutMs: 4000`,
+        xds,
+        admin,
+      ),
     );
     const p = cli(['run', '--config', config]);
     const SE = 'networking.istio.io/v1/ServiceEntry';

@@ -1,15 +1,15 @@
 /**
- * The ZooKeeper adapter against REAL Apache Dubbo 3.3 providers (test-support/dubbo-provider,
- * built by test-support/peers.d/dubbo-provider.sh) registering in a real ZooKeeper at interface
+ * The ZooKeeper adapter against REAL Apache Dubbo 3.3 providers (test-support/peers/dubbo-provider,
+ * built by test-support/peers/peers.d/dubbo-provider.sh) registering in a real ZooKeeper at interface
  * and application level. Dubbo refuses 127.x addresses, so the providers bind and register the
- * IPv6 loopback ::1 (see test-support/zookeeper.mjs).
+ * IPv6 loopback ::1 (see test-support/peers/zookeeper.mjs).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from '../../src/model/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { ZookeeperRegistry } from '../../src/registry/zookeeper/index.js';
-import { Recorder, loadZookeeperPeers, missingPeers, sleep, until, type DubboProvider, type ZookeeperServer } from './peers.js';
+import { Recorder, loadZookeeperPeers, missingPeers, sleep, until, type DubboProvider, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper', 'dubbo-provider');

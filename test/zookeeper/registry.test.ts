@@ -1,6 +1,6 @@
 /**
  * The ZooKeeper adapter against a real ZooKeeper server (Debian's zookeeper package, started by
- * test-support/zookeeper.mjs on a free 127.0.0.1 port). Provider nodes are written here directly,
+ * test-support/peers/zookeeper.mjs on a free 127.0.0.1 port). Provider nodes are written here directly,
  * exactly as Dubbo writes them (URL-encoded URLs under /dubbo/<interface>/providers), which also
  * lets the tests write what a broken provider would.
  */
@@ -11,7 +11,7 @@ import { ErrorCode } from '../../src/errors/index.js';
 import type { Service } from '../../src/model/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { ZookeeperRegistry, type ZookeeperRegistryOptions } from '../../src/registry/zookeeper/index.js';
-import { Recorder, ZkWriter, javaUrlEncode, loadZookeeperPeers, missingPeers, sleep, until, type ZookeeperServer } from './peers.js';
+import { Recorder, ZkWriter, javaUrlEncode, loadZookeeperPeers, missingPeers, sleep, until, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper');
