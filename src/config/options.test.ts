@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from './load.js';
+import { Defaults } from './defaults.js';
 import {
   conversionOptionsFor,
   kubeClientSettings,
@@ -31,10 +32,10 @@ test('conversionOptionsFor maps a registry (network only when set)', () => {
     namespace: 'zeta',
     exportTo: ['.'],
     hostTemplate: '{name}.{namespace}.{registry}.local',
-    form: 'inline',
-    addresses: 'providers',
-    includeUnhealthy: false,
-    defaultProtocol: 'TCP',
+    form: Defaults.registry.form,
+    addresses: Defaults.registry.addresses,
+    includeUnhealthy: Defaults.registry.includeUnhealthy,
+    defaultProtocol: Defaults.registry.defaultProtocol,
     portProtocols: {},
     namespaceMap: {},
     network: 'n1',
