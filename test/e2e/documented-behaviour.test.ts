@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,4 +155,34 @@ test('render: an output folder that cannot be made is one coded line, no stack t
   assert.equal(r.code, 1);
   assert.match(r.stderr, /MB_RENDER_WRITE/);
   assert.doesNotMatch(r.stderr, /\n\s+at |"stack"/, 'no stack trace');
+});
+
+const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
+
+test('configuration.md: the sample refusal of an unknown kind is what the CLI prints', async () => {
+  const md = await readFile(join(DOCS, 'configuration.md'), 'utf8');
+  const sample = /Any other kind is refused with\s+`MB_CONFIG_INVALID`:\s+```\n(.+)\n```/.exec(md)?.[1];
+  assert.ok(sample !== undefined, 'the sample is in configuration.md');
+  const dir = await workdir('registries:\n  - {name: demo, kind: dubbo, namespace: demo}\n');
+  const r = await meshbridge(['check', '--config', 'meshbridge.yaml'], dir);
+  assert.equal(r.code, 2);
+  assert.ok(r.stderr.includes(sample), `stderr: ${r.stderr}`);
+});
+
+test('mapping.md: exportTo listing a value twice is a config error; under merge the object goes to the first registry\'s namespace', async () => {
+  const dup = await workdir(`registries:\n  - {name: demo, kind: file, file: {path: services.yaml}, namespace: demo, exportTo: [a, a]}\n`);
+  const d = await meshbridge(['check', '--config', 'meshbridge.yaml'], dup);
+  assert.equal(d.code, 2);
+  assert.match(d.stderr, /registries\[0\]\.exportTo: must not list a value twice/);
+  const dir = await workdir(
+    'conflictPolicy: merge\nregistries:\n' +
+      '  - {name: one, kind: file, file: {path: services.yaml}, namespace: first-ns, hostTemplate: "{name}.shared"}\n' +
+      '  - {name: two, kind: file, file: {path: other.yaml}, namespace: second-ns, hostTemplate: "{name}.shared"}\n',
+  );
+  await writeFile(join(dir, 'other.yaml'), 'services:\n  - name: web\n    ports: [{number: 80, name: http}]\n    instances: [{address: 10.0.0.2}]\n');
+  const r = await meshbridge(['render', '--config', 'meshbridge.yaml'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /name: web\.shared\n\s+namespace: first-ns/);
+  assert.doesNotMatch(r.stdout, /namespace: second-ns/);
+  assert.match(r.stdout, /address: 10\.0\.0\.1[\s\S]*address: 10\.0\.0\.2|address: 10\.0\.0\.2[\s\S]*address: 10\.0\.0\.1/, 'both registries\' endpoints');
 });
