@@ -78,12 +78,8 @@ function registriesOf(cfg: BridgeConfig, fakes: readonly FakeRegistry[], context
   return src.kind === 'zookeeper'
     ? [
         createZookeeperRegistry({
-          name: registryName(0),
-          connectString: src.connectString,
-          sessionTimeoutMs: 30_000,
-          dubbo: { levels: DubboLevels.INTERFACE, root: '/dubbo', servicesPath: '/services' },
-          context,
-          logger: silentLogger(),
+          ...kindSettings('zookeeper', { servers: src.connectString, dubbo: { levels: DubboLevels.INTERFACE } }),
+          ...adapterCommon(registryName(0), (e) => context.report(e)),
         }),
       ]
     : src.kind === 'etcd'

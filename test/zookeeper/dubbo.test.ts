@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from '../../src/model/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { ZookeeperRegistry } from '../../src/registry/zookeeper/index.js';
 import { Recorder, loadZookeeperPeers, missingPeers, sleep, until, type DubboProvider, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
@@ -35,12 +35,8 @@ describe('zookeeper registry with real Dubbo 3.3 providers', { skip, timeout: 24
   before(async () => {
     zk = await peers.startZookeeper();
     reg = new ZookeeperRegistry({
-      name: 'zk',
-      connectString: zk.connectString,
-      sessionTimeoutMs: 10_000,
-      dubbo: { levels: 'both', root: '/dubbo', servicesPath: '/services' },
-      context: { report: (p) => rec.problems.push(p) },
-      logger: silentLogger(),
+      ...kindSettings('zookeeper', { servers: zk.connectString, sessionTimeoutMs: 10_000, dubbo: { levels: 'both' } }),
+      ...adapterCommon('zk', (p) => rec.problems.push(p)),
     });
     reg.onEvent((e) => rec.events.push(e));
     await reg.start(ac.signal);

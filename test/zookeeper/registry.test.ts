@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ErrorCode } from '../../src/errors/index.js';
 import type { Service } from '../../src/model/index.js';
-import { silentLogger } from '../../src/observability/index.js';
+import { adapterCommon, kindSettings } from '../../src/registry/testing/adapter-options.js';
 import { ZookeeperRegistry, type ZookeeperRegistryOptions } from '../../src/registry/zookeeper/index.js';
 import { Recorder, ZkWriter, javaUrlEncode, loadZookeeperPeers, missingPeers, sleep, until, type ZookeeperServer } from '../../test-support/zookeeper.js';
 
@@ -26,12 +26,8 @@ function follow(opts: Partial<ZookeeperRegistryOptions> = {}) {
   const ac = new AbortController();
   running.push(ac);
   const reg = new ZookeeperRegistry({
-    name: 'zk',
-    connectString: zk.connectString,
-    sessionTimeoutMs: 4000,
-    dubbo: { levels: 'interface', root: '/dubbo', servicesPath: '/services' },
-    context: { report: (p) => rec.problems.push(p) },
-    logger: silentLogger(),
+    ...kindSettings('zookeeper', { servers: zk.connectString, sessionTimeoutMs: 4000 }),
+    ...adapterCommon('zk', (p) => rec.problems.push(p)),
     maxFlushDelayMs: 50,
     ...opts,
   });
@@ -230,7 +226,7 @@ describe('zookeeper registry against a real ZooKeeper', { skip }, () => {
     await secured.createProtected('/tenant-b/dubbo', 'meshbridge', 's3cret');
     await secured.mkdirp(`/tenant-b/dubbo/${iface}/providers`);
     await secured.create(`/tenant-b/dubbo/${iface}/providers/${providerUrl(iface, '10.6.0.1', 20880)}`);
-    const ok = follow({ connectString: `${zk.connectString}/tenant-b`, digest: { username: 'meshbridge', password: 's3cret' } });
+    const ok = follow({ connectString: `${zk.connectString}/tenant-b`, auth: { scheme: 'digest', username: 'meshbridge', password: 's3cret' } });
     await ok.start();
     await until(() => ok.reg.hasSynced(), 'sync with auth');
     assert.deepEqual(eps(svc(ok.reg, iface)), ['10.6.0.1:20880']);

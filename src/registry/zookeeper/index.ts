@@ -1,3 +1,3 @@
 export { ZookeeperRegistry, createZookeeperRegistry } from './zookeeper-registry.js';
-export { DubboLevels, ZOOKEEPER_REGISTRY_KIND } from './options.js';
-export type { ZookeeperRegistryOptions } from './options.js';
+export type { ZookeeperRegistryOptions, ZookeeperRegistryTuning } from './zookeeper-registry.js';
+export { DubboLevels, ZOOKEEPER_REGISTRY_KIND } from './spec.js';

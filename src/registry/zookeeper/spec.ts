@@ -1,7 +1,14 @@
 import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
 
+export const ZOOKEEPER_REGISTRY_KIND = 'zookeeper';
+
 /** Which Dubbo registration levels are imported (docs/mapping.md "ZooKeeper"). */
-export type ZookeeperDubboLevels = 'interface' | 'application' | 'both';
+export const DubboLevels = {
+  INTERFACE: 'interface',
+  APPLICATION: 'application',
+  BOTH: 'both',
+} as const;
+export type ZookeeperDubboLevels = (typeof DubboLevels)[keyof typeof DubboLevels];
 
 /** Settings of a `zookeeper` registry (docs/configuration.md "zookeeper"). */
 export interface ZookeeperSourceConfig {
@@ -155,17 +162,6 @@ export const zookeeperKind: RegistryKindSpec<ZookeeperSourceConfig> = {
   },
   async load() {
     const { ZookeeperRegistry } = await import('./zookeeper-registry.js');
-    return {
-      create: (settings, common) =>
-        new ZookeeperRegistry({
-          ...common,
-          connectString: settings.connectString,
-          sessionTimeoutMs: settings.sessionTimeoutMs,
-          ...(settings.auth !== undefined ? { digest: { username: settings.auth.username, password: settings.auth.password } } : {}),
-          dubbo: settings.dubbo,
-          ...(settings.curator !== undefined ? { curator: settings.curator } : {}),
-          maxConcurrentReads: settings.maxConcurrentReads,
-        }),
-    };
+    return { create: (settings, common) => new ZookeeperRegistry({ ...settings, ...common }) };
   },
 };

@@ -1,85 +1,51 @@
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { serviceKey } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
+import { Backoff, type BackoffOptions } from '../../util/backoff.js';
+import type { AdapterCommon } from '../kind.js';
+import { ReportOnce } from '../report-once.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import { buildService, type EndpointPart } from './build-service.js';
+import { buildService } from './build-service.js';
 import { parseCuratorInstance, type CuratorParse } from './curator-instance.js';
-import { DubboLevels, ZOOKEEPER_REGISTRY_KIND, type ZookeeperRegistryOptions } from './options.js';
-import { interfaceServiceName, parseProviderNode, providerPart, type ProviderParse } from './providers.js';
+import { parseProviderNode, type ProviderParse } from './providers.js';
 import { ReadQueue } from './read-queue.js';
-import { openSession, type ReadResult, type SessionState, type Watcher, type ZkSession } from './zk-session.js';
+import { curatorService, interfaceServices, type ServiceParts } from './service-parts.js';
+import { SessionSupervisor } from './session-supervisor.js';
+import { DubboLevels, ZOOKEEPER_REGISTRY_KIND, type ZookeeperSourceConfig } from './spec.js';
+import { TaskFactory, type CuratorTree, type Task } from './tasks.js';
+import { openSession, type ReadResult, type SessionOptions, type Watcher, type ZkSession } from './zk-session.js';
+
+/** Knobs that are not configuration (tests tune them). */
+export interface ZookeeperRegistryTuning {
+  /** While a long listing runs, results are applied at least this often (default 200 ms). */
+  readonly maxFlushDelayMs?: number;
+  /** Backoff of session reopens and read retries (default 500 ms doubling to 30 s, with jitter). */
+  readonly backoff?: BackoffOptions;
+  /** Opens a ZooKeeper session: the real client by default, a fake in unit tests. */
+  readonly openSession?: (o: SessionOptions) => ZkSession;
+}
+
+/** The resolved `zookeeper:` settings (spec.ts) plus the common adapter wiring. */
+export type ZookeeperRegistryOptions = AdapterCommon & ZookeeperSourceConfig & ZookeeperRegistryTuning;
 
 /** Children of the Dubbo root that are not interfaces (Dubbo 3 writes them beside the interfaces). */
 const NOT_INTERFACES: ReadonlySet<string> = new Set(['mapping', 'metadata', 'config']);
-const DEFAULT_CONCURRENCY = 64;
 const DEFAULT_FLUSH_MS = 200;
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
 
-/** A Curator ServiceDiscovery tree: Dubbo's application level or plain Curator (Spring Cloud). */
-interface CuratorTree {
-  readonly index: number;
-  readonly base: string;
-  readonly level: 'application' | 'curator';
-  readonly defaultProtocol: string;
+/** A Curator tree and what is known of it. */
+interface TreeState extends CuratorTree {
   /** service name -> instance id -> [raw data, parse] (undefined until read). */
   readonly services: Map<string, Map<string, readonly [string, CuratorParse] | undefined>>;
   readonly emitted: Set<string>;
   readonly dirty: Set<string>;
 }
 
-interface InterfaceState {
-  /** Provider node name -> its parse (node names never change content). */
-  readonly nodes: Map<string, ProviderParse>;
-}
-
-/** One read, identified by its key (`op|tree|name|id`). Exists reads re-arm creation watches. */
-type Task =
-  | { readonly op: 'dubbo-root' | 'dubbo-root-exists' }
-  | { readonly op: 'providers' | 'providers-exists'; readonly iface: string }
-  | { readonly op: 'tree-root' | 'tree-root-exists'; readonly tree: CuratorTree }
-  | { readonly op: 'tree-service'; readonly tree: CuratorTree; readonly name: string }
-  | { readonly op: 'instance'; readonly tree: CuratorTree; readonly name: string; readonly id: string };
-
-function taskKey(t: Task): string {
-  switch (t.op) {
-    case 'dubbo-root':
-    case 'dubbo-root-exists':
-      return t.op;
-    case 'providers':
-    case 'providers-exists':
-      return `${t.op}|${t.iface}`;
-    case 'tree-root':
-    case 'tree-root-exists':
-      return `${t.op}|${t.tree.index}`;
-    case 'tree-service':
-      return `${t.op}|${t.tree.index}|${t.name}`;
-    case 'instance':
-      return `${t.op}|${t.tree.index}|${t.name}|${t.id}`;
-  }
-}
-
-/** The listing an exists task waits for (other tasks: themselves). */
-function listTaskOf(t: Task): Task {
-  switch (t.op) {
-    case 'dubbo-root-exists':
-      return { op: 'dubbo-root' };
-    case 'providers-exists':
-      return { op: 'providers', iface: t.iface };
-    case 'tree-root-exists':
-      return { op: 'tree-root', tree: t.tree };
-    default:
-      return t;
-  }
-}
-
-function join(base: string, child: string): string {
-  return base === '/' ? `/${child}` : `${base}/${child}`;
-}
-
 /**
  * Dubbo services (and optionally plain Curator services) from ZooKeeper, watched
- * (docs/mapping.md "ZooKeeper", docs/configuration.md "zookeeper").
+ * (docs/mapping.md "ZooKeeper", docs/configuration.md "zookeeper"). Session supervision is
+ * session-supervisor.ts, the reads and paths tasks.ts, service assembly service-parts.ts; this
+ * class schedules the reads and keeps the tree.
  *
  * Contract:
  * - The constructor does no I/O. `start(signal)` opens the session and returns; the listing runs
@@ -96,43 +62,50 @@ function join(base: string, child: string): string {
  *   node's path) and skipped; the other providers of the same interface still sync.
  */
 export class ZookeeperRegistry extends ServiceSetRegistry {
-  private readonly o: ZookeeperRegistryOptions;
+  private readonly options: ZookeeperRegistryOptions;
   private readonly log: Logger;
   private readonly queue: ReadQueue;
+  private readonly make: TaskFactory;
+  private readonly backoff: Backoff;
+  private readonly supervisor: SessionSupervisor;
   private readonly interfaceLevel: boolean;
-  private readonly trees: CuratorTree[] = [];
-  private readonly interfaces = new Map<string, InterfaceState>();
-  /** Interface -> the service names (interfaceServiceName) last emitted for it. */
+  private readonly trees: TreeState[] = [];
+  /** Interface -> provider node name -> its parse (node names never change content). */
+  private readonly interfaces = new Map<string, Map<string, ProviderParse>>();
+  /** Interface -> the service names last emitted for it. */
   private readonly emittedByInterface = new Map<string, Set<string>>();
   private readonly dirtyInterfaces = new Set<string>();
   private readonly tasks = new Map<string, Task>();
   private readonly watchers = new Map<string, Watcher>();
   /** Keys whose last read failed: read again after a backoff or the next reconnect. */
   private readonly failed = new Set<string>();
-  /** Problems reported for a key (node path or service), so a persisting one is reported once. */
-  private readonly reported = new Map<string, string>();
-  private session: ZkSession | undefined;
-  private sessions = 0;
-  private readsOfClosedSessions = 0;
-  private zkConnected = false;
-  /** The next 'connected' is a new session: every node must be read (all watches are gone). */
-  private needFullRead = true;
+  /** Entry problems by node path or service; read failures by task key. */
+  private readonly entryProblems: ReportOnce;
+  private readonly readProblems: ReportOnce;
   private signal: AbortSignal | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private sessionTimer: NodeJS.Timeout | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
-  private backoffMs = BACKOFF_MIN_MS;
   private outageReported = false;
 
   constructor(options: ZookeeperRegistryOptions) {
     super(options.name, ZOOKEEPER_REGISTRY_KIND);
-    this.o = options;
+    this.options = options;
     this.log = options.logger.child({ registry: options.name, kind: ZOOKEEPER_REGISTRY_KIND });
-    this.queue = new ReadQueue({
-      concurrency: options.maxConcurrentReads ?? DEFAULT_CONCURRENCY,
-      run: (key) => this.runTask(key),
-      onIdle: () => this.onQueueIdle(),
+    const report = (e: MeshbridgeError): void => options.context.report(e);
+    this.entryProblems = new ReportOnce(report);
+    this.readProblems = new ReportOnce(report);
+    this.make = new TaskFactory(options.dubbo.root);
+    this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    this.queue = new ReadQueue({ concurrency: options.maxConcurrentReads, run: (key) => this.runTask(key), onIdle: () => this.onQueueIdle() });
+    this.supervisor = new SessionSupervisor({
+      connectString: options.connectString,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      digest: options.auth !== undefined ? { username: options.auth.username, password: options.auth.password } : undefined,
+      open: options.openSession ?? openSession,
+      backoff: this.backoff,
+      logger: this.log,
+      onConnected: (full) => this.onConnected(full),
+      onDown: (message, always) => this.onDown(message, always),
     });
     const levels = options.dubbo.levels;
     this.interfaceLevel = levels === DubboLevels.INTERFACE || levels === DubboLevels.BOTH;
@@ -142,15 +115,14 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
 
   /** Diagnostics: reads sent over every session so far (each arms at most one watch), and sessions opened. */
   stats(): { readonly reads: number; readonly sessions: number; readonly queued: number } {
-    return { reads: this.readsOfClosedSessions + (this.session?.reads ?? 0), sessions: this.sessions, queued: this.queue.size };
+    return { ...this.supervisor.stats(), queued: this.queue.size };
   }
 
-  async start(signal: AbortSignal): Promise<void> {
-    if (this.signal !== undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `registry ${this.name} started twice`);
+  start(signal: AbortSignal): Promise<void> {
+    if (!this.claimStart(signal)) return Promise.resolve();
     this.signal = signal;
-    if (signal.aborted) return;
     signal.addEventListener('abort', () => this.shutdown(), { once: true });
-    this.openNewSession();
+    this.supervisor.start(signal);
     return Promise.resolve();
   }
 
@@ -158,135 +130,30 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     this.trees.push({ index: this.trees.length, base, level, defaultProtocol, services: new Map(), emitted: new Set(), dirty: new Set() });
   }
 
-  // ---- session lifecycle ----
+  // ---- connection ----
 
-  private openNewSession(): void {
-    if (this.signal?.aborted !== false) return;
-    this.sessions++;
-    this.needFullRead = true;
-    const session: ZkSession = openSession({
-      connectString: this.o.connectString,
-      sessionTimeoutMs: this.o.sessionTimeoutMs,
-      ...(this.o.digest !== undefined ? { digest: this.o.digest } : {}),
-      onState: (s) => {
-        if (this.session === session) this.onSessionState(s);
-      },
-    });
-    this.session = session;
-    this.armWatchdog();
+  private onConnected(full: boolean): void {
+    this.outageReported = false;
+    this.clearError();
+    this.relist(full);
+    this.queue.resume();
+    if (this.queue.idle) this.onQueueIdle();
   }
 
-  /**
-   * The client retries its servers by itself, but hangs on a connection that was accepted and
-   * never answered. Not connected for two session timeouts, the session is expired on the server
-   * anyway: open a new one.
-   */
-  private armWatchdog(): void {
-    clearTimeout(this.connectTimer);
-    this.connectTimer = setTimeout(() => {
-      if (this.zkConnected || this.signal?.aborted !== false) return;
-      this.unreachable(`cannot reach ${this.serversForMessages()} for ${2 * this.o.sessionTimeoutMs} ms; keeping the last known services, opening a new session`);
-      this.retireSession();
-      clearTimeout(this.sessionTimer);
-      this.sessionTimer = setTimeout(() => this.openNewSession(), this.nextBackoff());
-    }, 2 * this.o.sessionTimeoutMs);
-  }
-
-  private onSessionState(s: SessionState): void {
-    switch (s) {
-      case 'connected': {
-        clearTimeout(this.connectTimer);
-        this.zkConnected = true;
-        this.outageReported = false;
-        this.backoffMs = BACKOFF_MIN_MS;
-        this.clearError();
-        const full = this.needFullRead;
-        this.needFullRead = false;
-        this.log.info({ full, sessions: this.sessions }, full ? 'zookeeper session established; listing everything' : 'zookeeper reconnected; listing again');
-        this.relist(full);
-        this.queue.resume();
-        if (this.queue.idle) this.onQueueIdle();
-        break;
-      }
-      case 'disconnected':
-        if (!this.zkConnected) break;
-        this.zkConnected = false;
-        this.queue.pause();
-        this.armWatchdog();
-        this.unreachable(`lost the connection to ${this.serversForMessages()}; keeping the last known services, reconnecting`);
-        break;
-      case 'expired':
-      case 'auth-failed': {
-        this.zkConnected = false;
-        this.queue.pause();
-        clearTimeout(this.connectTimer);
-        this.retireSession();
-        const why =
-          s === 'expired'
-            ? 'zookeeper session expired; keeping the last known services, opening a new session'
-            : `authentication failed at ${this.serversForMessages()} (check zookeeper.auth); retrying`;
-        this.unreachable(why, s === 'auth-failed');
-        const delay = this.nextBackoff();
-        clearTimeout(this.sessionTimer);
-        this.sessionTimer = setTimeout(() => this.openNewSession(), delay);
-        break;
-      }
-    }
-  }
-
-  private retireSession(): void {
-    if (this.session === undefined) return;
-    this.readsOfClosedSessions += this.session.reads;
-    this.session.close();
-    this.session = undefined;
-  }
-
-  private unreachable(message: string, always = false): void {
+  private onDown(message: string, always: boolean): void {
+    this.queue.pause();
     const error = new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, message, { path: this.name, details: { registry: this.name } });
     if (always || !this.outageReported) {
       this.outageReported = true;
-      this.o.context.report(error);
-      this.log.warn({ code: error.code, synced: this.hasSynced() }, message);
+      this.options.context.report(error);
     }
     this.markDisconnected(error);
   }
 
-  private nextBackoff(): number {
-    const d = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    return Math.round(d / 2 + Math.random() * d);
-  }
-
   private shutdown(): void {
-    this.zkConnected = false;
     this.queue.pause();
     this.queue.clear();
-    for (const t of [this.flushTimer, this.retryTimer, this.sessionTimer, this.connectTimer]) clearTimeout(t);
-    this.retireSession();
-  }
-
-  /** The folder a listing task reads. */
-  private listPath(t: Task): string {
-    const root = this.o.dubbo.root;
-    switch (t.op) {
-      case 'dubbo-root':
-      case 'dubbo-root-exists':
-        return root;
-      case 'providers':
-      case 'providers-exists':
-        return join(join(root, t.iface), 'providers');
-      case 'tree-root':
-      case 'tree-root-exists':
-        return t.tree.base;
-      case 'tree-service':
-        return join(t.tree.base, t.name);
-      case 'instance':
-        return join(join(t.tree.base, t.name), t.id);
-    }
-  }
-
-  private serversForMessages(): string {
-    return this.o.connectString;
+    for (const t of [this.flushTimer, this.retryTimer]) clearTimeout(t);
   }
 
   // ---- reads ----
@@ -300,134 +167,99 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     this.failed.clear();
     for (const key of failed) this.queue.push(key);
     if (this.interfaceLevel) {
-      this.push({ op: 'dubbo-root' });
-      for (const iface of this.interfaces.keys()) this.push({ op: 'providers', iface });
+      this.push(this.make.dubboRoot());
+      for (const iface of this.interfaces.keys()) this.push(this.make.providers(iface));
     }
     for (const tree of this.trees) {
-      this.push({ op: 'tree-root', tree });
+      this.push(this.make.treeRoot(tree));
       for (const [name, instances] of tree.services) {
-        this.push({ op: 'tree-service', tree, name });
-        for (const [id, entry] of instances) if (full || entry === undefined) this.push({ op: 'instance', tree, name, id });
+        this.push(this.make.treeService(tree, name));
+        for (const [id, entry] of instances) if (full || entry === undefined) this.push(this.make.instance(tree, name, id));
       }
     }
   }
 
   private push(task: Task): void {
-    const key = taskKey(task);
-    this.tasks.set(key, task);
-    this.queue.push(key);
+    this.tasks.set(task.key, task);
+    this.queue.push(task.key);
   }
 
-  /** The one watcher of a key: a fired watch re-reads the key (exists watches re-list the folder). */
+  /** The one watcher of a task: a fired watch re-reads the node (an exists watch lists the folder). */
   private watcher(task: Task): Watcher {
-    const key = taskKey(task);
-    let w = this.watchers.get(key);
+    let w = this.watchers.get(task.key);
     if (w === undefined) {
-      const target = listTaskOf(task);
+      const target = task.op === 'exists' ? task.list : task;
       w = () => {
         if (this.signal?.aborted === false) this.push(target);
       };
-      this.watchers.set(key, w);
+      this.watchers.set(task.key, w);
     }
     return w;
   }
 
   private async runTask(key: string): Promise<void> {
     const task = this.tasks.get(key);
-    const session = this.session;
-    if (task === undefined || session === undefined || !this.zkConnected || !this.tracked(task)) return;
+    const session = this.supervisor.current();
+    if (task === undefined || session === undefined || !this.tracked(task)) return;
     try {
-      await this.read(session, task, key);
+      await this.read(session, task);
     } catch (e) {
-      this.o.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `zookeeper read ${key} failed: ${String(e)}`, { cause: e }));
+      this.options.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `zookeeper read ${key} failed: ${String(e)}`, { cause: e }));
     }
   }
 
   /** Whether the task's node still matters (its parent still lists it). */
   private tracked(t: Task): boolean {
     switch (t.op) {
-      case 'dubbo-root':
-      case 'dubbo-root-exists':
-      case 'tree-root':
-      case 'tree-root-exists':
-        return true;
+      case 'exists':
+        return this.tracked(t.list);
       case 'providers':
-      case 'providers-exists':
         return this.interfaces.has(t.iface);
       case 'tree-service':
-        return t.tree.services.has(t.name);
+        return this.treeOf(t.tree).services.has(t.name);
       case 'instance':
-        return t.tree.services.get(t.name)?.has(t.id) === true;
+        return this.treeOf(t.tree).services.get(t.name)?.has(t.id) === true;
+      default:
+        return true;
     }
   }
 
-  private async read(session: ZkSession, t: Task, key: string): Promise<void> {
-    const root = this.o.dubbo.root;
-    switch (t.op) {
-      case 'dubbo-root': {
-        const r = await session.getChildren(root, this.watcher(t));
-        if (!this.usable(r, key, root)) return;
-        const names = r.type === 'ok' ? r.value : [];
-        if (r.type === 'no-node') this.push({ op: 'dubbo-root-exists' });
-        this.applyInterfaces(names);
-        return;
-      }
-      case 'providers': {
-        const path = join(join(root, t.iface), 'providers');
-        const r = await session.getChildren(path, this.watcher(t));
-        if (!this.usable(r, key, path)) return;
-        if (r.type === 'no-node') this.push({ op: 'providers-exists', iface: t.iface });
-        this.applyProviders(t.iface, r.type === 'ok' ? r.value : []);
-        return;
-      }
-      case 'dubbo-root-exists':
-      case 'providers-exists':
-      case 'tree-root-exists': {
-        const list = listTaskOf(t);
-        const path = this.listPath(list);
-        const r = await session.exists(path, this.watcher(t));
-        if (!this.usable(r, key, path)) return;
-        if (r.type === 'ok' && r.value) this.push(list);
-        return;
-      }
-      case 'tree-root': {
-        const r = await session.getChildren(t.tree.base, this.watcher(t));
-        if (!this.usable(r, key, t.tree.base)) return;
-        if (r.type === 'no-node') this.push({ op: 'tree-root-exists', tree: t.tree });
-        this.applyTreeServices(t.tree, r.type === 'ok' ? r.value : []);
-        return;
-      }
-      case 'tree-service': {
-        const path = join(t.tree.base, t.name);
-        const r = await session.getChildren(path, this.watcher(t));
-        if (!this.usable(r, key, path)) return;
-        this.applyTreeInstances(t.tree, t.name, r.type === 'ok' ? r.value : []);
-        return;
-      }
-      case 'instance': {
-        const path = join(join(t.tree.base, t.name), t.id);
-        const r = await session.getData(path, this.watcher(t));
-        if (!this.usable(r, key, path)) return;
-        this.applyInstance(t.tree, t.name, t.id, r.type === 'ok' ? r.value : undefined);
-        return;
-      }
+  private treeOf(tree: CuratorTree): TreeState {
+    return this.trees[tree.index] as TreeState;
+  }
+
+  /** Reads one node and applies what it holds; a folder that is missing gets a creation watch. */
+  private async read(session: ZkSession, t: Task): Promise<void> {
+    if (t.op === 'exists') {
+      const r = await session.exists(t.path, this.watcher(t));
+      if (this.usable(r, t) && r.type === 'ok' && r.value) this.push(t.list);
+      return;
     }
+    if (t.op === 'instance') {
+      const r = await session.getData(t.path, this.watcher(t));
+      if (this.usable(r, t)) this.applyInstance(this.treeOf(t.tree), t.name, t.id, r.type === 'ok' ? r.value : undefined);
+      return;
+    }
+    const r = await session.getChildren(t.path, this.watcher(t));
+    if (!this.usable(r, t)) return;
+    const children = r.type === 'ok' ? r.value : [];
+    if (r.type === 'no-node' && t.op !== 'tree-service') this.push(this.make.exists(t));
+    if (t.op === 'dubbo-root') this.applyInterfaces(children);
+    else if (t.op === 'providers') this.applyProviders(t.iface, children);
+    else if (t.op === 'tree-root') this.applyTreeServices(this.treeOf(t.tree), children);
+    else this.applyTreeInstances(this.treeOf(t.tree), t.name, children);
   }
 
   /** True for ok and no-node; a failed read is retried after a backoff or with the next relisting. */
-  private usable<T>(r: ReadResult<T>, key: string, path: string): r is Exclude<ReadResult<T>, { type: 'error' }> {
+  private usable<T>(r: ReadResult<T>, t: Task): r is Exclude<ReadResult<T>, { type: 'error' }> {
     if (r.type !== 'error') {
-      if (this.reported.delete(`read|${key}`)) this.log.info({ path }, 'zookeeper read works again');
+      if (this.readProblems.clear(t.key)) this.log.info({ path: t.path }, 'zookeeper read works again');
       return true;
     }
-    this.failed.add(key);
+    this.failed.add(t.key);
     if (r.failure === 'no-auth' || r.failure === 'other') {
-      const message = `cannot read ${path}: ${r.message}; the last known state of it is kept, retrying`;
-      if (this.reported.get(`read|${key}`) !== message) {
-        this.reported.set(`read|${key}`, message);
-        this.o.context.report(new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, message, { path: this.name, details: { registry: this.name, node: path } }));
-        this.log.warn({ path, failure: r.failure }, message);
-      }
+      const message = `cannot read ${t.path}: ${r.message}; the last known state of it is kept, retrying`;
+      this.readProblems.problem(t.key, new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, message, { path: this.name, details: { registry: this.name, node: t.path } }), message);
     }
     this.scheduleRetry();
     return false;
@@ -437,11 +269,11 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     if (this.retryTimer !== undefined) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (!this.zkConnected) return; // the reconnect lists everything again
+      if (!this.supervisor.connected()) return; // the reconnect lists everything again
       const keys = [...this.failed];
       this.failed.clear();
       for (const k of keys) this.queue.push(k);
-    }, this.nextBackoff());
+    }, this.backoff.next());
   }
 
   // ---- applying listings ----
@@ -450,85 +282,82 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     const now = new Set(names.filter((n) => !NOT_INTERFACES.has(n)));
     for (const iface of now) {
       if (this.interfaces.has(iface)) continue;
-      this.interfaces.set(iface, { nodes: new Map() });
-      this.push({ op: 'providers', iface });
+      this.interfaces.set(iface, new Map());
+      this.push(this.make.providers(iface));
     }
     for (const iface of [...this.interfaces.keys()]) {
       if (now.has(iface)) continue;
       this.interfaces.delete(iface);
-      for (const op of ['providers', 'providers-exists'] as const) this.forget({ op, iface });
+      const list = this.make.providers(iface);
+      for (const t of [list, this.make.exists(list)]) this.forget(t);
       this.markInterfaceDirty(iface);
     }
   }
 
   /** Drops the bookkeeping of a task whose node is gone (a late watch then finds no task). */
   private forget(t: Task): void {
-    const key = taskKey(t);
-    this.tasks.delete(key);
-    this.watchers.delete(key);
-    this.failed.delete(key);
-    this.reported.delete(`read|${key}`);
+    this.tasks.delete(t.key);
+    this.watchers.delete(t.key);
+    this.failed.delete(t.key);
+    this.readProblems.clear(t.key);
   }
 
   private applyProviders(iface: string, nodeNames: readonly string[]): void {
-    const state = this.interfaces.get(iface);
-    if (state === undefined) return;
+    const nodes = this.interfaces.get(iface);
+    if (nodes === undefined) return;
     const now = new Set(nodeNames);
     let changed = false;
     for (const node of now) {
-      if (state.nodes.has(node)) continue;
+      if (nodes.has(node)) continue;
       const parsed = parseProviderNode(node);
-      state.nodes.set(node, parsed);
+      nodes.set(node, parsed);
       changed = true;
-      if (parsed.type === 'invalid') {
-        const path = join(join(join(this.o.dubbo.root, iface), 'providers'), node);
-        this.reportEntry(parsed.code, path, parsed.message, { interface: iface });
-      }
+      if (parsed.type === 'invalid') this.reportEntry(parsed.code, this.make.providerNodePath(iface, node), parsed.message, { interface: iface });
     }
-    for (const node of [...state.nodes.keys()]) {
+    for (const node of [...nodes.keys()]) {
       if (now.has(node)) continue;
-      state.nodes.delete(node);
-      this.reported.delete(`entry|${join(join(join(this.o.dubbo.root, iface), 'providers'), node)}`);
+      nodes.delete(node);
+      this.entryProblems.clear(this.make.providerNodePath(iface, node));
       changed = true;
     }
     if (changed) this.markInterfaceDirty(iface);
   }
 
-  private applyTreeServices(tree: CuratorTree, names: readonly string[]): void {
+  private applyTreeServices(tree: TreeState, names: readonly string[]): void {
     const now = new Set(names);
     for (const name of now) {
       if (tree.services.has(name)) continue;
       tree.services.set(name, new Map());
-      this.push({ op: 'tree-service', tree, name });
+      this.push(this.make.treeService(tree, name));
     }
     for (const name of [...tree.services.keys()]) {
       if (now.has(name)) continue;
-      for (const id of tree.services.get(name)?.keys() ?? []) this.forget({ op: 'instance', tree, name, id });
+      for (const id of tree.services.get(name)?.keys() ?? []) this.forget(this.make.instance(tree, name, id));
       tree.services.delete(name);
-      this.forget({ op: 'tree-service', tree, name });
+      this.forget(this.make.treeService(tree, name));
       this.markTreeDirty(tree, name);
     }
   }
 
-  private applyTreeInstances(tree: CuratorTree, name: string, ids: readonly string[]): void {
+  private applyTreeInstances(tree: TreeState, name: string, ids: readonly string[]): void {
     const instances = tree.services.get(name);
     if (instances === undefined) return;
     const now = new Set(ids);
     for (const id of now) {
       if (instances.has(id)) continue;
       instances.set(id, undefined);
-      this.push({ op: 'instance', tree, name, id });
+      this.push(this.make.instance(tree, name, id));
     }
     for (const id of [...instances.keys()]) {
       if (now.has(id)) continue;
       instances.delete(id);
-      this.forget({ op: 'instance', tree, name, id });
-      this.reported.delete(`entry|${join(join(tree.base, name), id)}`);
+      this.forget(this.make.instance(tree, name, id));
+      this.entryProblems.clear(this.make.instancePath(tree, name, id));
       this.markTreeDirty(tree, name);
     }
   }
 
-  private applyInstance(tree: CuratorTree, name: string, id: string, data: Buffer | undefined): void {
+  private applyInstance(tree: TreeState, name: string, id: string, data: Buffer | undefined): void {
     const instances = tree.services.get(name);
     if (instances === undefined || !instances.has(id)) return;
     if (data === undefined) {
@@ -542,16 +371,12 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     if (old !== undefined && old[0] === text) return;
     const parsed = parseCuratorInstance(text, { defaultProtocol: tree.defaultProtocol });
     instances.set(id, [text, parsed]);
-    if (parsed.type === 'invalid') this.reportEntry(parsed.code, join(join(tree.base, name), id), parsed.message, { service: name });
+    if (parsed.type === 'invalid') this.reportEntry(parsed.code, this.make.instancePath(tree, name, id), parsed.message, { service: name });
     this.markTreeDirty(tree, name);
   }
 
   private reportEntry(code: ErrorCode, path: string, message: string, details: Record<string, string>): void {
-    const key = `entry|${path}`;
-    const text = `${code} ${message}`;
-    if (this.reported.get(key) === text) return;
-    this.reported.set(key, text);
-    this.o.context.report(new MeshbridgeError(code, message, { path: `${this.name}: ${path}`, details: { registry: this.name, ...details } }));
+    this.entryProblems.problem(path, new MeshbridgeError(code, message, { path: `${this.name}: ${path}`, details: { registry: this.name, ...details } }), `${code} ${message}`);
   }
 
   // ---- turning state into services ----
@@ -561,26 +386,25 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     this.scheduleFlush();
   }
 
-  private markTreeDirty(tree: CuratorTree, name: string): void {
+  private markTreeDirty(tree: TreeState, name: string): void {
     tree.dirty.add(name);
     this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined) return;
-    this.flushTimer = setTimeout(() => this.flush(), this.o.maxFlushDelayMs ?? DEFAULT_FLUSH_MS);
+    this.flushTimer = setTimeout(() => this.flush(), this.options.maxFlushDelayMs ?? DEFAULT_FLUSH_MS);
   }
 
   private onQueueIdle(): void {
     if (!this.queue.idle || this.signal?.aborted !== false) return;
     this.flush();
-    if (this.zkConnected) {
-      const first = !this.hasSynced();
-      this.markSyncedNow();
-      if (first) {
-        const st = this.status();
-        this.log.info({ services: st.services, endpoints: st.endpoints, reads: this.stats().reads }, 'zookeeper registry synced');
-      }
+    if (!this.supervisor.connected()) return;
+    const first = !this.hasSynced();
+    this.markSyncedNow();
+    if (first) {
+      const st = this.status();
+      this.log.info({ services: st.services, endpoints: st.endpoints, reads: this.stats().reads }, 'zookeeper registry synced');
     }
   }
 
@@ -590,54 +414,27 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     for (const iface of this.dirtyInterfaces) this.rebuildInterface(iface);
     this.dirtyInterfaces.clear();
     for (const tree of this.trees) {
-      for (const name of tree.dirty) this.rebuildTreeService(tree, name);
+      for (const name of tree.dirty) {
+        if (this.apply(curatorService(name, tree.level, tree.services.get(name)?.entries() ?? []))) tree.emitted.add(name);
+        else if (tree.emitted.delete(name)) this.remove(serviceKey({ registry: this.name, name }));
+      }
       tree.dirty.clear();
     }
   }
 
   private rebuildInterface(iface: string): void {
-    const groups = new Map<string, { group: string; version: string; parts: EndpointPart[] }>();
-    for (const parsed of this.interfaces.get(iface)?.nodes.values() ?? []) {
-      if (parsed.type !== 'ok') continue;
-      const e = parsed.entry;
-      const name = interfaceServiceName(iface, e.group, e.version);
-      let g = groups.get(name);
-      if (g === undefined) groups.set(name, (g = { group: e.group, version: e.version, parts: [] }));
-      g.parts.push(providerPart(e));
-    }
     const emitted = this.emittedByInterface.get(iface) ?? new Set<string>();
     const now = new Set<string>();
-    for (const [name, g] of groups) {
-      const attributes: Record<string, string> = { interface: iface };
-      if (g.group !== '') attributes['group'] = g.group;
-      if (g.version !== '') attributes['version'] = g.version;
-      if (this.apply(name, attributes, g.parts)) now.add(name);
-    }
+    for (const s of interfaceServices(iface, this.interfaces.get(iface)?.values() ?? [])) if (this.apply(s)) now.add(s.name);
     for (const name of emitted) if (!now.has(name)) this.remove(serviceKey({ registry: this.name, name }));
     if (now.size > 0) this.emittedByInterface.set(iface, now);
     else this.emittedByInterface.delete(iface);
   }
 
-  private rebuildTreeService(tree: CuratorTree, name: string): void {
-    const parts: EndpointPart[] = [];
-    const entries = [...(tree.services.get(name)?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    entries.forEach(([, entry], order) => {
-      if (entry === undefined || entry[1].type !== 'ok') return;
-      const i = entry[1].instance;
-      // One instance is one process: its ports share `order` and so one endpoint.
-      for (const p of i.ports) {
-        parts.push({ address: i.address, protocol: p.protocol, port: p.port, labels: i.labels, id: i.id, order, ...(i.weight !== undefined ? { weight: i.weight } : {}) });
-      }
-    });
-    const attributes: Record<string, string> = tree.level === 'application' ? { application: name } : {};
-    if (this.apply(name, attributes, parts)) tree.emitted.add(name);
-    else if (tree.emitted.delete(name)) this.remove(serviceKey({ registry: this.name, name }));
-  }
-
   /** Builds and upserts one service; false (nothing upserted) when no endpoint is left. */
-  private apply(name: string, attributes: Record<string, string>, parts: readonly EndpointPart[]): boolean {
-    const { service, problems } = buildService({ registry: this.name, kind: ZOOKEEPER_REGISTRY_KIND, name, attributes, parts });
-    for (const p of problems) this.reportEntry(p.code, name, p.message, { service: name });
+  private apply(s: ServiceParts): boolean {
+    const { service, problems } = buildService({ registry: this.name, kind: ZOOKEEPER_REGISTRY_KIND, ...s });
+    for (const p of problems) this.reportEntry(p.code, s.name, p.message, { service: s.name });
     if (service === undefined) return false;
     this.upsert(service);
     return true;
