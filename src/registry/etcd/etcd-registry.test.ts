@@ -117,6 +117,17 @@ function follow(t: { after(fn: () => void): void }, etcd: FakeEtcd) {
   return { reg, rec, ac, ips: (name: string) => addressesOf(reg, `e1//${name}`), start: () => reg.start(ac.signal) };
 }
 
+/** Lists web/1 and api/1 and waits until the adapter watches. */
+async function watchingWebAndApi(t: { after(fn: () => void): void }) {
+  const etcd = new FakeEtcd();
+  etcd.put('web/1', inst('10.0.0.1'));
+  etcd.put('api/1', inst('10.0.1.1'));
+  const f = follow(t, etcd);
+  await f.start();
+  await until('watching', () => etcd.watching() === 1);
+  return { etcd, f };
+}
+
 test('etcd: the listing upserts every service, then synced; watch puts and deletes upsert and delete', async (t) => {
   const etcd = new FakeEtcd();
   etcd.put('web/1', inst('10.0.0.1'));
@@ -152,12 +163,7 @@ test('etcd: the listing upserts every service, then synced; watch puts and delet
 });
 
 test('etcd: unreachable keeps the services (stale), reports once, resumes the watch from its revision on recovery', async (t) => {
-  const etcd = new FakeEtcd();
-  etcd.put('web/1', inst('10.0.0.1'));
-  etcd.put('api/1', inst('10.0.1.1'));
-  const f = follow(t, etcd);
-  await f.start();
-  await until('watching', () => etcd.watching() === 1);
+  const { etcd, f } = await watchingWebAndApi(t);
   await expectOutage({ reg: f.reg, rec: f.rec, refused: () => etcd.refused, down: () => etcd.setDown(true) });
   assert.match(f.rec.problems[0]?.message ?? '', /keeping the last known services/);
   assert.ok(etcd.clients.length > 2 && etcd.clients.slice(0, -1).every((c) => c.closed), 'a fresh client per reconnect, the old one closed');
@@ -174,12 +180,7 @@ test('etcd: unreachable keeps the services (stale), reports once, resumes the wa
 });
 
 test('etcd: a compacted resume revision lists again; only the differences are emitted', async (t) => {
-  const etcd = new FakeEtcd();
-  etcd.put('web/1', inst('10.0.0.1'));
-  etcd.put('api/1', inst('10.0.1.1'));
-  const f = follow(t, etcd);
-  await f.start();
-  await until('watching', () => etcd.watching() === 1);
+  const { etcd, f } = await watchingWebAndApi(t);
   etcd.setDown(true);
   await until('stale', () => f.reg.status().stale);
   etcd.put('web/2', inst('10.0.0.2'));
