@@ -11,7 +11,7 @@ import { registerSecret } from '../../observability/redact.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import { sleep, Slots } from './blocking.js';
 import { serviceFromHealth, CONSUL_REGISTRY_KIND, parseCatalogServices, type BuildOptions } from './entries.js';
-import { ConsulHttp, type ConsulTlsMaterial } from './http.js';
+import { ConsulHttp, type ConsulHttpLike, type ConsulHttpOptions, type ConsulTlsMaterial } from './http.js';
 import { whenAborted } from '../../util/abort.js';
 import { runBlockingWatch } from './watch.js';
 
@@ -21,6 +21,11 @@ export interface ConsulRegistryTuning {
   readonly backoff?: BackoffOptions;
   /** Timeout of non-blocking requests (default 10000). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Internal, for the adapter's unit tests: builds the HTTP client from the options `start`
+   * derives (address, TLS material, sockets, token). Default: a real ConsulHttp.
+   */
+  readonly connect?: (options: ConsulHttpOptions) => ConsulHttpLike;
 }
 
 /** The resolved `consul:` settings (spec.ts) plus the common adapter wiring. */
@@ -105,7 +110,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     const tls = await this.retry(signal, () => this.readTls());
     if (tls === undefined) return;
     if (this.options.tokenFile !== undefined && (await this.retry(signal, () => this.readToken())) === undefined) return;
-    const http = new ConsulHttp({
+    const http = (this.options.connect ?? ((o: ConsulHttpOptions) => new ConsulHttp(o)))({
       address: this.options.address,
       ...(tls !== null ? { tls } : {}),
       maxSockets: this.slots.size + 1,
@@ -161,7 +166,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     }
   }
 
-  private async datacenters(http: ConsulHttp, signal: AbortSignal): Promise<string[]> {
+  private async datacenters(http: ConsulHttpLike, signal: AbortSignal): Promise<string[]> {
     const configured = this.options.datacenters;
     if (configured.length > 0) return [...configured];
     const res = await http.get(http.url('v1/catalog/datacenters', {}), { signal, timeoutMs: this.requestTimeoutMs });
@@ -176,7 +181,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     return { dc, ns: this.options.namespace, partition: this.options.partition };
   }
 
-  private watchOptions(http: ConsulHttp, path: string, dc: string, signal: AbortSignal) {
+  private watchOptions(http: ConsulHttpLike, path: string, dc: string, signal: AbortSignal) {
     return {
       http,
       path,
@@ -191,7 +196,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     };
   }
 
-  private async watchCatalog(http: ConsulHttp, state: Datacenter, signal: AbortSignal): Promise<void> {
+  private async watchCatalog(http: ConsulHttpLike, state: Datacenter, signal: AbortSignal): Promise<void> {
     await runBlockingWatch(this.watchOptions(http, 'v1/catalog/services', state.dc, signal), {
       onAnswer: (body) => this.applyCatalog(http, state, body, signal),
       onReachable: () => this.reachable(state.dc),
@@ -200,7 +205,7 @@ export class ConsulRegistry extends ServiceSetRegistry {
     for (const w of state.services.values()) w.abort.abort();
   }
 
-  private applyCatalog(http: ConsulHttp, state: Datacenter, body: unknown, signal: AbortSignal): void {
+  private applyCatalog(http: ConsulHttpLike, state: Datacenter, body: unknown, signal: AbortSignal): void {
     const catalog = parseCatalogServices(body, `consul ${state.dc}: /v1/catalog/services`);
     if (catalog.value === undefined) {
       for (const p of catalog.problems) this.reportOnce(p);

@@ -31,6 +31,17 @@ export interface ConsulResponse {
   readonly body: string;
 }
 
+/**
+ * What the Consul adapter uses of ConsulHttp, exactly: the seam its fast unit tests fake
+ * (ConsulRegistryTuning.connect). The contract is ConsulHttp's, below.
+ */
+export interface ConsulHttpLike {
+  /** The URL of an API path (`v1/...`) with query parameters (undefined values left out). */
+  url(path: string, query: Readonly<Record<string, string | undefined>>): URL;
+  get(url: URL, options: { readonly signal: AbortSignal; readonly timeoutMs: number }): Promise<ConsulResponse>;
+  close(): void;
+}
+
 /** A request that failed below HTTP (refused, reset, timed out) or was aborted. */
 export class ConsulTransportError extends MeshbridgeError {
   constructor(message: string, cause: unknown) {
@@ -49,7 +60,7 @@ export class ConsulTransportError extends MeshbridgeError {
  * ConsulTransportError on transport failures and timeouts, and with the signal's reason when
  * aborted (the socket is destroyed). `close()` destroys every pooled socket.
  */
-export class ConsulHttp {
+export class ConsulHttp implements ConsulHttpLike {
   private readonly base: URL;
   private readonly agent: http.Agent;
   private readonly o: ConsulHttpOptions;

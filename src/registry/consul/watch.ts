@@ -1,10 +1,10 @@
 import { backoffDelay, type BackoffOptions } from '../../util/backoff.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 import { blockingTimeoutMs, jitteredWait, sleep, stepIndex, type IndexStep, type Slots } from './blocking.js';
-import type { ConsulHttp } from './http.js';
+import type { ConsulHttpLike } from './http.js';
 
 export interface BlockingWatchOptions {
-  readonly http: ConsulHttp;
+  readonly http: ConsulHttpLike;
   /** API path below the address, e.g. `v1/health/service/web`. */
   readonly path: string;
   /** Fixed query parameters (dc, ns, partition); index and wait are added per request. */

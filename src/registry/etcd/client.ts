@@ -53,6 +53,17 @@ export interface WatchHandlers {
   onProgress(revision: number): void;
 }
 
+/**
+ * What the etcd adapter uses of EtcdClient, exactly: the seam its fast unit tests fake
+ * (EtcdRegistryTuning.connect). The contract of each method is EtcdClient's, below.
+ */
+export interface EtcdClientLike {
+  list(prefix: string, pageSize: number): Promise<ListResult>;
+  probe(prefix: string): Promise<number>;
+  watch(prefix: string, startRevision: number, handlers: WatchHandlers, signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
 /**
@@ -92,7 +103,7 @@ function keyValue(kv: IKeyValue): KeyValue {
   return { key: kv.key.toString('utf8'), value: kv.value, modRevision: toNumber(kv.mod_revision) };
 }
 
-export class EtcdClient {
+export class EtcdClient implements EtcdClientLike {
   private readonly client: Etcd3;
   private readonly timeoutMs: number;
 

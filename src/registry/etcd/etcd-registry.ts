@@ -6,7 +6,7 @@ import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js
 import { serviceKey, type Protocol, type Service } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import { CompactedError, EtcdClient, type KeyValue, type ListResult, type WatchEvent } from './client.js';
+import { CompactedError, EtcdClient, type EtcdClientLike, type EtcdClientOptions, type KeyValue, type ListResult, type WatchEvent } from './client.js';
 import { parseInstance, type InstanceRecord } from './instance.js';
 import { buildLayout, LayoutError, type KeyLayout } from './layout.js';
 import { serviceFromInstances, ETCD_REGISTRY_KIND, serviceGroupKey, splitGroupKey } from './services.js';
@@ -18,6 +18,11 @@ export interface EtcdRegistryTuning {
   readonly pageSize?: number;
   /** Reconnect backoff (default 250 ms doubling to 10 s, with jitter). */
   readonly backoff?: BackoffOptions;
+  /**
+   * Internal, for the adapter's unit tests: builds a client from the options the adapter derives
+   * (TLS files read afresh for each one). Default: a real EtcdClient.
+   */
+  readonly connect?: (options: EtcdClientOptions) => EtcdClientLike;
 }
 
 /** The resolved `etcd:` settings (spec.ts) plus the common adapter wiring. */
@@ -58,7 +63,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
   private readonly prefix: string;
   private readonly layout: KeyLayout;
   private readonly defaultProtocol: Protocol;
-  private client: EtcdClient | undefined;
+  private client: EtcdClientLike | undefined;
   /** Every key below the prefix, as last seen. */
   private readonly entries = new Map<string, Entry>();
   /** Service group key -> keys of its valid instances. */
@@ -156,11 +161,11 @@ export class EtcdRegistry extends ServiceSetRegistry {
     }
   }
 
-  private async buildClient(): Promise<EtcdClient> {
+  private async buildClient(): Promise<EtcdClientLike> {
     const tls = this.options.tls;
     const files = tls !== undefined ? await readPemFiles(tls, 'etcd tls') : undefined;
     const pem = files?.ca !== undefined ? { ...files, ca: files.ca } : undefined; // caFile is required with tls
-    return new EtcdClient({
+    return (this.options.connect ?? ((o: EtcdClientOptions) => new EtcdClient(o)))({
       endpoints: this.options.endpoints,
       ...(pem !== undefined ? { tls: pem } : {}),
       ...(this.options.auth !== undefined ? { auth: this.options.auth } : {}),

@@ -6,8 +6,9 @@ import type { AdapterCommon } from '../kind.js';
 import type { NacosSourceConfig } from './spec.js';
 import { Backoff, type BackoffOptions } from '../../util/backoff.js';
 import { NacosAuth } from './auth.js';
-import { ConnectResetError, NacosConnection, NacosRequestError } from './connection.js';
-import { NACOS_REGISTRY_KIND, lastRefTime, mapServiceInfo, parseServiceKey, refKey, type MapOptions, type ServiceRef } from './map.js';
+import { ConnectResetError, NacosConnection, NacosRequestError, type ConnectionOptions, type NacosConnectionLike } from './connection.js';
+import { NACOS_REGISTRY_KIND, lastRefTime, mapServiceInfo, refKey, type MapOptions, type ServiceRef } from './map.js';
+import { fuzzyChanges, listServiceNames, nacosRef, notifyTarget, startFuzzyWatch } from './naming.js';
 import type { NacosMessage } from './wire.js';
 import { sleep } from '../shared/sleep.js';
 import { runPool } from '../../util/pool.js';
@@ -20,6 +21,11 @@ export interface NacosRegistryTuning {
   readonly backoff?: BackoffOptions;
   /** ServiceListRequest page size (default 10000: one big page). */
   readonly pageSize?: number;
+  /**
+   * Internal, for the adapter's unit tests: builds each session's connection from the options
+   * the adapter derives (target, abilities, push and close handlers). Default: a real NacosConnection.
+   */
+  readonly connect?: (options: ConnectionOptions) => NacosConnectionLike;
 }
 
 /** The resolved `nacos:` settings (spec.ts) plus the common adapter wiring. */
@@ -69,7 +75,7 @@ export class NacosRegistry extends ServiceSetRegistry {
   private readonly owners = new Map<string, string>();
   private readonly counts = new Map<string, number>();
   private signal: AbortSignal | undefined;
-  private conn: NacosConnection | undefined;
+  private conn: NacosConnectionLike | undefined;
   private serverIndex = 0;
   private redirect: string | undefined;
   private relistSoon: NodeJS.Timeout | undefined;
@@ -160,7 +166,7 @@ export class NacosRegistry extends ServiceSetRegistry {
     await this.auth?.ensure(signal);
     let closedWith: (e: Error) => void = () => undefined;
     const closed = new Promise<Error>((resolve) => (closedWith = resolve));
-    const conn = new NacosConnection({
+    const conn = (this.options.connect ?? ((o: ConnectionOptions) => new NacosConnection(o)))({
       target: this.grpcTarget(),
       clientVersion: CLIENT_VERSION,
       labels: { source: 'sdk', module: 'naming', AppName: 'meshbridge' },
@@ -182,7 +188,7 @@ export class NacosRegistry extends ServiceSetRegistry {
       this.sourceRecovered();
       this.log.info({ server: this.httpAddress(), services: this.status().services, endpoints: this.status().endpoints }, 'nacos registry synced');
       onSynced();
-      const fuzzy = (this.options.fuzzyWatch) && (await this.startFuzzyWatch(conn));
+      const fuzzy = this.options.fuzzyWatch && (await startFuzzyWatch((t, b) => this.request(conn, t, b), this.options.namespaces, this.options.groups, this.log));
       const interval = fuzzy ? this.options.fuzzyRelistIntervalMs : this.options.relistIntervalMs;
       const tick = () => {
         timer = setTimeout(() => {
@@ -202,7 +208,7 @@ export class NacosRegistry extends ServiceSetRegistry {
   }
 
   /** A request with one re-login on errorCode 403 (expired or revoked token). */
-  private async request(conn: NacosConnection, type: string, body: object): Promise<Record<string, unknown>> {
+  private async request(conn: NacosConnectionLike, type: string, body: object): Promise<Record<string, unknown>> {
     try {
       return await conn.request(type, body);
     } catch (e) {
@@ -213,28 +219,16 @@ export class NacosRegistry extends ServiceSetRegistry {
     }
   }
 
-  private async listServices(conn: NacosConnection, namespace: string, group: string): Promise<string[]> {
-    const pageSize = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
-    const names: string[] = [];
-    for (let pageNo = 1; ; pageNo++) {
-      const res = await this.request(conn, 'ServiceListRequest', { namespace, groupName: group, serviceName: '', pageNo, pageSize, selector: '' });
-      const page = Array.isArray(res['serviceNames']) ? res['serviceNames'].filter((n): n is string => typeof n === 'string' && n !== '') : [];
-      names.push(...page);
-      const count = typeof res['count'] === 'number' ? res['count'] : 0;
-      if (page.length < pageSize || names.length >= count) return names;
-    }
-  }
-
   /**
    * Lists every namespace x group; subscribes what is new (everything when `all`, as after a
    * reconnect the new connection has no subscriptions) and removes what is gone. Only a complete
    * listing removes anything: a failed request throws before any removal.
    */
-  private async listAndSubscribe(conn: NacosConnection, all: boolean): Promise<void> {
+  private async listAndSubscribe(conn: NacosConnectionLike, all: boolean): Promise<void> {
     const wanted = new Map<string, ServiceRef>();
     for (const namespace of this.options.namespaces) {
       for (const group of this.options.groups) {
-        for (const name of await this.listServices(conn, namespace, group)) {
+        for (const name of await listServiceNames((t, b) => this.request(conn, t, b), namespace, group, this.options.pageSize ?? DEFAULT_PAGE_SIZE)) {
           const ref = { namespace, group, name };
           wanted.set(refKey(ref), ref);
         }
@@ -252,12 +246,12 @@ export class NacosRegistry extends ServiceSetRegistry {
     this.markSyncedNow();
   }
 
-  private async subscribe(conn: NacosConnection, ref: ServiceRef): Promise<void> {
+  private async subscribe(conn: NacosConnectionLike, ref: ServiceRef): Promise<void> {
     const res = await this.request(conn, 'SubscribeServiceRequest', { ...nacosRef(ref), clusters: '', subscribe: true });
     this.apply(ref, res['serviceInfo']);
   }
 
-  private relist(conn: NacosConnection): Promise<void> {
+  private relist(conn: NacosConnectionLike): Promise<void> {
     this.relisting ??= (async () => {
       try {
         if (this.auth !== undefined && this.signal !== undefined) await this.auth.ensure(this.signal);
@@ -279,41 +273,13 @@ export class NacosRegistry extends ServiceSetRegistry {
     }, 200);
   }
 
-  /** Starts fuzzy watch on every namespace x group; false when the server does not offer it (2.x). */
-  private async startFuzzyWatch(conn: NacosConnection): Promise<boolean> {
-    try {
-      for (const namespace of this.options.namespaces) {
-        for (const group of this.options.groups) {
-          await this.request(conn, 'NamingFuzzyWatchRequest', {
-            namespace,
-            groupKeyPattern: `${namespace}>>${group}>>*`,
-            watchType: 'WATCH',
-            initializing: true,
-            receivedGroupKeys: [],
-          });
-        }
-      }
-      return true;
-    } catch (e) {
-      if (!(e instanceof NacosRequestError)) throw e;
-      this.log.info({ err: e.message }, 'server has no fuzzy watch (Nacos 2.x?): re-listing the service set periodically');
-      return false;
-    }
-  }
-
   private inScope(ref: ServiceRef): boolean {
     return this.options.namespaces.includes(ref.namespace) && this.options.groups.includes(ref.group);
   }
 
   private onPush(m: NacosMessage): void {
-    const b = m.body;
     if (m.type === 'NotifySubscriberRequest') {
-      const info = b['serviceInfo'];
-      const infoRec = (typeof info === 'object' && info !== null ? info : {}) as Record<string, unknown>;
-      const group = str(b['groupName']) ?? str(infoRec['groupName']) ?? '';
-      const rawName = str(b['serviceName']) ?? str(infoRec['name']) ?? '';
-      const name = rawName.includes('@@') ? rawName.slice(rawName.indexOf('@@') + 2) : rawName;
-      const ns = str(b['namespace']);
+      const { namespace: ns, group, name, info } = notifyTarget(m.body);
       if (ns !== undefined) {
         const ref = { namespace: ns, group, name };
         if (this.held.has(refKey(ref))) this.apply(ref, info);
@@ -332,12 +298,8 @@ export class NacosRegistry extends ServiceSetRegistry {
       }
       return;
     }
-    const contexts = m.type === 'NamingFuzzyWatchSyncRequest' ? (Array.isArray(b['contexts']) ? (b['contexts'] as unknown[]) : []) : [b];
-    for (const c of contexts) {
-      const cr = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
-      const ref = parseServiceKey(cr['serviceKey']);
-      if (ref === undefined || !this.inScope(ref)) continue;
-      const changed = cr['changedType'];
+    for (const { ref, changed } of fuzzyChanges(m)) {
+      if (!this.inScope(ref)) continue;
       const conn = this.conn;
       if (changed === 'ADD_SERVICE' && !this.held.has(refKey(ref)) && conn !== undefined) {
         this.subscribe(conn, ref).catch((e: unknown) => {
@@ -416,15 +378,6 @@ export class NacosRegistry extends ServiceSetRegistry {
     }
   }
 }
-
-function nacosRef(ref: ServiceRef): { namespace: string; groupName: string; serviceName: string } {
-  return { namespace: ref.namespace, groupName: ref.group, serviceName: ref.name };
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
 
 /** Factory for the composition root: builds (no I/O) a Nacos registry. */
 export function createNacosRegistry(options: NacosRegistryOptions): NacosRegistry {
