@@ -5,7 +5,7 @@ import { Backoff, type BackoffOptions } from '../../util/backoff.js';
 import type { AdapterCommon } from '../kind.js';
 import { ReportOnce } from '../report-once.js';
 import { ServiceSetRegistry } from '../service-set.js';
-import { buildService } from './build-service.js';
+import { serviceFromParts } from './build-service.js';
 import { Listing } from './listing.js';
 import { ReadQueue } from './read-queue.js';
 import type { ServiceParts } from './service-parts.js';
@@ -268,8 +268,8 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
 
   /** Builds and upserts one service; false (nothing upserted) when no endpoint is left. */
   private apply(s: ServiceParts): boolean {
-    const { service, problems } = buildService({ registry: this.name, kind: ZOOKEEPER_REGISTRY_KIND, ...s });
-    for (const p of problems) this.reportEntry(p.code, s.name, p.message, { service: s.name });
+    const { value: service, problems } = serviceFromParts({ registry: this.name, kind: ZOOKEEPER_REGISTRY_KIND, ...s });
+    for (const p of problems) this.reportEntry(p.code, s.name, p.reason, { service: s.name });
     if (service === undefined) return false;
     this.upsert(service);
     return true;
