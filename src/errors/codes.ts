@@ -66,7 +66,7 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_CHECKPOINT_READ: 'The checkpoint file could not be read or is not a checkpoint; start-up goes on without it.',
   MB_CHECKPOINT_WRITE: 'The checkpoint file could not be written; retried at the next interval, publishing goes on.',
   MB_KUBE_FENCED: 'A Kubernetes write was not sent because this replica stopped being the leader while it waited.',
-  MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, bad type).',
+  MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, not a DiscoveryRequest); that stream is ended with INVALID_ARGUMENT.',
   MB_XDS_LISTEN: 'The MCP/xDS server could not listen on its address.',
   MB_XDS_PROTO: 'The xDS codec does not work in this install (proto files missing or broken); the server does not start.',
   MB_XDS_SHARD_MISSING: 'An istiod streams from some MCP shards but not from all: its meshConfig.configSources lacks a shard, so it is missing that share of the services.',
