@@ -18,6 +18,7 @@ import { KubernetesSink } from '../sinks/kubernetes/sink.js';
 import { ProblemLog } from './context.js';
 import { loadRegistryFactory, type RegistryFactory } from './registries.js';
 import { adminActions, debugPages } from './pages.js';
+import { logSyncProgress } from './sync-progress.js';
 import { CheckpointWriter, ConfigMapCheckpointStore, FileCheckpointStore, readCheckpoint, type CheckpointStore } from '../checkpoint/index.js';
 
 /** Which sinks to build: `run` builds the configured ones; `render` only a one-shot renderer. */
@@ -213,6 +214,7 @@ export class App {
       signal.addEventListener('abort', () => void this.checkpoint?.write(), { once: true });
     }
     await this.pipeline.start(signal);
+    if (this.o.mode.type === 'run') logSyncProgress(() => this.registries, this.o.logger, signal); // render/check print their own
     this.o.logger.info(
       {
         registries: this.registries.map((r) => `${r.kind}:${r.name}`),
