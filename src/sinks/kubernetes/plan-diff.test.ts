@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resourceKey, type IstioResource } from '../../snapshot/index.js';
+import { formatDiffJson, formatDiffText } from '../../cli/diff-format.js';
+import type { ObservedObject } from './observed.js';
+import { plan } from './plan.js';
+import { planDiff, type DiffReport } from './plan-diff.js';
+
+const MB = { 'app.kubernetes.io/managed-by': 'meshbridge' };
+const labels = (registry: string): Record<string, string> => ({ ...MB, 'meshbridge.io/registry': registry, 'meshbridge.io/instance': 'prod' });
+const REGISTRIES = new Set(['zk', 'zk2']);
+
+function se(name: string, version: string, port = 80, extra: Record<string, unknown> = {}): IstioResource {
+  const spec = { hosts: [`${name}.svc`], ports: [{ number: port, name: 'http' }], ...extra };
+  return { kind: 'ServiceEntry', namespace: 'ns', name, key: resourceKey('ServiceEntry', 'ns', name), labels: labels('zk'), annotations: { 'meshbridge.io/content-hash': version }, spec, version };
+}
+function we(name: string, selector: string): IstioResource {
+  const l = { ...labels('zk'), 'meshbridge.io/service-entry': selector };
+  return { kind: 'WorkloadEntry', namespace: 'ns', name, key: resourceKey('WorkloadEntry', 'ns', name), labels: l, annotations: {}, spec: { address: '10.0.0.1', labels: l }, version: 'w' };
+}
+function obs(name: string, hash: string | undefined, l: Record<string, string>, hosts = [`${name}.svc`]): ObservedObject {
+  return { kind: 'ServiceEntry', namespace: 'ns', name, key: `ServiceEntry/ns/${name}`, labels: l, contentHash: hash, generation: 1, resourceVersion: '7', hosts, selector: undefined };
+}
+
+/** b as the API server returns it: written by meshbridge-prod at port 80, plus server fields and another manager's. */
+const liveB = {
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'ServiceEntry',
+  metadata: {
+    name: 'b',
+    namespace: 'ns',
+    uid: 'u',
+    resourceVersion: '7',
+    generation: 1,
+    labels: { ...labels('zk'), team: 'x' },
+    annotations: { 'meshbridge.io/content-hash': 'old' },
+    managedFields: [
+      {
+        manager: 'meshbridge-prod',
+        operation: 'Apply',
+        fieldsType: 'FieldsV1',
+        fieldsV1: {
+          'f:metadata': { 'f:labels': Object.fromEntries(Object.keys(labels('zk')).map((k) => [`f:${k}`, {}])), 'f:annotations': { 'f:meshbridge.io/content-hash': {} } },
+          'f:spec': { 'f:hosts': {}, 'f:ports': {} },
+        },
+      },
+      { manager: 'kubectl-label', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { 'f:team': {} } } } },
+    ],
+  },
+  spec: { hosts: ['b.svc'], ports: [{ number: 80, name: 'http' }] },
+  status: { validationMessages: [] },
+};
+
+function scenario(): DiffReport {
+  const e = se('e', 'he', 80, { workloadSelector: { labels: { 'meshbridge.io/service-entry': 'e' } } });
+  const desired = [se('a', 'ha'), se('b', 'new', 81), se('c', 'hc'), se('d', 'hd'), e, we('e-1', 'e')];
+  const observed = new Map(
+    [
+      obs('b', 'old', labels('zk')),
+      obs('c', 'hc', labels('zk')),
+      obs('x', 'hx', labels('zk')), // ours, not desired: 1 of 3 -> deleted
+      obs('d', undefined, {}), // hand-made, same name as ours
+      obs('other', undefined, {}, ['e.svc']), // hand-made, claims e's host
+      obs('z1', 'h', labels('zk2')), // 2 of 2 of zk2 gone: held
+      obs('z2', 'h', labels('zk2')),
+    ].map((o) => [o.key, o]),
+  );
+  const p = plan({ desired, observed, instance: 'prod', registries: REGISTRIES, written: new Map(), maxDeletePercent: 50 });
+  return planDiff({ plan: p, desired, observed, live: new Map([['ServiceEntry/ns/b', liveB]]), instance: 'prod', registries: REGISTRIES, maxDeletePercent: 50 });
+}
+
+test('planDiff: every action, from the sink\u2019s own plan, in a stable order', () => {
+  const r = scenario();
+  assert.deepEqual(
+    r.entries.map((e) => `${e.action} ${e.key}`),
+    [
+      'create ServiceEntry/ns/a',
+      'update ServiceEntry/ns/b',
+      'delete ServiceEntry/ns/x',
+      'held ServiceEntry/ns/z1',
+      'held ServiceEntry/ns/z2',
+      'clash ServiceEntry/ns/d',
+      'clash ServiceEntry/ns/e',
+      'clash WorkloadEntry/ns/e-1',
+    ],
+  );
+  assert.equal(r.changes, true);
+  assert.equal(r.unchanged, 1);
+  assert.deepEqual(r.counts.held, { ServiceEntry: 2, WorkloadEntry: 0 });
+  assert.deepEqual(r.counts.clash, { ServiceEntry: 2, WorkloadEntry: 1 });
+  assert.deepEqual(r.held, [{ registry: 'zk2', kind: 'ServiceEntry', wouldDelete: 2, owned: 2 }]);
+  const byKey = new Map(r.entries.map((e) => [e.key, e]));
+  assert.equal(byKey.get('ServiceEntry/ns/d')?.claimedBy, 'ServiceEntry/ns/d');
+  assert.match(byKey.get('ServiceEntry/ns/d')?.reason ?? '', /name taken/);
+  assert.equal(byKey.get('ServiceEntry/ns/e')?.claimedBy, 'ServiceEntry/ns/other');
+  assert.equal(byKey.get('ServiceEntry/ns/e')?.host, 'e.svc');
+  assert.match(byKey.get('ServiceEntry/ns/z1')?.reason ?? '', /2 of 2 ServiceEntries of registry zk2, more than maxDeletePercent 50%/);
+  assert.equal(byKey.get('ServiceEntry/ns/a')?.object?.metadata.labels['meshbridge.io/instance'], 'prod');
+});
+
+test('planDiff: an update diffs only the fields Meshbridge manages', () => {
+  const d = scenario().entries.find((e) => e.action === 'update')?.diff ?? '';
+  assert.match(d, /^--- live ServiceEntry ns\/b\n\+\+\+ meshbridge ServiceEntry ns\/b\n/);
+  assert.match(d, /^ {5}- name: http\n- {6}number: 80\n\+ {6}number: 81\n/m);
+  assert.match(d, /^\+\s+number: 81$/m);
+  assert.match(d, /^-\s+meshbridge.io\/content-hash: old$/m);
+  assert.match(d, /^\+\s+meshbridge.io\/content-hash: new$/m);
+  for (const server of ['resourceVersion', 'uid', 'managedFields', 'status', 'generation', 'team']) assert.ok(!d.includes(server), `${server} in ${d}`);
+});
+
+test('planDiff: an update whose live object is gone meanwhile shows everything added', () => {
+  const desired = [se('b', 'new')];
+  const observed = new Map([['ServiceEntry/ns/b', obs('b', 'old', labels('zk'))]]);
+  const p = plan({ desired, observed, instance: 'prod', registries: REGISTRIES, written: new Map(), maxDeletePercent: 50 });
+  const r = planDiff({ plan: p, desired, observed, live: new Map(), instance: 'prod', registries: REGISTRIES, maxDeletePercent: 50 });
+  assert.match(r.entries[0]?.diff ?? '', /^\+kind: ServiceEntry$/m);
+});
+
+test('planDiff: nothing to do is no change', () => {
+  const desired = [se('c', 'hc')];
+  const observed = new Map([['ServiceEntry/ns/c', obs('c', 'hc', labels('zk'))]]);
+  const p = plan({ desired, observed, instance: 'prod', registries: REGISTRIES, written: new Map(), maxDeletePercent: 50 });
+  const r = planDiff({ plan: p, desired, observed, live: new Map(), instance: 'prod', registries: REGISTRIES, maxDeletePercent: 50 });
+  assert.equal(r.changes, false);
+  assert.deepEqual(r.entries, []);
+  assert.equal(r.unchanged, 1);
+  assert.match(formatDiffText(r), /^summary: 0 to create, 0 to update, 0 to delete, 0 held, 0 clashes; 1 unchanged\n/);
+  assert.match(formatDiffText(r), /no changes: a run would write nothing\n$/);
+});
+
+test('formatDiffText: entry lines, the update diff, the count table', () => {
+  const text = formatDiffText(scenario());
+  const lines = text.split('\n');
+  assert.equal(lines[0], 'create ServiceEntry ns/a (registry zk): not in the cluster');
+  assert.equal(lines[1], 'update ServiceEntry ns/b (registry zk): content changed');
+  assert.equal(lines[2], '--- live ServiceEntry ns/b');
+  assert.ok(lines.includes('delete ServiceEntry ns/x (registry zk): owned by this instance, no longer desired'));
+  assert.ok(lines.includes('summary: 1 to create, 1 to update, 1 to delete, 2 held, 3 clashes; 1 unchanged'));
+  assert.ok(lines.includes('                create update delete   held  clash'), text);
+  assert.ok(lines.includes('  ServiceEntry       1      1      1      2      2'), text);
+  assert.ok(lines.includes('  WorkloadEntry      0      0      0      0      1'), text);
+  assert.ok(lines.includes('held by the deletion guard: 2 of 2 ServiceEntries of registry zk2'));
+  assert.equal(lines.at(-2), 'a run would write these changes');
+});
+
+test('formatDiffJson: one parseable document with the summary and every entry', () => {
+  const r = scenario();
+  const doc = JSON.parse(formatDiffJson(r)) as { changes: boolean; summary: Record<string, unknown>; entries: Array<{ action: string; key: string; diff?: string }> };
+  assert.equal(doc.changes, true);
+  assert.deepEqual(doc.summary['create'], { ServiceEntry: 1, WorkloadEntry: 0 });
+  assert.equal(doc.summary['unchanged'], 1);
+  assert.deepEqual(doc.entries.map((e) => e.key), r.entries.map((e) => e.key));
+  assert.equal(doc.entries[1]?.diff, r.entries[1]?.diff);
+  assert.equal(formatDiffJson(r), formatDiffJson(scenario()));
+});
