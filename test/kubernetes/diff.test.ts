@@ -154,6 +154,9 @@ test('diff against a real API server: creates, no change, update, delete, held, 
     // Only lines that changed are - or +: the unchanged address is context.
     assert.ok(!/^[-+].*10\.0\.0\.1$/m.test(d), d);
     assert.equal(r.report?.summary.unchanged, 2);
+    const text = await diffReadOnly(false);
+    assert.equal(text.code, 2);
+    assert.ok(text.stdout.includes(`update ServiceEntry ${u.key.slice('ServiceEntry/'.length)} (registry files): content changed\n${d}`), text.stdout);
   });
 
   await t.test('a service removed: its object is a delete (1 of 3, within maxDeletePercent)', async () => {
@@ -189,7 +192,9 @@ test('diff against a real API server: creates, no change, update, delete, held, 
       assert.equal(res.status, 201, JSON.stringify(res.body));
     }
     const r = await diffReadOnly();
-    assert.equal(r.code, 2, r.stderr);
+    // The three services are back as they are in the cluster; the two new ones clash: no write.
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.report?.changes, false);
     const clashes = r.report!.entries.filter((e) => e.action === 'clash');
     assert.deepEqual(clashes.map((c) => [c.name, c.claimedBy, c.host]), [
       [orders, `ServiceEntry/${NS}/hand-made-orders`, orders],
@@ -197,8 +202,10 @@ test('diff against a real API server: creates, no change, update, delete, held, 
     ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
     assert.equal(r.report?.summary['clash']?.['ServiceEntry'], 2);
     // Nothing else is planned for them, and the guard no longer holds (every service is back).
-    assert.deepEqual(keys(r.report!, 'create'), []);
-    assert.deepEqual(keys(r.report!, 'held'), []);
+    assert.deepEqual(r.report?.entries.filter((e) => e.action !== 'clash'), []);
+    assert.equal(r.report?.summary.unchanged, 3);
+    const text = await diffReadOnly(false);
+    assert.match(text.stdout, new RegExp(`^clash  ServiceEntry ${NS}/${payments.replace(/\./g, '\\.')} \\(registry files\\): name taken by an object Meshbridge does not own; left untouched$`, 'm'));
     const hand = (await listIstio(cluster!.api, 'serviceentries', NS)).find((o) => o.metadata.name === payments);
     assert.equal(hand?.metadata.labels?.['app.kubernetes.io/managed-by'], undefined);
   });
