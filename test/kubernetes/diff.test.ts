@@ -113,7 +113,7 @@ test('diff against a real API server: creates, no change, update, delete, held, 
     const r = await diffReadOnly();
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.report?.changes, true);
-    assert.deepEqual(keys(r.report!, 'create'), want);
+    assert.deepEqual(keys(r.report, 'create'), want);
     assert.equal(r.report?.summary['create']?.['ServiceEntry'], 3);
     assert.equal(r.report?.summary.unchanged, 0);
     assert.equal(r.report?.entries[0]?.object?.metadata.labels['meshbridge.io/instance'], 'meshbridge');
@@ -174,8 +174,8 @@ test('diff against a real API server: creates, no change, update, delete, held, 
     const r = await diffReadOnly();
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.report?.changes, false);
-    assert.equal(keys(r.report!, 'held').length, 2);
-    assert.deepEqual(keys(r.report!, 'delete'), []);
+    assert.equal(keys(r.report, 'held').length, 2);
+    assert.deepEqual(keys(r.report, 'delete'), []);
     assert.deepEqual(r.report?.held, [{ registry: 'files', kind: 'ServiceEntry', wouldDelete: 2, owned: 3 }]);
     const text = await diffReadOnly(false);
     assert.match(text.stdout, /^held {3}ServiceEntry diff-shop\/details\.\S+ \(registry files\): deletion guard: would delete 2 of 3 ServiceEntries of registry files, more than maxDeletePercent 50%/m);
@@ -195,7 +195,7 @@ test('diff against a real API server: creates, no change, update, delete, held, 
     // The three services are back as they are in the cluster; the two new ones clash: no write.
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.report?.changes, false);
-    const clashes = r.report!.entries.filter((e) => e.action === 'clash');
+    const clashes = r.report.entries.filter((e) => e.action === 'clash');
     assert.deepEqual(clashes.map((c) => [c.name, c.claimedBy, c.host]), [
       [orders, `ServiceEntry/${NS}/hand-made-orders`, orders],
       [payments, `ServiceEntry/${NS}/${payments}`, ''],
