@@ -71,6 +71,8 @@ export interface Plan {
  *   ServiceEntry selecting it stays desired in WorkloadEntry form (endpoint loss): those of a
  *   ServiceEntry being deleted go with it (that deletion counts), those of one switching to
  *   inline are listed inline, and those no ServiceEntry selects carry no traffic.
+ * - `kept` lists the objects of the held registries (every deletion `held` stops), `skipped` the
+ *   WorkloadEntries left out with their clashing ServiceEntry: what `meshbridge diff` lists.
  */
 export function plan(input: PlanInput): Plan {
   const id: OwnerIdentity = { instance: input.instance, registries: input.registries };
