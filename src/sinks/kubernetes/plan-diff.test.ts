@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resourceKey, type IstioResource } from '../../snapshot/index.js';
-import { formatDiffJson, formatDiffText } from '../../cli/diff-format.js';
 import type { ObservedObject } from './observed.js';
 import { plan } from './plan.js';
 import { planDiff, type DiffReport } from './plan-diff.js';
@@ -124,32 +123,4 @@ test('planDiff: nothing to do is no change', () => {
   assert.equal(r.changes, false);
   assert.deepEqual(r.entries, []);
   assert.equal(r.unchanged, 1);
-  assert.match(formatDiffText(r), /^summary: 0 to create, 0 to update, 0 to delete, 0 held, 0 clashes; 1 unchanged\n/);
-  assert.match(formatDiffText(r), /no changes: a run would write nothing\n$/);
-});
-
-test('formatDiffText: entry lines, the update diff, the count table', () => {
-  const text = formatDiffText(scenario());
-  const lines = text.split('\n');
-  assert.equal(lines[0], 'create ServiceEntry ns/a (registry zk): not in the cluster');
-  assert.equal(lines[1], 'update ServiceEntry ns/b (registry zk): content changed');
-  assert.equal(lines[2], '--- live ServiceEntry ns/b');
-  assert.ok(lines.includes('delete ServiceEntry ns/x (registry zk): owned by this instance, no longer desired'));
-  assert.ok(lines.includes('summary: 1 to create, 1 to update, 1 to delete, 2 held, 3 clashes; 1 unchanged'));
-  assert.ok(lines.includes('                create update delete   held  clash'), text);
-  assert.ok(lines.includes('  ServiceEntry       1      1      1      2      2'), text);
-  assert.ok(lines.includes('  WorkloadEntry      0      0      0      0      1'), text);
-  assert.ok(lines.includes('held by the deletion guard: 2 of 2 ServiceEntries of registry zk2'));
-  assert.equal(lines.at(-2), 'a run would write these changes');
-});
-
-test('formatDiffJson: one parseable document with the summary and every entry', () => {
-  const r = scenario();
-  const doc = JSON.parse(formatDiffJson(r)) as { changes: boolean; summary: Record<string, unknown>; entries: Array<{ action: string; key: string; diff?: string }> };
-  assert.equal(doc.changes, true);
-  assert.deepEqual(doc.summary['create'], { ServiceEntry: 1, WorkloadEntry: 0 });
-  assert.equal(doc.summary['unchanged'], 1);
-  assert.deepEqual(doc.entries.map((e) => e.key), r.entries.map((e) => e.key));
-  assert.equal(doc.entries[1]?.diff, r.entries[1]?.diff);
-  assert.equal(formatDiffJson(r), formatDiffJson(scenario()));
 });
