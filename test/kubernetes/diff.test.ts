@@ -211,6 +211,25 @@ test('diff against a real API server: creates, no change, update, delete, held, 
   });
 });
 
+test('diff lists the adoption of an object written before instances existed: only the instance label changes', { skip }, async () => {
+  const legacy = service('legacy', 9095, ['10.0.5.1']);
+  await writeServices(join(dir, 'services.yaml'), [REVIEWS, DETAILS, RATINGS, legacy]);
+  const p = cli(['render', '--config', config]);
+  assert.equal(await p.exit, 0, p.stderr());
+  const obj = renderedObjects(p.stdout()).find((o) => o.metadata.name.startsWith('legacy.'))!;
+  // What a Meshbridge before instances wrote: render's object (no instance label), field manager `meshbridge`.
+  const path = `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries/${obj.metadata.name}?fieldManager=meshbridge&force=true`;
+  const res = await kube(cluster!.api, 'PATCH', path, obj, 'application/apply-patch+yaml');
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const r = await diffReadOnly();
+  assert.equal(r.code, 2, r.stderr);
+  const u = r.report?.entries.find((e) => e.name === obj.metadata.name);
+  assert.equal(u?.action, 'update');
+  assert.match(u.reason, /^adopt an object written before instances existed/);
+  const changed = (u.diff ?? '').split('\n').filter((l) => /^[-+]/.test(l) && !/^(---|\+\+\+) /.test(l));
+  assert.deepEqual(changed, ['+    meshbridge.io/instance: meshbridge'], u.diff);
+});
+
 test('diff against an API server that does not answer: exit 1 with MB_DIFF_CLUSTER_READ, nothing on stdout', { skip }, async () => {
   const kc = JSON.parse(await readFile(cluster!.api.kubeconfigPath, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
   for (const c of kc.clusters) c.cluster.server = `https://127.0.0.1:${await freePort()}`;
