@@ -38,6 +38,9 @@ export const ErrorCode = {
   ADMIN_LISTEN: 'MB_ADMIN_LISTEN',
   ADMIN_BAD_REQUEST: 'MB_ADMIN_BAD_REQUEST',
   RENDER_WRITE: 'MB_RENDER_WRITE',
+  // meshbridge diff
+  DIFF_NO_KUBERNETES: 'MB_DIFF_NO_KUBERNETES',
+  DIFF_CLUSTER_READ: 'MB_DIFF_CLUSTER_READ',
   INTERNAL: 'MB_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -73,5 +76,7 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_ADMIN_LISTEN: 'The admin HTTP server could not listen on its address.',
   MB_ADMIN_BAD_REQUEST: 'An admin action was called with a missing or invalid parameter.',
   MB_RENDER_WRITE: 'Rendered resources could not be written to the output folder.',
+  MB_DIFF_NO_KUBERNETES: '`meshbridge diff` was given a config without sinks.kubernetes: there is no cluster to compare with.',
+  MB_DIFF_CLUSTER_READ: '`meshbridge diff` could not list or read the ServiceEntries and WorkloadEntries in the cluster.',
   MB_INTERNAL: 'A bug: an invariant did not hold. Please report it.',
 };
