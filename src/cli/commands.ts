@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import { App } from '../app/app.js';
+import { ConfigReloader } from '../app/reload.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { createLogger, redactSecrets, registerConfigSecrets, type Logger } from '../observability/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -64,6 +65,11 @@ export async function runCommand(configPath: string, io: CliIO, signal: AbortSig
     await app.stopped();
     return ExitCode.FAILURE;
   }
+  // Config hot reload: file changes and SIGHUP (src/app/reload.ts).
+  const reloader = new ConfigReloader({ path: configPath, env: io.env, app, config, logger });
+  await reloader.start(inner.signal);
+  const offReload = io.onReload?.(() => void reloader.reload('signal'));
+  inner.signal.addEventListener('abort', () => offReload?.(), { once: true });
   app.whenReady(inner.signal, syncTimeoutMs(io)).catch((e: unknown) => {
     // Not fatal: /readyz stays 503 with the reasons, and the first sync may still complete.
     if (e instanceof MeshbridgeError) logger.error({ code: e.code }, e.message);
