@@ -175,6 +175,11 @@ export class Pipeline {
     return this.set.configured();
   }
 
+  /** Registries a reload removed whose guard still holds their services (names). */
+  retired(): string[] {
+    return this.set.retired().map((r) => r.name);
+  }
+
   /**
    * Applies a reload (see the class contract): stops the registries no longer in `next` (by
    * object), starts the new ones, and schedules a full pass. Resolves once the new registries
@@ -302,8 +307,8 @@ export class Pipeline {
     this.report.registryStatus(r);
     if (e.type === 'synced') {
       if (this.allSynced && this.views.substituted(e.registry)) {
-        // Published from its checkpoint or unsynced until now: its real view replaces that.
-        this.o.logger.info({ registry: e.registry }, 'registry synced after publishing started; its own view replaces the checkpoint');
+        // Published from its checkpoint (or a reload's stand-in) or unsynced until now: its real view replaces that.
+        this.o.logger.info({ registry: e.registry }, 'registry synced after publishing started; its own view replaces the checkpoint or stand-in');
         this.debouncer.trigger();
       }
       this.checkSynced();
