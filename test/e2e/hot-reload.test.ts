@@ -69,6 +69,11 @@ function ofRegistry(ads: AdsClient, registry: string): string[] {
   return [...held(ads).keys()].filter((n) => n.includes(`${registry}-svc`)).sort();
 }
 
+/** Waits until `cond` holds (polled every 50 ms). */
+async function holds(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  await until(() => Promise.resolve(cond() ? true : undefined), timeoutMs, what);
+}
+
 async function reloads(mb: MeshbridgeProcess, result: string): Promise<number> {
   return metricSum(await mb.metrics(), RELOADS, { result });
 }
@@ -109,7 +114,7 @@ test('reload over one open ADS stream: add, re-tune, remove (guarded), invalid, 
 
   await t.test('a registry added by rewriting the config (rename) appears on the same stream', async () => {
     await replaceFile(config, base(`${fileRegistry(dir, 'a')}\n${fileRegistry(dir, 'b')}`));
-    await until(async () => (ofRegistry(ads, 'b').length === 2 ? true : undefined), 10_000, "b's services on the stream");
+    await holds(() => ofRegistry(ads, 'b').length === 2, 10_000, "b's services on the stream");
     assert.equal(await reloads(mb, 'applied'), 1);
     assert.deepEqual(await streamIds(mb), stream, 'the same stream, no reconnect');
     for (const [name, v] of aVersions) assert.equal(held(ads).get(name), v, `${name} not re-versioned`);
@@ -124,7 +129,7 @@ test('reload over one open ADS stream: add, re-tune, remove (guarded), invalid, 
     assert.match(mb.stderr(), /registry a restarted \(file\.pollIntervalMs\)/);
     // The restarted adapter syncs within a debounce or two; give it time to push anything it would.
     // The new adapter's first sync replaces the stand-in (its predecessor's view).
-    await until(async () => (/"registry":"a".*its own view replaces the checkpoint or stand-in/.test(mb.stderr()) ? true : undefined), 10_000, 'the restarted a synced');
+    await holds(() => /"registry":"a".*its own view replaces the checkpoint or stand-in/.test(mb.stderr()), 10_000, 'the restarted a synced');
     await sleep(1000); // time for anything it would push
     assert.equal(ads.updates.get(SE) ?? 0, updates, 'no ServiceEntry got a new version');
     for (const resp of ads.received.slice(from).filter((x) => x.type_url === SE)) assert.equal(resp.resources.length, 4, 'nothing flapped out meanwhile');
@@ -141,7 +146,7 @@ test('reload over one open ADS stream: add, re-tune, remove (guarded), invalid, 
     assert.ok(guard.guard.find((g) => g.registry === 'b')?.hold !== undefined, JSON.stringify(guard));
     const rel = await fetch(`${mb.adminUrl}/debug/release?registry=b`, { method: 'POST' });
     assert.equal(rel.status, 200);
-    await until(async () => (ofRegistry(ads, 'b').length === 0 ? true : undefined), 10_000, "b's services gone");
+    await holds(() => ofRegistry(ads, 'b').length === 0, 10_000, "b's services gone");
     assert.equal(ofRegistry(ads, 'a').length, 2);
     assert.deepEqual(await streamIds(mb), stream);
   });
@@ -152,7 +157,7 @@ test('reload over one open ADS stream: add, re-tune, remove (guarded), invalid, 
     assert.match(mb.stderr(), /"code":"MB_CONFIG_INVALID".*config reload failed/);
     assert.equal((await httpGet(`${mb.adminUrl}/readyz`)).status, 200);
     await writeServices(join(dir, 'a.yaml'), services('a', 3, 1)); // the running pipeline still follows a
-    await until(async () => (ofRegistry(ads, 'a').length === 3 ? true : undefined), 10_000, "a's third service");
+    await holds(() => ofRegistry(ads, 'a').length === 3, 10_000, "a's third service");
   });
 
   await t.test('a field only a restart applies: reported with MB_CONFIG_RESTART_REQUIRED, nothing applied', async () => {
@@ -166,7 +171,7 @@ test('reload over one open ADS stream: add, re-tune, remove (guarded), invalid, 
 
   await t.test('SIGHUP reloads too', async () => {
     await replaceFile(config, base(`${fileRegistry(dir, 'a', ', pollIntervalMs: 700')}\n${fileRegistry(dir, 'c')}`));
-    await until(async () => (ofRegistry(ads, 'c').length === 2 ? true : undefined), 10_000, "c's services");
+    await holds(() => ofRegistry(ads, 'c').length === 2, 10_000, "c's services");
     const before = await reloads(mb, 'unchanged');
     mb.child.kill('SIGHUP');
     await waitReloads(mb, 'unchanged', before + 1);
@@ -203,6 +208,6 @@ test('a ConfigMap-style volume (..data symlink swapped) is reloaded', async (t) 
   await writeFile(join(vol, '..v2', 'meshbridge.yaml'), base(`${fileRegistry(dir, 'a')}\n${fileRegistry(dir, 'c')}`));
   await symlink('..v2', join(vol, '..data_tmp'));
   await rename(join(vol, '..data_tmp'), join(vol, '..data'));
-  await until(async () => (ofRegistry(ads, 'c').length === 2 ? true : undefined), 10_000, "c's services after the swap");
+  await holds(() => ofRegistry(ads, 'c').length === 2, 10_000, "c's services after the swap");
   assert.equal(await reloads(mb, 'applied'), 1);
 });
