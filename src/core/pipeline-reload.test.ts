@@ -84,7 +84,7 @@ test('a restarted registry that answers much less is held by its guard (judged a
   ac.abort();
 });
 
-test('a removed registry leaves through its guard: held, then gone on release; a small loss goes at once', async () => {
+test('a removed registry leaves through its guard: held, then gone on release; one with its guard off goes at once', async () => {
   const a = new FakeRegistry('a', many('a', 3));
   const b = new FakeRegistry('b', many('b', 4));
   const c = new FakeRegistry('c', many('c', 2));

@@ -46,7 +46,7 @@ test('a reload writes only what changed: unchanged objects keep their resourceVe
   await writeServices(join(dir, 'a.yaml'), services('a', 2, 1));
   await writeServices(join(dir, 'b.yaml'), services('b', 2, 2));
   const admin = await freePort();
-  const reg = (name: string, extra = ''): string => `  - {name: ${name}, kind: file, namespace: ${NS}, file: {path: ${join(dir, `${name}.yaml`)}${extra}}${name === 'b' ? ', protectPercent: 100' : ''}}`;
+  const reg = (name: string, extra = ''): string => `  - {name: ${name}, kind: file, namespace: ${NS}, file: {path: ${join(dir, `${name}.yaml`)}${extra}}${name === 'b' ? ', protectPercent: 100, protectEndpointPercent: 100' : ''}}`;
   const text = (registries: string): string =>
     runConfigText({ registries, sinks: `  kubernetes: {kubeconfig: ${api!.kubeconfigPath}, qps: 100, burst: 200}`, admin, debounce: { quietPeriodMs: 50, maxDelayMs: 500 } });
   const config = join(dir, 'meshbridge.yaml');
