@@ -42,7 +42,8 @@ function loggerFor(config: Config, level?: Config['log']['level']): Logger {
 }
 
 /**
- * `meshbridge run`: serve until `signal` aborts (SIGINT/SIGTERM), then shut down gracefully.
+ * `meshbridge run`: serve until `signal` aborts (SIGINT/SIGTERM), then shut down gracefully; reload
+ * the config on a change of the file or on `io.onReload` (SIGHUP), src/app/reload.ts.
  * Exit 2 for a bad config, 1 when a listener cannot start, 0 after a clean shutdown.
  */
 export async function runCommand(configPath: string, io: CliIO, signal: AbortSignal): Promise<ExitCode> {
