@@ -4,7 +4,8 @@ import { processIO } from './cli/io.js';
 
 /**
  * Process entry point: the only place that installs signal handlers and calls process.exit.
- * SIGINT/SIGTERM start a graceful shutdown; a second one exits at once.
+ * SIGINT/SIGTERM start a graceful shutdown; a second one exits at once. SIGHUP asks `run` to
+ * reload its config (handled only while `run` listens: CliIO.onReload).
  */
 const controller = new AbortController();
 let signals = 0;
@@ -15,7 +16,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     controller.abort();
   });
 }
-const code = await runCli(process.argv.slice(2), processIO, controller.signal);
+const io = {
+  ...processIO,
+  onReload: (handler: () => void): (() => void) => {
+    process.on('SIGHUP', handler);
+    return () => process.off('SIGHUP', handler);
+  },
+};
+const code = await runCli(process.argv.slice(2), io, controller.signal);
 process.exitCode = code;
 // Let stdout drain; anything still holding the loop (a stuck socket) must not keep us alive.
 setTimeout(() => process.exit(code), 2000).unref();

@@ -46,23 +46,35 @@ export interface RunConfig {
   readonly extra?: string;
 }
 
-/** Writes `<dir>/meshbridge.yaml` for `meshbridge run` (or `render`, `check`); resolves with its path. */
-export async function writeRunConfig(dir: string, c: RunConfig): Promise<string> {
-  const config = join(dir, 'meshbridge.yaml');
+/** The text of a `meshbridge.yaml` for `c`. */
+export function runConfigText(c: RunConfig): string {
   const d = c.debounce ?? { quietPeriodMs: 100, maxDelayMs: 1000 };
   const admin = typeof c.admin === 'number' ? `127.0.0.1:${c.admin}` : c.admin;
-  await writeFile(
-    config,
-    `registries:
+  return `registries:
 ${c.registries}
 debounce: {quietPeriodMs: ${d.quietPeriodMs}, maxDelayMs: ${d.maxDelayMs}}
 sinks:
 ${c.sinks}
 admin: {address: ${admin}}
 log: {level: ${c.logLevel ?? 'info'}}
-${c.extra ?? ''}`,
-  );
+${c.extra ?? ''}`;
+}
+
+/** Writes `<dir>/meshbridge.yaml` for `meshbridge run` (or `render`, `check`); resolves with its path. */
+export async function writeRunConfig(dir: string, c: RunConfig): Promise<string> {
+  const config = join(dir, 'meshbridge.yaml');
+  await writeFile(config, runConfigText(c));
   return config;
+}
+
+/**
+ * Replaces `path` with `text` atomically (a temp file beside it, then rename), as editors and
+ * config management do: what a running Meshbridge's config reload sees.
+ */
+export async function replaceFile(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
 }
 
 export interface Sample {

@@ -67,7 +67,6 @@ export async function loadAppModules(options: AppOptions): Promise<AppModules> {
 export class App {
   readonly metrics: Metrics;
   readonly store = new SnapshotStore();
-  readonly registries: readonly Registry[];
   readonly pipeline: Pipeline;
   readonly problems: ProblemLog;
   readonly sinks: readonly Sink[];
@@ -93,9 +92,8 @@ export class App {
     // A served process exports its own memory, CPU and event-loop delay (meshbridge_process_*, meshbridge_nodejs_*).
     this.metrics = options.metrics ?? (mode.type === 'run' ? new Metrics().withProcessMetrics() : new Metrics());
     this.problems = new ProblemLog(logger, this.metrics);
-    this.registries = config.registries.map((rc) => modules.createRegistry(rc, this.problems.contextFor(rc.name), logger));
     this.pipeline = new Pipeline({
-      registries: this.registries,
+      registries: config.registries.map((rc) => modules.createRegistry(rc, this.problems.contextFor(rc.name), logger)),
       ...pipelineSettings(config),
       // render and check never publish a partial view: they wait (MESHBRIDGE_SYNC_TIMEOUT_MS) or fail.
       ...(mode.type === 'run' ? {} : { syncTimeoutMs: 0 }),
@@ -132,6 +130,11 @@ export class App {
             actions: adminActions(this),
           })
         : undefined;
+  }
+
+  /** The configured registries, in config order (a config reload changes them: src/app/reload.ts). */
+  get registries(): readonly Registry[] {
+    return this.pipeline.registries();
   }
 
   private buildCheckpoint(config: Config, logger: Logger): CheckpointWriter | undefined {

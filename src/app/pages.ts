@@ -91,7 +91,7 @@ export function adminActions(app: Pick<DebugSources, 'pipeline' | 'registries'>)
       (q: URLSearchParams) => {
         const registry = q.get('registry');
         if (registry === null || registry === '') throw new MeshbridgeError(ErrorCode.ADMIN_BAD_REQUEST, 'release needs ?registry=NAME');
-        if (!app.registries.some((r) => r.name === registry)) {
+        if (!app.registries.some((r) => r.name === registry) && !app.pipeline.retired().includes(registry)) {
           throw new MeshbridgeError(ErrorCode.ADMIN_BAD_REQUEST, `no registry named ${JSON.stringify(registry)} in the config`);
         }
         const released = app.pipeline.releaseHold(registry);

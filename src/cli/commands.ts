@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import { App } from '../app/app.js';
+import { ConfigReloader } from '../app/reload.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { createLogger, redactSecrets, registerConfigSecrets, type Logger } from '../observability/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -42,7 +43,8 @@ export function loggerFor(config: Config, level?: Config['log']['level']): Logge
 }
 
 /**
- * `meshbridge run`: serve until `signal` aborts (SIGINT/SIGTERM), then shut down gracefully.
+ * `meshbridge run`: serve until `signal` aborts (SIGINT/SIGTERM), then shut down gracefully; reload
+ * the config on a change of the file or on `io.onReload` (SIGHUP), src/app/reload.ts.
  * Exit 2 for a bad config, 1 when a listener cannot start, 0 after a clean shutdown.
  */
 export async function runCommand(configPath: string, io: CliIO, signal: AbortSignal): Promise<ExitCode> {
@@ -65,6 +67,11 @@ export async function runCommand(configPath: string, io: CliIO, signal: AbortSig
     await app.stopped();
     return ExitCode.FAILURE;
   }
+  // Config hot reload: file changes and SIGHUP (src/app/reload.ts).
+  const reloader = new ConfigReloader({ path: configPath, env: io.env, app, config, logger });
+  await reloader.start(inner.signal);
+  const offReload = io.onReload?.(() => void reloader.reload('signal'));
+  inner.signal.addEventListener('abort', () => offReload?.(), { once: true });
   app.whenReady(inner.signal, syncTimeoutMs(io)).catch((e: unknown) => {
     // Not fatal: /readyz stays 503 with the reasons, and the first sync may still complete.
     if (e instanceof MeshbridgeError) logger.error({ code: e.code }, e.message);

@@ -11,6 +11,9 @@
  * - addressed() gives a host's resources with its current addresses (rebuilt only when those
  *   changed) and keeps its ServiceEntry in the listener conflicts; `touched` says it changed.
  * - drop() forgets a host: its output, claim and listener-conflict entry.
+ * - reconvertAll(): the conversion options changed (a reload); every host is converted again on
+ *   its next convert(), keeping its form (hysteresis) and its place in the address plan.
+ * - `conversion` is the pipeline's own map, read on every conversion: a reload updates it.
  */
 import type { ConversionOptions, ConvertInput } from '../convert/options.js';
 import { formOf } from '../convert/form.js';
@@ -40,6 +43,8 @@ interface CacheEntry {
   addressed: readonly IstioResource[];
   /** The ServiceEntry last recorded in the listener conflicts. */
   noted: IstioResource | undefined;
+  /** ConvertedHosts.generation when converted: an older one is converted again. */
+  readonly generation: number;
 }
 
 export class ConvertedHosts {
@@ -48,6 +53,8 @@ export class ConvertedHosts {
   private readonly listeners = new ListenerConflicts();
   /** The shared ServiceEntries last recorded in the listener conflicts, by key. */
   private readonly sharedNoted = new Map<string, IstioResource>();
+  /** Bumped by reconvertAll(). */
+  private generation = 0;
 
   constructor(private readonly o: ConvertedHostsOptions) {
     this.addresses = new AddressIndex(new VipPool(o.vipCidr));
@@ -56,7 +63,7 @@ export class ConvertedHosts {
   /** The host's conversion output for `fresh` (see the module contract). */
   convert(fresh: ConvertInput): ConvertOutput {
     const prev = this.cache.get(fresh.host);
-    if (prev !== undefined && sameInput(prev.input, fresh)) return prev.output;
+    if (prev !== undefined && prev.generation === this.generation && sameInput(prev.input, fresh)) return prev.output;
     const previousForm = prev === undefined ? undefined : formOf(prev.output.resources);
     const input: ConvertInput = previousForm === undefined ? fresh : { ...fresh, previousForm };
     const opts = this.o.conversion.get(input.primary.registry);
@@ -67,7 +74,7 @@ export class ConvertedHosts {
     const mode = opts.addresses ?? 'none';
     const claim = mode === 'none' ? undefined : claimOf(input.host, output.resources);
     this.addresses.update(input.host, claim, mode);
-    this.cache.set(input.host, { input, output, claim, addresses: NO_ADDRESSES, addressed: output.resources, noted: prev?.noted });
+    this.cache.set(input.host, { input, output, claim, addresses: NO_ADDRESSES, addressed: output.resources, noted: prev?.noted, generation: this.generation });
     return output;
   }
 
@@ -92,6 +99,11 @@ export class ConvertedHosts {
       touched = true;
     }
     return { resources: entry.addressed, touched };
+  }
+
+  /** Every host is converted again on its next convert() (the options changed). */
+  reconvertAll(): void {
+    this.generation += 1;
   }
 
   drop(host: string): void {

@@ -12,6 +12,8 @@
  *   time-out), when incremental passes are off, and when a registry's services do not add up to
  *   the announced changes. Both passes hand over the same content.
  * - A service whose host cannot be made is reported and skipped.
+ * - `registries` and `conversion` are the pipeline's own, read on every pass: a reload changes
+ *   them, then calls reconfigure(), after which the next pass is a full one.
  */
 import { serviceKey, type Service } from '../model/index.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
@@ -45,13 +47,26 @@ export interface FlushPassesOptions {
 }
 
 export class FlushPasses {
-  private readonly hostCache = new WeakMap<Service, string | null>();
+  private hostCache = new WeakMap<Service, string | null>();
   private readonly ledger = new PublishedLedger();
   private index: HostIndex | undefined;
   /** What the prewarm slices' address settles changed, for the first collect(). */
   private pendingSettle = { hosts: false, shared: false };
+  private conflictPolicy: ConflictPolicy;
 
-  constructor(private readonly o: FlushPassesOptions) {}
+  constructor(private readonly o: FlushPassesOptions) {
+    this.conflictPolicy = o.conflictPolicy;
+  }
+
+  /**
+   * The registries, their order or the conversion options changed (a reload): the next pass is
+   * a full one (the host index is by rank), with hosts made again when `conversionChanged`.
+   */
+  reconfigure(conflictPolicy: ConflictPolicy, conversionChanged: boolean): void {
+    this.conflictPolicy = conflictPolicy;
+    this.index = undefined;
+    if (conversionChanged) this.hostCache = new WeakMap();
+  }
 
   /** Full pass: every registry through the guard, every host merged; rebuilds the host index. */
   full(): Collected {
@@ -66,7 +81,7 @@ export class FlushPasses {
       else for (const s of res.view) index.place(rank, serviceKey(s), this.host(s));
       return { registry: r.name, services: res.view };
     });
-    const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
+    const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.conflictPolicy);
     index.replaceProblems([], conflicts, collisions);
     index.setHosts(inputs.map((i) => i.host));
     this.index = index;
@@ -110,7 +125,7 @@ export class FlushPasses {
    */
   async prewarm(stopped: () => boolean): Promise<void> {
     const views = this.o.registries.map((r) => ({ registry: r.name, services: [...this.o.views.viewOf(r).values()] }));
-    const { inputs } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
+    const { inputs } = mergeByHost(views, (s) => this.host(s), this.conflictPolicy);
     for (let i = 0; i < inputs.length; i += PREWARM_SLICE) {
       await new Promise<void>((r) => setImmediate(r));
       if (stopped()) return;
@@ -196,7 +211,7 @@ export class FlushPasses {
         if (s !== undefined) views[rank]?.services.push(s);
       }
     }
-    const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.o.conflictPolicy);
+    const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.conflictPolicy);
     index.replaceProblems(affected, conflicts, collisions);
     const withInput = new Set<string>();
     for (const input of inputs) {

@@ -52,6 +52,18 @@ export interface PipelineOptions {
   readonly vipCidr?: string | undefined;
 }
 
+/**
+ * What a reload changes (Pipeline.reconfigure): the registries in config order (an unchanged one
+ * is the same object as before; a restarted or added one a new, unstarted object) and their
+ * per-registry settings, plus the conflict policy.
+ */
+export type PipelineReconfig = Pick<PipelineOptions, 'registries' | 'conversion' | 'protectPercent' | 'protect' | 'conflictPolicy'>;
+
+/** A registry's guard settings: DEFAULT_PROTECT, then its protectPercent, then its `protect`. */
+export function protectSettingsOf(o: Pick<PipelineOptions, 'protectPercent' | 'protect'>, registry: string): ProtectSettings {
+  return { ...DEFAULT_PROTECT, servicePercent: o.protectPercent.get(registry) ?? DEFAULT_PROTECT.servicePercent, ...o.protect?.get(registry) };
+}
+
 /** Guard settings a registry gets when the config says nothing (docs/safety.md). */
 export const DEFAULT_PROTECT: ProtectSettings = { servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0 };
 

@@ -17,10 +17,16 @@ import { ConvertedHosts } from './converted-hosts.js';
 import { FlushPasses } from './flush-passes.js';
 import { PipelineReport, type AddressStats, type Held } from './pipeline-report.js';
 import { RegistryViews } from './registry-views.js';
-import { DEFAULT_PROTECT, DEFAULT_VIP_CIDR, type PipelineOptions } from './pipeline-options.js';
+import { RegistrySet, RetiredRegistry } from './registry-set.js';
+import { DEFAULT_PROTECT, DEFAULT_VIP_CIDR, protectSettingsOf, type PipelineOptions, type PipelineReconfig } from './pipeline-options.js';
+import type { ConversionOptions } from '../convert/options.js';
+import type { Registry } from '../registry/types.js';
+import type { ConflictPolicy } from './aggregate.js';
+import type { ProtectSettings } from './protect.js';
+import { hashOf } from '../util/hash.js';
 
 export { DEFAULT_PROTECT, DEFAULT_VIP_CIDR } from './pipeline-options.js';
-export type { ConvertOutput, PipelineOptions } from './pipeline-options.js';
+export type { ConvertOutput, PipelineOptions, PipelineReconfig } from './pipeline-options.js';
 
 /**
  * A first publish over at least this many services is prepared in slices (conversion and the
@@ -62,6 +68,11 @@ export interface PipelineDebugState {
  * - A problem with one service (invalid host, bad entry) is reported and skips only that
  *   service; a host that fails to convert keeps nothing of its old resources only if the
  *   registry removed it, else its previous resources stay published.
+ * - reconfigure() applies a reload without a gap (ADR 0017): a registry added or restarted is
+ *   published from its predecessor's last view (nothing, for a new one) until it syncs, and then
+ *   judged by its guard against that; a registry removed leaves through its guard (it becomes a
+ *   RetiredRegistry, empty, until the guard lets its services go). Unchanged resources keep
+ *   their versions, so sinks see only what really changed.
  */
 export class Pipeline {
   private readonly o: PipelineOptions;
@@ -71,6 +82,11 @@ export class Pipeline {
   private readonly hosts: ConvertedHosts;
   private readonly views: RegistryViews;
   private readonly passes: FlushPasses;
+  private readonly set: RegistrySet;
+  /** Per registry (the configured and the retired ones): changed in place by reconfigure(). */
+  private readonly conversion: Map<string, ConversionOptions>;
+  private readonly protect = new Map<string, ProtectSettings>();
+  private conflictPolicy: ConflictPolicy;
   private readonly now: () => number;
   private releaseTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -86,22 +102,24 @@ export class Pipeline {
     this.o = options;
     this.now = options.now ?? Date.now;
     this.report = new PipelineReport(options.logger, options.metrics);
+    this.set = new RegistrySet(options.registries, (r, e) => this.onEvent(r, e));
+    this.conversion = new Map(options.conversion);
+    for (const name of new Set([...options.registries.map((r) => r.name), ...options.protectPercent.keys(), ...(options.protect?.keys() ?? [])])) {
+      this.protect.set(name, protectSettingsOf(options, name));
+    }
+    this.conflictPolicy = options.conflictPolicy;
     this.hosts = new ConvertedHosts({
       vipCidr: options.vipCidr ?? DEFAULT_VIP_CIDR,
-      conversion: options.conversion,
+      conversion: this.conversion,
       convert: options.convert,
       report: this.report,
     });
-    this.views = new RegistryViews(options.registries);
-    this.guard = new ProtectGuard((r) => ({
-      ...DEFAULT_PROTECT,
-      servicePercent: options.protectPercent.get(r) ?? DEFAULT_PROTECT.servicePercent,
-      ...options.protect?.get(r),
-    }));
+    this.views = new RegistryViews(this.set.list);
+    this.guard = new ProtectGuard((r) => this.protect.get(r) ?? DEFAULT_PROTECT);
     this.passes = new FlushPasses({
-      registries: options.registries,
+      registries: this.set.list,
       views: this.views,
-      conversion: options.conversion,
+      conversion: this.conversion,
       hostFor: options.hostFor,
       conflictPolicy: options.conflictPolicy,
       guard: this.guard,
@@ -133,7 +151,6 @@ export class Pipeline {
 
   /** Registers handlers, then starts every registry. Resolves once all are started. */
   async start(signal: AbortSignal): Promise<void> {
-    for (const r of this.o.registries) r.onEvent((e) => this.onEvent(e));
     const limit = this.o.syncTimeoutMs ?? 0;
     if (limit > 0) {
       this.syncTimer = setTimeout(() => this.syncDeadline(), limit);
@@ -149,8 +166,62 @@ export class Pipeline {
       },
       { once: true },
     );
-    await Promise.all(this.o.registries.map((r) => r.start(signal)));
+    await this.set.start(signal);
     this.checkSynced();
+  }
+
+  /** The configured registries, in config order (what a reload last set). */
+  registries(): readonly Registry[] {
+    return this.set.configured();
+  }
+
+  /** Registries a reload removed whose guard still holds their services (names). */
+  retired(): string[] {
+    return this.set.retired().map((r) => r.name);
+  }
+
+  /**
+   * Applies a reload (see the class contract): stops the registries no longer in `next` (by
+   * object), starts the new ones, and schedules a full pass. Resolves once the new registries
+   * are started. Only after start().
+   */
+  async reconfigure(next: PipelineReconfig): Promise<void> {
+    const before = new Map(this.set.list.map((r) => [r.name, r]));
+    const names = new Set(next.registries.map((r) => r.name));
+    const retired = [...before.values()].filter((r) => !names.has(r.name)).map((r) => (r instanceof RetiredRegistry ? r : new RetiredRegistry(r)));
+    for (const r of next.registries) {
+      const old = before.get(r.name);
+      if (old === r) continue;
+      const standIn = this.standIn(old);
+      if (standIn !== undefined) this.views.substitute(r.name, standIn);
+    }
+    let conversionChanged = false;
+    for (const [name, opts] of next.conversion) {
+      const prev = this.conversion.get(name);
+      if (prev !== undefined && hashOf(prev) !== hashOf(opts)) conversionChanged = true;
+      this.conversion.set(name, opts);
+    }
+    for (const r of next.registries) this.protect.set(r.name, protectSettingsOf(next, r.name));
+    // The retired keep their settings until they are gone (their services still convert).
+    const known = new Set([...names, ...retired.map((r) => r.name)]);
+    for (const m of [this.conversion, this.protect]) for (const name of [...m.keys()]) if (!known.has(name)) m.delete(name);
+    this.conflictPolicy = next.conflictPolicy;
+    this.passes.reconfigure(next.conflictPolicy, conversionChanged);
+    if (conversionChanged) this.hosts.reconvertAll();
+    await this.set.replace([...next.registries, ...retired]);
+    this.checkSynced();
+    this.debouncer.trigger();
+  }
+
+  /**
+   * What stands for a registry that `old` (same name) is replaced by until it syncs: old's
+   * published view when it had one, nothing for a new registry once publishing began
+   * (undefined before: it then blocks the first publish like any registry at start).
+   */
+  private standIn(old: Registry | undefined): ReadonlyMap<string, Service> | undefined {
+    if (old instanceof RetiredRegistry) return new Map(this.guard.baseline(old.name) ?? []);
+    if (old !== undefined && (old.hasSynced() || this.views.substituted(old.name))) return new Map(this.views.viewOf(old));
+    return this.allSynced ? new Map() : undefined;
   }
 
   /** True once every registry synced and the first snapshot was published. */
@@ -161,7 +232,7 @@ export class Pipeline {
   /** Reasons the pipeline is not ready (empty when ready). */
   notReadyReasons(): string[] {
     const reasons: string[] = [];
-    for (const r of this.o.registries) {
+    for (const r of this.set.list) {
       if (!r.hasSynced()) {
         const st = r.status();
         reasons.push(`registry ${r.name} has not synced${st.lastError ? `: ${st.lastError.code} ${st.lastError.message}` : ''}`);
@@ -188,7 +259,7 @@ export class Pipeline {
   /** Each registry's last healthy view (the guard's baseline): what the checkpoint keeps. */
   checkpointData(): Map<string, ReadonlyMap<string, Service>> {
     const out = new Map<string, ReadonlyMap<string, Service>>();
-    for (const r of this.o.registries) {
+    for (const r of this.set.list) {
       const b = this.guard.baseline(r.name);
       // A copy: the guard updates baselines in place, and the writer encodes in slices.
       if (b !== undefined) out.set(r.name, new Map(b));
@@ -227,17 +298,17 @@ export class Pipeline {
     } else this.flushCounts.incremental += 1;
     const snap = 'all' in out ? this.o.store.publish(out.all) : this.o.store.publishChanges(out.upserts, out.removed);
     if (snap !== undefined) this.report.published(snap);
+    this.dropRetired();
     this.scheduleTimedRelease();
     end();
   }
 
-  private onEvent(e: RegistryEvent): void {
-    const r = this.o.registries.find((x) => x.name === e.registry);
-    if (r !== undefined) this.report.registryStatus(r);
+  private onEvent(r: Registry, e: RegistryEvent): void {
+    this.report.registryStatus(r);
     if (e.type === 'synced') {
       if (this.allSynced && this.views.substituted(e.registry)) {
-        // Published from its checkpoint or unsynced until now: its real view replaces that.
-        this.o.logger.info({ registry: e.registry }, 'registry synced after publishing started; its own view replaces the checkpoint');
+        // Published from its checkpoint (or a reload's stand-in) or unsynced until now: its real view replaces that.
+        this.o.logger.info({ registry: e.registry }, 'registry synced after publishing started; its own view replaces the checkpoint or stand-in');
         this.debouncer.trigger();
       }
       this.checkSynced();
@@ -257,9 +328,9 @@ export class Pipeline {
     // A registry counts once it synced, or has a checkpoint to publish from, or timed out.
     if (!this.views.complete()) return;
     this.allSynced = true;
-    const waiting = this.o.registries.filter((r) => !r.hasSynced()).map((r) => r.name);
+    const waiting = this.set.list.filter((r) => !r.hasSynced()).map((r) => r.name);
     this.o.logger.info(
-      { registries: this.o.registries.map((r) => r.name), fromCheckpoint: waiting.filter((n) => this.views.hasCheckpoint(n)), unsynced: waiting },
+      { registries: this.set.list.map((r) => r.name), fromCheckpoint: waiting.filter((n) => this.views.hasCheckpoint(n)), unsynced: waiting },
       waiting.length === 0 ? 'all registries synced; publishing' : 'publishing before every registry synced (checkpoint or start-up timeout)',
     );
     this.firstFlush();
@@ -268,7 +339,7 @@ export class Pipeline {
   /** The first publish: at once when small, else after preparing it in slices (prewarm). */
   private firstFlush(): void {
     let total = 0;
-    for (const r of this.o.registries) total += this.views.viewOf(r).size;
+    for (const r of this.set.list) total += this.views.viewOf(r).size;
     if (total < (this.o.prewarmMinServices ?? PREWARM_MIN_SERVICES) || this.stopped) {
       this.flush();
       return;
@@ -287,12 +358,27 @@ export class Pipeline {
 
   /** syncTimeoutMs passed: registries still not synced stop blocking the first publish. */
   private syncDeadline(): void {
-    for (const r of this.o.registries) {
+    for (const r of this.set.list) {
       if (r.hasSynced()) continue;
       this.views.timeOut(r.name);
       this.report.syncTimedOut(r, this.views.hasCheckpoint(r.name), this.o.syncTimeoutMs ?? 0);
     }
     this.checkSynced();
+  }
+
+  /** Retired registries whose guard let their services go (this pass) are forgotten. */
+  private dropRetired(): void {
+    const gone = this.set.retired().filter((r) => !this.guard.holding(r.name));
+    if (gone.length === 0) return;
+    for (const r of gone) {
+      this.guard.forget(r.name);
+      this.views.forget(r.name);
+      this.conversion.delete(r.name);
+      this.protect.delete(r.name);
+      this.o.logger.info({ registry: r.name }, `registry ${r.name} left the config; its services are no longer published`);
+    }
+    this.set.drop(gone);
+    this.passes.reconfigure(this.conflictPolicy, false);
   }
 
   /** A hold with a time limit gets a flush when it is due (no registry event may come). */

@@ -114,6 +114,11 @@ export class ProtectGuard {
     st.seeded = true;
   }
 
+  /** Forgets a registry: its baseline, window and hold (it left the config). */
+  forget(registry: string): void {
+    this.registries.delete(registry);
+  }
+
   /** Asks for a registry's hold to end on its next pass; false when it is not holding. */
   requestRelease(registry: string): boolean {
     const st = this.registries.get(registry);

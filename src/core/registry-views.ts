@@ -8,6 +8,10 @@
  * - A registry is substituted while it is published from its checkpoint or timed out unsynced.
  * - complete() is true once every registry synced, has a checkpoint or timed out: publishing
  *   may begin.
+ * - substitute(name, services) does for a registry a reload added or restarted what a checkpoint
+ *   does at start: `services` (its predecessor's published view, or nothing for a new one) stand
+ *   for it until it syncs.
+ * - `registries` is the pipeline's own list, read on every call: it changes on a reload.
  */
 import type { Service } from '../model/index.js';
 import type { Registry } from '../registry/types.js';
@@ -25,6 +29,21 @@ export class RegistryViews {
     if (!this.registries.some((r) => r.name === registry)) return false;
     this.checkpoint.set(registry, services);
     return true;
+  }
+
+  /**
+   * A registry a reload added (`services` empty) or restarted (its predecessor's view): they
+   * stand for it until its first sync, like a checkpoint.
+   */
+  substitute(registry: string, services: ReadonlyMap<string, Service>): void {
+    this.timedOut.delete(registry);
+    this.checkpoint.set(registry, services);
+  }
+
+  /** Forgets what stood for a registry that left the config. */
+  forget(registry: string): void {
+    this.timedOut.delete(registry);
+    this.checkpoint.delete(registry);
   }
 
   hasCheckpoint(registry: string): boolean {

@@ -9,6 +9,7 @@ export const ErrorCode = {
   CONFIG_PARSE: 'MB_CONFIG_PARSE',
   CONFIG_INVALID: 'MB_CONFIG_INVALID',
   CONFIG_ENV_MISSING: 'MB_CONFIG_ENV_MISSING',
+  CONFIG_RESTART_REQUIRED: 'MB_CONFIG_RESTART_REQUIRED',
   // registry entries (the offending entry is skipped; neighbours still sync)
   SOURCE_READ: 'MB_SOURCE_READ',
   SOURCE_PARSE: 'MB_SOURCE_PARSE',
@@ -51,6 +52,7 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_CONFIG_PARSE: 'The config file is not valid YAML or JSON.',
   MB_CONFIG_INVALID: 'The config does not match the schema; the message names the key.',
   MB_CONFIG_ENV_MISSING: 'A config value refers to an environment variable that is not set.',
+  MB_CONFIG_RESTART_REQUIRED: 'A reloaded config changes fields that only a restart applies; nothing of it was applied.',
   MB_SOURCE_READ: 'A registry source (file) could not be read; the last good state is kept.',
   MB_SOURCE_PARSE: 'A registry source is not valid YAML/JSON; the last good state is kept.',
   MB_ENTRY_INVALID: 'A registry entry is malformed; it is skipped, its neighbours still sync.',

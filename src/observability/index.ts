@@ -1,5 +1,5 @@
 export { Metrics } from './metrics.js';
-export { createLogger, silentLogger } from './logger.js';
+export { createLogger, setLogLevel, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { AdminServer } from './admin.js';
 export { REDACTED, redactSecrets, registerBasicAuth, registerConfigSecrets, registerSecret } from './redact.js';

@@ -247,6 +247,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly configReloads = new Counter({
+    name: 'meshbridge_config_reloads_total',
+    help: 'Config reloads (file change or SIGHUP) by result: applied, unchanged, invalid (the old config keeps running), restart_required (nothing applied).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly configInfo = new Gauge({
+    name: 'meshbridge_config_info',
+    help: 'Always 1, labelled with the content hash of the config running now (hash of the resolved config).',
+    labelNames: ['hash'] as const,
+    registers: [this.registry],
+  });
+  readonly configLastReloadSuccess = new Gauge({
+    name: 'meshbridge_config_last_reload_success_timestamp_seconds',
+    help: 'Unix time the running config was loaded: at start, then at each applied reload.',
+    registers: [this.registry],
+  });
+
   /** Shared by every render sink of this registry. */
   readonly renderWrites = new Counter({
     name: RENDER_WRITES_METRIC,

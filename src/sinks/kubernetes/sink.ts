@@ -103,9 +103,12 @@ export class KubernetesSink {
     held: [],
   };
   private readonly reporter: PlanReporter;
+  /** The configured registries' names (options.registries, then what a reload set). */
+  private registries: readonly string[];
 
   constructor(options: KubernetesSinkOptions) {
     this.options = options;
+    this.registries = options.registries;
     this.reporter = new PlanReporter(options.logger, options.metrics, options.maxDeletePercent, options.problems);
     this.view = new ClusterView({
       client: options.client,
@@ -149,6 +152,16 @@ export class KubernetesSink {
     else this.options.metrics.kubeLeader.set(1);
     const unsubscribe = this.options.store.subscribe(() => this.request());
     signal.addEventListener('abort', unsubscribe, { once: true });
+    this.request();
+  }
+
+  /**
+   * A config reload changed the registries (their namespaces did not change: that needs a
+   * restart). The next pass adopts and prunes by the new names: the objects of a registry no
+   * longer configured are weighed against all of the instance's objects of their kind.
+   */
+  setRegistries(names: readonly string[]): void {
+    this.registries = [...names];
     this.request();
   }
 
@@ -209,7 +222,7 @@ export class KubernetesSink {
       desired,
       observed,
       instance: this.options.instance,
-      registries: new Set(this.options.registries),
+      registries: new Set(this.registries),
       written: this.written,
       maxDeletePercent: this.options.maxDeletePercent,
     });
@@ -231,7 +244,7 @@ export class KubernetesSink {
       removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
       removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
     };
-    const id = { instance: this.options.instance, registries: new Set(this.options.registries) };
+    const id = { instance: this.options.instance, registries: new Set(this.registries) };
     const legacy = (key: string): boolean => {
       const o = observed.get(key);
       return o !== undefined && ownershipOf(o, id) === 'legacy';
