@@ -5,7 +5,8 @@ import { processIO } from './cli/io.js';
 /**
  * Process entry point: the only place that installs signal handlers and calls process.exit.
  * SIGINT/SIGTERM start a graceful shutdown; a second one exits at once. SIGHUP asks `run` to
- * reload its config (handled only while `run` listens: CliIO.onReload).
+ * reload its config (CliIO.onReload); one that arrives before `run` listens is kept and delivered
+ * once it does, and SIGHUP never kills the process (no default action).
  */
 const controller = new AbortController();
 let signals = 0;
@@ -16,11 +17,23 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     controller.abort();
   });
 }
+let reload: (() => void) | undefined;
+let reloadPending = false;
+process.on('SIGHUP', () => {
+  if (reload !== undefined) reload();
+  else reloadPending = true;
+});
 const io = {
   ...processIO,
   onReload: (handler: () => void): (() => void) => {
-    process.on('SIGHUP', handler);
-    return () => process.off('SIGHUP', handler);
+    reload = handler;
+    if (reloadPending) {
+      reloadPending = false;
+      handler();
+    }
+    return () => {
+      if (reload === handler) reload = undefined;
+    };
   },
 };
 const code = await runCli(process.argv.slice(2), io, controller.signal);
