@@ -134,7 +134,7 @@ test('/debug lists pages; /debug/<page> is pretty JSON, ?pretty=0 compact; Maps 
 test('unknown paths are 404, non-GET/HEAD methods 405 with Allow', async (t) => {
   const f = await start();
   t.after(() => f.ac.abort());
-  for (const p of ['/', '/nope', '/debug/nope', '/healthz/x', '/debug/%E0%A4%A']) {
+  for (const p of ['/nope', '/index.html', '/debug/nope', '/healthz/x', '/debug/%E0%A4%A']) {
     assert.equal((await get(f.port, p)).status, 404, p);
   }
   for (const m of ['POST', 'PUT', 'DELETE']) {
