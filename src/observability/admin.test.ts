@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest, Agent } from 'node:http';
 import { createServer } from 'node:net';
+import { Script } from 'node:vm';
 import { AdminServer } from './admin.js';
 import { parseListenAddress } from './admin-http.js';
 import { Metrics } from './metrics.js';
@@ -243,7 +244,9 @@ test('status page: /, /status.js, /status.css with their content types, a strict
   assert.match(html, /<script src="\/status\.js" defer><\/script>/);
   assert.doesNotMatch(html.replace('<script src="/status.js" defer></script>', ''), /<script/i, 'no other script element');
   assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handler');
-  assert.doesNotMatch((await get(f.port, '/status.js')).body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/, 'the script never parses markup');
+  const js = (await get(f.port, '/status.js')).body;
+  assert.doesNotThrow(() => new Script(js, { filename: 'status.js' }), 'the served script parses');
+  assert.doesNotMatch(js, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/, 'the script never parses markup');
   assert.equal((await get(f.port, '/debug/status')).status, 404, 'the summary is an app page, not the server\'s');
   assert.equal((await get(f.port, '/', 'POST')).status, 405);
   assert.equal(String((await get(f.port, '/healthz')).headers['x-content-type-options']), 'nosniff');

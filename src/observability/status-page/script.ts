@@ -252,7 +252,7 @@ export const STATUS_JS = `'use strict';
       tr.appendChild(td(s.registry));
       tr.appendChild(td(s.name, 'mono service-name'));
       tr.appendChild(td(s.healthy === s.endpoints ? s.endpoints : s.healthy + ' / ' + s.endpoints, 'num'));
-      tr.appendChild(td(s.ports.join('\n'), 'mono ports'));
+      tr.appendChild(td(s.ports.join('\\n'), 'mono ports'));
       var open = function () {
         if (!s.host) return;
         Array.prototype.forEach.call(body.rows, function (row) { row.className = ''; });
