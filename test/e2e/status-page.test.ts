@@ -85,6 +85,12 @@ test('status page: registry, services and xDS ACKs; stale and recovered live; ho
   assert.match(await page.locator('#services').innerText(), /reviews\.shop\.etcd|reviews\./);
   await page.locator('#sinks').getByText('istiod-status-page').waitFor({ timeout: 10_000 });
   assert.equal(await page.locator('#live').textContent(), 'live');
+  // The client's ACKed ServiceEntry version, as /debug/status has it, is on the page.
+  type Status = { sinks: { xds: { servers: { clients: { nodeId: string; types: { type: string; acked?: string }[] }[] }[] } } };
+  const status = (await (await fetch(`${mb.adminUrl}/debug/status`)).json()) as Status;
+  const acked = status.sinks.xds.servers[0]?.clients.find((c) => c.nodeId === 'istiod-status-page')?.types.find((x) => x.type === 'ServiceEntry')?.acked;
+  assert.match(acked ?? '', /^[0-9a-f]{16}$/);
+  await page.locator('#sinks td', { hasText: acked ?? '' }).first().waitFor({ timeout: 5_000 });
 
   // The hostile name and label: text in the page, no element made of them, nothing run.
   assert.equal(await page.locator('img').count(), 0, 'no <img> injected');
@@ -99,6 +105,8 @@ test('status page: registry, services and xDS ACKs; stale and recovered live; ho
   assert.match(text, /apiVersion: networking\.istio\.io\/v1/);
   assert.match(text, /- reviews\./);
   assert.match(text, /10\.0\.0\.2/);
+  await page.mouse.move(0, 0); // no hover highlight in the shot
+  await page.evaluate('scrollTo(0, 0)'); // the sticky header belongs at the top of a full-page shot
   await page.screenshot({ path: join(shots, 'status-page.png'), fullPage: true });
   // The hostile service's YAML too: still text.
   await page.locator('#services tbody tr', { has: page.locator('td.service-name', { hasText: 'onerror' }) }).click();
@@ -110,6 +118,7 @@ test('status page: registry, services and xDS ACKs; stale and recovered live; ho
   await inState('stale').waitFor({ timeout: 20_000 });
   assert.match(await registry.innerText(), /MB_REGISTRY_UNREACHABLE/);
   assert.match(await page.locator('#reasons').innerText(), /stale/);
+  await page.evaluate('scrollTo(0, 0)');
   await page.screenshot({ path: join(shots, 'status-page-stale.png'), fullPage: true });
   await etcd.resume();
   await inState('ok').waitFor({ timeout: 30_000 });

@@ -58,6 +58,7 @@ export const STATUS_JS = `'use strict';
     });
   }
 
+  var PUBLISHED = { ServiceEntry: true, WorkloadEntry: true };
   var STATE_CLASS = { ok: 'ok', syncing: 'info', stale: 'warn', held: 'warn', unreachable: 'bad' };
 
   function renderHeader(s) {
@@ -140,14 +141,18 @@ export const STATUS_JS = `'use strict';
     ['client', 'type', 'sent', 'ACKed', 'NACKs'].forEach(function (h) { head.appendChild(el('th', null, h)); });
     t.appendChild(head);
     server.clients.forEach(function (c) {
-      c.types.forEach(function (ty, i) {
+      // The published kinds and any type that is not settled get a row; the other (empty) types one line.
+      var shown = c.types.filter(function (ty) { return PUBLISHED[ty.type] || ty.nacks > 0 || ty.acked !== ty.sent; });
+      var rest = c.types.length - shown.length;
+      if (rest > 0) shown.push({ type: rest + ' other types', sent: 'empty', acked: 'empty', nacks: 0, settled: true });
+      shown.forEach(function (ty, i) {
         var tr = el('tr');
         var who = td(i === 0 ? (c.nodeId || ('stream ' + c.id)) : '');
         if (i === 0) who.title = c.peer + ', connected ' + c.connectedAt;
         tr.appendChild(who);
         tr.appendChild(td(ty.type, 'mono'));
         tr.appendChild(td(ty.sent || '-', 'mono'));
-        tr.appendChild(td(ty.acked || '-', 'mono' + (ty.acked && ty.acked === ty.sent ? ' ok' : '')));
+        tr.appendChild(td(ty.acked || '-', 'mono' + (ty.settled || (ty.acked && ty.acked === ty.sent) ? ' ok' : ' warn')));
         var n = td(ty.nacks, 'num' + (ty.nacks > 0 ? ' bad' : ''));
         if (ty.lastNack) n.title = ty.lastNack;
         tr.appendChild(n);
