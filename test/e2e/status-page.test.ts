@@ -3,7 +3,8 @@
  * with a real etcd (stopped and restarted on the same ports) and a real MCP client: the page lists
  * the registry, its services and the xDS client's ACKs; the registry turns stale when etcd stops
  * and ok when it is back, through the live updates (no reload); a service name that is markup
- * renders as text; a click shows the host's published objects as YAML.
+ * renders as text; a click shows the host's published objects as YAML; when the admin server
+ * restarts the page says it lost the stream and is live again by itself.
  *
  * Screenshots go to a temp dir, or to MESHBRIDGE_SCREENSHOT_DIR when set (the ones in docs/ were
  * taken with MESHBRIDGE_SCREENSHOT_DIR=docs).
@@ -128,4 +129,15 @@ test('status page: registry, services and xDS ACKs; stale and recovered live; ho
   assert.deepEqual(dialogs, [], 'no dialog opened');
   assert.equal(await page.evaluate(() => (globalThis as unknown as Win).__pwned), undefined, 'no injected script ran');
   assert.deepEqual(errors, [], 'no page error, no CSP violation');
+
+  // The admin server goes away (a restart): the page says so, and is live again once it is back.
+  await mb.stop();
+  await page.locator('#live.warn').waitFor({ timeout: 15_000 });
+  const again = await startMeshbridge({ config, adminPort });
+  t.after(() => again.stop());
+  await page.locator('#live.ok').waitFor({ timeout: 30_000 });
+  await inState('ok').waitFor({ timeout: 10_000 });
+  assert.equal(await page.evaluate(() => (globalThis as unknown as Win).__sameDocument), true, 'reconnected in place');
+  const unexpected = errors.filter((e) => !/ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|Failed to load resource/.test(e));
+  assert.deepEqual(unexpected, [], 'only the refused connections of the outage');
 });
