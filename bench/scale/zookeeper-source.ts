@@ -3,7 +3,7 @@
  * holding Dubbo interface-level providers, and ZooKeeper's own watch latency floor (bare clients).
  */
 import zookeeper from 'node-zookeeper-client';
-import { buildService as buildZkService, type EndpointPart } from '../../src/registry/zookeeper/build-service.js';
+import { serviceFromParts, type EndpointPart } from '../../src/registry/zookeeper/build-service.js';
 import { ZOOKEEPER_REGISTRY_KIND } from '../../src/registry/zookeeper/index.js';
 import { interfaceServiceName, parseProviderNode, providerPart } from '../../src/registry/zookeeper/providers.js';
 import { javaUrlEncode, loadZookeeperPeers, type ZookeeperServer } from '../../test-support/zookeeper.js';
@@ -153,7 +153,7 @@ export class ZkSource implements RealSource {
     const attributes: Record<string, string> = { interface: iface };
     if (group !== '') attributes['group'] = group;
     if (version !== '') attributes['version'] = version;
-    const { service } = buildZkService({ registry: registryName(0), kind: ZOOKEEPER_REGISTRY_KIND, name: interfaceServiceName(iface, group, version), attributes, parts });
+    const { value: service } = serviceFromParts({ registry: registryName(0), kind: ZOOKEEPER_REGISTRY_KIND, name: interfaceServiceName(iface, group, version), attributes, parts });
     if (service === undefined) throw new Error('no service built');
     return versionOf(service);
   }

@@ -19,6 +19,7 @@ import { ProblemLog } from './context.js';
 import { loadRegistryFactory, type RegistryFactory } from './registries.js';
 import { adminActions, debugPages } from './pages.js';
 import { statusEndpoints } from './status-pages.js';
+import { logSyncProgress } from './sync-progress.js';
 import { CheckpointWriter, ConfigMapCheckpointStore, FileCheckpointStore, readCheckpoint, type CheckpointStore } from '../checkpoint/index.js';
 
 /** Which sinks to build: `run` builds the configured ones; `render` only a one-shot renderer. */
@@ -218,6 +219,7 @@ export class App {
       signal.addEventListener('abort', () => void this.checkpoint?.write(), { once: true });
     }
     await this.pipeline.start(signal);
+    if (this.o.mode.type === 'run') logSyncProgress(() => this.registries, this.o.logger, signal); // render/check print their own
     this.o.logger.info(
       {
         registries: this.registries.map((r) => `${r.kind}:${r.name}`),

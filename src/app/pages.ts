@@ -20,7 +20,7 @@ export interface DebugSources {
  * request from the live objects (never cached), so what a person sees is what is served.
  *
  * - registryz: per registry, its status and the neutral model (services with endpoints).
- * - snapshot:  the published Istio resources with their versions, by kind.
+ * - snapshot:  the published Istio resources with their versions, by kind, and when it was built.
  * - conflicts: hosts hidden by the precedence policy, services of one registry that share a
  *   host (merged), and listener conflicts (ServiceEntries that want one sidecar listener).
  * - addresses: listener addresses: hosts with addresses, VIPs, shared ServiceEntries.
@@ -47,6 +47,7 @@ export function debugPages(app: DebugSources): ReadonlyMap<string, () => unknown
           published: true,
           version: snap.version,
           sequence: snap.sequence,
+          createdAt: snap.createdAt.toISOString(),
           kinds: Object.fromEntries(
             [...snap.kinds].map(([kind, ks]) => [
               kind,

@@ -19,6 +19,16 @@ const cases: Array<[string[], unknown]> = [
   // node:util's own texts ("To specify a positional argument starting with a '-' ...") never show.
   [['run', '--bogus'], { type: 'usage-error', message: 'unknown option --bogus' }],
   [['run', '--config'], { type: 'usage-error', message: '--config needs a value' }],
+  [['diff', '-c', 'a.yaml'], { type: 'diff', config: 'a.yaml', output: 'text' }],
+  [['diff', '-c', 'a.yaml', '--output', 'json'], { type: 'diff', config: 'a.yaml', output: 'json' }],
+  [['diff', '--output=text', '--config=a.yaml'], { type: 'diff', config: 'a.yaml', output: 'text' }],
+  // diff's exit status 2 means "changes": its usage errors say so, runCli exits 1 for them.
+  [['diff'], { type: 'usage-error', message: 'diff needs --config FILE', command: 'diff' }],
+  [['diff', '-c', 'a.yaml', '--output', 'yaml'], { type: 'usage-error', message: '--output must be text or json, not yaml', command: 'diff' }],
+  [['diff', '-c', 'a.yaml', '--out', 'd'], { type: 'usage-error', message: '--out is only for render', command: 'diff' }],
+  [['diff', '--bogus'], { type: 'usage-error', message: 'unknown option --bogus', command: 'diff' }],
+  [['check', '-c', 'a.yaml', '--output', 'json'], { type: 'usage-error', message: '--output is only for diff' }],
+  [['render', '-c', 'a.yaml', '--output', 'json'], { type: 'usage-error', message: '--output is only for diff' }],
   [['render', '-c', 'x', '-o'], { type: 'usage-error', message: '--out needs a value' }],
 ];
 

@@ -19,13 +19,14 @@ export function syncTimeoutMs(io: CliIO): number {
   return Number.isInteger(v) && v > 0 ? v : DEFAULT_SYNC_TIMEOUT_MS;
 }
 
-function printError(io: CliIO, e: unknown): void {
+/** Prints an error as `meshbridge: error CODE: message` (secrets redacted). */
+export function printError(io: CliIO, e: unknown): void {
   if (e instanceof MeshbridgeError) io.stderr.write(redactSecrets(`meshbridge: error ${e.code}: ${e.message}\n`));
   else io.stderr.write(redactSecrets(`meshbridge: error: ${describeError(e)}\n`));
 }
 
 /** Loads the config; prints the coded error and returns undefined when it is bad. */
-async function load(path: string, io: CliIO): Promise<Config | undefined> {
+export async function load(path: string, io: CliIO): Promise<Config | undefined> {
   try {
     const config = await loadConfig(path, io.env);
     registerConfigSecrets(config); // every output redacts them from here on
@@ -36,7 +37,7 @@ async function load(path: string, io: CliIO): Promise<Config | undefined> {
   }
 }
 
-function loggerFor(config: Config, level?: Config['log']['level']): Logger {
+export function loggerFor(config: Config, level?: Config['log']['level']): Logger {
   return createLogger({ level: level ?? config.log.level });
 }
 

@@ -9,28 +9,21 @@
 import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import { serviceKey } from '../model/index.js';
 import { OwnershipLabel, ResourceKind, type IstioResource } from '../snapshot/index.js';
-import { cmp, filterEndpoints, type OutEndpoint } from './endpoints.js';
+import { filterEndpoints, type OutEndpoint } from './endpoints.js';
+import { compareStrings } from '../util/sort.js';
 import { formFor, MAX_INLINE_ENDPOINTS } from './form.js';
 import { sanitizeLabels, MAX_ENDPOINT_LABELS } from './labels.js';
 import { isDnsSubdomain, isValidHost, labelValueFor, objectName, withHashSuffix } from './names.js';
-import { EndpointForm, type ConversionOptions, type ConvertInput } from './options.js';
+import { EndpointForm, type ConversionOptions, type ConvertInput, type ConvertOutput } from './options.js';
 import { convertPorts } from './ports.js';
 import { Problems } from './problems.js';
 import { buildResource, sortedRecord, sortedRecordWith } from './resource.js';
 
 export { formFor, formOf, INLINE_RETURN_RATIO, MAX_INLINE_ENDPOINTS } from './form.js';
-export { localityString, normaliseAddress, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';
+export { localityString, endpointAddress, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';
 export { buildResource } from './resource.js';
 
-/** What conversion gives back for one host (the shape core/pipeline.ts expects). */
-export interface ConvertOutput {
-  /** The ServiceEntry first, then WorkloadEntries sorted by name. */
-  readonly resources: readonly IstioResource[];
-  /** What was dropped or rewritten, one error per kind of problem (with counts in details). */
-  readonly problems: readonly MeshbridgeError[];
-  /** Instance-metadata (and extraLabels) entries dropped because they are not valid labels. */
-  readonly droppedLabels: number;
-}
+export type { ConvertOutput } from './options.js';
 
 /** WorkloadEntry spec label (and metadata label) the ServiceEntry's workloadSelector matches. */
 export const SELECTOR_LABEL = OwnershipLabel.SERVICE_ENTRY;
@@ -166,7 +159,7 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
       const labels = sortedRecordWith(endpointLabels[i] ?? {}, SELECTOR_LABEL, selectorValue);
       return buildResource(ResourceKind.WorkloadEntry, ns, name, weLabels, annotations, endpointSpec(e, labels));
     });
-    wes.sort((a, b) => cmp(a.name, b.name));
+    wes.sort((a, b) => compareStrings(a.name, b.name));
     resources.push(...wes);
   }
   if (!isDnsSubdomain(seName)) {

@@ -10,6 +10,7 @@ import { isValidHost } from './names.js';
 import type { ConversionOptions, ConvertInput } from './options.js';
 import type { OutPort } from './ports.js';
 import type { Problems } from './problems.js';
+import { compareStrings } from '../util/sort.js';
 
 /** CRD limit: endpoint / WorkloadEntry `ports` maxProperties. */
 export const MAX_ENDPOINT_PORTS = 128;
@@ -34,7 +35,7 @@ export interface OutEndpoint {
  * Normalises an endpoint address: brackets around IPv6 removed, DNS names lowercased. Returns
  * undefined for what is neither an IP address nor a DNS name (IPv6 zone ids included).
  */
-export function normaliseAddress(raw: string): { address: string; isIp: boolean } | undefined {
+export function endpointAddress(raw: string): { address: string; isIp: boolean } | undefined {
   let a = raw.trim();
   if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
   if (a.includes('%')) return undefined;
@@ -57,9 +58,6 @@ export function localityString(l: Locality | undefined): string | undefined {
 }
 
 /** Orders strings by UTF-16 code units (what `Array.prototype.sort()` gives strings). */
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * The effective port of every published port for `e` (`all[i]` for `ports[i]`: the endpoint's
@@ -128,10 +126,10 @@ export function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], 
   // directly in name order (names are unique; values are integers).
   const order = ports
     .map((x, i) => ({ i, name: x.name, key: JSON.stringify(x.name) }))
-    .sort((a, b) => cmp(a.name, b.name));
+    .sort((a, b) => compareStrings(a.name, b.name));
   for (const e of input.endpoints) {
     if (e.health === Health.UNHEALTHY && !o.includeUnhealthy) continue;
-    const addr = typeof e.address === 'string' ? normaliseAddress(e.address) : undefined;
+    const addr = typeof e.address === 'string' ? endpointAddress(e.address) : undefined;
     if (addr === undefined) {
       p.count(ErrorCode.ENTRY_BAD_ADDRESS, 'bad-address', 'endpoints whose address is not an IP address or DNS name left out', JSON.stringify(e.address));
       continue;
@@ -160,6 +158,6 @@ export function filterEndpoints(input: ConvertInput, ports: readonly OutPort[], 
       network: network !== undefined && network.length > 0 ? network : undefined,
     });
   }
-  out.sort((a, b) => cmp(a.address, b.address) || cmp(a.identity, b.identity));
+  out.sort((a, b) => compareStrings(a.address, b.address) || compareStrings(a.identity, b.identity));
   return out;
 }

@@ -4,7 +4,7 @@
  */
 export { convert, Annotation, Resolution, SELECTOR_LABEL } from './convert.js';
 export { formFor, formOf, INLINE_RETURN_RATIO, MAX_INLINE_ENDPOINTS } from './form.js';
-export { normaliseAddress, localityString, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';
+export { endpointAddress, localityString, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';
 export type { ConvertOutput } from './convert.js';
 export {
   hostFor,

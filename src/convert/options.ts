@@ -1,4 +1,6 @@
+import type { MeshbridgeError } from '../errors/index.js';
 import type { Endpoint, Port, Protocol, Service } from '../model/index.js';
+import type { IstioResource } from '../snapshot/index.js';
 import type { AddressMode } from './address-mode.js';
 
 export const EndpointForm = {
@@ -110,4 +112,14 @@ export function defaultHostTemplate(kind: string): string {
   return Object.hasOwn(defaultHostTemplates, kind)
     ? (defaultHostTemplates[kind] ?? defaultConversionOptions.hostTemplate)
     : defaultConversionOptions.hostTemplate;
+}
+
+/** What conversion gives back for one host (convert(); core/pipeline.ts consumes it). */
+export interface ConvertOutput {
+  /** The ServiceEntry first, then WorkloadEntries sorted by name. */
+  readonly resources: readonly IstioResource[];
+  /** What was dropped or rewritten, one error per kind of problem (with counts in details). */
+  readonly problems: readonly MeshbridgeError[];
+  /** Instance-metadata (and extraLabels) entries dropped because they are not valid labels. */
+  readonly droppedLabels: number;
 }

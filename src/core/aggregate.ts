@@ -1,5 +1,6 @@
 import { endpointKey, serviceKey, type Endpoint, type Port, type Service } from '../model/index.js';
 import type { ConvertInput } from '../convert/options.js';
+import { compareStrings } from '../util/sort.js';
 
 export const ConflictPolicy = {
   /** The same host from several registries: one ServiceEntry with every registry's endpoints. */
@@ -68,7 +69,7 @@ export function mergeByHost(
   const conflicts: HostConflict[] = [];
   const collisions: HostCollision[] = [];
   for (const [host, members] of groups) {
-    members.sort((a, b) => a.rank - b.rank || cmp(serviceKey(a.service), serviceKey(b.service)));
+    members.sort((a, b) => a.rank - b.rank || compareStrings(serviceKey(a.service), serviceKey(b.service)));
     const first = members[0];
     if (first === undefined) continue;
     if (members.length > 1) noteCollisions(host, members, collisions);
@@ -80,8 +81,8 @@ export function mergeByHost(
     }
     inputs.push(used.length === 1 ? single(host, first.service) : merged(host, used.map((m) => m.service)));
   }
-  inputs.sort((a, b) => cmp(a.host, b.host));
-  collisions.sort((a, b) => cmp(a.host, b.host) || cmp(a.registry, b.registry));
+  inputs.sort((a, b) => compareStrings(a.host, b.host));
+  collisions.sort((a, b) => compareStrings(a.host, b.host) || compareStrings(a.registry, b.registry));
   return { inputs, conflicts, collisions };
 }
 
@@ -127,6 +128,3 @@ function merged(host: string, services: readonly Service[]): ConvertInput {
   return { host, primary, ports: [...byNumber.values()], endpoints, origins };
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -1,4 +1,5 @@
 import type { HostCollision, HostConflict } from './aggregate.js';
+import { compareStrings } from '../util/sort.js';
 
 /**
  * What the last flush published, by Istio host, so the next flush can redo only the hosts its
@@ -101,13 +102,13 @@ export class HostIndex {
   }
 
   conflicts(): HostConflict[] {
-    return [...this.conflictOf.values()].sort((a, b) => cmp(a.host, b.host));
+    return [...this.conflictOf.values()].sort((a, b) => compareStrings(a.host, b.host));
   }
 
   collisions(): HostCollision[] {
     const out: HostCollision[] = [];
     for (const list of this.collisionsOf.values()) out.push(...list);
-    return out.sort((a, b) => cmp(a.host, b.host) || cmp(a.registry, b.registry));
+    return out.sort((a, b) => compareStrings(a.host, b.host) || compareStrings(a.registry, b.registry));
   }
 }
 
@@ -126,6 +127,3 @@ function lowerBound(sorted: readonly string[], x: string): number {
   return lo;
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -1,5 +1,6 @@
 import { footprintOf } from '../convert/addresses.js';
 import type { IstioResource } from '../snapshot/index.js';
+import { compareStrings } from '../util/sort.js';
 
 /** One place on a sidecar's outbound side that several published ServiceEntries want. */
 export interface ListenerConflict {
@@ -56,7 +57,7 @@ export class ListenerConflicts {
         out.push({ kind: parts[0] === 'a' ? 'address' : 'domain', port: Number(parts[2]), what: parts[1] as string, resources: resources.sort() });
       }
     }
-    return out.sort((a, b) => a.port - b.port || cmp(a.kind, b.kind) || cmp(a.what ?? '', b.what ?? '') || cmp(a.resources.join(), b.resources.join()));
+    return out.sort((a, b) => a.port - b.port || compareStrings(a.kind, b.kind) || compareStrings(a.what ?? '', b.what ?? '') || compareStrings(a.resources.join(), b.resources.join()));
   }
 
   get size(): number {
@@ -101,6 +102,3 @@ function tagged(f: { readonly key: string; readonly tcpWildcard?: boolean; reado
   return f.tcpWildcard === true ? `T${f.key}` : f.httpWildcard === true ? `H${f.key}` : f.key;
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -3,21 +3,15 @@
  * observability, the injected pure conversion functions) and their defaults. Types and
  * constants only; core/pipeline.ts re-exports them.
  */
-import type { MeshbridgeError } from '../errors/index.js';
 import type { Service } from '../model/index.js';
-import type { ConversionOptions, ConvertInput } from '../convert/options.js';
-import type { IstioResource, SnapshotStore } from '../snapshot/index.js';
+import type { ConversionOptions, ConvertInput, ConvertOutput } from '../convert/options.js';
+import type { SnapshotStore } from '../snapshot/index.js';
 import type { Registry } from '../registry/types.js';
 import type { Logger, Metrics } from '../observability/index.js';
 import type { ProtectSettings } from './protect.js';
 import type { ConflictPolicy } from './aggregate.js';
 
-/** What conversion gives back for one host (see src/convert). */
-export interface ConvertOutput {
-  readonly resources: readonly IstioResource[];
-  readonly problems: readonly MeshbridgeError[];
-  readonly droppedLabels: number;
-}
+export type { ConvertOutput } from '../convert/options.js';
 
 export interface PipelineOptions {
   /** In precedence order (config order). Names are unique. */

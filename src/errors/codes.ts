@@ -38,6 +38,9 @@ export const ErrorCode = {
   ADMIN_LISTEN: 'MB_ADMIN_LISTEN',
   ADMIN_BAD_REQUEST: 'MB_ADMIN_BAD_REQUEST',
   RENDER_WRITE: 'MB_RENDER_WRITE',
+  // meshbridge diff
+  DIFF_NO_KUBERNETES: 'MB_DIFF_NO_KUBERNETES',
+  DIFF_CLUSTER_READ: 'MB_DIFF_CLUSTER_READ',
   INTERNAL: 'MB_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -66,12 +69,14 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_CHECKPOINT_READ: 'The checkpoint file could not be read or is not a checkpoint; start-up goes on without it.',
   MB_CHECKPOINT_WRITE: 'The checkpoint file could not be written; retried at the next interval, publishing goes on.',
   MB_KUBE_FENCED: 'A Kubernetes write was not sent because this replica stopped being the leader while it waited.',
-  MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, bad type).',
+  MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, not a DiscoveryRequest); that stream is ended with INVALID_ARGUMENT.',
   MB_XDS_LISTEN: 'The MCP/xDS server could not listen on its address.',
   MB_XDS_PROTO: 'The xDS codec does not work in this install (proto files missing or broken); the server does not start.',
   MB_XDS_SHARD_MISSING: 'An istiod streams from some MCP shards but not from all: its meshConfig.configSources lacks a shard, so it is missing that share of the services.',
   MB_ADMIN_LISTEN: 'The admin HTTP server could not listen on its address.',
   MB_ADMIN_BAD_REQUEST: 'An admin action was called with a missing or invalid parameter.',
   MB_RENDER_WRITE: 'Rendered resources could not be written to the output folder.',
+  MB_DIFF_NO_KUBERNETES: '`meshbridge diff` was given a config without sinks.kubernetes: there is no cluster to compare with.',
+  MB_DIFF_CLUSTER_READ: '`meshbridge diff` could not list or read the ServiceEntries and WorkloadEntries in the cluster.',
   MB_INTERNAL: 'A bug: an invariant did not hold. Please report it.',
 };

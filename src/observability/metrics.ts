@@ -204,6 +204,11 @@ export class Metrics {
     labelNames: ['type_url'] as const,
     registers: [this.registry],
   });
+  readonly xdsBadRequests = new Counter({
+    name: 'meshbridge_xds_bad_requests_total',
+    help: 'Streams closed because a client sent a request that cannot be answered (MB_XDS_BAD_REQUEST: no type URL, undecodable).',
+    registers: [this.registry],
+  });
 
   readonly kubeWrites = new Counter({
     name: 'meshbridge_kube_writes_total',

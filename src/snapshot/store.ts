@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { contentHash } from '../util/hash.js';
 import { ResourceKind, type IstioResource } from './resource.js';
+import { compareStrings } from '../util/sort.js';
 
 /**
  * An immutable, versioned view of every published resource, by kind. Snapshots are the only
@@ -54,9 +55,6 @@ function kindVersion(kind: ResourceKind, count: number, sum: bigint): string {
   return contentHash(`${kind}\n${count}\n${sum.toString(16)}`);
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Per-key state the store keeps besides the published resource (never shared). */
 interface KeyState {
@@ -189,7 +187,7 @@ function nextResources(
     return resources;
   }
   const gone = new Set(removed);
-  const added = fresh.sort(cmp);
+  const added = fresh.sort(compareStrings);
   const byKey = new Map<string, IstioResource>();
   for (const r of changed) byKey.set(r.key, r);
   const resources = new Map<string, IstioResource>();

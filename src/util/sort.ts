@@ -17,3 +17,11 @@ export function sortStrings(keys: string[]): string[] {
   }
   return keys;
 }
+
+/**
+ * Orders two strings by UTF-16 code units (what `sort()` with no comparator does), never by
+ * locale: output that is compared or hashed must not depend on the machine's locale.
+ */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

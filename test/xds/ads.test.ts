@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { AdsClient, ISTIOD_TYPE_URLS_V1, ISTIOD_TYPE_URLS_V1ALPHA3, sleep } from '../../test-support/xds/adsc.js';
 import { serviceEntry, startHarness, workloadEntry, type Harness } from '../../test-support/xds/fixtures.js';
 
@@ -205,5 +207,41 @@ describe('pushes follow per-kind snapshot versions', () => {
     h.store.publish([base[1]!]);
     const we = await c.forType(WE1, n2);
     assert.equal(we.resources.length, 0, 'the last WorkloadEntry removed: an empty full state');
+  });
+});
+
+describe('a request that cannot be answered (MB_XDS_BAD_REQUEST, docs/errors.md)', () => {
+  test('no type URL: that stream ends with INVALID_ARGUMENT naming the code, counted, logged with a readable reason; other streams stay', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const h = await startHarness({ initial: base, extra: { logger: pino({ level: 'info' }, sink) } });
+    const good = new AdsClient({ port: h.port });
+    const bad = new AdsClient({ port: h.port });
+    try {
+      good.subscribe([SE1]);
+      await good.forType(SE1);
+      bad.send({ type_url: '', response_nonce: '' });
+      const end = await bad.ended;
+      assert.equal(end.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(end.details, /^MB_XDS_BAD_REQUEST: DiscoveryRequest without type_url/);
+      const counted = await h.metrics.registry.getSingleMetric('meshbridge_xds_bad_requests_total')?.get();
+      assert.equal(counted?.values[0]?.value, 1);
+      const closed = lines.find((l) => l['msg'] === 'xds stream closed');
+      assert.ok(closed, `a close line: ${JSON.stringify(lines)}`);
+      assert.match(String(closed['reason']), /INVALID_ARGUMENT: MB_XDS_BAD_REQUEST/);
+      assert.doesNotMatch(String(closed['reason']), /object Object/);
+      // The other stream still gets pushes.
+      h.store.publish([...base, serviceEntry('ns3', 'late', ['10.0.3.1'])]);
+      await good.next((r) => r.type_url === SE1 && r.resources.length === 3);
+    } finally {
+      good.close();
+      bad.close();
+      await h.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { parsed, refused, type Parsed } from '../shared/parsed.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Locality } from '../../model/index.js';
-import { normaliseAddress } from './address.js';
+import { normaliseAddress } from '../shared/address.js';
 import { isObject, text, type JsonObject, type WireInstance } from './wire.js';
 
 /** Port names the adapter publishes: Eureka's `port` and `securePort`. */
@@ -114,7 +114,7 @@ export function mapInstance(inst: WireInstance, where: string): MappedInstance {
   if (typeof ipRaw !== 'string' || ipRaw.trim() === '') {
     return refused(new MeshbridgeError(ErrorCode.ENTRY_BAD_ADDRESS, 'instance has no ipAddr; skipped', { path, details }));
   }
-  const address = normaliseAddress(ipRaw);
+  const address = normaliseAddress(ipRaw, { trim: true });
   if (address === undefined) {
     return refused(new MeshbridgeError(ErrorCode.ENTRY_BAD_ADDRESS, `ipAddr ${JSON.stringify(ipRaw)} is not an IP address or DNS name; skipped`, { path, details }));
   }

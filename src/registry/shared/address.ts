@@ -15,18 +15,35 @@ export function isDnsName(s: string): boolean {
   return !/^[0-9]+$/.test(labels[labels.length - 1] ?? '');
 }
 
+/** How a registry's addresses are read, where registries differ. */
+export interface AddressRules {
+  /** Ignore surrounding whitespace (Eureka clients have been seen to send it). Default false. */
+  readonly trim?: boolean;
+  /** Refuse `0.0.0.0` and `::` (a provider that advertises "any host" cannot be dialled). Default false. */
+  readonly refuseUnspecified?: boolean;
+  /** Lowercase IPv6 addresses and DNS names. Default false (conversion lowercases them anyway). */
+  readonly lowercase?: boolean;
+}
+
 /**
- * Normalises and checks an instance address. Accepts IPv4, IPv6 (also written `[::1]`; the
- * brackets are removed) and DNS names. IPv6 zone ids (`fe80::1%eth0`) are refused: they mean
- * nothing outside the host that wrote them. Returns the address to use, or undefined.
+ * Normalises and checks an instance address, the one rule every adapter uses. Accepts IPv4, IPv6
+ * (also written `[::1]`; the brackets are removed) and DNS names. IPv6 zone ids (`fe80::1%eth0`)
+ * are refused: they mean nothing outside the host that wrote them. Returns the address to use,
+ * or undefined (the caller reports the entry).
  */
-export function normaliseAddress(raw: string): string | undefined {
-  let a = raw;
+export function normaliseAddress(raw: string, rules: AddressRules = {}): string | undefined {
+  let a = rules.trim === true ? raw.trim() : raw;
   if (a.startsWith('[') && a.endsWith(']')) {
     a = a.slice(1, -1);
     if (isIP(a) !== 6) return undefined;
   }
   if (a.includes('%')) return undefined;
-  if (isIP(a) !== 0) return a;
-  return isDnsName(a) ? a : undefined;
+  const family = isIP(a);
+  if (family === 4) return rules.refuseUnspecified === true && a === '0.0.0.0' ? undefined : a;
+  if (family === 6) {
+    if (rules.refuseUnspecified === true && /^[0:]+$/.test(a)) return undefined;
+    return rules.lowercase === true ? a.toLowerCase() : a;
+  }
+  if (!isDnsName(a)) return undefined;
+  return rules.lowercase === true ? a.toLowerCase() : a;
 }

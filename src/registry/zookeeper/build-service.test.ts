@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../errors/index.js';
-import { buildService, type EndpointPart } from './build-service.js';
+import { serviceFromParts, type EndpointPart } from './build-service.js';
 import { parseCuratorInstance } from './curator-instance.js';
 
 const part = (address: string, protocol: string, port: number, labels: Record<string, string> = {}, weight?: number): EndpointPart => ({
@@ -14,14 +14,14 @@ const part = (address: string, protocol: string, port: number, labels: Record<st
 });
 const input = (parts: EndpointPart[]) => ({ registry: 'zk', kind: 'zookeeper', name: 'com.Foo', attributes: { interface: 'com.Foo' }, parts });
 
-test('buildService: one port per protocol (lowest number), one endpoint per address and process', () => {
+test('serviceFromParts: one port per protocol (lowest number), one endpoint per address and process', () => {
   const parts = [
     part('10.0.0.2', 'dubbo', 20881, { v: '2' }),
     part('10.0.0.1', 'tri', 50051),
     part('10.0.0.1', 'dubbo', 20880, { v: '1' }, 5),
     part('10.0.0.1', 'dubbo', 20882),
   ];
-  const { service, problems } = buildService(input(parts));
+  const { value: service, problems } = serviceFromParts(input(parts));
   assert.deepEqual(problems, []);
   assert.deepEqual(service?.ports, [
     { number: 20880, name: 'tcp-dubbo', protocol: 'TCP' },
@@ -36,27 +36,27 @@ test('buildService: one port per protocol (lowest number), one endpoint per addr
     ],
   );
   // deterministic: input order does not matter
-  assert.deepEqual(buildService(input([...parts].reverse())).service, service);
+  assert.deepEqual(serviceFromParts(input([...parts].reverse())).value, service);
 });
 
-test('buildService: two processes on one address are paired by registration order, not by port order', () => {
+test('serviceFromParts: two processes on one address are paired by registration order, not by port order', () => {
   const at = (protocol: string, port: number, order: number): EndpointPart => ({ ...part('::1', protocol, port), order });
   // process A registered first (dubbo 45055, tri 41551), B later (dubbo 46023, tri 38879)
-  const { service } = buildService(input([at('dubbo', 45055, 100), at('tri', 41551, 101), at('dubbo', 46023, 200), at('tri', 38879, 202)]));
+  const { value: service } = serviceFromParts(input([at('dubbo', 45055, 100), at('tri', 41551, 101), at('dubbo', 46023, 200), at('tri', 38879, 202)]));
   assert.deepEqual(service?.endpoints.map((e) => e.ports), [
     { 'tcp-dubbo': 45055, 'grpc-tri': 41551 },
     { 'tcp-dubbo': 46023, 'grpc-tri': 38879 },
   ]);
 });
 
-test('buildService: a protocol whose port numbers are all taken is skipped with ENTRY_DUPLICATE_PORT; empty is no service', () => {
-  const { service, problems } = buildService(input([part('10.0.0.1', 'dubbo', 8080), part('10.0.0.2', 'rest', 8080)]));
+test('serviceFromParts: a protocol whose port numbers are all taken is skipped with ENTRY_DUPLICATE_PORT; empty is no service', () => {
+  const { value: service, problems } = serviceFromParts(input([part('10.0.0.1', 'dubbo', 8080), part('10.0.0.2', 'rest', 8080)]));
   assert.deepEqual(service?.ports.map((p) => p.name), ['tcp-dubbo']);
   assert.deepEqual(problems.map((p) => p.code), [ErrorCode.ENTRY_DUPLICATE_PORT]);
-  assert.equal(buildService(input([])).service, undefined);
+  assert.equal(serviceFromParts(input([])).value, undefined);
   // another of its numbers is free: used
-  const r = buildService(input([part('10.0.0.1', 'dubbo', 8080), part('10.0.0.2', 'rest', 8080), part('10.0.0.3', 'rest', 8081)]));
-  assert.deepEqual(r.service?.ports.map((p) => `${p.name}/${p.number}`), ['tcp-dubbo/8080', 'http-rest/8081']);
+  const r = serviceFromParts(input([part('10.0.0.1', 'dubbo', 8080), part('10.0.0.2', 'rest', 8080), part('10.0.0.3', 'rest', 8081)]));
+  assert.deepEqual(r.value?.ports.map((p) => `${p.name}/${p.number}`), ['tcp-dubbo/8080', 'http-rest/8081']);
   assert.deepEqual(r.problems, []);
 });
 

@@ -1,5 +1,6 @@
-import { ErrorCode } from '../../errors/index.js';
+import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { Health, type Endpoint, type Port, type Service } from '../../model/index.js';
+import { parsed, type Parsed } from '../shared/parsed.js';
 import { portKind } from './protocols.js';
 
 /** One (address, protocol, port) a provider or instance serves: the unit services are built from. */
@@ -12,7 +13,7 @@ export interface EndpointPart {
   /** Diagnostic id (provider URL id, Curator instance id). */
   readonly id: string;
   /**
-   * Pairs the parts of one process on a shared address (see buildService): parts of one process
+   * Pairs the parts of one process on a shared address (see serviceFromParts): parts of one process
    * share it (a Curator instance) or are close (the registration timestamps of a Dubbo provider's
    * URLs). Never part of the model.
    */
@@ -25,13 +26,6 @@ export interface BuildServiceInput {
   readonly name: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly parts: readonly EndpointPart[];
-}
-
-export interface BuildServiceResult {
-  /** Undefined when no part is left (no provider serves the service). */
-  readonly service: Service | undefined;
-  /** Ports dropped because another protocol took their number (ENTRY_DUPLICATE_PORT). */
-  readonly problems: ReadonlyArray<{ readonly code: ErrorCode; readonly message: string }>;
 }
 
 function compareParts(a: EndpointPart, b: EndpointPart): number {
@@ -50,7 +44,8 @@ function compareProcessOrder(a: EndpointPart, b: EndpointPart): number {
 
 /**
  * Builds one service from its parts. Contract: pure and deterministic (the order of `parts` does
- * not matter).
+ * not matter); no value when no part is left (no provider serves the service), problems for the
+ * ports dropped because another protocol took their number (ENTRY_DUPLICATE_PORT).
  * - One service port per protocol: named and typed by `portKind`, numbered with the lowest port
  *   any provider uses for it; a protocol whose every port number is taken by another protocol is
  *   dropped with ENTRY_DUPLICATE_PORT.
@@ -61,8 +56,8 @@ function compareProcessOrder(a: EndpointPart, b: EndpointPart): number {
  *   is the first stated one. Health is unknown (ZooKeeper lists only live, ephemeral
  *   registrations).
  */
-export function buildService(input: BuildServiceInput): BuildServiceResult {
-  const problems: Array<{ code: ErrorCode; message: string }> = [];
+export function serviceFromParts(input: BuildServiceInput): Parsed<Service> {
+  const problems: MeshbridgeError[] = [];
   const byProtocol = new Map<string, EndpointPart[]>();
   for (const part of [...input.parts].sort(compareParts)) {
     const list = byProtocol.get(part.protocol);
@@ -77,10 +72,12 @@ export function buildService(input: BuildServiceInput): BuildServiceResult {
     const kind = portKind(protocol);
     const number = list.map((p) => p.port).find((n) => !usedNumbers.has(n));
     if (number === undefined || usedNames.has(kind.name)) {
-      problems.push({
-        code: ErrorCode.ENTRY_DUPLICATE_PORT,
-        message: `protocol ${protocol} has no port number (or name ${kind.name}) left that another protocol does not use; its ${list.length} provider(s) skipped`,
-      });
+      problems.push(
+        new MeshbridgeError(
+          ErrorCode.ENTRY_DUPLICATE_PORT,
+          `protocol ${protocol} has no port number (or name ${kind.name}) left that another protocol does not use; its ${list.length} provider(s) skipped`,
+        ),
+      );
       continue;
     }
     usedNumbers.add(number);
@@ -130,16 +127,6 @@ export function buildService(input: BuildServiceInput): BuildServiceResult {
       });
     }
   }
-  if (endpoints.length === 0) return { service: undefined, problems };
-  return {
-    service: {
-      registry: input.registry,
-      registryKind: input.kind,
-      name: input.name,
-      attributes: input.attributes,
-      ports,
-      endpoints,
-    },
-    problems,
-  };
+  if (endpoints.length === 0) return { value: undefined, problems };
+  return parsed({ registry: input.registry, registryKind: input.kind, name: input.name, attributes: input.attributes, ports, endpoints }, problems);
 }

@@ -6,14 +6,13 @@ import type { AdapterCommon } from '../kind.js';
 import { ReportOnce } from '../report-once.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import type { ListingProgress } from '../types.js';
-import { buildService } from './build-service.js';
-import { parseCuratorInstance, type CuratorParse } from './curator-instance.js';
-import { parseProviderNode, type ProviderParse } from './providers.js';
+import { serviceFromParts } from './build-service.js';
+import { Listing } from './listing.js';
 import { ReadQueue } from './read-queue.js';
-import { curatorService, interfaceServices, type ServiceParts } from './service-parts.js';
+import type { ServiceParts } from './service-parts.js';
 import { SessionSupervisor } from './session-supervisor.js';
 import { DubboLevels, ZOOKEEPER_REGISTRY_KIND, type ZookeeperSourceConfig } from './spec.js';
-import { TaskFactory, type CuratorTree, type Task } from './tasks.js';
+import { TaskFactory, type Task } from './tasks.js';
 import { openSession, type ReadResult, type SessionOptions, type Watcher, type ZkSession } from './zk-session.js';
 
 /** Knobs that are not configuration (tests tune them). */
@@ -29,24 +28,14 @@ export interface ZookeeperRegistryTuning {
 /** The resolved `zookeeper:` settings (spec.ts) plus the common adapter wiring. */
 export type ZookeeperRegistryOptions = AdapterCommon & ZookeeperSourceConfig & ZookeeperRegistryTuning;
 
-/** Children of the Dubbo root that are not interfaces (Dubbo 3 writes them beside the interfaces). */
-const NOT_INTERFACES: ReadonlySet<string> = new Set(['mapping', 'metadata', 'config']);
 const DEFAULT_FLUSH_MS = 200;
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
-
-/** A Curator tree and what is known of it. */
-interface TreeState extends CuratorTree {
-  /** service name -> instance id -> [raw data, parse] (undefined until read). */
-  readonly services: Map<string, Map<string, readonly [string, CuratorParse] | undefined>>;
-  readonly emitted: Set<string>;
-  readonly dirty: Set<string>;
-}
 
 /**
  * Dubbo services (and optionally plain Curator services) from ZooKeeper, watched
  * (docs/mapping.md "ZooKeeper", docs/configuration.md "zookeeper"). Session supervision is
- * session-supervisor.ts, the reads and paths tasks.ts, service assembly service-parts.ts; this
- * class schedules the reads and keeps the tree.
+ * session-supervisor.ts, the reads and paths tasks.ts, the tree bookkeeping listing.ts, service
+ * assembly service-parts.ts; this class schedules the reads, applies them and emits the services.
  *
  * Contract:
  * - The constructor does no I/O. `start(signal)` opens the session and returns; the listing runs
@@ -69,13 +58,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
   private readonly make: TaskFactory;
   private readonly backoff: Backoff;
   private readonly supervisor: SessionSupervisor;
-  private readonly interfaceLevel: boolean;
-  private readonly trees: TreeState[] = [];
-  /** Interface -> provider node name -> its parse (node names never change content). */
-  private readonly interfaces = new Map<string, Map<string, ProviderParse>>();
-  /** Interface -> the service names last emitted for it. */
-  private readonly emittedByInterface = new Map<string, Set<string>>();
-  private readonly dirtyInterfaces = new Set<string>();
+  private readonly listing: Listing;
   private readonly tasks = new Map<string, Task>();
   private readonly watchers = new Map<string, Watcher>();
   /** Keys whose last read failed: read again after a backoff or the next reconnect. */
@@ -109,9 +92,16 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
       onDown: (message, always) => this.onDown(message, always),
     });
     const levels = options.dubbo.levels;
-    this.interfaceLevel = levels === DubboLevels.INTERFACE || levels === DubboLevels.BOTH;
-    if (levels === DubboLevels.APPLICATION || levels === DubboLevels.BOTH) this.addTree(options.dubbo.servicesPath, 'application', 'dubbo');
-    if (options.curator !== undefined) this.addTree(options.curator.basePath, 'curator', options.curator.protocol);
+    const interfaceLevel = levels === DubboLevels.INTERFACE || levels === DubboLevels.BOTH;
+    this.listing = new Listing(this.make, interfaceLevel, {
+      read: (task) => this.push(task),
+      forget: (task) => this.forget(task),
+      problem: (code, path, message, details) => this.reportEntry(code, path, message, details),
+      clearProblem: (path) => this.entryProblems.clear(path),
+      changed: () => this.scheduleFlush(),
+    });
+    if (levels === DubboLevels.APPLICATION || levels === DubboLevels.BOTH) this.listing.addTree(options.dubbo.servicesPath, 'application', 'dubbo');
+    if (options.curator !== undefined) this.listing.addTree(options.curator.basePath, 'curator', options.curator.protocol);
   }
 
   /** Diagnostics: reads sent over every session so far (each arms at most one watch), and sessions opened. */
@@ -130,10 +120,6 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     signal.addEventListener('abort', () => this.shutdown(), { once: true });
     this.supervisor.start(signal);
     return Promise.resolve();
-  }
-
-  private addTree(base: string, level: CuratorTree['level'], defaultProtocol: string): void {
-    this.trees.push({ index: this.trees.length, base, level, defaultProtocol, services: new Map(), emitted: new Set(), dirty: new Set() });
   }
 
   // ---- connection ----
@@ -172,17 +158,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     const failed = [...this.failed];
     this.failed.clear();
     for (const key of failed) this.queue.push(key);
-    if (this.interfaceLevel) {
-      this.push(this.make.dubboRoot());
-      for (const iface of this.interfaces.keys()) this.push(this.make.providers(iface));
-    }
-    for (const tree of this.trees) {
-      this.push(this.make.treeRoot(tree));
-      for (const [name, instances] of tree.services) {
-        this.push(this.make.treeService(tree, name));
-        for (const [id, entry] of instances) if (full || entry === undefined) this.push(this.make.instance(tree, name, id));
-      }
-    }
+    for (const task of this.listing.relistTasks(full)) this.push(task);
   }
 
   private push(task: Task): void {
@@ -206,32 +182,12 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
   private async runTask(key: string): Promise<void> {
     const task = this.tasks.get(key);
     const session = this.supervisor.current();
-    if (task === undefined || session === undefined || !this.tracked(task)) return;
+    if (task === undefined || session === undefined || !this.listing.tracked(task)) return;
     try {
       await this.read(session, task);
     } catch (e) {
       this.options.context.report(new MeshbridgeError(ErrorCode.INTERNAL, `zookeeper read ${key} failed: ${String(e)}`, { cause: e }));
     }
-  }
-
-  /** Whether the task's node still matters (its parent still lists it). */
-  private tracked(t: Task): boolean {
-    switch (t.op) {
-      case 'exists':
-        return this.tracked(t.list);
-      case 'providers':
-        return this.interfaces.has(t.iface);
-      case 'tree-service':
-        return this.treeOf(t.tree).services.has(t.name);
-      case 'instance':
-        return this.treeOf(t.tree).services.get(t.name)?.has(t.id) === true;
-      default:
-        return true;
-    }
-  }
-
-  private treeOf(tree: CuratorTree): TreeState {
-    return this.trees[tree.index] as TreeState;
   }
 
   /** Reads one node and applies what it holds; a folder that is missing gets a creation watch. */
@@ -243,17 +199,14 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     }
     if (t.op === 'instance') {
       const r = await session.getData(t.path, this.watcher(t));
-      if (this.usable(r, t)) this.applyInstance(this.treeOf(t.tree), t.name, t.id, r.type === 'ok' ? r.value : undefined);
+      if (this.usable(r, t)) this.listing.applyInstance(t.tree, t.name, t.id, r.type === 'ok' ? r.value : undefined);
       return;
     }
     const r = await session.getChildren(t.path, this.watcher(t));
     if (!this.usable(r, t)) return;
     const children = r.type === 'ok' ? r.value : [];
     if (r.type === 'no-node' && t.op !== 'tree-service') this.push(this.make.exists(t));
-    if (t.op === 'dubbo-root') this.applyInterfaces(children);
-    else if (t.op === 'providers') this.applyProviders(t.iface, children);
-    else if (t.op === 'tree-root') this.applyTreeServices(this.treeOf(t.tree), children);
-    else this.applyTreeInstances(this.treeOf(t.tree), t.name, children);
+    this.listing.applyChildren(t, children);
   }
 
   /** True for ok and no-node; a failed read is retried after a backoff or with the next relisting. */
@@ -282,24 +235,6 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     }, this.backoff.next());
   }
 
-  // ---- applying listings ----
-
-  private applyInterfaces(names: readonly string[]): void {
-    const now = new Set(names.filter((n) => !NOT_INTERFACES.has(n)));
-    for (const iface of now) {
-      if (this.interfaces.has(iface)) continue;
-      this.interfaces.set(iface, new Map());
-      this.push(this.make.providers(iface));
-    }
-    for (const iface of [...this.interfaces.keys()]) {
-      if (now.has(iface)) continue;
-      this.interfaces.delete(iface);
-      const list = this.make.providers(iface);
-      for (const t of [list, this.make.exists(list)]) this.forget(t);
-      this.markInterfaceDirty(iface);
-    }
-  }
-
   /** Drops the bookkeeping of a task whose node is gone (a late watch then finds no task). */
   private forget(t: Task): void {
     this.tasks.delete(t.key);
@@ -308,94 +243,11 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
     this.readProblems.clear(t.key);
   }
 
-  private applyProviders(iface: string, nodeNames: readonly string[]): void {
-    const nodes = this.interfaces.get(iface);
-    if (nodes === undefined) return;
-    const now = new Set(nodeNames);
-    let changed = false;
-    for (const node of now) {
-      if (nodes.has(node)) continue;
-      const parsed = parseProviderNode(node);
-      nodes.set(node, parsed);
-      changed = true;
-      if (parsed.type === 'invalid') this.reportEntry(parsed.code, this.make.providerNodePath(iface, node), parsed.message, { interface: iface });
-    }
-    for (const node of [...nodes.keys()]) {
-      if (now.has(node)) continue;
-      nodes.delete(node);
-      this.entryProblems.clear(this.make.providerNodePath(iface, node));
-      changed = true;
-    }
-    if (changed) this.markInterfaceDirty(iface);
-  }
-
-  private applyTreeServices(tree: TreeState, names: readonly string[]): void {
-    const now = new Set(names);
-    for (const name of now) {
-      if (tree.services.has(name)) continue;
-      tree.services.set(name, new Map());
-      this.push(this.make.treeService(tree, name));
-    }
-    for (const name of [...tree.services.keys()]) {
-      if (now.has(name)) continue;
-      for (const id of tree.services.get(name)?.keys() ?? []) this.forget(this.make.instance(tree, name, id));
-      tree.services.delete(name);
-      this.forget(this.make.treeService(tree, name));
-      this.markTreeDirty(tree, name);
-    }
-  }
-
-  private applyTreeInstances(tree: TreeState, name: string, ids: readonly string[]): void {
-    const instances = tree.services.get(name);
-    if (instances === undefined) return;
-    const now = new Set(ids);
-    for (const id of now) {
-      if (instances.has(id)) continue;
-      instances.set(id, undefined);
-      this.push(this.make.instance(tree, name, id));
-    }
-    for (const id of [...instances.keys()]) {
-      if (now.has(id)) continue;
-      instances.delete(id);
-      this.forget(this.make.instance(tree, name, id));
-      this.entryProblems.clear(this.make.instancePath(tree, name, id));
-      this.markTreeDirty(tree, name);
-    }
-  }
-
-  private applyInstance(tree: TreeState, name: string, id: string, data: Buffer | undefined): void {
-    const instances = tree.services.get(name);
-    if (instances === undefined || !instances.has(id)) return;
-    if (data === undefined) {
-      // Deleted between the listing and the read: the folder's watch lists it again.
-      instances.delete(id);
-      this.markTreeDirty(tree, name);
-      return;
-    }
-    const text = data.toString('utf8');
-    const old = instances.get(id);
-    if (old !== undefined && old[0] === text) return;
-    const parsed = parseCuratorInstance(text, { defaultProtocol: tree.defaultProtocol });
-    instances.set(id, [text, parsed]);
-    if (parsed.type === 'invalid') this.reportEntry(parsed.code, this.make.instancePath(tree, name, id), parsed.message, { service: name });
-    this.markTreeDirty(tree, name);
-  }
-
   private reportEntry(code: ErrorCode, path: string, message: string, details: Record<string, string>): void {
     this.entryProblems.problem(path, new MeshbridgeError(code, message, { path: `${this.name}: ${path}`, details: { registry: this.name, ...details } }), `${code} ${message}`);
   }
 
   // ---- turning state into services ----
-
-  private markInterfaceDirty(iface: string): void {
-    this.dirtyInterfaces.add(iface);
-    this.scheduleFlush();
-  }
-
-  private markTreeDirty(tree: TreeState, name: string): void {
-    tree.dirty.add(name);
-    this.scheduleFlush();
-  }
 
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined) return;
@@ -417,30 +269,13 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    for (const iface of this.dirtyInterfaces) this.rebuildInterface(iface);
-    this.dirtyInterfaces.clear();
-    for (const tree of this.trees) {
-      for (const name of tree.dirty) {
-        if (this.apply(curatorService(name, tree.level, tree.services.get(name)?.entries() ?? []))) tree.emitted.add(name);
-        else if (tree.emitted.delete(name)) this.remove(serviceKey({ registry: this.name, name }));
-      }
-      tree.dirty.clear();
-    }
-  }
-
-  private rebuildInterface(iface: string): void {
-    const emitted = this.emittedByInterface.get(iface) ?? new Set<string>();
-    const now = new Set<string>();
-    for (const s of interfaceServices(iface, this.interfaces.get(iface)?.values() ?? [])) if (this.apply(s)) now.add(s.name);
-    for (const name of emitted) if (!now.has(name)) this.remove(serviceKey({ registry: this.name, name }));
-    if (now.size > 0) this.emittedByInterface.set(iface, now);
-    else this.emittedByInterface.delete(iface);
+    this.listing.flush({ apply: (s) => this.apply(s), remove: (name) => this.remove(serviceKey({ registry: this.name, name })) });
   }
 
   /** Builds and upserts one service; false (nothing upserted) when no endpoint is left. */
   private apply(s: ServiceParts): boolean {
-    const { service, problems } = buildService({ registry: this.name, kind: ZOOKEEPER_REGISTRY_KIND, ...s });
-    for (const p of problems) this.reportEntry(p.code, s.name, p.message, { service: s.name });
+    const { value: service, problems } = serviceFromParts({ registry: this.name, kind: ZOOKEEPER_REGISTRY_KIND, ...s });
+    for (const p of problems) this.reportEntry(p.code, s.name, p.reason, { service: s.name });
     if (service === undefined) return false;
     this.upsert(service);
     return true;

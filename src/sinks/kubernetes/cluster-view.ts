@@ -19,7 +19,8 @@ import type { ObservedObject } from './observed.js';
 
 type Kind = ObservedObject['kind'];
 
-const PLURAL: Record<Kind, string> = {
+/** The plural resource name of each kind (API paths). */
+export const PLURAL: Record<Kind, string> = {
   ServiceEntry: 'serviceentries',
   WorkloadEntry: 'workloadentries',
 };

@@ -15,7 +15,8 @@
  */
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
-import { ISTIO_API_VERSION, OwnershipLabel, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
+import { ISTIO_API_VERSION, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
+import { applyBody } from './apply-body.js';
 import { objectPath, type ClusterView } from './cluster-view.js';
 import { apiError, type KubeClient } from './kube-client.js';
 import { observe, type ObservedObject } from './observed.js';
@@ -53,12 +54,7 @@ export class ObjectWriter {
     if (!this.options.isLeader()) return false;
     const r = newestContent(planned, snap, this.options.store.current());
     if (r === undefined) return false;
-    const body = {
-      apiVersion: ISTIO_API_VERSION,
-      kind: r.kind,
-      metadata: { name: r.name, namespace: r.namespace, labels: { ...r.labels, [OwnershipLabel.INSTANCE]: this.options.instance }, annotations: r.annotations },
-      spec: r.spec,
-    };
+    const body = applyBody(r, this.options.instance);
     try {
       const res = await client.request({
         method: 'PATCH',

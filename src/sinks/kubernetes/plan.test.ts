@@ -203,3 +203,17 @@ test('WorkloadEntries of a host switching back to inline form are not counted by
   assert.deepEqual(p.held, []);
   assert.deepEqual(p.remove.map((o) => o.name), ['w1', 'w2', 'w3', 'w4']);
 });
+
+test('kept lists the objects a held deletion keeps; skipped the WorkloadEntries of a clashing ServiceEntry', () => {
+  const held = plan({ ...base, desired: [se('a', 'h1')], observed: observed(obs('a', 'h1'), obs('b', 'h'), obs('c', 'h')) });
+  assert.deepEqual(held.remove, []);
+  assert.deepEqual(held.kept.map((o) => o.name), ['b', 'c']);
+  assert.deepEqual(held.held, [{ registry: 'zk', kind: 'ServiceEntry', wouldDelete: 2, owned: 3 }]);
+  const sel = { 'meshbridge.io/service-entry': 'a' };
+  const a = se('a', 'h1', { hosts: ['a.svc'], workloadSelector: { labels: sel } });
+  const w: IstioResource = { kind: 'WorkloadEntry', namespace: 'ns', name: 'a-1', key: resourceKey('WorkloadEntry', 'ns', 'a-1'), labels: { ...owned, ...sel }, annotations: {}, spec: { address: '10.0.0.1', labels: sel }, version: 'w' };
+  const clash = plan({ ...base, desired: [a, w], observed: observed(obs('a', undefined, {})) });
+  assert.deepEqual(clash.skipped, ['WorkloadEntry/ns/a-1']);
+  assert.deepEqual(clash.apply, []);
+  assert.deepEqual(clash.kept, []);
+});

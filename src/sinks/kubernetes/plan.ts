@@ -41,6 +41,10 @@ export interface Plan {
   readonly remove: readonly ObservedObject[];
   readonly clashes: readonly HostClash[];
   readonly held: readonly HeldDeletion[];
+  /** The owned objects not desired whose deletion `held` keeps back this pass, sorted by key. */
+  readonly kept: readonly ObservedObject[];
+  /** Desired WorkloadEntries not written because the ServiceEntry selecting them clashes. */
+  readonly skipped: readonly string[];
   /** Desired resources already up to date. */
   readonly unchanged: number;
 }
@@ -67,13 +71,15 @@ export interface Plan {
  *   ServiceEntry selecting it stays desired in WorkloadEntry form (endpoint loss): those of a
  *   ServiceEntry being deleted go with it (that deletion counts), those of one switching to
  *   inline are listed inline, and those no ServiceEntry selects carry no traffic.
+ * - `kept` lists the objects of the held registries (every deletion `held` stops), `skipped` the
+ *   WorkloadEntries left out with their clashing ServiceEntry: what `meshbridge diff` lists.
  */
 export function plan(input: PlanInput): Plan {
   const id: OwnerIdentity = { instance: input.instance, registries: input.registries };
   const { clashes, skipped, skippedSelectors } = findClashes(input, id);
-  const { apply, unchanged, desiredKeys } = planApply(input, id, clashes, skipped, skippedSelectors);
-  const { remove, held } = planRemove(input, id, desiredKeys);
-  return { apply, remove, clashes, held, unchanged };
+  const { apply, unchanged, desiredKeys, skippedWith } = planApply(input, id, clashes, skipped, skippedSelectors);
+  const { remove, held, kept } = planRemove(input, id, desiredKeys);
+  return { apply, remove, clashes, held, kept, skipped: skippedWith, unchanged };
 }
 
 interface Selector {
@@ -120,14 +126,18 @@ function planApply(
   clashes: HostClash[],
   skipped: Set<string>,
   skippedSelectors: readonly Selector[],
-): { apply: IstioResource[]; unchanged: number; desiredKeys: Set<string> } {
+): { apply: IstioResource[]; unchanged: number; desiredKeys: Set<string>; skippedWith: string[] } {
   const apply: IstioResource[] = [];
   const desiredKeys = new Set<string>();
+  const skippedWith: string[] = [];
   let unchanged = 0;
   for (const r of input.desired) {
     desiredKeys.add(r.key);
     if (skipped.has(r.key)) continue;
-    if (r.kind === 'WorkloadEntry' && selectedBy(r, skippedSelectors)) continue;
+    if (r.kind === 'WorkloadEntry' && selectedBy(r, skippedSelectors)) {
+      skippedWith.push(r.key);
+      continue;
+    }
     const o = input.observed.get(r.key);
     const who = o === undefined ? undefined : ownershipOf(o, id);
     if (o !== undefined && who === 'foreign') {
@@ -143,10 +153,10 @@ function planApply(
     }
     apply.push(r);
   }
-  return { apply, unchanged, desiredKeys };
+  return { apply, unchanged, desiredKeys, skippedWith };
 }
 
-function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySet<string>): { remove: ObservedObject[]; held: HeldDeletion[] } {
+function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySet<string>): { remove: ObservedObject[]; held: HeldDeletion[]; kept: ObservedObject[] } {
   const staying = selectorServiceEntries(input);
   const selecting = selectorIndex(input.observed);
   const candidates = new Map<string, ObservedObject[]>();
@@ -168,6 +178,7 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   }
   const remove: ObservedObject[] = [];
   const held: HeldDeletion[] = [];
+  const kept: ObservedObject[] = [];
   for (const [registry, list] of candidates) {
     const over: HeldDeletion[] = [];
     for (const kind of ['ServiceEntry', 'WorkloadEntry'] as const) {
@@ -175,11 +186,14 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
       const base = input.registries.has(registry) ? (owned.get(`${registry}|${kind}`) ?? 0) : ownedOfKind[kind];
       if (wouldDelete > 0 && wouldDelete * 100 > input.maxDeletePercent * base) over.push({ registry, kind, wouldDelete, owned: base });
     }
-    if (over.length > 0) held.push(...over);
-    else remove.push(...list);
+    if (over.length > 0) {
+      held.push(...over);
+      kept.push(...list);
+    } else remove.push(...list);
   }
   remove.sort((a, b) => (a.key < b.key ? -1 : 1));
-  return { remove, held };
+  kept.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return { remove, held, kept };
 }
 
 /** Keys of the desired ServiceEntries in WorkloadEntry form (with a workloadSelector). */

@@ -1,13 +1,11 @@
 import { stringify } from 'yaml';
 import { toManifest, type IstioResource, type Snapshot } from '../../snapshot/index.js';
+import { compareStrings } from '../../util/sort.js';
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Orders resources by kind, then namespace, then name (the order of every rendering). */
 export function compareResources(a: IstioResource, b: IstioResource): number {
-  return cmp(a.kind, b.kind) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
+  return compareStrings(a.kind, b.kind) || compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
 }
 
 /** Every resource of the snapshot, in rendering order. */

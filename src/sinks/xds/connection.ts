@@ -130,6 +130,7 @@ export class Connection {
    */
   end(code: GrpcStatus, details: string): void {
     if (this.closed) return;
+    this.close(`ended with status ${GrpcStatus[code]}: ${details}`);
     this.call.emit('error', { code, details });
   }
 
@@ -168,9 +169,12 @@ export class Connection {
       );
     }
     if (req.typeUrl === '') {
-      const err = new MeshbridgeError(ErrorCode.XDS_BAD_REQUEST, 'DiscoveryRequest without type_url on an ADS stream');
-      this.ctx.logger.warn({ code: err.code, nodeId: this.node?.id, peer: this.peer }, err.message);
-      this.call.emit('error', { code: GrpcStatus.INVALID_ARGUMENT, details: `${err.code}: ${err.message}` });
+      // As go-control-plane does: an ADS request must name its type; the stream is ended with
+      // INVALID_ARGUMENT (the client sees the code in the details) and counted.
+      const err = new MeshbridgeError(ErrorCode.XDS_BAD_REQUEST, 'DiscoveryRequest without type_url on an ADS stream; stream closed');
+      this.ctx.logger.warn({ code: err.code, nodeId: this.node?.id, peer: this.peer, stream: this.id }, err.message);
+      this.ctx.metrics.xdsBadRequests.inc();
+      this.end(GrpcStatus.INVALID_ARGUMENT, `${err.code}: ${err.message}`);
       return;
     }
     const state = this.types.get(req.typeUrl);
