@@ -18,6 +18,7 @@ import { KubernetesSink } from '../sinks/kubernetes/sink.js';
 import { ProblemLog } from './context.js';
 import { loadRegistryFactory, type RegistryFactory } from './registries.js';
 import { adminActions, debugPages } from './pages.js';
+import { statusEndpoints } from './status-pages.js';
 import { logSyncProgress } from './sync-progress.js';
 import { CheckpointWriter, ConfigMapCheckpointStore, FileCheckpointStore, readCheckpoint, type CheckpointStore } from '../checkpoint/index.js';
 
@@ -119,17 +120,21 @@ export class App {
     this.checkpoint = this.buildCheckpoint(config, logger);
     this.kubernetes = mode.type === 'run' ? this.buildKubernetes(config, logger) : undefined;
     this.sinks = [this.xds, this.kubernetes, this.render].filter((s): s is NonNullable<typeof s> => s !== undefined);
-    this.admin =
-      mode.type === 'run' && config.admin !== undefined
-        ? new AdminServer({
-            address: config.admin.address,
-            metrics: this.metrics,
-            logger: logger.child({ component: 'admin' }),
-            readiness: () => this.readiness(),
-            pages: debugPages(this),
-            actions: adminActions(this),
-          })
-        : undefined;
+    this.admin = mode.type === 'run' && config.admin !== undefined ? this.buildAdmin(config.admin.address, logger.child({ component: 'admin' })) : undefined;
+  }
+
+  /** The admin server: probes, metrics, /debug pages and actions, the status page and its event stream. */
+  private buildAdmin(address: string, logger: Logger): AdminServer {
+    const status = statusEndpoints(this, pipelineSettings(this.o.config).conversion, hostFor, logger);
+    return new AdminServer({
+      address,
+      metrics: this.metrics,
+      logger,
+      readiness: () => this.readiness(),
+      pages: new Map([...debugPages(this), ...status.pages]),
+      actions: adminActions(this),
+      events: status.events,
+    });
   }
 
   /** The configured registries, in config order (a config reload changes them: src/app/reload.ts). */

@@ -256,6 +256,11 @@ export class Pipeline {
     };
   }
 
+  /** The deletion guard per registry (the cheap part of debugState, for the status page). */
+  guardState(): readonly GuardState[] {
+    return this.guard.state(this.now());
+  }
+
   /** Each registry's last healthy view (the guard's baseline): what the checkpoint keeps. */
   checkpointData(): Map<string, ReadonlyMap<string, Service>> {
     const out = new Map<string, ReadonlyMap<string, Service>>();

@@ -61,6 +61,9 @@ export interface Reply {
 export const ContentType = {
   TEXT: 'text/plain; charset=utf-8',
   JSON: 'application/json; charset=utf-8',
+  HTML: 'text/html; charset=utf-8',
+  JS: 'text/javascript; charset=utf-8',
+  CSS: 'text/css; charset=utf-8',
 } as const;
 
 export function text(status: number, body: string, headers?: Readonly<Record<string, string>>): Reply {
@@ -79,6 +82,7 @@ export function send(res: ServerResponse, reply: Reply, head: boolean): void {
   res.setHeader('Content-Type', reply.contentType);
   res.setHeader('Content-Length', body.length);
   res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
   if (head) res.end();
   else res.end(body);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest, Agent } from 'node:http';
 import { createServer } from 'node:net';
+import { Script } from 'node:vm';
 import { AdminServer } from './admin.js';
 import { parseListenAddress } from './admin-http.js';
 import { Metrics } from './metrics.js';
@@ -119,6 +120,7 @@ test('/debug lists pages; /debug/<page> is pretty JSON, ?pretty=0 compact; Maps 
       { name: 'conflicts', path: '/debug/conflicts' },
       { name: 'snapshot', path: '/debug/snapshot' },
     ],
+    statusPage: '/',
   });
   assert.equal((await get(f.port, '/debug/')).status, 200);
 
@@ -134,7 +136,7 @@ test('/debug lists pages; /debug/<page> is pretty JSON, ?pretty=0 compact; Maps 
 test('unknown paths are 404, non-GET/HEAD methods 405 with Allow', async (t) => {
   const f = await start();
   t.after(() => f.ac.abort());
-  for (const p of ['/', '/nope', '/debug/nope', '/healthz/x', '/debug/%E0%A4%A']) {
+  for (const p of ['/nope', '/index.html', '/debug/nope', '/healthz/x', '/debug/%E0%A4%A']) {
     assert.equal((await get(f.port, p)).status, 404, p);
   }
   for (const m of ['POST', 'PUT', 'DELETE']) {
@@ -221,4 +223,82 @@ test('parseListenAddress', () => {
   assert.deepEqual(parseListenAddress(':9000'), { host: '0.0.0.0', port: 9000 });
   assert.deepEqual(parseListenAddress('localhost:1'), { host: 'localhost', port: 1 });
   for (const bad of ['', '1.2.3.4', '1.2.3.4:70000', 'host:port', '::1:80']) assert.throws(() => parseListenAddress(bad), MeshbridgeError, bad);
+});
+
+test('status page: /, /status.js, /status.css with their content types, a strict CSP and nosniff; no inline script', async (t) => {
+  const f = await start();
+  t.after(() => f.ac.abort());
+  const want: Record<string, RegExp> = { '/': /^text\/html/, '/status.js': /^text\/javascript/, '/status.css': /^text\/css/ };
+  for (const [path, type] of Object.entries(want)) {
+    const r = await get(f.port, path);
+    assert.equal(r.status, 200, path);
+    assert.match(String(r.headers['content-type']), type, path);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff', path);
+    const csp = String(r.headers['content-security-policy']);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+    assert.match(csp, /frame-ancestors 'none'/);
+  }
+  const html = (await get(f.port, '/')).body;
+  assert.match(html, /<script src="\/status\.js" defer><\/script>/);
+  assert.doesNotMatch(html.replace('<script src="/status.js" defer></script>', ''), /<script/i, 'no other script element');
+  assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handler');
+  const js = (await get(f.port, '/status.js')).body;
+  assert.doesNotThrow(() => new Script(js, { filename: 'status.js' }), 'the served script parses');
+  assert.doesNotMatch(js, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/, 'the script never parses markup');
+  assert.equal((await get(f.port, '/debug/status')).status, 404, 'the summary is an app page, not the server\'s');
+  assert.equal((await get(f.port, '/', 'POST')).status, 405);
+  assert.equal(String((await get(f.port, '/healthz')).headers['x-content-type-options']), 'nosniff');
+});
+
+test('pages get the query; ADMIN_BAD_REQUEST from a page is a 400', async (t) => {
+  const f = await start([
+    [
+      'echo',
+      ((q: URLSearchParams) => {
+        if (q.get('n') === 'bad') throw new MeshbridgeError(ErrorCode.ADMIN_BAD_REQUEST, 'n must be a number');
+        return { n: q.get('n') };
+      }) as () => unknown,
+    ],
+  ]);
+  t.after(() => f.ac.abort());
+  assert.deepEqual(JSON.parse((await get(f.port, '/debug/echo?n=3')).body), { n: '3' });
+  const bad = await get(f.port, '/debug/echo?n=bad');
+  assert.equal(bad.status, 400);
+  assert.equal((JSON.parse(bad.body) as { error: { code: string } }).error.code, ErrorCode.ADMIN_BAD_REQUEST);
+});
+
+test('/debug/events: an event stream from the hub; listed in /debug; aborting the server ends open streams at once', async () => {
+  const { SseHub } = await import('./sse.js');
+  const hub = new SseHub({ logger: silentLogger(), intervalMs: 50, produce: () => ({ hello: 'world' }) });
+  const server = new AdminServer({ address: '127.0.0.1:0', metrics: new Metrics(), logger: silentLogger(), readiness: () => ({ ready: true, reasons: [] }), pages: new Map(), events: hub, shutdownGraceMs: 10_000 });
+  const ac = new AbortController();
+  await server.start(ac.signal);
+  const port = server.port();
+  assert.equal((JSON.parse((await get(port, '/debug')).body) as { events?: string }).events, '/debug/events');
+  const head = await get(port, '/debug/events', 'HEAD');
+  assert.equal(head.status, 200);
+  assert.match(String(head.headers['content-type']), /^text\/event-stream/);
+  assert.equal((await get(port, '/debug/events', 'POST')).status, 405);
+  const got = await new Promise<{ status: number; first: string; ended: Promise<void> }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/debug/events' }, (res) => {
+      let buf = '';
+      const ended = new Promise<void>((r) => res.on('close', () => r()));
+      res.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        if (buf.includes('data: ')) resolve({ status: res.statusCode ?? 0, first: buf, ended });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(got.status, 200);
+  assert.match(got.first, /event: status\nid: 1\ndata: \{"hello":"world"\}\n\n/);
+  const t0 = Date.now();
+  ac.abort();
+  await got.ended;
+  await server.closed();
+  assert.ok(Date.now() - t0 < 5000, 'the stream did not hold the shutdown for the 10 s grace');
+  assert.equal(hub.size(), 0);
 });

@@ -3,6 +3,8 @@ import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { errorBody, json, parseListenAddress, send, text, type Reply } from './admin-http.js';
+import type { SseHub } from './sse.js';
+import { STATUS_ASSETS } from './status-page/index.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -23,10 +25,16 @@ export interface AdminServerOptions {
   /** Called on every /readyz request; must be cheap and must not block. */
   readonly readiness: () => Readiness;
   /**
-   * /debug/<name> pages. Each function is called per request and returns a JSON-able value (or
-   * a promise of one); Maps, Sets and bigints are converted. A throwing page gives a 500.
+   * /debug/<name> pages. Each function is called per request with the query and returns a
+   * JSON-able value (or a promise of one); Maps, Sets and bigints are converted. A throwing page
+   * gives a 500 (MeshbridgeError ADMIN_BAD_REQUEST: a 400).
    */
-  readonly pages: ReadonlyMap<string, () => unknown>;
+  readonly pages: ReadonlyMap<string, (query: URLSearchParams) => unknown>;
+  /**
+   * GET /debug/events: server-sent events (the status page's live updates). Closed when the
+   * server's signal aborts. Undefined: no event stream (404).
+   */
+  readonly events?: SseHub | undefined;
   /**
    * POST /debug/<name> operator actions (e.g. `release`). Each gets the query and returns the
    * HTTP status and a JSON-able body; it throws MeshbridgeError ADMIN_BAD_REQUEST (-> 400) for a
@@ -40,7 +48,8 @@ export interface AdminServerOptions {
 const ALLOW = 'GET, HEAD';
 
 /**
- * The admin HTTP server: /healthz, /readyz, /metrics, /debug, /debug/<page>.
+ * The admin HTTP server: /healthz, /readyz, /metrics, /debug, /debug/<page>, /debug/events, and
+ * the status page at / (with /status.js and /status.css; status-page/).
  *
  * Contract:
  * - Build, then start: the constructor does no I/O. `start(signal)` resolves once listening and
@@ -49,7 +58,11 @@ const ALLOW = 'GET, HEAD';
  *   destroys the rest after `shutdownGraceMs`; `closed()` resolves when the server is down.
  * - Only GET and HEAD are served (405 otherwise, with `Allow`), except POST to an action
  *   (/debug/<action>); unknown paths give 404. The admin address is loopback by default: actions
- *   are for an operator on the pod (kubectl port-forward / exec), never for the network.
+ *   are for an operator on the pod (kubectl port-forward / exec), never for the network. The
+ *   status page only reads (GET): it shows the release command, it does not post it.
+ * - Every reply carries X-Content-Type-Options: nosniff; the status page a strict
+ *   Content-Security-Policy (scripts and styles only from this origin, no inline script, no
+ *   connection elsewhere, no framing).
  * - A failing page or metrics collection gives a 500 with a coded JSON error and is logged; no
  *   request can crash the process.
  */
@@ -102,6 +115,7 @@ export class AdminServer {
   }
 
   private stop(server: Server): void {
+    this.o.events?.close(); // event streams are never idle: end them, or close() would wait for the grace
     server.close();
     server.closeIdleConnections();
     const t = setTimeout(() => server.closeAllConnections(), this.o.shutdownGraceMs ?? 2000);
@@ -111,6 +125,10 @@ export class AdminServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const head = req.method === 'HEAD';
+    if (this.o.events !== undefined && req.method === 'GET' && (req.url ?? '').split('?')[0] === '/debug/events') {
+      this.o.events.attach(req, res);
+      return;
+    }
     this.route(req)
       .then((reply) => send(res, reply, head))
       .catch((e: unknown) => {
@@ -146,7 +164,12 @@ export class AdminServer {
   }
 
   private find(path: string): ((query: URLSearchParams) => Promise<Reply> | Reply) | undefined {
+    const asset = STATUS_ASSETS.get(path);
+    if (asset !== undefined) return () => asset;
     switch (path) {
+      case '/debug/events':
+        // GET is served by handle() (a stream); HEAD tells what GET would be.
+        return this.o.events === undefined ? undefined : () => ({ status: 200, contentType: 'text/event-stream; charset=utf-8', body: '' });
       case '/healthz':
         return () => text(200, 'ok\n');
       case '/readyz':
@@ -166,7 +189,14 @@ export class AdminServer {
     }
     const page = this.o.pages.get(name);
     if (page === undefined) return undefined;
-    return async (q) => json(200, await page(), pretty(q));
+    return async (q) => {
+      try {
+        return json(200, await page(q), pretty(q));
+      } catch (e) {
+        if (e instanceof MeshbridgeError && e.code === ErrorCode.ADMIN_BAD_REQUEST) return json(400, errorBody(e), pretty(q));
+        throw e;
+      }
+    };
   }
 
   private readyz(query: URLSearchParams): Reply {
@@ -183,9 +213,13 @@ export class AdminServer {
     return { status: 200, contentType: this.o.metrics.registry.contentType, body };
   }
 
-  private index(): { pages: { name: string; path: string }[] } {
+  private index(): { pages: { name: string; path: string }[]; statusPage: string; events?: string } {
     const names = [...this.o.pages.keys()].sort();
-    return { pages: names.map((name) => ({ name, path: `/debug/${encodeURIComponent(name)}` })) };
+    return {
+      pages: names.map((name) => ({ name, path: `/debug/${encodeURIComponent(name)}` })),
+      statusPage: '/',
+      ...(this.o.events !== undefined ? { events: '/debug/events' } : {}),
+    };
   }
 }
 

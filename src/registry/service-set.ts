@@ -1,6 +1,6 @@
 import { servicesEqual, serviceKey, type Service } from '../model/index.js';
 import { describeError, ErrorCode, MeshbridgeError } from '../errors/index.js';
-import type { Registry, RegistryEvent, RegistryStatus } from './types.js';
+import type { ListingProgress, Registry, RegistryEvent, RegistryStatus } from './types.js';
 
 /**
  * Shared state keeping for adapters: holds the registry's current services, turns replacements
@@ -15,6 +15,7 @@ export abstract class ServiceSetRegistry implements Registry {
   private synced = false;
   private connected = false;
   private lastSyncTime: number | undefined;
+  private lastChangeTime: number | undefined;
   private lastError: { code: string; message: string } | undefined;
   private endpointCount = 0;
   private started = false;
@@ -77,7 +78,17 @@ export abstract class ServiceSetRegistry implements Registry {
       endpoints: this.endpointCount,
       lastSyncTime: this.lastSyncTime,
       lastError: this.lastError,
+      lastChangeTime: this.lastChangeTime,
+      ...(this.synced ? {} : { progress: this.listingProgress() }),
     };
+  }
+
+  /**
+   * How far the first listing got, for `status().progress` while not synced; called per status
+   * read, so it must be O(1). Default: undefined (the adapter cannot say).
+   */
+  protected listingProgress(): ListingProgress | undefined {
+    return undefined;
   }
 
   /** Replace the whole set (a full listing). Emits only the differences. */
@@ -179,6 +190,7 @@ export abstract class ServiceSetRegistry implements Registry {
   }
 
   private emit(e: RegistryEvent): void {
+    if (e.type === 'upsert' || e.type === 'delete') this.lastChangeTime = Date.now();
     for (const h of this.handlers) h(e);
   }
 }

@@ -26,6 +26,21 @@ export interface RegistryStatus {
   /** Unix ms of the last successful full or incremental sync. */
   readonly lastSyncTime: number | undefined;
   readonly lastError: { readonly code: string; readonly message: string } | undefined;
+  /** Unix ms of the last change of the view (a service added, changed or removed); optional. */
+  readonly lastChangeTime?: number | undefined;
+  /**
+   * While the first full listing runs (`synced` false), how far it got, when the adapter can say
+   * so cheaply: `listed` services (or `unit` keys) read so far, and reads still `pending` when
+   * known. Absent once synced and for adapters that list in one request.
+   */
+  readonly progress?: ListingProgress | undefined;
+}
+
+/** How far a first listing got (RegistryStatus.progress). */
+export interface ListingProgress {
+  readonly listed: number;
+  readonly unit: 'services' | 'keys';
+  readonly pending?: number | undefined;
 }
 
 /**

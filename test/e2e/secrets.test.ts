@@ -89,6 +89,7 @@ log: {level: debug}
     for (const { path } of index.pages) outputs.push([path, (await get(`${base}${path}`)).text]);
     outputs.push(['/metrics', (await get(`${base}/metrics`)).text]);
     outputs.push(['/readyz?verbose', (await get(`${base}/readyz?verbose`)).text]);
+    outputs.push(['/debug/events', await firstEvent(`${base}/debug/events`)]);
   } finally {
     p.child.kill('SIGTERM');
     await p.exit;
@@ -108,3 +109,25 @@ log: {level: debug}
   });
   assert.deepEqual(leaks, [], `the canary leaked:\n${leaks.join('\n\n')}`);
 });
+
+/** The event stream up to its first event (the status page's live summary). */
+async function firstEvent(url: string): Promise<string> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 10_000);
+  try {
+    const res = await fetch(url, { signal: ac.signal });
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    while (!/^data: /m.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += dec.decode(value, { stream: true });
+    }
+    assert.match(text, /^data: \{/m, 'an event was received');
+    return text;
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+}

@@ -58,7 +58,8 @@ export interface WatchHandlers {
  * (EtcdRegistryTuning.connect). The contract of each method is EtcdClient's, below.
  */
 export interface EtcdClientLike {
-  list(prefix: string, pageSize: number): Promise<ListResult>;
+  /** Every key below `prefix`, in pages of `pageSize`; `onPage` gets the keys read so far after each page. */
+  list(prefix: string, pageSize: number, onPage?: (keys: number) => void): Promise<ListResult>;
   probe(prefix: string): Promise<number>;
   watch(prefix: string, startRevision: number, handlers: WatchHandlers, signal: AbortSignal): Promise<void>;
   close(): void;
@@ -141,7 +142,7 @@ export class EtcdClient implements EtcdClientLike {
    * Lists every key below `prefix` at one revision (linearizable), in pages of `pageSize`: the
    * first page fixes the revision, later pages read at it.
    */
-  async list(prefix: string, pageSize: number): Promise<ListResult> {
+  async list(prefix: string, pageSize: number, onPage?: (keys: number) => void): Promise<ListResult> {
     const start = Buffer.from(prefix, 'utf8');
     const end = prefixRangeEnd(start);
     const kvs: KeyValue[] = [];
@@ -154,6 +155,7 @@ export class EtcdClient implements EtcdClientLike {
       );
       if (revision === 0) revision = toNumber(res.header.revision);
       for (const kv of res.kvs) kvs.push(keyValue(kv));
+      onPage?.(kvs.length);
       const last = res.kvs[res.kvs.length - 1];
       if (!res.more || last === undefined) return { revision, kvs };
       from = Buffer.concat([last.key, Buffer.from([0])]);

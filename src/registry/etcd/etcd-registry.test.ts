@@ -215,3 +215,41 @@ test('etcd: a malformed value or key is reported with its MB_ENTRY_* code and sk
   await until('fixed value applied', () => f.ips('web').length === 2);
   assert.equal(f.rec.problems.length, 4);
 });
+
+test('etcd: while the first listing runs, status().progress counts the keys its pages brought; gone once synced', async (t) => {
+  const etcd = new FakeEtcd();
+  etcd.put('web/1', inst('10.0.0.1'));
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const pages: Array<(n: number) => void> = [];
+  const connect = (o: EtcdClientOptions): EtcdClientLike => {
+    const inner = etcd.connect(o);
+    return {
+      ...inner,
+      // Two pages: 1000 keys, then (after the gate) the rest.
+      list: async (prefix, size, onPage) => {
+        onPage?.(1000);
+        if (onPage !== undefined) pages.push(onPage);
+        await gate;
+        onPage?.(1500);
+        return inner.list(prefix, size);
+      },
+    };
+  };
+  const ac = new AbortController();
+  t.after(() => ac.abort());
+  const reg = new EtcdRegistry({
+    ...kindSettings('etcd', { endpoints: ['127.0.0.1:2379'], prefix: PREFIX }),
+    ...adapterCommon('e1', () => undefined),
+    backoff: { initialMs: 5, maxMs: 20 },
+    connect,
+  });
+  const started = reg.start(ac.signal);
+  await until('the first page', () => pages.length === 1);
+  assert.deepEqual(reg.status().progress, { listed: 1000, unit: 'keys' });
+  assert.equal(reg.status().synced, false);
+  release();
+  await started;
+  assert.equal(reg.status().synced, true);
+  assert.equal(reg.status().progress, undefined);
+});

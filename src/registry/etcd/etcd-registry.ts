@@ -6,6 +6,7 @@ import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js
 import { serviceKey, type Protocol, type Service } from '../../model/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ServiceSetRegistry } from '../service-set.js';
+import type { ListingProgress } from '../types.js';
 import { CompactedError, EtcdClient, type EtcdClientLike, type EtcdClientOptions, type KeyValue, type ListResult, type WatchEvent } from './client.js';
 import { parseInstance, type InstanceRecord } from './instance.js';
 import { buildLayout, LayoutError, type KeyLayout } from './layout.js';
@@ -73,6 +74,8 @@ export class EtcdRegistry extends ServiceSetRegistry {
   /** Every change up to this revision has been applied. 0: nothing listed yet. */
   private revision = 0;
   private listings = 0;
+  /** Keys read so far by the listing in progress (status().progress before the first sync). */
+  private keysListed = 0;
 
   constructor(options: EtcdRegistryOptions) {
     super(options.name, ETCD_REGISTRY_KIND);
@@ -94,6 +97,11 @@ export class EtcdRegistry extends ServiceSetRegistry {
     return this.revision;
   }
 
+  /** While the first listing runs: the keys its pages brought so far. */
+  protected override listingProgress(): ListingProgress {
+    return { listed: this.keysListed, unit: 'keys' };
+  }
+
   /** How many full listings were made: 1 plus one per compaction that forced a re-list. */
   listingCount(): number {
     return this.listings;
@@ -112,7 +120,7 @@ export class EtcdRegistry extends ServiceSetRegistry {
         try {
           const client = (this.client ??= await this.buildClient());
           if (needList) {
-            const listing = await client.list(this.prefix, this.options.pageSize ?? DEFAULT_PAGE_SIZE);
+            const listing = await client.list(this.prefix, this.options.pageSize ?? DEFAULT_PAGE_SIZE, (keys) => (this.keysListed = keys));
             if (signal.aborted) break;
             this.applyListing(listing);
             needList = false;

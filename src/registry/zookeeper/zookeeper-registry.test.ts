@@ -205,3 +205,32 @@ test('start twice throws MB_INTERNAL', async () => {
   await assert.rejects(async () => f.reg.start(f.ac.signal), (e: MeshbridgeError) => e.code === ErrorCode.INTERNAL);
   f.ac.abort();
 });
+
+test('while the first listing runs, status().progress has the services built so far and the reads queued', async (t) => {
+  const zk = new FakeZk();
+  zk.create(provider(A, '10.0.0.1'));
+  zk.create(provider(B, '10.0.1.1'));
+  // Beta's providers folder answers only when the test lets it: the listing cannot finish before.
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const open = zk.open;
+  zk.open = (o) => {
+    const s = open(o);
+    const read = s.getChildren.bind(s);
+    s.getChildren = (path, w) => (path === `/dubbo/${B}/providers` ? gate.then(() => read(path, w)) : read(path, w));
+    return s;
+  };
+  const f = follow(zk);
+  t.after(() => f.ac.abort());
+  await f.reg.start(f.ac.signal);
+  await until('Alpha built', () => f.reg.services().size === 1);
+  assert.equal(f.reg.hasSynced(), false);
+  const p = f.reg.status().progress;
+  assert.equal(p?.listed, 1);
+  assert.equal(p?.unit, 'services');
+  assert.ok((p?.pending ?? 0) >= 1, `the held read is queued: ${JSON.stringify(p)}`);
+  release();
+  await until('synced', () => f.reg.hasSynced());
+  assert.equal(f.reg.status().progress, undefined);
+  assert.equal(f.reg.services().size, 2);
+});

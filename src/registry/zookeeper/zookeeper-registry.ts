@@ -5,6 +5,7 @@ import { Backoff, type BackoffOptions } from '../../util/backoff.js';
 import type { AdapterCommon } from '../kind.js';
 import { ReportOnce } from '../report-once.js';
 import { ServiceSetRegistry } from '../service-set.js';
+import type { ListingProgress } from '../types.js';
 import { serviceFromParts } from './build-service.js';
 import { Listing } from './listing.js';
 import { ReadQueue } from './read-queue.js';
@@ -106,6 +107,11 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
   /** Diagnostics: reads sent over every session so far (each arms at most one watch), and sessions opened. */
   stats(): { readonly reads: number; readonly sessions: number; readonly queued: number } {
     return { ...this.supervisor.stats(), queued: this.queue.size };
+  }
+
+  /** While the first listing runs: the services built so far and the reads still queued. */
+  protected override listingProgress(): ListingProgress {
+    return { listed: this.services().size, unit: 'services', pending: this.queue.size };
   }
 
   start(signal: AbortSignal): Promise<void> {

@@ -41,6 +41,8 @@ export interface ObjectWriterOptions {
 export class ObjectWriter {
   private readonly options: ObjectWriterOptions;
   readonly counts = { apply: 0, delete: 0, failed: 0 };
+  /** Unix ms of the last write (apply or delete) the API server accepted. */
+  lastWriteTime: number | undefined;
 
   constructor(options: ObjectWriterOptions) {
     this.options = options;
@@ -70,6 +72,7 @@ export class ObjectWriter {
         this.options.view.record(obs);
       }
       this.counts.apply++;
+      this.lastWriteTime = Date.now();
       metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'ok' });
       if (adopting) await this.releaseLegacyManager(r);
       return true;
@@ -115,6 +118,7 @@ export class ObjectWriter {
         ...this.fencing(),
       });
       this.counts.delete++;
+      this.lastWriteTime = Date.now();
       pending.done(o.key);
       this.options.written.delete(o.key);
       view.forget(o.kind, o.key);

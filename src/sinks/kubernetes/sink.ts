@@ -60,6 +60,10 @@ export interface KubernetesSinkDebug {
   readonly clashes: readonly HostClash[];
   readonly held: readonly HeldDeletion[];
   readonly writes: { readonly apply: number; readonly delete: number; readonly failed: number };
+  /** Unix ms of the last write the API server accepted. */
+  readonly lastWriteTime: number | undefined;
+  /** Writes owed (pending.ts) and the age of the oldest, ms. */
+  readonly pending: { readonly writes: number; readonly oldestAgeMs: number };
 }
 
 /**
@@ -182,6 +186,8 @@ export class KubernetesSink {
       clashes: this.debug.clashes,
       held: this.debug.held,
       writes: { ...this.writer.counts },
+      lastWriteTime: this.writer.lastWriteTime,
+      pending: { writes: this.pending.size, oldestAgeMs: this.pending.oldestAgeMs(Date.now()) },
     };
   }
 
