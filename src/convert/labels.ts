@@ -83,12 +83,17 @@ const valueOk = new Memo<boolean>(isLabelValue, 16384);
  * keys (prefix a lowercase DNS subdomain <= 253, name <= 63 of `[A-Za-z0-9_.-]` with alphanumeric
  * ends), values that are not empty or <= 63 of the same charset, keys under the reserved
  * `meshbridge.io/` prefix, and everything after the first `max` (default 256) keys in sorted order.
+ * When every entry is kept and `raw`'s keys are already in sorted order, `raw` itself is returned
+ * (not a copy): the model is immutable, and 100,000 endpoints then hold one labels object each,
+ * not two.
  */
 export function sanitizeLabels(raw: Readonly<Record<string, string>>, max: number = MAX_ENDPOINT_LABELS): SanitizedLabels {
+  const own = Object.keys(raw);
+  if (allKept(raw, own, max)) return { labels: raw, dropped: 0, droppedKeys: [] };
   const labels: Record<string, string> = {};
   const droppedKeys: Array<{ key: string; reason: LabelDropReason }> = [];
   let kept = 0;
-  const keys = sortStrings(Object.keys(raw));
+  const keys = sortStrings(own);
   for (const key of keys) {
     const value = raw[key];
     const verdict = keyVerdict.get(key);
@@ -103,4 +108,16 @@ export function sanitizeLabels(raw: Readonly<Record<string, string>>, max: numbe
     }
   }
   return { labels, dropped: droppedKeys.length, droppedKeys };
+}
+
+/** True when `sanitizeLabels` would keep every key of `raw` in its present (sorted) order. */
+function allKept(raw: Readonly<Record<string, string>>, keys: readonly string[], max: number): boolean {
+  if (keys.length > max) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (i > 0 && (keys[i - 1] as string) >= key) return false;
+    const value = raw[key];
+    if (keyVerdict.get(key) !== null || typeof value !== 'string' || !valueOk.get(value)) return false;
+  }
+  return true;
 }

@@ -113,3 +113,19 @@ test('sanitizeLabels keeps valid labels unchanged and counts what it drops', () 
   assert.equal(m.dropped, 44);
   assert.equal(Object.getPrototypeOf(r.labels), Object.prototype);
 });
+
+test('sanitizeLabels returns sorted, valid labels as they are (no copy) and copies anything else in sorted order', () => {
+  const sorted = { app: 'a', version: 'v1', zone: 'z' };
+  assert.equal(sanitizeLabels(sorted).labels, sorted, 'kept whole and already sorted: the same object');
+  const unsorted = { version: 'v1', app: 'a' };
+  const r = sanitizeLabels(unsorted);
+  assert.notEqual(r.labels, unsorted);
+  assert.deepEqual(Object.keys(r.labels), ['app', 'version']);
+  const withBad = { app: 'a', 'bad key': 'x' };
+  const b = sanitizeLabels(withBad);
+  assert.notEqual(b.labels, withBad);
+  assert.deepEqual(b.labels, { app: 'a' });
+  assert.equal(b.dropped, 1);
+  const many = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`k${i}`, 'v']));
+  assert.deepEqual(Object.keys(sanitizeLabels(many, 3).labels), ['k0', 'k1', 'k2'], 'over max: cut, so a copy');
+});
