@@ -43,6 +43,7 @@ export const PROMQL_FUNCTIONS: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 
+const AGGREGATIONS = new Set('sum avg count min max group stddev stdvar topk bottomk count_values quantile limitk limit_ratio'.split(' '));
 const GROUPING = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'atan2', 'inf', 'nan', ...GROUPING]);
 
@@ -141,7 +142,7 @@ export function extractRefs(expr: string): ExprRefs {
       } else i++;
     } else if (tok.t === 'ident' && KEYWORDS.has(tok.v.toLowerCase())) {
       i++;
-    } else if (tok.t === 'ident' && next?.t === 'punct' && next.v === '(') {
+    } else if (tok.t === 'ident' && ((next?.t === 'punct' && next.v === '(') || (AGGREGATIONS.has(tok.v) && next?.t === 'ident' && /^(by|without)$/i.test(next.v)))) {
       functions.push(tok.v);
       i++;
     } else if (tok.t === 'ident') {

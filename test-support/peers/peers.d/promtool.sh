@@ -6,7 +6,7 @@
 # (prometheus's go.mod has no replace directives, so no wrapper module is needed), under
 # `nice -n 19` with GOTOOLCHAIN=local CGO_ENABLED=0 -trimpath -ldflags='-s -w' and the build tag
 # `remove_all_sd` (Prometheus's own switch, plugins/*.go: leaves out the cloud service-discovery
-# plugins, which promtool's rule checks and tests never use; it roughly halves the build).
+# plugins, which promtool's rule checks and tests never use).
 # PROMTOOL_VERSION is the newest github.com/prometheus/prometheus the proxy served when this was
 # written (v0.316.0 = Prometheus 3.16.0; `go list -m -versions github.com/prometheus/prometheus`);
 # test-support/promtool.ts reads the default below to find the binary, so change it here only.
