@@ -17,7 +17,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { cleanupHelm, dataOf, findObject, renderChart, requireHelm } from '../../test-support/helm.js';
 import { extractRefs } from '../../test-support/promql.js';
 import { CHART_DASHBOARD_FILE, DASHBOARD_FILE, promtool, requirePromtool } from '../../test-support/promtool.js';
-import { dashboardQueries } from '../../test-support/query-check.js';
+import { dashboardQueries, metricsUsed } from '../../test-support/query-check.js';
 
 const noPromtool = requirePromtool();
 const noHelm = requireHelm();
@@ -115,6 +115,32 @@ test('every query filters on $namespace and $pod, and on $registry where the met
         assert.equal(labels.get(l)?.value, `$${l}`, `${q.where}: ${s.name} filters ${l} on ${labels.get(l)?.value}`);
       }
     }
+  }
+});
+
+test('the dashboard charts what the task asks for: registry state, guard, problems, latency, xDS, Kubernetes, leader, process', () => {
+  const used = metricsUsed(dashboardQueries(dashboard));
+  for (const m of [
+    'meshbridge_registry_synced',
+    'meshbridge_registry_stale',
+    'meshbridge_registry_services',
+    'meshbridge_registry_endpoints',
+    'meshbridge_protect_held_services',
+    'meshbridge_protect_held_endpoints',
+    'meshbridge_registry_errors_total',
+    'meshbridge_entries_skipped_total',
+    'meshbridge_snapshot_build_duration_seconds_bucket',
+    'meshbridge_xds_connected_clients',
+    'meshbridge_xds_nacks_total',
+    'meshbridge_xds_pushes_deferred_total',
+    'meshbridge_xds_push_duration_seconds_bucket',
+    'meshbridge_xds_push_bytes_total',
+    'meshbridge_kube_writes_total',
+    'meshbridge_kube_leader',
+    'meshbridge_process_resident_memory_bytes',
+    'meshbridge_process_cpu_seconds_total',
+  ]) {
+    assert.ok(used.has(m), `the dashboard has no query on ${m}`);
   }
 });
 
