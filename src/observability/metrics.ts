@@ -246,6 +246,11 @@ export class Metrics {
     help: '1 while this replica holds the leader lease and writes to the API server.',
     registers: [this.registry],
   });
+  readonly kubeLeaderElection = new Gauge({
+    name: 'meshbridge_kube_leader_election',
+    help: '1 while the Kubernetes sink runs with leader election (replicas compete for the Lease), else 0: tells "no replica leads" from "no Kubernetes sink".',
+    registers: [this.registry],
+  });
 
   readonly configReloads = new Counter({
     name: 'meshbridge_config_reloads_total',

@@ -47,6 +47,8 @@ const valueSets: Record<string, unknown> = {
     envFrom: [{ secretRef: { name: 'meshbridge-extra', optional: true } }],
   },
   'kubernetes sink, namespaced Roles': { config: kubeConfig, files: { 'services.yaml': 'services: []\n' }, rbac: { namespaced: true } },
+  // The PrometheusRule needs the operator's CRDs, which this API server lacks; the dashboard ConfigMap is core.
+  'grafana dashboard ConfigMap': { grafanaDashboard: { enabled: true } },
   'one replica, custom ports, pinned digest': {
     replicaCount: 1,
     ports: { xds: 16050, admin: 19080 },

@@ -112,7 +112,7 @@ test('Chart.yaml: appVersion is package.json version; helm lint --strict passes 
   assert.equal(chart.apiVersion, 'v2');
   assert.equal(chart.name, 'meshbridge');
   assert.equal(chart.appVersion, pkg.version);
-  for (const values of [{}, kubeValues, { ...kubeValues, rbac: { namespaced: true } }, { serviceMonitor: { enabled: true } }]) {
+  for (const values of [{}, kubeValues, { ...kubeValues, rbac: { namespaced: true } }, { serviceMonitor: { enabled: true } }, { prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } }]) {
     const r = await helm(['lint', '--strict', CHART_DIR, '--namespace', 'meshbridge', '--values', await writeValues(values)]);
     assert.equal(r.code, 0, `helm lint ${JSON.stringify(values)}:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);

@@ -152,8 +152,10 @@ export class KubernetesSink {
     this.signal = signal;
     await this.options.client.init();
     this.view.start(signal);
-    if (this.elector !== undefined) this.elector.start(signal);
-    else this.options.metrics.kubeLeader.set(1);
+    if (this.elector !== undefined) {
+      this.options.metrics.kubeLeaderElection.set(1);
+      this.elector.start(signal);
+    } else this.options.metrics.kubeLeader.set(1);
     const unsubscribe = this.options.store.subscribe(() => this.request());
     signal.addEventListener('abort', unsubscribe, { once: true });
     this.request();
