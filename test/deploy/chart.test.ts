@@ -290,6 +290,8 @@ test('a changed config rolls the pods (checksum annotation); other values do not
   assert.equal(checksum(await renderChart({ ...kubeValues, replicaCount: 3 })), base);
   assert.notEqual(checksum(await renderChart({ ...kubeValues, config: { ...kubeValues.config, log: { level: 'debug' } } })), base);
   assert.notEqual(checksum(await renderChart({ ...kubeValues, files: { 'ca.pem': 'x' } })), base, 'an extra file is part of the ConfigMap');
+  // reloadInPlace: no checksum, so a config change reaches the running pods' volume and is reloaded.
+  assert.equal(checksum(await renderChart({ ...kubeValues, reloadInPlace: true })), undefined);
 });
 
 test('config as a YAML string works like the map; extra files are mounted beside it', { skip }, async () => {
