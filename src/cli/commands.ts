@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import { App } from '../app/app.js';
@@ -57,6 +58,10 @@ export async function runCommand(configPath: string, io: CliIO, signal: AbortSig
   }
   const logger = loggerFor(config);
   const inner = new AbortController();
+  // Every part (admin, sinks, each registry, the reloader) listens on this one signal; with many
+  // registries that is more than Node's default of 10, which is no leak (each stops listening
+  // when it stops), so no warning is printed (it would be the only non-JSON stderr line).
+  setMaxListeners(0, inner.signal);
   signal.addEventListener('abort', () => inner.abort(), { once: true });
   const app = await App.create({ config, logger, mode: { type: 'run' } });
   try {
