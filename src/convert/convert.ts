@@ -18,6 +18,7 @@ import { EndpointForm, type ConversionOptions, type ConvertInput, type ConvertOu
 import { convertPorts } from './ports.js';
 import { Problems } from './problems.js';
 import { buildResource, sortedRecord, sortedRecordWith } from './resource.js';
+import { SharedRecords } from './shared-records.js';
 
 export { formFor, formOf, INLINE_RETURN_RATIO, MAX_INLINE_ENDPOINTS } from './form.js';
 export { localityString, endpointAddress, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';
@@ -122,13 +123,14 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
   const selectorValue = labelValueFor(seName);
   // WorkloadEntry spec labels hold the selector label too: one fewer for instance metadata.
   const maxLabels = form === EndpointForm.WORKLOAD_ENTRY ? MAX_ENDPOINT_LABELS - 1 : MAX_ENDPOINT_LABELS;
+  const shared = new SharedRecords<string>();
   const endpointLabels = endpoints.map((e) => {
     const s = sanitizeLabels(e.source.labels, maxLabels);
     droppedLabels += s.dropped;
     for (const d of s.droppedKeys) {
       p.count(ErrorCode.LABEL_DROPPED, 'label', 'instance metadata that is not a valid Kubernetes label dropped', `${e.address}:${d.key} (${d.reason})`);
     }
-    return s.labels;
+    return shared.of(s.labels);
   });
 
   const exportTo = [...new Set(options.exportTo)].sort();
