@@ -110,7 +110,20 @@ function localityOf(e: Endpoint, p: Problems): string | undefined {
     p.count(ErrorCode.ENTRY_INVALID, 'bad-locality', 'endpoint localities with "/" inside a part ignored', e.address);
     return undefined;
   }
-  return localityString(l);
+  const s = localityString(l);
+  return s === undefined ? undefined : internLocality(s);
+}
+
+/** Interned locality strings: 100,000 endpoints in a few zones hold a few strings, not one each. */
+const localities = new Map<string, string>();
+const MAX_LOCALITIES = 4096;
+
+function internLocality(s: string): string {
+  const hit = localities.get(s);
+  if (hit !== undefined) return hit;
+  if (localities.size >= MAX_LOCALITIES) localities.clear();
+  localities.set(s, s);
+  return s;
 }
 
 /**
