@@ -187,8 +187,9 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     protectEndpointPercent: r.protectEndpointPercent ?? d.protectEndpointPercent,
     protectWindowSeconds: r.protectWindowSeconds ?? d.protectWindowSeconds,
     protectHoldMaxSeconds: r.protectHoldMaxSeconds ?? d.protectHoldMaxSeconds,
-    select: r.select === undefined ? undefined : resolveSelect(r.select),
-    identity: r.identity === undefined ? undefined : { ...r.identity },
+    // Absent when not configured (not undefined-valued): configs without them resolve as before.
+    ...(r.select !== undefined ? { select: resolveSelect(r.select) } : {}),
+    ...(r.identity !== undefined ? { identity: structuredClone(r.identity) } : {}),
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);

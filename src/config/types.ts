@@ -93,9 +93,9 @@ export interface RegistryCommonConfig {
   /** A hold is released by time after this many seconds; 0: never by time. */
   readonly protectHoldMaxSeconds: number;
   /** Which services and endpoints are published (docs/mapping.md#selection); undefined: all. */
-  readonly select: SelectionRules | undefined;
+  readonly select?: SelectionRules | undefined;
   /** Service accounts of the endpoints (docs/identity.md); undefined: none set. */
-  readonly identity: IdentityRules | undefined;
+  readonly identity?: IdentityRules | undefined;
 }
 
 /**
