@@ -106,6 +106,15 @@ interface SpecEndpoint {
   serviceAccount?: unknown;
 }
 
+/** What a shared entry copies of endpoint `e` (undefined: nothing). */
+function keyMetaOf(e: SpecEndpoint): KeyMeta | undefined {
+  const m: { network?: string; locality?: string; serviceAccount?: string } = {};
+  if (typeof e.network === 'string') m.network = e.network;
+  if (typeof e.locality === 'string') m.locality = e.locality;
+  if (typeof e.serviceAccount === 'string') m.serviceAccount = e.serviceAccount;
+  return m.network !== undefined || m.locality !== undefined || m.serviceAccount !== undefined ? m : undefined;
+}
+
 /**
  * The claim of one host's converted resources (the ServiceEntry first, then its WorkloadEntries,
  * as convert() returns them); undefined when there is no ServiceEntry.
@@ -133,11 +142,8 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
       const key = listenerKey(e.address, p.number);
       if (keys.has(key)) continue;
       keys.add(key);
-      const m: { network?: string; locality?: string; serviceAccount?: string } = {};
-      if (typeof e.network === 'string') m.network = e.network;
-      if (typeof e.locality === 'string') m.locality = e.locality;
-      if (typeof e.serviceAccount === 'string') m.serviceAccount = e.serviceAccount;
-      if (m.network !== undefined || m.locality !== undefined || m.serviceAccount !== undefined) meta.set(key, m);
+      const m = keyMetaOf(e);
+      if (m !== undefined) meta.set(key, m);
     }
   }
   return {

@@ -99,10 +99,10 @@ interface Listed {
 }
 
 test('the API server holds only the selected services and endpoints, each with the service account its rules give', { skip }, async () => {
-  const wes = (await eventually(async () => {
+  const wes = await eventually<Listed[]>(async () => {
     const l = (await listIstio(api!, 'workloadentries', NS)) as unknown as Listed[];
     return l.length >= 3 ? l : undefined;
-  }, 30_000, 'WorkloadEntries written')) as Listed[];
+  }, 30_000, 'WorkloadEntries written');
   const byAddress: Record<string, string | null> = Object.fromEntries(wes.map((w) => [w.spec.address ?? '', w.spec.serviceAccount ?? null]));
   const accountOf = new Map(Object.entries(byAddress));
   assert.deepEqual(byAddress, { '127.0.0.81': 'cart', '127.0.0.83': 'mesh-default', '127.0.0.84': null }, 'env=test left out; CartApp mapped; no application: the fallback; Bad_Name: none');
