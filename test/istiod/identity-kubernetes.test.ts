@@ -9,15 +9,17 @@
  * /debug/endpointz) and puts them in the client's CDS as the subject alt names it verifies
  * (auto mTLS); an AuthorizationPolicy naming those principals is accepted by the API server's
  * schema and CEL rules (one that breaks a rule is refused) and by istiod (its /debug/configz);
- * the selection metrics and /debug/selection say what was excluded. Addresses are never dialled.
+ * the selection metrics and /debug/selection say what was excluded; a reload that excludes most
+ * of a registry is published at once but the sink's prune guard (maxDeletePercent) holds the
+ * deletions in the cluster (docs/mapping.md#selection). Addresses are never dialled.
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadPeers, requirePeers, type KubeApi, type Istiod, type PeersModule } from '../../test-support/peers.js';
 import { eventually, listIstio } from '../../test-support/kube.js';
-import { metricSum, startMeshbridge, tempDir, writeRunConfig, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
+import { metricSum, replaceFile, startMeshbridge, tempDir, writeRunConfig, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
 import { istiodConfigz } from '../../test-support/istiod-view.js';
 import { startSidecar, type SidecarClient } from '../../test-support/dataplane/index.js';
 
@@ -31,6 +33,7 @@ let api: KubeApi | undefined;
 let istiod: Istiod | undefined;
 let mb: MeshbridgeProcess | undefined;
 let sidecar: SidecarClient | undefined;
+let configPath = '';
 
 const inst = (address: string, labels: Record<string, string>) => ({ address, weight: 1, labels });
 
@@ -83,6 +86,7 @@ before(async () => {
     sinks: `  kubernetes: {kubeconfig: ${api.kubeconfigPath}}`,
     admin: adminPort,
   });
+  configPath = config;
   mb = await startMeshbridge({ config, adminPort });
 });
 
@@ -185,4 +189,21 @@ test('an AuthorizationPolicy naming those principals is accepted by the API serv
   assert.deepEqual((p?.spec as { rules?: unknown })?.rules, policy.spec.rules);
   assert.ok(seen.some((o) => o.key.startsWith('WorkloadEntry/') && (o.spec as { serviceAccount?: string }).serviceAccount === 'cart'), 'istiod holds the WorkloadEntry with its account');
   assert.ok(!seen.some((o) => o.key === `AuthorizationPolicy/${NS}/both`));
+});
+
+test("a reload excluding most of a registry: published at once, the sink's prune guard holds the deletions in the cluster", { skip }, async () => {
+  const before = await readFile(configPath, 'utf8');
+  await replaceFile(configPath, before.replace('services: {exclude: ["*-internal"]}', 'services: {exclude: ["*-internal", cart]}'));
+  const held = await eventually(async () => {
+    const k = (await mb!.debug('kubernetes')) as { held?: Array<{ registry: string; kind: string; wouldDelete: number; owned: number }> };
+    const h = (k.held ?? []).filter((x) => x.registry === 'wl');
+    return h.length > 0 ? h : undefined;
+  }, 30_000, 'the sink holds wl\'s deletions');
+  assert.ok(held.some((h) => h.kind === 'ServiceEntry' && h.wouldDelete === h.owned), JSON.stringify(held));
+  const snap = (await mb!.debug('snapshot')) as { kinds?: Record<string, { resources: Array<{ spec: { hosts?: string[] } }> }> };
+  assert.ok(!(snap.kinds?.['ServiceEntry']?.resources ?? []).some((r) => r.spec.hosts?.[0] === CART), 'the snapshot no longer has cart (no pipeline guard hold)');
+  const m = await mb!.metrics();
+  assert.equal(metricSum(m, 'meshbridge_protect_held_services', { registry: 'wl' }), 0, 'the pipeline guard does not hold a narrower selection');
+  const ses = (await listIstio(api!, 'serviceentries', NS)) as unknown as Listed[];
+  assert.ok(ses.some((x) => x.spec.hosts?.[0] === CART), 'cart stays in the cluster while the sink holds');
 });
