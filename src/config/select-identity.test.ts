@@ -65,6 +65,7 @@ test('identity: unknown placeholders and invalid account names are refused', () 
   assert.deepEqual(problems('    identity: {serviceAccount: "{app}"}').map((p) => p.path), ['registries[0].identity.serviceAccount']);
   assert.deepEqual(problems('    identity: {serviceAccount: "{labels.app}", fallback: Bad_}').map((p) => p.path), ['registries[0].identity.fallback']);
   assert.deepEqual(problems('    identity: {serviceAccount: "{labels.app}", map: {a: "B"}}').map((p) => p.path), ['registries[0].identity.map.a']);
+  assert.deepEqual(problems(`    identity: {serviceAccount: "{labels.app}", fallback: ${'a'.repeat(64)}}`).map((p) => p.path), ['registries[0].identity.fallback'], 'a 64-character label passes the pattern, not the check');
   assert.deepEqual(problems('    select: {endpoints: {scope: services}}').map((p) => p.path), ['registries[0].select.endpoints.metadata']);
   assert.deepEqual(problems('    select: {service: {include: [a]}}').map((p) => p.path), ['registries[0].select.service']);
 });

@@ -8,7 +8,7 @@ import { PatternText } from './schema.js';
 import { loadValidator } from './validator-code.js';
 import { registryKindSpec } from '../registry/kinds.js';
 import { patternProblem, type PatternList, type SelectionRules } from '../convert/selection.js';
-import { identityTemplateProblem } from '../convert/identity.js';
+import { identityTemplateProblem, isServiceAccountName } from '../convert/identity.js';
 
 /** One thing wrong with the config, at a key path such as `registries[0].file.path`. */
 export interface Problem {
@@ -246,6 +246,10 @@ function checkRegistry(
   if (r.identity !== undefined) {
     const m = identityTemplateProblem(r.identity.serviceAccount);
     if (m !== undefined) add([...at, 'identity', 'serviceAccount'], m);
+    // The schema's pattern does not bound each DNS label to 63 characters.
+    const accounts: Array<[readonly PathSegment[], string]> = Object.entries(r.identity.map ?? {}).map(([k, v]) => [[...at, 'identity', 'map', k], v]);
+    if (r.identity.fallback !== undefined) accounts.push([[...at, 'identity', 'fallback'], r.identity.fallback]);
+    for (const [where, v] of accounts) if (!isServiceAccountName(v)) add(where, 'must be a service account name: a DNS-1123 subdomain whose labels have at most 63 characters');
   }
   const spec = registryKindSpec(r.kind);
   const block = r[r.kind];

@@ -121,7 +121,7 @@ export class ServiceSelection {
   /** Up to `limit` records of `registry`, by service name. */
   list(registry: string, limit: number): SelectionRecord[] {
     const rs = this.records.get(registry);
-    if (rs === undefined) return [];
+    if (rs === undefined || limit <= 0) return [];
     return [...rs.byKey.values()].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0)).slice(0, limit);
   }
 }
