@@ -19,7 +19,10 @@ export interface DebugSources {
  * The /debug/<name> pages of the admin server. Each returns a fresh JSON-able view, built per
  * request from the live objects (never cached), so what a person sees is what is served.
  *
- * - registryz: per registry, its status and the neutral model (services with endpoints).
+ * - registryz: per registry, its status, what its selection rules keep out (counts) and the
+ *   neutral model (services with endpoints, before selection).
+ * - selection: per registry, the services its selection rules exclude (with the rule) or narrow
+ *   to fewer endpoints, and the counts (docs/mapping.md#selection).
  * - snapshot:  the published Istio resources with their versions, by kind, and when it was built.
  * - conflicts: hosts hidden by the precedence policy, services of one registry that share a
  *   host (merged), and listener conflicts (ServiceEntries that want one sidecar listener).
@@ -32,12 +35,19 @@ export function debugPages(app: DebugSources): ReadonlyMap<string, () => unknown
   const pages = new Map<string, () => unknown>([
     [
       'registryz',
-      () =>
-        app.registries.map((r) => ({
-          ...r.status(),
-          services: [...r.services().values()].sort((a, b) => a.name.localeCompare(b.name)),
-        })),
+      () => {
+        const sel = new Map(app.pipeline.selectionState(0).map((st) => [st.registry, st]));
+        return app.registries.map((r) => {
+          const st = sel.get(r.name);
+          return {
+            ...r.status(),
+            selection: { excludedServices: st?.excludedServices ?? 0, excludedEndpoints: st?.excludedEndpoints ?? 0, narrowedServices: st?.narrowedServices ?? 0 },
+            services: [...r.services().values()].sort((a, b) => a.name.localeCompare(b.name)),
+          };
+        });
+      },
     ],
+    ['selection', () => app.pipeline.selectionState()],
     [
       'snapshot',
       () => {

@@ -48,6 +48,8 @@ const CONVERSION_FIELDS: ReadonlySet<string> = new Set([
   'namespaceMap',
   'network',
   'labels',
+  'select',
+  'identity',
 ]);
 
 /** Registry fields of its deletion guard. */

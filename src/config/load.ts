@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import { defaultHostTemplate } from '../convert/options.js';
+import { EndpointScope, type SelectionRules } from '../convert/selection.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { Defaults } from './defaults.js';
 import { substituteEnv, type Env, type EnvProblem } from './env.js';
@@ -186,11 +187,20 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     protectEndpointPercent: r.protectEndpointPercent ?? d.protectEndpointPercent,
     protectWindowSeconds: r.protectWindowSeconds ?? d.protectWindowSeconds,
     protectHoldMaxSeconds: r.protectHoldMaxSeconds ?? d.protectHoldMaxSeconds,
+    // Absent when not configured (not undefined-valued): configs without them resolve as before.
+    ...(r.select !== undefined ? { select: resolveSelect(r.select) } : {}),
+    ...(r.identity !== undefined ? { identity: structuredClone(r.identity) } : {}),
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);
   // The union member is chosen by r.kind; TypeScript cannot correlate the computed key with it.
   return { ...common, kind: r.kind, [r.kind]: registryKindSpec(r.kind).resolve(block, base) } as RegistryConfig;
+}
+
+/** The select block with endpoints.scope defaulted (structuredClone: the config is frozen after). */
+function resolveSelect(s: SelectionRules): SelectionRules {
+  const out = structuredClone(s);
+  return out.endpoints === undefined ? out : { ...out, endpoints: { ...out.endpoints, scope: out.endpoints.scope ?? EndpointScope.ENDPOINTS } };
 }
 
 function resolveXds(x: RawXds, base: string): XdsSinkConfig {

@@ -25,6 +25,8 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
     namespaceMap: r.namespaceMap,
     ...(r.network !== undefined ? { network: r.network } : {}),
     extraLabels: r.labels,
+    ...(r.select !== undefined ? { selection: r.select } : {}),
+    ...(r.identity !== undefined ? { identity: r.identity } : {}),
   };
 }
 

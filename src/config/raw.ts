@@ -4,6 +4,8 @@ import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
 import type { CleanupScope, LogFormat, LogLevel } from './types.js';
 import type { RegistryKind } from '../registry/kinds.js';
+import type { SelectionRules } from '../convert/selection.js';
+import type { IdentityRules } from '../convert/identity.js';
 
 /**
  * The config as written (after env substitution), once it passed the runtime schema: optional
@@ -50,6 +52,8 @@ export interface RawRegistryCommon {
   readonly protectEndpointPercent?: number;
   readonly protectWindowSeconds?: number;
   readonly protectHoldMaxSeconds?: number;
+  readonly select?: SelectionRules;
+  readonly identity?: IdentityRules;
 }
 
 export interface RawSinks {

@@ -3,6 +3,8 @@ import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
 import type { KindSettings, RegistryKind } from '../registry/kinds.js';
+import type { SelectionRules } from '../convert/selection.js';
+import type { IdentityRules } from '../convert/identity.js';
 
 /**
  * The fully resolved, validated configuration (docs/configuration.md).
@@ -90,6 +92,10 @@ export interface RegistryCommonConfig {
   readonly protectWindowSeconds: number;
   /** A hold is released by time after this many seconds; 0: never by time. */
   readonly protectHoldMaxSeconds: number;
+  /** Which services and endpoints are published (docs/mapping.md#selection); undefined: all. */
+  readonly select?: SelectionRules | undefined;
+  /** Service accounts of the endpoints (docs/identity.md); undefined: none set. */
+  readonly identity?: IdentityRules | undefined;
 }
 
 /**

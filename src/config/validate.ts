@@ -7,6 +7,8 @@ import type { RawConfig, RawRegistry } from './raw.js';
 import { PatternText } from './schema.js';
 import { loadValidator } from './validator-code.js';
 import { registryKindSpec } from '../registry/kinds.js';
+import { patternProblem, type PatternList, type SelectionRules } from '../convert/selection.js';
+import { identityTemplateProblem, isServiceAccountName } from '../convert/identity.js';
 
 /** One thing wrong with the config, at a key path such as `registries[0].file.path`. */
 export interface Problem {
@@ -240,9 +242,35 @@ function checkRegistry(
     const m = labelKeyProblem(key);
     if (m !== undefined) add([...at, 'labels', key], `invalid key: ${m}`);
   }
+  checkSelect(r.select, [...at, 'select'], add);
+  if (r.identity !== undefined) {
+    const m = identityTemplateProblem(r.identity.serviceAccount);
+    if (m !== undefined) add([...at, 'identity', 'serviceAccount'], m);
+    // The schema's pattern does not bound each DNS label to 63 characters.
+    const accounts: Array<[readonly PathSegment[], string]> = Object.entries(r.identity.map ?? {}).map(([k, v]) => [[...at, 'identity', 'map', k], v]);
+    if (r.identity.fallback !== undefined) accounts.push([[...at, 'identity', 'fallback'], r.identity.fallback]);
+    for (const [where, v] of accounts) if (!isServiceAccountName(v)) add(where, 'must be a service account name: a DNS-1123 subdomain whose labels have at most 63 characters');
+  }
   const spec = registryKindSpec(r.kind);
   const block = r[r.kind];
   if (spec.check !== undefined && block !== undefined) spec.check(block, (sub, m) => add([...at, r.kind, ...sub], m));
+}
+
+/** Every pattern of a select block compiles (globs always do; /regular expressions/ may not). */
+function checkSelect(sel: SelectionRules | undefined, at: readonly PathSegment[], add: (at: readonly PathSegment[], m: string) => void): void {
+  if (sel === undefined) return;
+  const list = (l: PatternList | undefined, where: readonly PathSegment[]): void => {
+    for (const side of ['include', 'exclude'] as const) {
+      (l?.[side] ?? []).forEach((p, i) => {
+        const m = patternProblem(p);
+        if (m !== undefined) add([...where, side, i], m);
+      });
+    }
+  };
+  list(sel.services, [...at, 'services']);
+  list(sel.namespaces, [...at, 'namespaces']);
+  for (const [k, l] of Object.entries(sel.attributes ?? {})) list(l, [...at, 'attributes', k]);
+  for (const [k, l] of Object.entries(sel.endpoints?.metadata ?? {})) list(l, [...at, 'endpoints', 'metadata', k]);
 }
 
 /** Renders a (possibly secret) value inside a message. */

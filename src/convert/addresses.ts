@@ -57,6 +57,8 @@ export interface ClaimPort {
 export interface KeyMeta {
   readonly network?: string;
   readonly locality?: string;
+  /** The endpoint's identity (docs/identity.md): the shared entry's cluster verifies it too. */
+  readonly serviceAccount?: string;
 }
 
 /**
@@ -101,6 +103,16 @@ interface SpecEndpoint {
   ports?: Record<string, unknown>;
   network?: unknown;
   locality?: unknown;
+  serviceAccount?: unknown;
+}
+
+/** What a shared entry copies of endpoint `e` (undefined: nothing). */
+function keyMetaOf(e: SpecEndpoint): KeyMeta | undefined {
+  const m: { network?: string; locality?: string; serviceAccount?: string } = {};
+  if (typeof e.network === 'string') m.network = e.network;
+  if (typeof e.locality === 'string') m.locality = e.locality;
+  if (typeof e.serviceAccount === 'string') m.serviceAccount = e.serviceAccount;
+  return m.network !== undefined || m.locality !== undefined || m.serviceAccount !== undefined ? m : undefined;
 }
 
 /**
@@ -130,10 +142,8 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
       const key = listenerKey(e.address, p.number);
       if (keys.has(key)) continue;
       keys.add(key);
-      const m: { network?: string; locality?: string } = {};
-      if (typeof e.network === 'string') m.network = e.network;
-      if (typeof e.locality === 'string') m.locality = e.locality;
-      if (m.network !== undefined || m.locality !== undefined) meta.set(key, m);
+      const m = keyMetaOf(e);
+      if (m !== undefined) meta.set(key, m);
     }
   }
   return {
@@ -214,6 +224,7 @@ export function sharedServiceEntry(g: SharedGroupInput): IstioResource {
     const e: Record<string, unknown> = { address: ip };
     if (m?.network !== undefined) e['network'] = m.network;
     if (m?.locality !== undefined) e['locality'] = m.locality;
+    if (m?.serviceAccount !== undefined) e['serviceAccount'] = m.serviceAccount;
     return e;
   });
   const name = g.protocol.toLowerCase().replace(/[^a-z0-9-]/g, '-');

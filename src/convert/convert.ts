@@ -10,6 +10,7 @@ import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import { serviceKey } from '../model/index.js';
 import { OwnershipLabel, ResourceKind, type IstioResource } from '../snapshot/index.js';
 import { filterEndpoints, type OutEndpoint } from './endpoints.js';
+import { serviceAccountOf } from './identity.js';
 import { compareStrings } from '../util/sort.js';
 import { formFor, MAX_INLINE_ENDPOINTS } from './form.js';
 import { sanitizeLabels, MAX_ENDPOINT_LABELS } from './labels.js';
@@ -54,14 +55,29 @@ function ownershipLabels(input: ConvertInput, o: ConversionOptions, p: Problems)
 }
 
 /** Endpoint fields shared by inline endpoints and WorkloadEntry specs, in CRD field order. */
-function endpointSpec(e: OutEndpoint, labels: Readonly<Record<string, string>>): Record<string, unknown> {
+function endpointSpec(e: OutEndpoint, labels: Readonly<Record<string, string>>, serviceAccount: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { address: e.address };
   if (hasKeys(e.ports)) out['ports'] = e.ports;
   if (hasKeys(labels)) out['labels'] = labels;
   if (e.network !== undefined) out['network'] = e.network;
   if (e.locality !== undefined) out['locality'] = e.locality;
   if (e.weight !== undefined) out['weight'] = e.weight;
+  if (serviceAccount !== undefined) out['serviceAccount'] = serviceAccount;
   return out;
+}
+
+/** Each endpoint's service account under `options.identity` (undefined: none); invalid ones counted. */
+function serviceAccounts(input: ConvertInput, endpoints: readonly OutEndpoint[], o: ConversionOptions, p: Problems): Array<string | undefined> {
+  const rules = o.identity;
+  if (rules === undefined) return [];
+  return endpoints.map((e) => {
+    const r = serviceAccountOf(rules, input.primary, e.source);
+    if ('account' in r) return r.account;
+    if ('invalid' in r) {
+      p.count(ErrorCode.IDENTITY_INVALID, 'identity', 'endpoints whose service account is not a DNS-1123 subdomain published without one', `${e.address}=${JSON.stringify(r.invalid)}`);
+    }
+    return undefined;
+  });
 }
 
 /** True when `r` has an own enumerable string key (what `Object.keys(r).length > 0` says). */
@@ -95,6 +111,9 @@ function addressSlug(address: string): string {
  * - Every object carries the ownership labels, `extraLabels`, the source annotation and the
  *   content-hash annotation; `version` is the hash of labels, annotations (without the hash) and
  *   spec, so unchanged content keeps its version across runs and restarts.
+ * - With `options.identity`, each endpoint (inline or WorkloadEntry) carries the `serviceAccount`
+ *   its rules give (identity.ts; the primary service's attributes, the endpoint's metadata); an
+ *   invalid one is left out and reported (MB_IDENTITY_INVALID). Without it nothing changes.
  * - Names: the ServiceEntry is `objectName(host)`; a WorkloadEntry is
  *   `<host>-<address>-<hash of host, address and effective ports>`, shortened to 253 characters
  *   with the hash kept: unique per endpoint and stable across runs.
@@ -132,6 +151,7 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
     }
     return shared.of(s.labels);
   });
+  const accounts = serviceAccounts(input, endpoints, options, p);
 
   const exportTo = [...new Set(options.exportTo)].sort();
   const spec: Record<string, unknown> = {
@@ -149,7 +169,7 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
   if (form === EndpointForm.WORKLOAD_ENTRY) {
     spec['workloadSelector'] = { labels: { [SELECTOR_LABEL]: selectorValue } };
   } else if (endpoints.length > 0) {
-    spec['endpoints'] = endpoints.map((e, i) => endpointSpec(e, endpointLabels[i] ?? {}));
+    spec['endpoints'] = endpoints.map((e, i) => endpointSpec(e, endpointLabels[i] ?? {}, accounts[i]));
   }
   const ns = targetNamespace(input.primary.namespace, options);
   const resources: IstioResource[] = [buildResource(ResourceKind.ServiceEntry, ns, seName, owner.labels, annotations, spec)];
@@ -159,7 +179,7 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
     const wes = endpoints.map((e, i) => {
       const name = withHashSuffix(`${input.host}-${addressSlug(e.address)}`, `${input.host}|${e.identity}`);
       const labels = sortedRecordWith(endpointLabels[i] ?? {}, SELECTOR_LABEL, selectorValue);
-      return buildResource(ResourceKind.WorkloadEntry, ns, name, weLabels, annotations, endpointSpec(e, labels));
+      return buildResource(ResourceKind.WorkloadEntry, ns, name, weLabels, annotations, endpointSpec(e, labels, accounts[i]));
     });
     wes.sort((a, b) => compareStrings(a.name, b.name));
     resources.push(...wes);

@@ -28,3 +28,7 @@ export { toManifest } from '../snapshot/index.js';
 export type { IstioManifest } from '../snapshot/index.js';
 export { EndpointForm, defaultConversionOptions, defaultHostTemplates, defaultHostTemplate } from './options.js';
 export type { ConversionOptions, ConvertInput } from './options.js';
+export { compileSelection, compilePattern, patternProblem, EndpointScope } from './selection.js';
+export type { SelectionRules, SelectionOutcome, PatternList, CompiledSelection } from './selection.js';
+export { serviceAccountOf, renderIdentity, identityTemplateProblem, isServiceAccountName } from './identity.js';
+export type { IdentityRules, IdentityResult } from './identity.js';

@@ -2,6 +2,8 @@ import type { MeshbridgeError } from '../errors/index.js';
 import type { Endpoint, Port, Protocol, Service } from '../model/index.js';
 import type { IstioResource } from '../snapshot/index.js';
 import type { AddressMode } from './address-mode.js';
+import type { IdentityRules } from './identity.js';
+import type { SelectionRules } from './selection.js';
 
 export const EndpointForm = {
   /** One ServiceEntry with inline `endpoints` (the default). */
@@ -54,6 +56,16 @@ export interface ConversionOptions {
    * MAX_INLINE_ENDPOINTS, the CRD's limit; smaller only so tests need fewer objects.
    */
   readonly maxInlineEndpoints?: number;
+  /**
+   * Which services and endpoints are published (selection.ts, docs/mapping.md#selection); applied
+   * by the pipeline before merging by host. Undefined: everything.
+   */
+  readonly selection?: SelectionRules | undefined;
+  /**
+   * The service account of each endpoint (identity.ts, docs/identity.md): `serviceAccount` on inline
+   * endpoints and WorkloadEntries. Undefined: none is set.
+   */
+  readonly identity?: IdentityRules | undefined;
 }
 
 export const defaultConversionOptions: ConversionOptions = {

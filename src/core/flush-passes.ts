@@ -12,6 +12,9 @@
  *   time-out), when incremental passes are off, and when a registry's services do not add up to
  *   the announced changes. Both passes hand over the same content.
  * - A service whose host cannot be made is reported and skipped.
+ * - Selection (ServiceSelection): every service goes through its registry's rules after the
+ *   guard and before merging; an excluded one has no host (it is not published, nor reported),
+ *   a narrowed one contributes only its kept endpoints. The guard judges the unselected views.
  * - `registries` and `conversion` are the pipeline's own, read on every pass: a reload changes
  *   them, then calls reconfigure(), after which the next pass is a full one.
  */
@@ -27,6 +30,7 @@ import type { ConvertedHosts } from './converted-hosts.js';
 import { PublishedLedger, type Collected } from './published-ledger.js';
 import type { PipelineReport } from './pipeline-report.js';
 import type { RegistryViews } from './registry-views.js';
+import { ServiceSelection, type SelectionRecord, type SelectionStats } from './service-selection.js';
 
 /** Hosts prepared per slice of a prewarm (see FlushPasses.prewarm). */
 const PREWARM_SLICE = 250;
@@ -53,9 +57,12 @@ export class FlushPasses {
   /** What the prewarm slices' address settles changed, for the first collect(). */
   private pendingSettle = { hosts: false, shared: false };
   private conflictPolicy: ConflictPolicy;
+  /** What the registries' selection rules keep out (for /debug/selection and the gauges). */
+  readonly selection: ServiceSelection;
 
   constructor(private readonly o: FlushPassesOptions) {
     this.conflictPolicy = o.conflictPolicy;
+    this.selection = new ServiceSelection(o.conversion);
   }
 
   /**
@@ -65,22 +72,36 @@ export class FlushPasses {
   reconfigure(conflictPolicy: ConflictPolicy, conversionChanged: boolean): void {
     this.conflictPolicy = conflictPolicy;
     this.index = undefined;
-    if (conversionChanged) this.hostCache = new WeakMap();
+    if (conversionChanged) {
+      this.hostCache = new WeakMap();
+      this.selection.reset();
+    }
   }
 
   /** Full pass: every registry through the guard, every host merged; rebuilds the host index. */
   full(): Collected {
     const now = this.o.now();
     const index = new HostIndex(this.o.registries.length);
+    const sel = this.selection;
     const views = this.o.registries.map((r, rank) => {
       const current = this.o.views.viewOf(r);
       const res = this.o.guard.apply(r.name, current, now);
       this.o.report.guard(r.name, res, () => this.o.guard.state(this.o.now()).find((g) => g.registry === r.name));
+      sel.restart(r.name);
+      const services: Service[] = [];
+      const place = (key: string, s: Service): void => {
+        sel.note(r.name, key, s);
+        const picked = sel.pick(s);
+        index.place(rank, key, picked === undefined ? undefined : this.host(picked));
+        if (picked !== undefined) services.push(picked);
+      };
       // The registry's own key strings when nothing is held (the view is then exactly `current`).
-      if (!res.holding) for (const [key, s] of current) index.place(rank, key, this.host(s));
-      else for (const s of res.view) index.place(rank, serviceKey(s), this.host(s));
-      return { registry: r.name, services: res.view };
+      if (!res.holding) for (const [key, s] of current) place(key, s);
+      else for (const s of res.view) place(serviceKey(s), s);
+      return { registry: r.name, services };
     });
+    sel.retain(new Set(this.o.registries.map((r) => r.name)));
+    this.o.report.selection(sel.stats(this.o.registries.map((r) => r.name)));
     const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.conflictPolicy);
     index.replaceProblems([], conflicts, collisions);
     index.setHosts(inputs.map((i) => i.host));
@@ -124,7 +145,11 @@ export class FlushPasses {
    * conversion cache hits, the remaining settle, publish).
    */
   async prewarm(stopped: () => boolean): Promise<void> {
-    const views = this.o.registries.map((r) => ({ registry: r.name, services: [...this.o.views.viewOf(r).values()] }));
+    const pick = (s: Service): Service[] => {
+      const p = this.selection.pick(s);
+      return p === undefined ? [] : [p];
+    };
+    const views = this.o.registries.map((r) => ({ registry: r.name, services: [...this.o.views.viewOf(r).values()].flatMap(pick) }));
     const { inputs } = mergeByHost(views, (s) => this.host(s), this.conflictPolicy);
     for (let i = 0; i < inputs.length; i += PREWARM_SLICE) {
       await new Promise<void>((r) => setImmediate(r));
@@ -189,16 +214,21 @@ export class FlushPasses {
     current: ReadonlyArray<ReadonlyMap<string, Service>>,
   ): Set<string> {
     const affected = new Set<string>();
+    let selectionChanged = false;
     for (const [rank, r] of this.o.registries.entries()) {
       for (const key of dirty.get(r.name) ?? []) {
         const before = index.hostOf(rank, key);
         if (before !== undefined) affected.add(before);
         const s = current[rank]?.get(key);
-        const after = s === undefined ? undefined : this.host(s);
+        this.selection.note(r.name, key, s);
+        selectionChanged = true;
+        const picked = s === undefined ? undefined : this.selection.pick(s);
+        const after = picked === undefined ? undefined : this.host(picked);
         if (after !== undefined) affected.add(after);
         index.place(rank, key, after);
       }
     }
+    if (selectionChanged) this.o.report.selection(this.selection.stats(this.o.registries.map((r) => r.name)));
     return affected;
   }
 
@@ -208,7 +238,8 @@ export class FlushPasses {
     for (const host of affected) {
       for (const [rank, key] of index.members(host)) {
         const s = current[rank]?.get(key);
-        if (s !== undefined) views[rank]?.services.push(s);
+        const picked = s === undefined ? undefined : this.selection.pick(s);
+        if (picked !== undefined) views[rank]?.services.push(picked);
       }
     }
     const { inputs, conflicts, collisions } = mergeByHost(views, (s) => this.host(s), this.conflictPolicy);
@@ -226,6 +257,11 @@ export class FlushPasses {
     }
     this.o.report.hostConflicts(index.conflicts());
     this.o.report.hostCollisions(index.collisions());
+  }
+
+  /** Per registry in precedence order: what its selection rules keep out (up to `limit` services listed). */
+  selectionState(limit: number): Array<SelectionStats & { readonly services: SelectionRecord[] }> {
+    return this.selection.stats(this.o.registries.map((r) => r.name)).map((st) => ({ ...st, services: this.selection.list(st.registry, limit) }));
   }
 
   /** The host `s` maps to (memoised per service object); undefined, reported, when it has none. */

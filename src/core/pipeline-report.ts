@@ -14,6 +14,7 @@ import type { HostCollision, HostConflict } from './aggregate.js';
 import type { ListenerConflict } from './listener-conflicts.js';
 import type { AddressIndex } from './address-index.js';
 import type { ConvertOutput } from './pipeline-options.js';
+import type { SelectionStats } from './service-selection.js';
 
 /** A registry's deletions held back by its guard. */
 export interface Held {
@@ -30,6 +31,7 @@ export class PipelineReport {
   private conflictList: readonly HostConflict[] = [];
   private collisionList: readonly HostCollision[] = [];
   private listenerList: readonly ListenerConflict[] = [];
+  private selectionGauged: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly logger: Logger,
@@ -156,6 +158,23 @@ export class PipelineReport {
   }
 
   /** Sets the gauges of the address plan. */
+  /** The selection gauges: every registry passed over now; those no longer passed over lose theirs. */
+  selection(stats: readonly SelectionStats[]): void {
+    const m = this.metrics;
+    const now = new Set<string>();
+    for (const st of stats) {
+      now.add(st.registry);
+      m.selectionExcludedServices.set({ registry: st.registry }, st.excludedServices);
+      m.selectionExcludedEndpoints.set({ registry: st.registry }, st.excludedEndpoints);
+    }
+    for (const r of this.selectionGauged) {
+      if (now.has(r)) continue;
+      m.selectionExcludedServices.remove({ registry: r });
+      m.selectionExcludedEndpoints.remove({ registry: r });
+    }
+    this.selectionGauged = now;
+  }
+
   addressStats(st: AddressStats): void {
     this.metrics.sharedServiceEntries.set(st.sharedGroups);
     this.metrics.vipsAllocated.set(st.vips);

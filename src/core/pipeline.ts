@@ -8,10 +8,10 @@
  */
 import { serviceKey, type Service } from '../model/index.js';
 import { ErrorCode, describeError } from '../errors/index.js';
-import type { RegistryEvent } from '../registry/types.js';
+import type { Registry, RegistryEvent } from '../registry/types.js';
 import { Debouncer } from './debouncer.js';
 import { ProtectGuard, type GuardState } from './protect.js';
-import type { HostCollision, HostConflict } from './aggregate.js';
+import type { ConflictPolicy, HostCollision, HostConflict } from './aggregate.js';
 import type { ListenerConflict } from './listener-conflicts.js';
 import { ConvertedHosts } from './converted-hosts.js';
 import { FlushPasses } from './flush-passes.js';
@@ -20,8 +20,6 @@ import { RegistryViews } from './registry-views.js';
 import { RegistrySet, RetiredRegistry } from './registry-set.js';
 import { DEFAULT_PROTECT, DEFAULT_VIP_CIDR, protectSettingsOf, type PipelineOptions, type PipelineReconfig } from './pipeline-options.js';
 import type { ConversionOptions } from '../convert/options.js';
-import type { Registry } from '../registry/types.js';
-import type { ConflictPolicy } from './aggregate.js';
 import type { ProtectSettings } from './protect.js';
 import { hashOf } from '../util/hash.js';
 
@@ -255,6 +253,9 @@ export class Pipeline {
       shared: this.hosts.sharedGroups(),
     };
   }
+
+  /** Per registry: what its selection rules keep out, up to `limit` services listed (/debug/selection). */
+  selectionState(limit = 200): ReturnType<FlushPasses['selectionState']> { return this.passes.selectionState(limit); }
 
   /** The deletion guard per registry (the cheap part of debugState, for the status page). */
   guardState(): readonly GuardState[] {

@@ -62,6 +62,18 @@ export class Metrics {
     labelNames: ['registry'] as const,
     registers: [this.registry],
   });
+  readonly selectionExcludedServices = new Gauge({
+    name: 'meshbridge_selection_excluded_services',
+    help: "Services of a registry its selection rules keep out of the published config (registries[].select).",
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly selectionExcludedEndpoints = new Gauge({
+    name: 'meshbridge_selection_excluded_endpoints',
+    help: "Endpoints of a registry its selection rules keep out: those of excluded services and those the endpoint metadata rules drop.",
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
   readonly listenerConflicts = new Gauge({
     name: 'meshbridge_listener_conflicts',
     help: 'Places on a sidecar outbound side (listener address, HTTP domain, wildcard listener) that several published ServiceEntries want, by kind.',

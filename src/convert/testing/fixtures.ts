@@ -178,6 +178,23 @@ export const fixtures: readonly Fixture[] = [
       ], { namespace: 'shop' }),
     ],
   },
+  ...(['inline', 'workloadEntry'] as const).map((form) => ({
+    name: form === 'inline' ? 'identity' : 'identity-workload-entry',
+    description: `identity rules, form ${form}: serviceAccount from instance metadata, through the map, the fallback for a missing value, none for an invalid one`,
+    options: {
+      ...baseOptions,
+      form,
+      identity: { serviceAccount: '{labels.application}', map: { CartApp: 'cart' }, fallback: 'shop-default' },
+    },
+    services: [
+      service('cart', http, [
+        ep('10.0.8.1', { labels: { application: 'CartApp' } }),
+        ep('10.0.8.2', { labels: { application: 'cart-canary' } }),
+        ep('10.0.8.3'),
+        ep('10.0.8.4', { labels: { application: 'Bad_Name' } }),
+      ], { namespace: 'shop' }),
+    ],
+  })),
 ];
 
 /** A service with `n` endpoints 10.x.y.z (distinct), `ports` ports. */
