@@ -22,8 +22,9 @@ import { summarize } from './summarize.js';
 import { scaleBench } from './scale/scale.js';
 import { istiodPath } from './istiod-path.js';
 import { footprint } from './footprint.js';
+import { selectionBench } from './selection.js';
 
-const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, scaleBench, istiodPath, footprint];
+const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, selectionBench, scaleBench, istiodPath, footprint];
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const DATA_DIR = new URL('../../docs/bench/', import.meta.url);
