@@ -126,7 +126,9 @@ export class HttpClient {
       finish();
       reject(e);
     };
+    let answered = false;
     const req = (https_ ? https : http).request(url, { method: 'GET', headers, agent: https_ ? this.httpsAgent : this.httpAgent }, (res) => {
+      answered = true;
       res.on('error', (e) => fail(unreachable(`GET ${redact(url)}: ${describeError(e)}`, e)));
       res.on('close', () => fail(unreachable(`GET ${redact(url)}: the answer was cut off`)));
       if (done) res.resume();
@@ -144,7 +146,7 @@ export class HttpClient {
       req.destroy();
       fail(signal.reason as Error);
     });
-    req.on('error', (e) => fail(unreachable(`GET ${redact(url)}: ${describeError(e)}`, e)));
+    req.on('error', (e) => fail(unreachable(answered ? `GET ${redact(url)}: the answer was cut off` : `GET ${redact(url)}: ${describeError(e)}`, e)));
     req.end();
   }
 }
