@@ -5,6 +5,9 @@
  * entries are skipped with codes while their neighbours sync.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/errors/index.js';
 import { HttpRegistry } from '../../src/registry/http/http-registry.js';
@@ -140,9 +143,6 @@ test('malformed entries are skipped with codes, once; neighbours sync; a non-JSO
 });
 
 test('a bearer token file is sent, and re-read after a 401', async (t) => {
-  const { mkdtemp, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const dir = await mkdtemp(join(tmpdir(), 'mb-http-'));
   await writeFile(join(dir, 'token'), 'first-token\n');
   const srv = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }), token: 'second-token' });
