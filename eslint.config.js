@@ -8,7 +8,7 @@ import importX from 'eslint-plugin-import-x';
 // Registry adapters never import one another: what two kinds share lives in src/registry/shared/
 // or beside it (kind.ts, service-set.ts, report-once.ts), so a kind's folder can be read, moved
 // or dropped alone (ADR 0006).
-const ADAPTERS = ['consul', 'etcd', 'eureka', 'file', 'http', 'nacos', 'zookeeper'];
+const ADAPTERS = ['consul', 'etcd', 'eureka', 'file', 'http', 'nacos', 'plugin', 'zookeeper'];
 const restrict = (files, groups) => ({
   files,
   ignores: ['**/*.test.ts'],

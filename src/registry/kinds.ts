@@ -4,6 +4,7 @@ import { consulKind } from './consul/spec.js';
 import { fileKind } from './file/spec.js';
 import { httpKind } from './http/spec.js';
 import { nacosKind } from './nacos/spec.js';
+import { pluginKind } from './plugin/spec.js';
 import { zookeeperKind } from './zookeeper/spec.js';
 import type { RegistryKindSpec } from './kind.js';
 
@@ -21,6 +22,7 @@ export const registryKinds = {
   zookeeper: zookeeperKind,
   etcd: etcdKind,
   http: httpKind,
+  plugin: pluginKind,
 } as const satisfies Record<string, RegistryKindSpec<unknown>>;
 
 export type RegistryKind = keyof typeof registryKinds;
@@ -44,3 +46,4 @@ export type { EurekaSourceConfig } from './eureka/spec.js';
 export type { ConsulSourceConfig } from './consul/spec.js';
 export type { EtcdSourceConfig } from './etcd/spec.js';
 export type { HttpSourceConfig } from './http/spec.js';
+export type { PluginSourceConfig } from './plugin/spec.js';
