@@ -70,9 +70,9 @@ function defineClass(kit) {
       this.backoff = new kit_.Backoff({ initialMs: settings.intervalMs, maxMs: 10 * settings.intervalMs });
     }
 
-    start(signal) {
-      if (!this.claimStart(signal)) return Promise.resolve();
-      return this.superviseUntilFirst(signal, (e) => this.common.context.report(e), async (firstDone) => {
+    async start(signal) {
+      if (!this.claimStart(signal)) return;
+      await this.superviseUntilFirst(signal, (e) => this.common.context.report(e), async (firstDone) => {
         while (!signal.aborted) {
           const ok = await this.readOnce();
           firstDone();

@@ -86,10 +86,10 @@ export class HttpRegistry extends ServiceSetRegistry {
     return { ...this.stats_ };
   }
 
-  start(signal: AbortSignal): Promise<void> {
-    if (!this.claimStart(signal)) return Promise.resolve();
+  async start(signal: AbortSignal): Promise<void> {
+    if (!this.claimStart(signal)) return;
     signal.addEventListener('abort', () => this.client?.close(), { once: true });
-    return this.superviseUntilFirst(signal, (e) => this.o.context.report(e), (firstDone) =>
+    await this.superviseUntilFirst(signal, (e) => this.o.context.report(e), (firstDone) =>
       this.o.mode === HttpMode.SSE ? this.followEvents(signal, firstDone) : this.poll(signal, firstDone),
     );
   }

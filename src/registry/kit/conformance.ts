@@ -92,6 +92,7 @@ export async function checkRegistryConformance(subject: ConformanceSubject): Pro
     for (const n of subject.services) assert.ok(upsertedBefore.has(n), `conformance: the upsert of "${n}" comes before synced`);
     checkServices(reg, subject.kind, events);
     checkProblems(problems, subject.problemCodes ?? []);
+    // start is async: a second call rejects (a synchronous throw fails here too).
     await assert.rejects(reg.start(ac.signal), (e: MeshbridgeError) => e.code === ErrorCode.INTERNAL, 'conformance: a second start is refused with MB_INTERNAL');
     if (subject.change !== undefined) {
       const name = await subject.change();
