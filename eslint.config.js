@@ -33,7 +33,7 @@ const boundaries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'deploy/**', 'scripts/**', 'test-support/**/*.mjs', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'deploy/**', 'scripts/**', 'test-support/**/*.mjs', 'examples/**/*.js', 'examples/**/*.mjs', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -61,8 +61,9 @@ export async function completeConfig(config: Config): Promise<Config> {
       const spec = registryKindSpec(r.kind);
       if (spec.prepare === undefined) return r;
       const add = (at: readonly PathSegment[], message: string): void => void problems.push({ path: formatPath(['registries', i, r.kind, ...at]), message });
-      const settings = (r as unknown as Record<string, KindSettings<RegistryKind>>)[r.kind] as KindSettings<RegistryKind>;
-      return { ...r, [r.kind]: await spec.prepare(settings, add) } as RegistryConfig;
+      const settings = (r as unknown as Record<string, KindSettings<RegistryKind>>)[r.kind];
+      if (settings === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its settings`);
+      return { ...r, [r.kind]: await spec.prepare(settings, add) };
     }),
   );
   if (problems.length > 0) throw invalid(problems, config.source !== undefined ? { path: config.source } : {});

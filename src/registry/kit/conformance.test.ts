@@ -37,7 +37,7 @@ class PollingRegistry extends ServiceSetRegistry {
     if (!this.claimStart(signal)) return;
     if (this.faults.leaveTimer === true) this.timer = setTimeout(() => undefined, 60_000);
     else signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
-    await this.superviseUntilFirst(signal, this.common.context.report, async (firstDone) => {
+    await this.superviseUntilFirst(signal, (e) => this.common.context.report(e), async (firstDone) => {
       while (!signal.aborted) {
         this.readOnce();
         firstDone();
@@ -49,7 +49,8 @@ class PollingRegistry extends ServiceSetRegistry {
   private readOnce(): void {
     if (!this.src.up) {
       const e = new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, 'down');
-      this.sourceFailed(this.faults.uncoded === true ? (Object.assign(e, { code: 'OOPS' }) as MeshbridgeError) : e, this.common.context.report);
+      if (this.faults.uncoded === true) Object.assign(e, { code: 'OOPS' });
+      this.sourceFailed(e, (x) => this.common.context.report(x));
       return;
     }
     const services: Service[] = this.src.names.map((n) => ({ ...svc(this.name, n, ['10.0.0.1']), registryKind: 'mem' }));
