@@ -26,6 +26,7 @@ export async function startCatalogueServer({ doc = { services: [] }, port = 0, n
   const waiting = new Set(); // long polls held: () => void
   const streams = new Set(); // open event streams (responses)
   const sockets = new Set();
+  let silent = false; // open streams get nothing (a stalled proxy, a half-open connection)
   const etag = () => `"v${version}"`;
 
   const server = createServer((req, res) => {
@@ -80,7 +81,7 @@ export async function startCatalogueServer({ doc = { services: [] }, port = 0, n
   function changed() {
     version++;
     for (const answer of [...waiting]) answer();
-    for (const res of streams) res.write(notify ? 'event: changed\ndata:\n\n' : `data: ${body}\n\n`);
+    if (!silent) for (const res of streams) res.write(notify ? 'event: changed\ndata:\n\n' : `data: ${body}\n\n`);
   }
 
   server.on('connection', (s) => {
@@ -106,6 +107,10 @@ export async function startCatalogueServer({ doc = { services: [] }, port = 0, n
     setRaw(text) {
       body = text;
       changed();
+    },
+    /** Open event streams stay open but hear nothing more (what a stalled proxy does). */
+    silence() {
+      silent = true;
     },
     /** Stops at once: every connection is cut, as when the process dies. */
     close() {

@@ -87,7 +87,10 @@ function defineClass(kit) {
         const text = await readFile(settings.path, 'utf8');
         if (text !== this.lastText) {
           const { services, problems } = parseDirectory(text, { registry: this.name, file: settings.path, portName: settings.portName, protocol: settings.protocol, kit });
-          this.once.clearAll();
+          // Each persisting problem is reported once; one that went away may be reported again later.
+          const now = new Set(problems.map((p) => p.path ?? p.message));
+          for (const key of this.problemKeys ?? []) if (!now.has(key)) this.once.clear(key);
+          this.problemKeys = now;
           for (const p of problems) this.once.problem(p.path ?? p.message, p);
           this.replaceAll(services);
           this.lastText = text;

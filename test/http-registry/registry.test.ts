@@ -74,7 +74,8 @@ test('longPoll: the server holds the request and answers at the change', async (
 test('sse: every event applies the catalogue; a changed event triggers a re-read', async (t) => {
   for (const notify of [false, true]) {
     const srv = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }), notify });
-    const { reg, rec, ac } = await start(srv, { mode: 'sse', eventsUrl: srv.eventsUrl, intervalMs: 10_000 });
+    // notify: the stream is the catalogue URL itself, asked with Accept: text/event-stream
+    const { reg, rec, ac } = await start(srv, { mode: 'sse', ...(notify ? {} : { eventsUrl: srv.eventsUrl }), intervalMs: 10_000 });
     t.after(async () => {
       ac.abort();
       await srv.close();
@@ -89,6 +90,22 @@ test('sse: every event applies the catalogue; a changed event triggers a re-read
     assert.equal(reg.stats().events, 2);
     assert.equal(srv.counts.ok, notify ? 3 : 1, notify ? 'one GET per changed event' : 'events carry the catalogue: one GET only');
   }
+});
+
+test('sse: a stream that goes silent without closing still gets changes, by the conditional GET every intervalMs', async (t) => {
+  const srv = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }) });
+  const { reg, ac } = await start(srv, { mode: 'sse', eventsUrl: srv.eventsUrl, intervalMs: 300 });
+  t.after(async () => {
+    ac.abort();
+    await srv.close();
+  });
+  await until('a safety read answered 304', () => srv.counts.notModified >= 1, 3000);
+  assert.equal(reg.stats().documents, 1, 'a 304 parses nothing');
+  srv.silence();
+  srv.set(catalogue({ web: ['10.0.0.7'] }));
+  await until('the change, read by GET', () => addressesOf(reg, 'home//web')[0] === '10.0.0.7', 3000);
+  assert.equal(reg.stats().events, 0, 'no event carried it');
+  assert.equal(srv.counts.streams, 1, 'the stream was never reopened');
 });
 
 test('server down: services kept and stale, reported once; back: fresh again and changes apply', async (t) => {

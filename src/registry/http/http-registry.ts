@@ -8,6 +8,7 @@ import { ReportOnce } from '../report-once.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import { readPemFiles } from '../shared/pem-files.js';
 import { sleep } from '../shared/sleep.js';
+import { whenAborted } from '../../util/abort.js';
 import { HttpClient, redact, unreachable } from './client.js';
 import { HTTP_REGISTRY_KIND, mapCatalogue } from './mapping.js';
 import { HttpMode, type HttpSourceConfig } from './spec.js';
@@ -49,7 +50,8 @@ const HELD_MS = 1000;
  * - sse: an event stream (eventsUrl, default url with Accept: text/event-stream). Once it is
  *   open the catalogue is read with a GET (so nothing between connect and the first event is
  *   missed); then each `message` event carries the whole catalogue, and a `changed` event asks
- *   for a conditional GET. Other events are ignored. A lost stream is reopened with backoff.
+ *   for a conditional GET. Other events are ignored. A lost stream is reopened with backoff; while
+ *   it is open a conditional GET every intervalMs catches what a silent stream would miss.
  *
  * Contract: the constructor does no I/O. `start(signal)` reads the TLS files and the token file,
  * makes the first attempt and resolves after it (synced or failed); it follows until `signal`
@@ -119,6 +121,9 @@ export class HttpRegistry extends ServiceSetRegistry {
         queue = queue.then(f);
       };
       const parser = new SseParser((e) => enqueue(() => this.onStreamEvent(e, signal)));
+      // Ends the safety reads of this stream when it ends (or at shutdown).
+      const open = new AbortController();
+      const unlink = whenAborted(signal, () => open.abort());
       try {
         const client = await this.ready();
         await client.stream(
@@ -130,16 +135,31 @@ export class HttpRegistry extends ServiceSetRegistry {
               await this.read(signal, undefined);
               firstDone();
             });
+            void this.safetyReads(open.signal, enqueue);
           },
           (text) => parser.push(text),
         );
       } catch (e) {
+        open.abort();
+        unlink();
         await queue;
         if (signal.aborted) return;
         this.failed(e);
         firstDone();
       }
       await sleep(this.backoff.next(), signal);
+    }
+  }
+
+  /**
+   * While a stream is open: a conditional GET every intervalMs (a 304 costs nothing), so a stream
+   * that went silent without closing (a half-open connection, a proxy) delays changes by at most
+   * intervalMs, and a catalogue that is gone turns the registry stale.
+   */
+  private async safetyReads(open: AbortSignal, enqueue: (f: () => Promise<unknown>) => void): Promise<void> {
+    while (!open.aborted) {
+      await sleep(this.o.intervalMs, open);
+      if (!open.aborted) enqueue(() => this.read(open, undefined));
     }
   }
 

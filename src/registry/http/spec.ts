@@ -47,7 +47,7 @@ export interface HttpMapping {
 export interface HttpSourceConfig {
   readonly url: string;
   readonly mode: HttpMode;
-  /** poll: between requests; longPoll and sse: the least time between two requests. */
+  /** poll: between requests; longPoll: when the server does not hold requests; sse: between safety re-reads. */
   readonly intervalMs: number;
   readonly waitSeconds: number;
   readonly timeoutMs: number;
@@ -105,7 +105,7 @@ export const httpKind: RegistryKindSpec<HttpSourceConfig> = {
           enum: Object.values(HttpMode),
           default: HttpDefaults.mode,
         }),
-        intervalMs: s.int('poll: delay between requests; longPoll and sse: the least time between two requests. Errors back off from it (x2 each, at most 10x).', {
+        intervalMs: s.int('poll: delay between requests; longPoll: between requests when the server does not hold them; sse: between conditional re-reads while the stream is open. Errors back off from it (x2 each, at most 10x).', {
           minimum: 100,
           default: HttpDefaults.intervalMs,
         }),
