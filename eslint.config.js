@@ -8,7 +8,7 @@ import importX from 'eslint-plugin-import-x';
 // Registry adapters never import one another: what two kinds share lives in src/registry/shared/
 // or beside it (kind.ts, service-set.ts, report-once.ts), so a kind's folder can be read, moved
 // or dropped alone (ADR 0006).
-const ADAPTERS = ['consul', 'etcd', 'eureka', 'file', 'nacos', 'zookeeper'];
+const ADAPTERS = ['consul', 'etcd', 'eureka', 'file', 'http', 'nacos', 'plugin', 'zookeeper'];
 const restrict = (files, groups) => ({
   files,
   ignores: ['**/*.test.ts'],
@@ -33,7 +33,7 @@ const boundaries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'deploy/**', 'scripts/**', 'test-support/**/*.mjs', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'deploy/**', 'scripts/**', 'test-support/**/*.mjs', 'examples/**/*.js', 'examples/**/*.mjs', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

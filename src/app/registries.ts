@@ -20,7 +20,7 @@ function settingsOf(rc: RegistryConfig): KindSettings<RegistryKind> {
 export async function loadRegistryFactory(configs: readonly RegistryConfig[]): Promise<RegistryFactory> {
   const kinds = [...new Set(configs.map((c) => c.kind))];
   const modules = new Map<RegistryKind, AdapterModule<KindSettings<RegistryKind>>>();
-  await Promise.all(kinds.map(async (k) => modules.set(k, await registryKindSpec(k).load())));
+  await Promise.all(kinds.map(async (k) => modules.set(k, await registryKindSpec(k).load(configs.filter((c) => c.kind === k).map(settingsOf)))));
   return (rc, context, logger) => {
     const adapter = modules.get(rc.kind);
     if (adapter === undefined) throw new Error(`registry kind ${rc.kind} was not loaded`);

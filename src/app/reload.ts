@@ -18,7 +18,7 @@
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { parseConfig, pipelineSettings, type Config, type Env } from '../config/index.js';
+import { completeConfig, parseConfig, pipelineSettings, type Config, type Env } from '../config/index.js';
 import { describeDiff, diffConfig, isEmptyDiff, type ConfigDiff } from '../config/diff.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { registerConfigSecrets, setLogLevel, type Logger } from '../observability/index.js';
@@ -109,7 +109,7 @@ export class ConfigReloader {
     if (trigger === 'file' && text === this.lastText) return 'unchanged';
     this.lastText = text;
     try {
-      next = parseConfig(text, { sourcePath: this.o.path, env: this.o.env });
+      next = await completeConfig(parseConfig(text, { sourcePath: this.o.path, env: this.o.env }));
     } catch (e) {
       return this.invalid(trigger, e);
     }

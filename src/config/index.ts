@@ -1,4 +1,4 @@
-export { loadConfig, parseConfig } from './load.js';
+export { completeConfig, loadConfig, parseConfig } from './load.js';
 export type { ParseConfigOptions } from './load.js';
 export type { Env } from './env.js';
 export {

@@ -343,7 +343,7 @@ test('an unknown registry kind names the implemented ones; a kind needs its sett
   const e = fails(ErrorCode.CONFIG_INVALID, () =>
     parse('registries:\n  - {name: c, kind: mdns, namespace: n}\nsinks: {render: {}}\n'),
   );
-  assert.match(e.message, /registries\[0\]\.kind: must be one of: file, consul, nacos, eureka, zookeeper, etcd; got string "mdns"/);
+  assert.match(e.message, /registries\[0\]\.kind: must be one of: file, consul, nacos, eureka, zookeeper, etcd, http, plugin; got string "mdns"/);
   const e2 = fails(ErrorCode.CONFIG_INVALID, () => parse('registries:\n  - {name: c, kind: file, namespace: n}\nsinks: {render: {}}\n'));
   assert.match(e2.message, /registries\[0\]\.file: is required/);
 });

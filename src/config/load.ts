@@ -7,7 +7,8 @@ import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { Defaults } from './defaults.js';
 import { substituteEnv, type Env, type EnvProblem } from './env.js';
 import type { RawConfig, RawKubernetes, RawRegistry, RawXds } from './raw.js';
-import { registryKindSpec } from '../registry/kinds.js';
+import { registryKindSpec, type KindSettings, type RegistryKind } from '../registry/kinds.js';
+import { formatPath, type PathSegment } from './path.js';
 import type {
   AdminConfig,
   CheckpointConfig,
@@ -42,7 +43,32 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
   } catch (e) {
     throw new MeshbridgeError(ErrorCode.CONFIG_READ, `cannot read config file: ${describeError(e)}`, { path, cause: e });
   }
-  return parseConfig(text, { sourcePath: path, env });
+  return completeConfig(parseConfig(text, { sourcePath: path, env }));
+}
+
+/**
+ * Completes a parsed config with what needs I/O: each kind's `prepare` (a plug-in kind loads its
+ * package and validates its settings with the package's schema, docs/plugins.md). A config
+ * without such kinds is returned as it is, and nothing is imported for it.
+ *
+ * @throws MeshbridgeError MB_CONFIG_INVALID listing every problem by key path (e.g.
+ *   `registries[0].plugin.settings.url`); MB_PLUGIN_NOT_FOUND / MB_PLUGIN_INVALID from a plug-in.
+ */
+export async function completeConfig(config: Config): Promise<Config> {
+  if (!config.registries.some((r) => registryKindSpec(r.kind).prepare !== undefined)) return config;
+  const problems: Problem[] = [];
+  const registries = await Promise.all(
+    config.registries.map(async (r, i) => {
+      const spec = registryKindSpec(r.kind);
+      if (spec.prepare === undefined) return r;
+      const add = (at: readonly PathSegment[], message: string): void => void problems.push({ path: formatPath(['registries', i, r.kind, ...at]), message });
+      const settings = (r as unknown as Record<string, KindSettings<RegistryKind>>)[r.kind];
+      if (settings === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its settings`);
+      return { ...r, [r.kind]: await spec.prepare(settings, add) };
+    }),
+  );
+  if (problems.length > 0) throw invalid(problems, config.source !== undefined ? { path: config.source } : {});
+  return deepFreeze({ ...config, registries });
 }
 
 /**

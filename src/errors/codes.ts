@@ -18,6 +18,9 @@ export const ErrorCode = {
   ENTRY_BAD_PORT: 'MB_ENTRY_BAD_PORT',
   ENTRY_DUPLICATE_PORT: 'MB_ENTRY_DUPLICATE_PORT',
   ENTRY_DUPLICATE_SERVICE: 'MB_ENTRY_DUPLICATE_SERVICE',
+  // registry plug-ins (docs/plugins.md)
+  PLUGIN_NOT_FOUND: 'MB_PLUGIN_NOT_FOUND',
+  PLUGIN_INVALID: 'MB_PLUGIN_INVALID',
   // conversion
   NAME_INVALID: 'MB_NAME_INVALID',
   LABEL_DROPPED: 'MB_LABEL_DROPPED',
@@ -61,6 +64,8 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_ENTRY_BAD_PORT: 'A port number is outside 1-65535 or not an integer; the port or instance is skipped.',
   MB_ENTRY_DUPLICATE_PORT: 'Two ports of a service share a number or name; the later one is skipped.',
   MB_ENTRY_DUPLICATE_SERVICE: 'A service is defined twice in one registry; the later definition is skipped.',
+  MB_PLUGIN_NOT_FOUND: 'A configured registry plug-in package is not installed; the message says how to install it.',
+  MB_PLUGIN_INVALID: 'A registry plug-in package cannot be loaded or does not keep the plug-in contract (docs/plugins.md).',
   MB_NAME_INVALID: 'A host or object name derived from the registry is not valid DNS; the service is skipped.',
   MB_LABEL_DROPPED: 'Instance metadata that is not a valid Kubernetes label was dropped.',
   MB_LIMIT_EXCEEDED: 'A service exceeds a CRD limit (ports, hosts); the excess is dropped.',

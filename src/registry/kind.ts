@@ -55,5 +55,13 @@ export interface RegistryKindSpec<Settings> {
   schema(s: SchemaBuilder): JsonSchema;
   check?(block: unknown, add: AddProblem): void;
   resolve(block: unknown, base: string): Settings;
-  load(): Promise<AdapterModule<Settings>>;
+  /**
+   * Optional: completes resolved settings at config load with what needs I/O (a plug-in kind
+   * imports its package and validates its settings with the package's own schema). Runs in
+   * loadConfig / completeConfig, after `resolve`; reports problems below the kind's block like
+   * `check` (the config is then refused) and returns the completed settings (plain data).
+   */
+  prepare?(settings: Settings, add: AddProblem): Promise<Settings>;
+  /** `configured`: the settings of every registry of this kind in the config (built-in kinds ignore it). */
+  load(configured: readonly Settings[]): Promise<AdapterModule<Settings>>;
 }

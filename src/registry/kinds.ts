@@ -2,7 +2,9 @@ import { etcdKind } from './etcd/spec.js';
 import { eurekaKind } from './eureka/spec.js';
 import { consulKind } from './consul/spec.js';
 import { fileKind } from './file/spec.js';
+import { httpKind } from './http/spec.js';
 import { nacosKind } from './nacos/spec.js';
+import { pluginKind } from './plugin/spec.js';
 import { zookeeperKind } from './zookeeper/spec.js';
 import type { RegistryKindSpec } from './kind.js';
 
@@ -19,6 +21,8 @@ export const registryKinds = {
   eureka: eurekaKind,
   zookeeper: zookeeperKind,
   etcd: etcdKind,
+  http: httpKind,
+  plugin: pluginKind,
 } as const satisfies Record<string, RegistryKindSpec<unknown>>;
 
 export type RegistryKind = keyof typeof registryKinds;
@@ -41,3 +45,5 @@ export type { ZookeeperSourceConfig } from './zookeeper/spec.js';
 export type { EurekaSourceConfig } from './eureka/spec.js';
 export type { ConsulSourceConfig } from './consul/spec.js';
 export type { EtcdSourceConfig } from './etcd/spec.js';
+export type { HttpSourceConfig } from './http/spec.js';
+export type { PluginSourceConfig } from './plugin/spec.js';
