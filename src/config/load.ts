@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
-import { defaultHostTemplate } from '../convert/options.js';
+import { defaultHostTemplate, defaultSidecarOptions, type SidecarOptions } from '../convert/options.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { Defaults } from './defaults.js';
 import { substituteEnv, type Env, type EnvProblem } from './env.js';
@@ -186,11 +186,21 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     protectEndpointPercent: r.protectEndpointPercent ?? d.protectEndpointPercent,
     protectWindowSeconds: r.protectWindowSeconds ?? d.protectWindowSeconds,
     protectHoldMaxSeconds: r.protectHoldMaxSeconds ?? d.protectHoldMaxSeconds,
+    sidecars: r.sidecars === undefined ? undefined : resolveSidecars(r.sidecars),
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);
   // The union member is chosen by r.kind; TypeScript cannot correlate the computed key with it.
   return { ...common, kind: r.kind, [r.kind]: registryKindSpec(r.kind).resolve(block, base) } as RegistryConfig;
+}
+
+function resolveSidecars(s: NonNullable<RawRegistry['sidecars']>): SidecarOptions {
+  return {
+    namespace: s.namespace,
+    namespaces: { ...s.namespaces },
+    workloadLabels: { ...(s.workloadLabels ?? defaultSidecarOptions.workloadLabels) },
+    alwaysInclude: [...(s.alwaysInclude ?? defaultSidecarOptions.alwaysInclude)],
+  };
 }
 
 function resolveXds(x: RawXds, base: string): XdsSinkConfig {

@@ -25,7 +25,14 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
     namespaceMap: r.namespaceMap,
     ...(r.network !== undefined ? { network: r.network } : {}),
     extraLabels: r.labels,
+    ...(r.sidecars !== undefined ? { sidecars: r.sidecars } : {}),
   };
+}
+
+/** Namespaces a registry's Sidecars may be written to (the Kubernetes sink writes and prunes there). */
+function sidecarNamespaces(r: RegistryConfig): string[] {
+  if (r.sidecars === undefined) return [];
+  return [...(r.sidecars.namespace !== undefined ? [r.sidecars.namespace] : []), ...Object.values(r.sidecars.namespaces)];
 }
 
 /** The config part of PipelineOptions: per-registry conversion and protect threshold (by name). */
@@ -91,7 +98,7 @@ export function kubernetesSinkSettings(
   return {
     instance: c.instance,
     registries: c.registries.map((r) => r.name),
-    namespaces: [...new Set(c.registries.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap)]))].sort(),
+    namespaces: [...new Set(c.registries.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap), ...sidecarNamespaces(r)]))].sort(),
     cleanupClusterWide: k.cleanupScope === 'cluster',
     maxDeletePercent: k.maxDeletePercent,
     concurrency: k.concurrency,

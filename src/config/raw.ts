@@ -50,6 +50,12 @@ export interface RawRegistryCommon {
   readonly protectEndpointPercent?: number;
   readonly protectWindowSeconds?: number;
   readonly protectHoldMaxSeconds?: number;
+  readonly sidecars?: {
+    readonly namespace?: string;
+    readonly namespaces?: Readonly<Record<string, string>>;
+    readonly workloadLabels?: Readonly<Record<string, string>>;
+    readonly alwaysInclude?: readonly string[];
+  };
 }
 
 export interface RawSinks {

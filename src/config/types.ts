@@ -1,4 +1,4 @@
-import type { EndpointForm } from '../convert/options.js';
+import type { EndpointForm, SidecarOptions } from '../convert/options.js';
 import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
@@ -90,6 +90,8 @@ export interface RegistryCommonConfig {
   readonly protectWindowSeconds: number;
   /** A hold is released by time after this many seconds; 0: never by time. */
   readonly protectHoldMaxSeconds: number;
+  /** Opt-in Sidecars per consumer application (docs/mapping.md#sidecars); undefined: off. */
+  readonly sidecars: SidecarOptions | undefined;
 }
 
 /**

@@ -12,6 +12,8 @@
  *   time-out), when incremental passes are off, and when a registry's services do not add up to
  *   the announced changes. Both passes hand over the same content.
  * - A service whose host cannot be made is reported and skipped.
+ * - The Sidecars of consumer applications (sidecar-pass.ts) travel with the shared
+ *   ServiceEntries: handed over whole on every pass, rebuilt only when consumers changed.
  * - `registries` and `conversion` are the pipeline's own, read on every pass: a reload changes
  *   them, then calls reconfigure(), after which the next pass is a full one.
  */
@@ -27,6 +29,7 @@ import type { ConvertedHosts } from './converted-hosts.js';
 import { PublishedLedger, type Collected } from './published-ledger.js';
 import type { PipelineReport } from './pipeline-report.js';
 import type { RegistryViews } from './registry-views.js';
+import { SidecarPass } from './sidecar-pass.js';
 
 /** Hosts prepared per slice of a prewarm (see FlushPasses.prewarm). */
 const PREWARM_SLICE = 250;
@@ -53,9 +56,11 @@ export class FlushPasses {
   /** What the prewarm slices' address settles changed, for the first collect(). */
   private pendingSettle = { hosts: false, shared: false };
   private conflictPolicy: ConflictPolicy;
+  private readonly sidecars: SidecarPass;
 
   constructor(private readonly o: FlushPassesOptions) {
     this.conflictPolicy = o.conflictPolicy;
+    this.sidecars = new SidecarPass({ registries: o.registries, conversion: o.conversion, report: o.report });
   }
 
   /**
@@ -93,6 +98,7 @@ export class FlushPasses {
       this.o.hosts.convert(input);
     }
     this.o.hosts.keepOnly(live);
+    this.sidecars.replaceAll(inputs);
     return this.collect(index, undefined);
   }
 
@@ -176,7 +182,9 @@ export class FlushPasses {
       out = { all };
     }
     if (sharedChanged) touched = true;
-    this.ledger.shared(hosts.shared(sharedChanged), out);
+    const sidecars = this.sidecars.resources((host) => hosts.serviceEntryOf(host));
+    const shared = hosts.shared(sharedChanged);
+    this.ledger.shared(sidecars.length === 0 ? shared : [...shared, ...sidecars], out);
     if (s.hosts.size > 0 || pending.hosts || sharedChanged) this.o.report.addressStats(hosts.addressStats());
     if (touched && (before > 0 || hosts.conflictCount > 0)) this.o.report.listenerConflicts(hosts.listenerConflicts());
     return out;
@@ -224,6 +232,7 @@ export class FlushPasses {
       index.removeHost(host);
       this.o.hosts.drop(host);
     }
+    this.sidecars.update(affected, inputs);
     this.o.report.hostConflicts(index.conflicts());
     this.o.report.hostCollisions(index.collisions());
   }

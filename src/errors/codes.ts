@@ -24,6 +24,7 @@ export const ErrorCode = {
   LIMIT_EXCEEDED: 'MB_LIMIT_EXCEEDED',
   HOST_CONFLICT: 'MB_HOST_CONFLICT',
   LISTENER_CONFLICT: 'MB_LISTENER_CONFLICT',
+  SIDECAR_SKIPPED: 'MB_SIDECAR_SKIPPED',
   // safety
   PROTECT_HELD: 'MB_PROTECT_HELD',
   REGISTRY_UNREACHABLE: 'MB_REGISTRY_UNREACHABLE',
@@ -65,6 +66,7 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_LIMIT_EXCEEDED: 'A service exceeds a CRD limit (ports, hosts); the excess is dropped.',
   MB_HOST_CONFLICT: 'Two registries publish the same host under the precedence policy; the lower one is hidden.',
   MB_LISTENER_CONFLICT: 'Published ServiceEntries want one sidecar listener, address or HTTP domain on a port; istiod would keep the oldest.',
+  MB_SIDECAR_SKIPPED: 'A consumer application gets no Sidecar: no namespace is known for it, or its workload label value is not a valid label value.',
   MB_PROTECT_HELD: 'A registry lost more services in one pass than the protect threshold allows; deletions held back.',
   MB_REGISTRY_UNREACHABLE: 'A registry cannot be reached; its last known services are kept and marked stale.',
   MB_REGISTRY_SYNC_TIMEOUT: 'A registry did not finish its first sync in time; it is published from the checkpoint (or without it) and counts as stale.',

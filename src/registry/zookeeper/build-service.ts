@@ -26,6 +26,8 @@ export interface BuildServiceInput {
   readonly name: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly parts: readonly EndpointPart[];
+  /** Consuming applications, sorted and unique (Service.consumers); absent or empty: none. */
+  readonly consumers?: readonly string[];
 }
 
 function compareParts(a: EndpointPart, b: EndpointPart): number {
@@ -128,5 +130,6 @@ export function serviceFromParts(input: BuildServiceInput): Parsed<Service> {
     }
   }
   if (endpoints.length === 0) return { value: undefined, problems };
-  return parsed({ registry: input.registry, registryKind: input.kind, name: input.name, attributes: input.attributes, ports, endpoints }, problems);
+  const consumers = input.consumers !== undefined && input.consumers.length > 0 ? { consumers: input.consumers } : {};
+  return parsed({ registry: input.registry, registryKind: input.kind, name: input.name, attributes: input.attributes, ports, endpoints, ...consumers }, problems);
 }

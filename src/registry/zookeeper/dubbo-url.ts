@@ -34,9 +34,10 @@ export function decodeNodeName(name: string): string | undefined {
 /**
  * Parses one decoded Dubbo URL (`protocol://[user[:pw]@]host:port/path?k=v&...`). Contract: pure;
  * never throws; a URL without protocol, host or a numeric port is invalid (the port range is the
- * caller's check, so the reason can name it).
+ * caller's check, so the reason can name it). With `portOptional` (consumer URLs carry no port)
+ * a missing port reads as 0.
  */
-export function parseDubboUrl(text: string): DubboUrlResult {
+export function parseDubboUrl(text: string, options: { readonly portOptional?: boolean } = {}): DubboUrlResult {
   const invalid = (reason: string): DubboUrlResult => ({ type: 'invalid', reason });
   const sep = text.indexOf('://');
   if (sep <= 0) return invalid('not a URL (no "protocol://")');
@@ -61,13 +62,14 @@ export function parseDubboUrl(text: string): DubboUrlResult {
     if (close < 0) return invalid(`unterminated IPv6 address in "${clip(hostPort)}"`);
     host = hostPort.slice(1, close);
     const after = hostPort.slice(close + 1);
-    if (!after.startsWith(':')) return invalid(`no port in "${clip(hostPort)}"`);
-    portText = after.slice(1);
+    if (after === '' && options.portOptional === true) portText = '0';
+    else if (!after.startsWith(':')) return invalid(`no port in "${clip(hostPort)}"`);
+    else portText = after.slice(1);
   } else {
     const colon = hostPort.lastIndexOf(':');
-    if (colon < 0) return invalid(`no port in "${clip(hostPort)}"`);
-    host = hostPort.slice(0, colon);
-    portText = hostPort.slice(colon + 1);
+    if (colon < 0 && options.portOptional !== true) return invalid(`no port in "${clip(hostPort)}"`);
+    host = colon < 0 ? hostPort : hostPort.slice(0, colon);
+    portText = colon < 0 ? '0' : hostPort.slice(colon + 1);
   }
   if (host.length === 0) return invalid('no host');
   if (!/^[0-9]{1,6}$/.test(portText)) return invalid(`port "${clip(portText)}" is not a number`);

@@ -23,6 +23,7 @@ type Kind = ObservedObject['kind'];
 export const PLURAL: Record<Kind, string> = {
   ServiceEntry: 'serviceentries',
   WorkloadEntry: 'workloadentries',
+  Sidecar: 'sidecars',
 };
 
 /** The API path of one Istio object (networking.istio.io/v1). */
@@ -50,7 +51,8 @@ export class ClusterView {
   constructor(options: ClusterViewOptions) {
     const cache = (kind: Kind, scope: { namespaces: readonly string[]; labelSelector?: string; optional?: boolean }): ObjectCache =>
       new ObjectCache({ client: options.client, kind, plural: PLURAL[kind], logger: options.logger, onChange: options.onChange, ...scope });
-    this.caches = { ServiceEntry: cache('ServiceEntry', { namespaces: options.namespaces }), WorkloadEntry: cache('WorkloadEntry', { namespaces: options.namespaces }) };
+    const targeted = { namespaces: options.namespaces };
+    this.caches = { ServiceEntry: cache('ServiceEntry', targeted), WorkloadEntry: cache('WorkloadEntry', targeted), Sidecar: cache('Sidecar', targeted) };
     this.targeted = new Set(options.namespaces);
     const wide = {
       namespaces: [],
@@ -59,26 +61,30 @@ export class ClusterView {
       labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE},${OwnershipLabel.INSTANCE}=${options.instance}`,
       optional: true,
     };
-    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? { ServiceEntry: cache('ServiceEntry', wide), WorkloadEntry: cache('WorkloadEntry', wide) } : undefined;
+    this.wide =
+      options.cleanupClusterWide === true && options.namespaces.length > 0
+        ? { ServiceEntry: cache('ServiceEntry', wide), WorkloadEntry: cache('WorkloadEntry', wide), Sidecar: cache('Sidecar', wide) }
+        : undefined;
   }
 
   start(signal: AbortSignal): void {
-    this.caches.ServiceEntry.start(signal);
-    this.caches.WorkloadEntry.start(signal);
-    this.wide?.ServiceEntry.start(signal);
-    this.wide?.WorkloadEntry.start(signal);
+    for (const c of this.all()) c.start(signal);
   }
 
   synced(): boolean {
-    const wide = this.wide === undefined || (this.wide.ServiceEntry.hasSynced() && this.wide.WorkloadEntry.hasSynced());
-    return wide && this.caches.ServiceEntry.hasSynced() && this.caches.WorkloadEntry.hasSynced();
+    return this.all().every((c) => c.hasSynced());
+  }
+
+  private all(): ObjectCache[] {
+    return [...Object.values(this.caches), ...Object.values(this.wide ?? {})];
   }
 
   /** Every object the reconcile considers: the targeted namespaces, plus ours elsewhere. */
   objects(): Map<string, ObservedObject> {
-    const out = new Map<string, ObservedObject>([...this.caches.ServiceEntry.objects(), ...this.caches.WorkloadEntry.objects()]);
+    const out = new Map<string, ObservedObject>();
+    for (const c of Object.values(this.caches)) for (const [k, o] of c.objects()) out.set(k, o);
     if (this.wide !== undefined) {
-      for (const c of [this.wide.ServiceEntry, this.wide.WorkloadEntry]) {
+      for (const c of Object.values(this.wide)) {
         for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
       }
     }

@@ -161,7 +161,7 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   const selecting = selectorIndex(input.observed);
   const candidates = new Map<string, ObservedObject[]>();
   const owned = new Map<string, number>();
-  const ownedOfKind = { ServiceEntry: 0, WorkloadEntry: 0 };
+  const ownedOfKind = { ServiceEntry: 0, WorkloadEntry: 0, Sidecar: 0 };
   const counted = new Map<string, number>();
   for (const o of input.observed.values()) {
     if (!isOwned(o, id)) continue;
@@ -181,7 +181,7 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   const kept: ObservedObject[] = [];
   for (const [registry, list] of candidates) {
     const over: HeldDeletion[] = [];
-    for (const kind of ['ServiceEntry', 'WorkloadEntry'] as const) {
+    for (const kind of ['ServiceEntry', 'WorkloadEntry', 'Sidecar'] as const) {
       const wouldDelete = counted.get(`${registry}|${kind}`) ?? 0;
       const base = input.registries.has(registry) ? (owned.get(`${registry}|${kind}`) ?? 0) : ownedOfKind[kind];
       if (wouldDelete > 0 && wouldDelete * 100 > input.maxDeletePercent * base) over.push({ registry, kind, wouldDelete, owned: base });
