@@ -82,7 +82,8 @@ export class SidecarPass {
     for (const e of skipped) {
       const key = `${e.path ?? ''}|${e.message}`;
       now.add(key);
-      if (!this.reported.has(key)) this.o.report.skipped(String(e.details?.['registry'] ?? ''), e);
+      const registry = e.details?.['registry'];
+      if (!this.reported.has(key)) this.o.report.skipped(typeof registry === 'string' ? registry : '', e);
     }
     this.reported = now;
   }

@@ -44,6 +44,11 @@ function compareProcessOrder(a: EndpointPart, b: EndpointPart): number {
   return compareParts(a, b);
 }
 
+/** Service.consumers of the input: set only when some application consumes the service. */
+function consumersOf(input: BuildServiceInput): { consumers?: readonly string[] } {
+  return input.consumers !== undefined && input.consumers.length > 0 ? { consumers: input.consumers } : {};
+}
+
 /**
  * Builds one service from its parts. Contract: pure and deterministic (the order of `parts` does
  * not matter); no value when no part is left (no provider serves the service), problems for the
@@ -130,6 +135,5 @@ export function serviceFromParts(input: BuildServiceInput): Parsed<Service> {
     }
   }
   if (endpoints.length === 0) return { value: undefined, problems };
-  const consumers = input.consumers !== undefined && input.consumers.length > 0 ? { consumers: input.consumers } : {};
-  return parsed({ registry: input.registry, registryKind: input.kind, name: input.name, attributes: input.attributes, ports, endpoints, ...consumers }, problems);
+  return parsed({ registry: input.registry, registryKind: input.kind, name: input.name, attributes: input.attributes, ports, endpoints, ...consumersOf(input) }, problems);
 }
