@@ -110,13 +110,16 @@ function needsRestart(prev: Config, next: Config): string[] {
     const a = namespacesOf(prev.registries);
     const b = namespacesOf(next.registries);
     if (a !== b) out.push(`the namespaces the registries write (the Kubernetes sink watches a fixed set: ${a} -> ${b})`);
+    const sidecars = (c: Config): boolean => c.registries.some((r) => r.sidecars !== undefined);
+    if (sidecars(next) && !sidecars(prev)) out.push('sidecars on a first registry (the Kubernetes sink watches Sidecars only when some registry has sidecars)');
   }
   return out;
 }
 
 /** The sorted, unique namespaces registries write to, as text. */
 function namespacesOf(rs: readonly RegistryConfig[]): string {
-  return [...new Set(rs.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap)]))].sort().join(',');
+  const sidecars = (r: RegistryConfig): string[] => (r.sidecars === undefined ? [] : [...(r.sidecars.namespace !== undefined ? [r.sidecars.namespace] : []), ...Object.values(r.sidecars.namespaces)]);
+  return [...new Set(rs.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap), ...sidecars(r)]))].sort().join(',');
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -100,6 +100,7 @@ export function kubernetesSinkSettings(
     registries: c.registries.map((r) => r.name),
     namespaces: [...new Set(c.registries.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap), ...sidecarNamespaces(r)]))].sort(),
     cleanupClusterWide: k.cleanupScope === 'cluster',
+    sidecars: c.registries.some((r) => r.sidecars !== undefined),
     maxDeletePercent: k.maxDeletePercent,
     concurrency: k.concurrency,
     leaderElection:

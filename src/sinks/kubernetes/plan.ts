@@ -70,7 +70,9 @@ export interface Plan {
  *   rename passes once its new objects exist). A WorkloadEntry deletion counts only when the
  *   ServiceEntry selecting it stays desired in WorkloadEntry form (endpoint loss): those of a
  *   ServiceEntry being deleted go with it (that deletion counts), those of one switching to
- *   inline are listed inline, and those no ServiceEntry selects carry no traffic.
+ *   inline are listed inline, and those no ServiceEntry selects carry no traffic. Sidecar
+ *   deletions never trip the guard (a Sidecar gone only widens what proxies see; the pipeline's
+ *   guard holds the services it lists), but wait with the rest when the registry is held.
  * - `kept` lists the objects of the held registries (every deletion `held` stops), `skipped` the
  *   WorkloadEntries left out with their clashing ServiceEntry: what `meshbridge diff` lists.
  */
@@ -181,7 +183,7 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   const kept: ObservedObject[] = [];
   for (const [registry, list] of candidates) {
     const over: HeldDeletion[] = [];
-    for (const kind of ['ServiceEntry', 'WorkloadEntry', 'Sidecar'] as const) {
+    for (const kind of ['ServiceEntry', 'WorkloadEntry'] as const) {
       const wouldDelete = counted.get(`${registry}|${kind}`) ?? 0;
       const base = input.registries.has(registry) ? (owned.get(`${registry}|${kind}`) ?? 0) : ownedOfKind[kind];
       if (wouldDelete > 0 && wouldDelete * 100 > input.maxDeletePercent * base) over.push({ registry, kind, wouldDelete, owned: base });
