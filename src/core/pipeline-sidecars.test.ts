@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultConversionOptions, defaultSidecarOptions, type ConversionOptions } from '../convert/options.js';
+import { ErrorCode } from '../errors/index.js';
+import type { Service } from '../model/index.js';
+import { FakeRegistry, svc } from '../registry/testing/fake-registry.js';
+import type { SnapshotStore } from '../snapshot/index.js';
+import { testPipeline } from './testing.js';
+
+const SIDECARS: ConversionOptions = { ...defaultConversionOptions, sidecars: { ...defaultSidecarOptions, namespaces: { web: 'apps', cart: 'carts' } } };
+
+const consumed = (name: string, ip: string, consumers: string[]): Service => ({ ...svc('zk', name, [ip]), ...(consumers.length > 0 ? { consumers } : {}) });
+
+function sidecars(store: SnapshotStore): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const r of store.current()?.kinds.get('Sidecar')?.resources.values() ?? []) out[r.key] = (r.spec['egress'] as Array<{ hosts: string[] }>)[0]?.hosts ?? [];
+  return out;
+}
+
+for (const incremental of [true, false]) {
+  test(`pipeline (${incremental ? 'incremental' : 'full'} passes): Sidecars follow consumers and published hosts`, async () => {
+    const zk = new FakeRegistry('zk', [consumed('a', '10.0.0.1', ['web']), consumed('b', '10.0.0.2', []), consumed('c', '10.0.0.3', ['cart', 'web', 'lost'])]);
+    const { p, store, metrics } = testPipeline([zk], { conversion: new Map([['zk', SIDECARS]]), incremental });
+    const ac = new AbortController();
+    await p.start(ac.signal);
+    assert.deepEqual(sidecars(store), {
+      'Sidecar/apps/web': ['istio-system/*', 'ns/a.mesh', 'ns/c.mesh'],
+      'Sidecar/carts/cart': ['istio-system/*', 'ns/c.mesh'],
+    });
+    // lost has no namespace: skipped, counted once however many passes run.
+    const skipped = async (): Promise<number> => (await metrics.registry.getSingleMetric('meshbridge_entries_skipped_total')?.get())?.values.find((v) => v.labels['code'] === ErrorCode.SIDECAR_SKIPPED)?.value ?? 0;
+    assert.equal(await skipped(), 1);
+
+    // web starts consuming b.
+    zk.put(consumed('b', '10.0.0.2', ['web']));
+    await p.flushNow();
+    assert.deepEqual(sidecars(store)['Sidecar/apps/web'], ['istio-system/*', 'ns/a.mesh', 'ns/b.mesh', 'ns/c.mesh']);
+    // An endpoint change of a consumed service leaves the Sidecars as they were.
+    const before = store.current()?.kinds.get('Sidecar')?.version;
+    zk.put(consumed('a', '10.0.0.9', ['web']));
+    await p.flushNow();
+    assert.equal(store.current()?.kinds.get('Sidecar')?.version, before);
+    // c's last provider goes: its host leaves every Sidecar, and cart (consuming only c) loses its Sidecar.
+    zk.drop('zk//c');
+    await p.flushNow();
+    assert.deepEqual(sidecars(store), { 'Sidecar/apps/web': ['istio-system/*', 'ns/a.mesh', 'ns/b.mesh'] });
+    // The last consumer of web goes from a and b: no Sidecar at all.
+    zk.put(consumed('a', '10.0.0.9', []));
+    zk.put(consumed('b', '10.0.0.2', []));
+    await p.flushNow();
+    assert.deepEqual(sidecars(store), {});
+    assert.equal(await skipped(), 1, 'lost was reported once');
+    if (incremental) assert.ok(p.debugState().flushes.incremental >= 3, JSON.stringify(p.debugState().flushes));
+    ac.abort();
+  });
+}
+
+test('pipeline: a registry without sidecars publishes no Sidecar, whatever its services say', async () => {
+  const zk = new FakeRegistry('zk', [consumed('a', '10.0.0.1', ['web'])]);
+  const { p, store } = testPipeline([zk]);
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  assert.equal(store.current()?.kinds.get('Sidecar')?.resources.size ?? 0, 0);
+  assert.equal(store.current()?.kinds.get('ServiceEntry')?.resources.size, 1);
+  ac.abort();
+});
