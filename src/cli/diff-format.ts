@@ -26,7 +26,9 @@ export function formatDiffText(report: DiffReport): string {
   );
   const width = Math.max(...KINDS.map((k) => k.length));
   lines.push(`  ${''.padEnd(width)} ${ACTIONS.map((a) => a.padStart(6)).join(' ')}`);
-  for (const k of KINDS) lines.push(`  ${k.padEnd(width)} ${ACTIONS.map((a) => String(report.counts[a][k]).padStart(6)).join(' ')}`);
+  // The Sidecar row only when a registry publishes Sidecars (opt-in): the table stays as it was otherwise.
+  const kinds = ACTIONS.some((a) => report.counts[a].Sidecar > 0) ? [...KINDS, 'Sidecar' as const] : KINDS;
+  for (const k of kinds) lines.push(`  ${k.padEnd(width)} ${ACTIONS.map((a) => String(report.counts[a][k]).padStart(6)).join(' ')}`);
   for (const h of report.held) {
     lines.push(`held by the deletion guard: ${h.wouldDelete} of ${h.owned} ${h.kind === 'ServiceEntry' ? 'ServiceEntries' : `${h.kind}s`} of registry ${h.registry || '(none)'}`);
   }
