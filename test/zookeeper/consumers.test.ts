@@ -14,6 +14,7 @@ import { Recorder, ZkWriter, javaUrlEncode, loadZookeeperPeers, missingPeers, sl
 
 const peers = await loadZookeeperPeers();
 const skip = missingPeers(peers, 'zookeeper');
+const skipDubbo = skip || missingPeers(peers, 'dubbo-provider');
 
 const provider = (iface: string, ip: string, params = ''): string =>
   javaUrlEncode(`dubbo://${ip}:20880/${iface}?application=p&interface=${iface}&side=provider&timestamp=1${params}`);
@@ -120,5 +121,45 @@ log: {level: warn}
     });
     assert.match(p.stderr(), /MB_SIDECAR_SKIPPED/, 'the application without a namespace is reported');
     assert.equal(objs.filter((o) => o.kind === 'ServiceEntry').length, 3);
+  });
+
+  test('a real Dubbo 3.3 consumer registers as Meshbridge reads it: its application gets a Sidecar listing what it references', { skip: skipDubbo, timeout: 180_000 }, async () => {
+    const root = '/dubbo';
+    const provider = await peers.startDubboProvider({ zk: zk.connectString, app: 'demo-provider', services: ['org.apache.dubbo.demo.DemoService', 'org.apache.dubbo.demo.GreetingService:greeting:1.0.0', 'org.apache.dubbo.demo.Other'] });
+    const consumerApp = await peers.startDubboProvider({
+      zk: zk.connectString,
+      app: 'demo-consumer',
+      services: [],
+      references: ['org.apache.dubbo.demo.DemoService', 'org.apache.dubbo.demo.GreetingService:greeting:1.0.0'],
+    });
+    try {
+      const nodes = await w.children(`${root}/org.apache.dubbo.demo.DemoService/consumers`);
+      assert.equal(nodes.length, 1, `one consumer node: ${nodes.join(', ')}`);
+      const dir = await tempDir();
+      const config = await writeConfig(
+        dir,
+        `registries:
+  - name: dubbo
+    kind: zookeeper
+    namespace: dubbo
+    zookeeper: {servers: "${zk.connectString}"}
+    sidecars: {namespace: shop}
+sinks: {render: {}}
+log: {level: warn}
+`,
+      );
+      const p = cli(['render', '--config', config]);
+      assert.equal(await p.exit, 0, p.stderr());
+      const objs = renderedObjects(p.stdout()) as unknown as Array<{ kind: string; metadata: { name: string; namespace: string }; spec: Record<string, unknown> }>;
+      const sc = objs.filter((o) => o.kind === 'Sidecar' && o.metadata.name === 'demo-consumer');
+      assert.equal(sc.length, 1, objs.filter((o) => o.kind === 'Sidecar').map((o) => o.metadata.name).join(', '));
+      assert.deepEqual(sc[0]?.spec, {
+        workloadSelector: { labels: { app: 'demo-consumer' } },
+        egress: [{ hosts: ['dubbo/1.0.0.greeting.org.apache.dubbo.demo.greetingservice', 'dubbo/org.apache.dubbo.demo.demoservice', 'istio-system/*'] }],
+      });
+    } finally {
+      await consumerApp.stop();
+      await provider.stop();
+    }
   });
 });
