@@ -64,3 +64,48 @@ test('pipeline: a registry without sidecars publishes no Sidecar, whatever its s
   assert.equal(store.current()?.kinds.get('ServiceEntry')?.resources.size, 1);
   ac.abort();
 });
+
+test('pipeline: incremental and full passes publish the same Sidecars (random history, two registries)', async () => {
+  const opts = (ns: string): ConversionOptions => ({ ...defaultConversionOptions, sidecars: { ...defaultSidecarOptions, namespace: ns, namespaces: { app2: 'special' } } });
+  const build = (incremental: boolean) => {
+    const regs = [new FakeRegistry('r0', []), new FakeRegistry('r1', [])];
+    const t = testPipeline(regs, { conversion: new Map([['r0', opts('n0')], ['r1', opts('n1')]]), incremental, debounce: { quietPeriodMs: 60_000, maxDelayMs: 60_000 }, protectPercent: new Map([['r0', 100], ['r1', 100]]), protect: new Map([['r0', { endpointPercent: 100 }], ['r1', { endpointPercent: 100 }]]) });
+    return { regs, ...t };
+  };
+  const inc = build(true);
+  const full = build(false);
+  const ac = new AbortController();
+  await inc.p.start(ac.signal);
+  await full.p.start(ac.signal);
+  let x = 7;
+  const next = (n: number): number => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return (x >>> 12) % n;
+  };
+  const names = ['s0', 's1', 's2', 's3', 's4', 's5'];
+  const apps = ['app0', 'app1', 'app2', 'app3'];
+  let withSidecars = 0;
+  for (let step = 0; step < 300; step++) {
+    const reg = next(2);
+    const name = names[next(names.length)] ?? 's0';
+    const both = (f: (r: FakeRegistry) => void): void => {
+      f(inc.regs[reg]!);
+      f(full.regs[reg]!);
+    };
+    if (next(4) === 0) both((r) => r.drop(`r${reg}//${name}`));
+    else {
+      const consumers = apps.filter(() => next(3) === 0);
+      const s: Service = { ...svc(`r${reg}`, name, [`10.${reg}.0.${next(3) + 1}`]), ...(consumers.length > 0 ? { consumers } : {}) };
+      both((r) => r.put(s));
+    }
+    if (next(2) === 0) continue;
+    await inc.p.flushNow();
+    await full.p.flushNow();
+    assert.deepEqual(sidecars(inc.store), sidecars(full.store), `step ${step}`);
+    assert.equal(inc.store.current()?.kinds.get('Sidecar')?.version, full.store.current()?.kinds.get('Sidecar')?.version, `step ${step}: version`);
+    if (Object.keys(sidecars(inc.store)).length > 1) withSidecars += 1;
+  }
+  assert.ok(withSidecars > 20, `steps compared with several Sidecars: ${withSidecars}`);
+  assert.ok(inc.p.debugState().flushes.incremental > 50, JSON.stringify(inc.p.debugState().flushes));
+  ac.abort();
+});
