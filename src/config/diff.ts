@@ -69,6 +69,9 @@ export function diffConfig(prev: Config, next: Config): ConfigDiff {
     if (fields.length === 0) continue;
     const restart = fields.some((f) => {
       const top = f.split('.')[0] ?? f;
+      // sidecars.<key>: set before and after, only how Sidecars are built changed; `sidecars`
+      // itself (turned on or off) changes what the adapter watches.
+      if (f.startsWith('sidecars.')) return false;
       return !CONVERSION_FIELDS.has(top) && !GUARD_FIELDS.has(top);
     });
     changed.push({ name: r.name, fields, restart });

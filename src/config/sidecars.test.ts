@@ -60,3 +60,14 @@ sinks: {render: {}}
   const placeholder = problemsOf(zk('    sidecars: {workloadLabels: {app: "{app}"}}'));
   assert.match(placeholder.get('registries[0].sidecars.workloadLabels.app') ?? '', /unknown placeholder \{app\}: only \{application\} is known/);
 });
+
+test('sidecars on reload: turning them on restarts the registry (it watches consumers then); changing their settings is applied live', () => {
+  const off = parseConfig(zk(''), { env: {} });
+  const on = parseConfig(zk('    sidecars: {namespace: shop}'), { env: {} });
+  const moved = parseConfig(zk('    sidecars: {namespace: shop, workloadLabels: {app.kubernetes.io/name: "{application}"}, alwaysInclude: ["./*"]}'), { env: {} });
+  assert.deepEqual(diffConfig(off, on).changed, [{ name: 'dubbo', fields: ['sidecars'], restart: true }]);
+  assert.deepEqual(diffConfig(on, off).changed, [{ name: 'dubbo', fields: ['sidecars'], restart: true }]);
+  const d = diffConfig(on, moved);
+  assert.deepEqual(d.changed, [{ name: 'dubbo', fields: ['sidecars.alwaysInclude', 'sidecars.workloadLabels.app', 'sidecars.workloadLabels.app.kubernetes.io/name'], restart: false }]);
+  assert.deepEqual(d.needsRestart, []);
+});

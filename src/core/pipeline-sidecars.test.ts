@@ -109,3 +109,16 @@ test('pipeline: incremental and full passes publish the same Sidecars (random hi
   assert.ok(inc.p.debugState().flushes.incremental > 50, JSON.stringify(inc.p.debugState().flushes));
   ac.abort();
 });
+
+test('pipeline: a reload that changes only the sidecars settings rebuilds the Sidecars in place', async () => {
+  const zk = new FakeRegistry('zk', [consumed('a', '10.0.0.1', ['web'])]);
+  const { p, store } = testPipeline([zk], { conversion: new Map([['zk', SIDECARS]]) });
+  const ac = new AbortController();
+  await p.start(ac.signal);
+  assert.deepEqual(sidecars(store), { 'Sidecar/apps/web': ['istio-system/*', 'ns/a.mesh'] });
+  const next: ConversionOptions = { ...defaultConversionOptions, sidecars: { ...defaultSidecarOptions, namespaces: { web: 'web-ns' }, alwaysInclude: ['./*'] } };
+  await p.reconfigure({ registries: [zk], conversion: new Map([['zk', next]]), protectPercent: new Map(), conflictPolicy: 'merge' });
+  await p.flushNow();
+  assert.deepEqual(sidecars(store), { 'Sidecar/web-ns/web': ['./*', 'ns/a.mesh'] });
+  ac.abort();
+});
