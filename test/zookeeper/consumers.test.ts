@@ -85,6 +85,34 @@ describe('zookeeper consumers against a real ZooKeeper', { skip }, () => {
     assert.equal(rec.problems.length, 1, 'the malformed consumer was reported once');
   });
 
+  test('bounded reads: one listing per providers and consumers folder (and one creation watch per missing consumers folder)', async () => {
+    const root = '/many';
+    const n = 200;
+    for (let i = 0; i < n; i++) {
+      const iface = `com.example.Many${i}`;
+      await w.mkdirp(`${root}/${iface}/providers`);
+      await w.create(`${root}/${iface}/providers/${provider(iface, `10.5.${i >> 8}.${(i & 255) + 1}`)}`);
+      if (i % 2 === 0) {
+        await w.mkdirp(`${root}/${iface}/consumers`);
+        await w.create(`${root}/${iface}/consumers/${consumer(iface, `app${i % 10}`, '10.6.0.1')}`);
+      }
+    }
+    const ac = new AbortController();
+    running.push(ac);
+    const reg = new ZookeeperRegistry({
+      ...kindSettings('zookeeper', { servers: zk.connectString, sessionTimeoutMs: 4000, dubbo: { root }, maxConcurrentReads: 16 }),
+      ...adapterCommon('zk'),
+      watchConsumers: true,
+      maxFlushDelayMs: 50,
+    });
+    await reg.start(ac.signal);
+    await until(() => reg.hasSynced(), 'sync');
+    assert.equal(reg.services().size, n);
+    assert.equal([...reg.services().values()].filter((s) => s.consumers !== undefined).length, n / 2);
+    // The root, every providers folder, every consumers folder; a missing one costs a creation watch (exists).
+    assert.equal(reg.stats().reads, 1 + n + n + n / 2);
+  });
+
   test('meshbridge render: consumer nodes become Sidecars listing the consumed ServiceEntry hosts', async () => {
     for (const [i, iface] of ['com.example.Cart', 'com.example.Stock', 'com.example.Unconsumed'].entries()) {
       await w.mkdirp(`/render/${iface}/providers`);
