@@ -48,6 +48,21 @@ test('formatDiffText: entry lines in order, the update diff under its line, the 
   );
 });
 
+test('formatDiffText: a Sidecar row once there are Sidecars to write', () => {
+  const withSidecar: DiffReport = {
+    changes: true,
+    entries: [{ action: 'create', kind: 'Sidecar', namespace: 'shop', name: 'web', key: 'Sidecar/shop/web', registry: 'zk', reason: 'not in the cluster' }],
+    counts: { create: { ...zero, Sidecar: 1 }, update: zero, delete: zero, held: zero, clash: zero },
+    unchanged: 0,
+    held: [],
+  };
+  const lines = formatDiffText(withSidecar).split('\n');
+  assert.equal(lines[0], 'create Sidecar shop/web (registry zk): not in the cluster');
+  assert.equal(lines[2], 'summary: 1 to create, 0 to update, 0 to delete, 0 held, 0 clashes; 0 unchanged');
+  assert.equal(lines[6], '  Sidecar            1      0      0      0      0');
+  assert.ok(!formatDiffText(report).includes('Sidecar'), 'no Sidecar row without Sidecars');
+});
+
 test('formatDiffText: nothing to do', () => {
   const none: DiffReport = { changes: false, entries: [], counts: { create: zero, update: zero, delete: zero, held: zero, clash: zero }, unchanged: 2, held: [] };
   const lines = formatDiffText(none).split('\n');
