@@ -47,6 +47,8 @@ export interface ZookeeperPeers {
     zk: string;
     app?: string;
     services?: readonly string[];
+    /** Interfaces (`interface[:group[:version]]`) the application consumes: registered as consumers. */
+    references?: readonly string[];
     dubboPort?: number;
     triPort?: number;
     timeoutMs?: number;

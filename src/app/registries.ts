@@ -24,6 +24,6 @@ export async function loadRegistryFactory(configs: readonly RegistryConfig[]): P
   return (rc, context, logger) => {
     const adapter = modules.get(rc.kind);
     if (adapter === undefined) throw new Error(`registry kind ${rc.kind} was not loaded`);
-    return adapter.create(settingsOf(rc), { name: rc.name, defaultProtocol: rc.defaultProtocol, context, logger });
+    return adapter.create(settingsOf(rc), { name: rc.name, defaultProtocol: rc.defaultProtocol, context, logger, watchConsumers: rc.sidecars !== undefined });
   };
 }

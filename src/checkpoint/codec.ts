@@ -97,6 +97,7 @@ function isEndpoint(v: unknown): boolean {
 function isService(v: unknown, registry: string): v is Service {
   if (!isRecord(v) || v['registry'] !== registry || typeof v['name'] !== 'string' || typeof v['registryKind'] !== 'string') return false;
   if (v['namespace'] !== undefined && typeof v['namespace'] !== 'string') return false;
-  const { attributes, ports, endpoints } = v;
+  const { attributes, ports, endpoints, consumers } = v;
+  if (consumers !== undefined && !(Array.isArray(consumers) && consumers.every((c) => typeof c === 'string'))) return false;
   return isRecord(attributes) && Array.isArray(ports) && ports.every(isPort) && Array.isArray(endpoints) && endpoints.every(isEndpoint);
 }

@@ -105,3 +105,14 @@ test('CheckpointWriter: writes only when the sequence moved and this replica sho
   assert.equal(writes, 4, 'failed and lost writes are retried');
   assert.match(await readFile(join(dir, 'sub', 'cp.json'), 'utf8'), /"s2"/);
 });
+
+test('codec: consumers (Service.consumers) survive a round trip; a malformed consumer list makes the entry skipped', () => {
+  const withConsumers = { ...svc('zk', 'a', ['10.0.0.1']), consumers: ['cart', 'web'] };
+  const text = encodeCheckpoint(data('zk', [withConsumers]), new Date('2026-01-01T00:00:00Z'));
+  const back = decodeCheckpoint(text);
+  assert.ok(back.ok);
+  assert.deepEqual(back.data.get('zk')?.get('zk//a')?.consumers, ['cart', 'web']);
+  const broken = decodeCheckpoint(text.replace('["cart","web"]', '["cart",7]'));
+  assert.ok(broken.ok);
+  assert.equal(broken.skipped, 1);
+});

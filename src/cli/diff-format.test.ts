@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { DiffReport } from '../sinks/kubernetes/plan-diff.js';
 import { formatDiffJson, formatDiffText } from './diff-format.js';
 
-const zero = { ServiceEntry: 0, WorkloadEntry: 0 };
+const zero = { ServiceEntry: 0, WorkloadEntry: 0, Sidecar: 0 };
 const DIFF = '--- live ServiceEntry ns/b\n+++ meshbridge ServiceEntry ns/b\n@@ -1,1 +1,1 @@\n-  number: 80\n+  number: 81\n';
 
 const report: DiffReport = {
@@ -16,11 +16,11 @@ const report: DiffReport = {
     { action: 'clash', kind: 'ServiceEntry', namespace: 'ns', name: 'd', key: 'ServiceEntry/ns/d', registry: '', reason: 'name taken', claimedBy: 'ServiceEntry/ns/d', host: '' },
   ],
   counts: {
-    create: { ServiceEntry: 1, WorkloadEntry: 0 },
-    update: { ServiceEntry: 1, WorkloadEntry: 0 },
-    delete: { ServiceEntry: 0, WorkloadEntry: 1 },
-    held: { ServiceEntry: 1, WorkloadEntry: 0 },
-    clash: { ServiceEntry: 1, WorkloadEntry: 0 },
+    create: { ServiceEntry: 1, WorkloadEntry: 0, Sidecar: 0 },
+    update: { ServiceEntry: 1, WorkloadEntry: 0, Sidecar: 0 },
+    delete: { ServiceEntry: 0, WorkloadEntry: 1, Sidecar: 0 },
+    held: { ServiceEntry: 1, WorkloadEntry: 0, Sidecar: 0 },
+    clash: { ServiceEntry: 1, WorkloadEntry: 0, Sidecar: 0 },
   },
   unchanged: 4,
   held: [{ registry: 'zk2', kind: 'ServiceEntry', wouldDelete: 1, owned: 1 }],
@@ -46,6 +46,21 @@ test('formatDiffText: entry lines in order, the update diff under its line, the 
       '',
     ].join('\n'),
   );
+});
+
+test('formatDiffText: a Sidecar row once there are Sidecars to write', () => {
+  const withSidecar: DiffReport = {
+    changes: true,
+    entries: [{ action: 'create', kind: 'Sidecar', namespace: 'shop', name: 'web', key: 'Sidecar/shop/web', registry: 'zk', reason: 'not in the cluster' }],
+    counts: { create: { ...zero, Sidecar: 1 }, update: zero, delete: zero, held: zero, clash: zero },
+    unchanged: 0,
+    held: [],
+  };
+  const lines = formatDiffText(withSidecar).split('\n');
+  assert.equal(lines[0], 'create Sidecar shop/web (registry zk): not in the cluster');
+  assert.equal(lines[2], 'summary: 1 to create, 0 to update, 0 to delete, 0 held, 0 clashes; 0 unchanged');
+  assert.equal(lines[6], '  Sidecar            1      0      0      0      0');
+  assert.ok(!formatDiffText(report).includes('Sidecar'), 'no Sidecar row without Sidecars');
 });
 
 test('formatDiffText: nothing to do', () => {

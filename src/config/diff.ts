@@ -71,6 +71,9 @@ export function diffConfig(prev: Config, next: Config): ConfigDiff {
     if (fields.length === 0) continue;
     const restart = fields.some((f) => {
       const top = f.split('.')[0] ?? f;
+      // sidecars.<key>: set before and after, only how Sidecars are built changed; `sidecars`
+      // itself (turned on or off) changes what the adapter watches.
+      if (f.startsWith('sidecars.')) return false;
       return !CONVERSION_FIELDS.has(top) && !GUARD_FIELDS.has(top);
     });
     changed.push({ name: r.name, fields, restart });
@@ -112,13 +115,16 @@ function needsRestart(prev: Config, next: Config): string[] {
     const a = namespacesOf(prev.registries);
     const b = namespacesOf(next.registries);
     if (a !== b) out.push(`the namespaces the registries write (the Kubernetes sink watches a fixed set: ${a} -> ${b})`);
+    const sidecars = (c: Config): boolean => c.registries.some((r) => r.sidecars !== undefined);
+    if (sidecars(next) && !sidecars(prev)) out.push('sidecars on a first registry (the Kubernetes sink watches Sidecars only when some registry has sidecars)');
   }
   return out;
 }
 
 /** The sorted, unique namespaces registries write to, as text. */
 function namespacesOf(rs: readonly RegistryConfig[]): string {
-  return [...new Set(rs.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap)]))].sort().join(',');
+  const sidecars = (r: RegistryConfig): string[] => (r.sidecars === undefined ? [] : [...(r.sidecars.namespace !== undefined ? [r.sidecars.namespace] : []), ...Object.values(r.sidecars.namespaces)]);
+  return [...new Set(rs.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap), ...sidecars(r)]))].sort().join(',');
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -66,6 +66,7 @@ test('minimal config: defaults applied, paths resolved against the config folder
     protectEndpointPercent: 50,
     protectWindowSeconds: 300,
     protectHoldMaxSeconds: 0,
+    sidecars: undefined,
   });
   assert.equal(c.conflictPolicy, 'merge');
   assert.deepEqual(c.startup, { syncTimeoutSeconds: 120 });
@@ -159,6 +160,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     protectEndpointPercent: 40,
     protectWindowSeconds: 60,
     protectHoldMaxSeconds: 900,
+    sidecars: undefined,
   });
   assert.equal(fileOf(b).path, '/abs/other.json');
   assert.equal(c.conflictPolicy, 'precedence');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
-import { defaultHostTemplate } from '../convert/options.js';
+import { defaultHostTemplate, defaultSidecarOptions, type SidecarOptions } from '../convert/options.js';
 import { EndpointScope, type SelectionRules } from '../convert/selection.js';
 import { ErrorCode, MeshbridgeError, describeError } from '../errors/index.js';
 import { Defaults } from './defaults.js';
@@ -216,6 +216,7 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     // Absent when not configured (not undefined-valued): configs without them resolve as before.
     ...(r.select !== undefined ? { select: resolveSelect(r.select) } : {}),
     ...(r.identity !== undefined ? { identity: structuredClone(r.identity) } : {}),
+    sidecars: r.sidecars === undefined ? undefined : resolveSidecars(r.sidecars),
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);
@@ -227,6 +228,15 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
 function resolveSelect(s: SelectionRules): SelectionRules {
   const out = structuredClone(s);
   return out.endpoints === undefined ? out : { ...out, endpoints: { ...out.endpoints, scope: out.endpoints.scope ?? EndpointScope.ENDPOINTS } };
+}
+
+function resolveSidecars(s: NonNullable<RawRegistry['sidecars']>): SidecarOptions {
+  return {
+    namespace: s.namespace,
+    namespaces: { ...s.namespaces },
+    workloadLabels: { ...(s.workloadLabels ?? defaultSidecarOptions.workloadLabels) },
+    alwaysInclude: [...(s.alwaysInclude ?? defaultSidecarOptions.alwaysInclude)],
+  };
 }
 
 function resolveXds(x: RawXds, base: string): XdsSinkConfig {

@@ -70,6 +70,7 @@ test('kubernetes settings: client, sink, leader election in ms, default identity
   assert.deepEqual(s, {
     instance: 'meshbridge',
     cleanupClusterWide: false,
+    sidecars: false,
     registries: ['b', 'a', 'c'],
     namespaces: ['alpha', 'shop-prod', 'zeta'],
     maxDeletePercent: 50,

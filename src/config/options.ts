@@ -27,7 +27,14 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
     extraLabels: r.labels,
     ...(r.select !== undefined ? { selection: r.select } : {}),
     ...(r.identity !== undefined ? { identity: r.identity } : {}),
+    ...(r.sidecars !== undefined ? { sidecars: r.sidecars } : {}),
   };
+}
+
+/** Namespaces a registry's Sidecars may be written to (the Kubernetes sink writes and prunes there). */
+function sidecarNamespaces(r: RegistryConfig): string[] {
+  if (r.sidecars === undefined) return [];
+  return [...(r.sidecars.namespace !== undefined ? [r.sidecars.namespace] : []), ...Object.values(r.sidecars.namespaces)];
 }
 
 /** The config part of PipelineOptions: per-registry conversion and protect threshold (by name). */
@@ -93,8 +100,9 @@ export function kubernetesSinkSettings(
   return {
     instance: c.instance,
     registries: c.registries.map((r) => r.name),
-    namespaces: [...new Set(c.registries.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap)]))].sort(),
+    namespaces: [...new Set(c.registries.flatMap((r) => [r.namespace, ...Object.values(r.namespaceMap), ...sidecarNamespaces(r)]))].sort(),
     cleanupClusterWide: k.cleanupScope === 'cluster',
+    sidecars: c.registries.some((r) => r.sidecars !== undefined),
     maxDeletePercent: k.maxDeletePercent,
     concurrency: k.concurrency,
     leaderElection:

@@ -54,6 +54,12 @@ export interface RawRegistryCommon {
   readonly protectHoldMaxSeconds?: number;
   readonly select?: SelectionRules;
   readonly identity?: IdentityRules;
+  readonly sidecars?: {
+    readonly namespace?: string;
+    readonly namespaces?: Readonly<Record<string, string>>;
+    readonly workloadLabels?: Readonly<Record<string, string>>;
+    readonly alwaysInclude?: readonly string[];
+  };
 }
 
 export interface RawSinks {

@@ -83,6 +83,12 @@ test('docs/configuration.md names every key of the schema, and its full example 
   const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
   const { parseConfig } = await import('./load.js');
   const full = parseConfig(blocks.at(-1)!, { sourcePath: `${repo}docs/x.yaml`, env: { POD_NAMESPACE: 'mb' } });
-  assert.equal(full.registries.length, 2);
+  assert.equal(full.registries.length, 3);
+  assert.deepEqual(full.registries[1]?.sidecars, {
+    namespace: 'shop',
+    namespaces: { 'billing-web': 'billing' },
+    workloadLabels: { app: '{application}' },
+    alwaysInclude: ['istio-system/*', './*'],
+  });
   assert.equal(parseConfig(blocks[0]!, { env: {} }).registries.length, 1);
 });

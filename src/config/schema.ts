@@ -118,6 +118,37 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
           minimum: 0,
           default: Defaults.registry.protectHoldMaxSeconds,
         }),
+        sidecars: s.object(
+          'Opt-in: one Istio Sidecar per consumer application, limiting its proxies to the services it consumes (docs/mapping.md#sidecars). Only kinds that report consumers (zookeeper: /dubbo/<interface>/consumers) accept it; setting it makes the registry watch consumers.',
+          {
+            namespace: s.str("Namespace of an application's Sidecar (where its pods run) when `namespaces` names none. Absent: applications not in `namespaces` get no Sidecar (MB_SIDECAR_SKIPPED).", {
+              pattern: Patterns.DNS_LABEL,
+              maxLength: 63,
+            }),
+            namespaces: {
+              type: 'object',
+              description: 'Consumer application -> the namespace its pods (and its Sidecar) are in; wins over `namespace`.',
+              propertyNames: { minLength: 1 },
+              additionalProperties: s.str('Kubernetes namespace.', { pattern: Patterns.DNS_LABEL, maxLength: 63 }),
+              default: {},
+            },
+            workloadLabels: {
+              type: 'object',
+              description: "spec.workloadSelector.labels: the labels of the application's pods, each value a template in which {application} is the consumer application's name.",
+              propertyNames: { pattern: Patterns.LABEL_KEY, maxLength: 317 },
+              additionalProperties: s.str('Label value template.', { minLength: 1 }),
+              minProperties: 1,
+              default: { app: '{application}' },
+            },
+            alwaysInclude: {
+              type: 'array',
+              description: 'Egress hosts every Sidecar lists besides the consumed services ("<namespace>/<host>", "./*", "istio-system/*").',
+              items: s.str('An egress host "<namespace>/<host>".', { pattern: '^[^/\\s]+/[^/\\s]+$' }),
+              uniqueItems: true,
+              default: ['istio-system/*'],
+            },
+          },
+        ),
       },
       ['name', 'kind', 'namespace'],
     ),

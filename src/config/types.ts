@@ -1,4 +1,4 @@
-import type { EndpointForm } from '../convert/options.js';
+import type { EndpointForm, SidecarOptions } from '../convert/options.js';
 import type { AddressMode } from '../convert/address-mode.js';
 import type { ConflictPolicy } from '../core/aggregate.js';
 import type { Protocol } from '../model/index.js';
@@ -96,6 +96,8 @@ export interface RegistryCommonConfig {
   readonly select?: SelectionRules | undefined;
   /** Service accounts of the endpoints (docs/identity.md); undefined: none set. */
   readonly identity?: IdentityRules | undefined;
+  /** Opt-in Sidecars per consumer application (docs/mapping.md#sidecars); undefined: off. */
+  readonly sidecars: SidecarOptions | undefined;
 }
 
 /**

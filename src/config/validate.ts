@@ -6,7 +6,7 @@ import { formatPath, pointerSegments, type PathSegment } from './path.js';
 import type { RawConfig, RawRegistry } from './raw.js';
 import { PatternText } from './schema.js';
 import { loadValidator } from './validator-code.js';
-import { registryKindSpec } from '../registry/kinds.js';
+import { registryKinds, registryKindSpec } from '../registry/kinds.js';
 import { patternProblem, type PatternList, type SelectionRules } from '../convert/selection.js';
 import { identityTemplateProblem, isServiceAccountName } from '../convert/identity.js';
 
@@ -252,6 +252,13 @@ function checkRegistry(
     for (const [where, v] of accounts) if (!isServiceAccountName(v)) add(where, 'must be a service account name: a DNS-1123 subdomain whose labels have at most 63 characters');
   }
   const spec = registryKindSpec(r.kind);
+  if (r.sidecars !== undefined && spec.reportsConsumers !== true) {
+    add([...at, 'sidecars'], `a ${r.kind} registry does not report consumers; sidecars needs one that does (${Object.values(registryKinds).filter((k) => k.reportsConsumers === true).map((k) => k.kind).join(', ')})`);
+  }
+  for (const [key, value] of Object.entries(r.sidecars?.workloadLabels ?? {})) {
+    const unknown = [...value.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((n) => n !== 'application');
+    if (unknown.length > 0) add([...at, 'sidecars', 'workloadLabels', key], `unknown placeholder {${unknown[0] ?? ''}}: only {application} is known`);
+  }
   const block = r[r.kind];
   if (spec.check !== undefined && block !== undefined) spec.check(block, (sub, m) => add([...at, r.kind, ...sub], m));
 }

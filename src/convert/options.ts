@@ -66,7 +66,32 @@ export interface ConversionOptions {
    * endpoints and WorkloadEntries. Undefined: none is set.
    */
   readonly identity?: IdentityRules | undefined;
+  /** Opt-in: a Sidecar per consumer application (docs/mapping.md#sidecars); undefined: none. */
+  readonly sidecars?: SidecarOptions;
 }
+
+/**
+ * How a registry's consumer applications (Service.consumers) become Sidecar resources
+ * (convert/sidecars.ts): where each one goes, which pods it selects, and what it always sees.
+ */
+export interface SidecarOptions {
+  /** Namespace of an application's Sidecar when `namespaces` names none; undefined: skipped. */
+  readonly namespace: string | undefined;
+  /** Application -> the namespace its pods (and so its Sidecar) live in. */
+  readonly namespaces: Readonly<Record<string, string>>;
+  /** spec.workloadSelector.labels: key -> value template, `{application}` the application name. */
+  readonly workloadLabels: Readonly<Record<string, string>>;
+  /** Egress hosts every Sidecar lists besides the consumed services, e.g. `istio-system/*`. */
+  readonly alwaysInclude: readonly string[];
+}
+
+/** Defaults of a `sidecars: {}` block. */
+export const defaultSidecarOptions: SidecarOptions = {
+  namespace: undefined,
+  namespaces: {},
+  workloadLabels: { app: '{application}' },
+  alwaysInclude: ['istio-system/*'],
+};
 
 export const defaultConversionOptions: ConversionOptions = {
   namespace: 'default',
@@ -100,6 +125,17 @@ export interface ConvertInput {
    * around the inline limit (formFor). Undefined: a new host.
    */
   readonly previousForm?: EndpointForm | undefined;
+  /**
+   * The applications consuming this host, by the registry reporting each (Service.consumers of
+   * the merged services); absent: none. Not part of the ServiceEntry: convertSidecars reads it.
+   */
+  readonly consumers?: readonly HostConsumer[];
+}
+
+/** One application consuming a host, as one registry reports it. */
+export interface HostConsumer {
+  readonly registry: string;
+  readonly application: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { endpointKey, serviceKey, type Endpoint, type Port, type Service } from '../model/index.js';
-import type { ConvertInput } from '../convert/options.js';
+import type { ConvertInput, HostConsumer } from '../convert/options.js';
 import { compareStrings } from '../util/sort.js';
 
 export const ConflictPolicy = {
@@ -99,7 +99,23 @@ function noteCollisions(host: string, members: readonly Member[], out: HostColli
 }
 
 function single(host: string, s: Service): ConvertInput {
-  return { host, primary: s, ports: s.ports, endpoints: s.endpoints, origins: [s.registry] };
+  const input: ConvertInput = { host, primary: s, ports: s.ports, endpoints: s.endpoints, origins: [s.registry] };
+  return s.consumers === undefined || s.consumers.length === 0 ? input : { ...input, consumers: consumersOf([s]) };
+}
+
+/** The consumers of the services of one host, by registry, unique (in service order). */
+function consumersOf(services: readonly Service[]): HostConsumer[] {
+  const seen = new Set<string>();
+  const out: HostConsumer[] = [];
+  for (const s of services) {
+    for (const application of s.consumers ?? []) {
+      const k = `${s.registry}\u0000${application}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ registry: s.registry, application });
+    }
+  }
+  return out;
 }
 
 function merged(host: string, services: readonly Service[]): ConvertInput {
@@ -125,6 +141,7 @@ function merged(host: string, services: readonly Service[]): ConvertInput {
     }
   }
   const origins = [...new Set(services.map((s) => s.registry))];
-  return { host, primary, ports: [...byNumber.values()], endpoints, origins };
+  const consumers = consumersOf(services);
+  return { host, primary, ports: [...byNumber.values()], endpoints, origins, ...(consumers.length > 0 ? { consumers } : {}) };
 }
 

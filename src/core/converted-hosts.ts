@@ -101,6 +101,12 @@ export class ConvertedHosts {
     return { resources: entry.addressed, touched };
   }
 
+  /** The host's converted ServiceEntry (no listener addresses needed), if it has one. */
+  serviceEntryOf(host: string): IstioResource | undefined {
+    const se = this.cache.get(host)?.output.resources[0];
+    return se?.kind === 'ServiceEntry' ? se : undefined;
+  }
+
   /** Every host is converted again on its next convert() (the options changed). */
   reconvertAll(): void {
     this.generation += 1;

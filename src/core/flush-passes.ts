@@ -15,6 +15,8 @@
  * - Selection (ServiceSelection): every service goes through its registry's rules after the
  *   guard and before merging; an excluded one has no host (it is not published, nor reported),
  *   a narrowed one contributes only its kept endpoints. The guard judges the unselected views.
+ * - The Sidecars of consumer applications (sidecar-pass.ts) travel with the shared
+ *   ServiceEntries: handed over whole on every pass, rebuilt only when consumers changed.
  * - `registries` and `conversion` are the pipeline's own, read on every pass: a reload changes
  *   them, then calls reconfigure(), after which the next pass is a full one.
  */
@@ -31,6 +33,7 @@ import { PublishedLedger, type Collected } from './published-ledger.js';
 import type { PipelineReport } from './pipeline-report.js';
 import type { RegistryViews } from './registry-views.js';
 import { ServiceSelection, type SelectionRecord, type SelectionStats } from './service-selection.js';
+import { SidecarPass } from './sidecar-pass.js';
 
 /** Hosts prepared per slice of a prewarm (see FlushPasses.prewarm). */
 const PREWARM_SLICE = 250;
@@ -59,10 +62,12 @@ export class FlushPasses {
   private conflictPolicy: ConflictPolicy;
   /** What the registries' selection rules keep out (for /debug/selection and the gauges). */
   readonly selection: ServiceSelection;
+  private readonly sidecars: SidecarPass;
 
   constructor(private readonly o: FlushPassesOptions) {
     this.conflictPolicy = o.conflictPolicy;
     this.selection = new ServiceSelection(o.conversion);
+    this.sidecars = new SidecarPass({ registries: o.registries, conversion: o.conversion, report: o.report });
   }
 
   /**
@@ -114,6 +119,7 @@ export class FlushPasses {
       this.o.hosts.convert(input);
     }
     this.o.hosts.keepOnly(live);
+    this.sidecars.replaceAll(inputs);
     return this.collect(index, undefined);
   }
 
@@ -201,7 +207,9 @@ export class FlushPasses {
       out = { all };
     }
     if (sharedChanged) touched = true;
-    this.ledger.shared(hosts.shared(sharedChanged), out);
+    const sidecars = this.sidecars.resources((host) => hosts.serviceEntryOf(host));
+    const shared = hosts.shared(sharedChanged);
+    this.ledger.shared(sidecars.length === 0 ? shared : [...shared, ...sidecars], out);
     if (s.hosts.size > 0 || pending.hosts || sharedChanged) this.o.report.addressStats(hosts.addressStats());
     if (touched && (before > 0 || hosts.conflictCount > 0)) this.o.report.listenerConflicts(hosts.listenerConflicts());
     return out;
@@ -255,6 +263,7 @@ export class FlushPasses {
       index.removeHost(host);
       this.o.hosts.drop(host);
     }
+    this.sidecars.update(affected, inputs);
     this.o.report.hostConflicts(index.conflicts());
     this.o.report.hostCollisions(index.collisions());
   }

@@ -28,6 +28,7 @@ export const ErrorCode = {
   HOST_CONFLICT: 'MB_HOST_CONFLICT',
   LISTENER_CONFLICT: 'MB_LISTENER_CONFLICT',
   IDENTITY_INVALID: 'MB_IDENTITY_INVALID',
+  SIDECAR_SKIPPED: 'MB_SIDECAR_SKIPPED',
   // safety
   PROTECT_HELD: 'MB_PROTECT_HELD',
   REGISTRY_UNREACHABLE: 'MB_REGISTRY_UNREACHABLE',
@@ -72,6 +73,7 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_HOST_CONFLICT: 'Two registries publish the same host under the precedence policy; the lower one is hidden.',
   MB_LISTENER_CONFLICT: 'Published ServiceEntries want one sidecar listener, address or HTTP domain on a port; istiod would keep the oldest.',
   MB_IDENTITY_INVALID: 'The service account an identity rule gave an endpoint is not a DNS-1123 subdomain; the endpoint is published without one.',
+  MB_SIDECAR_SKIPPED: 'A consumer application gets no Sidecar: no namespace is known for it, or its workload label value is not a valid label value.',
   MB_PROTECT_HELD: 'A registry lost more services in one pass than the protect threshold allows; deletions held back.',
   MB_REGISTRY_UNREACHABLE: 'A registry cannot be reached; its last known services are kept and marked stale.',
   MB_REGISTRY_SYNC_TIMEOUT: 'A registry did not finish its first sync in time; it is published from the checkpoint (or without it) and counts as stale.',

@@ -92,3 +92,19 @@ test('canonical text: a field cannot pass for a separator', () => {
   assert.notEqual(canonicalService(a), canonicalService(b));
   assert.equal(servicesEqual(a, b), false);
 });
+
+test('consumers: part of equality (absent, empty list and names all differ); agrees with the canonical text', () => {
+  const base = [ep('10.0.0.1'), ep('10.0.0.2')];
+  const cases: Array<readonly string[] | undefined> = [undefined, [], ['web'], ['cart', 'web'], ['web', 'x']];
+  for (const a of cases) {
+    for (const b of cases) {
+      const sa = svc(base, a === undefined ? {} : { consumers: a });
+      // b in another endpoint order: the slow path decides too.
+      const sb = svc([...base].reverse(), b === undefined ? {} : { consumers: [...b] });
+      const same = JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+      assert.equal(servicesEqual(sa, sb), same, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      assert.equal(servicesEqual(sa, svc(base, b === undefined ? {} : { consumers: [...b] })), same);
+      assert.equal(canonicalService(sa) === canonicalService(sb), same);
+    }
+  }
+});

@@ -42,6 +42,7 @@ export function canonicalService(s: Service): string {
     sortedRecord(s.attributes),
     portsText(s.ports),
     s.endpoints.map(canonicalEndpoint).sort(),
+    s.consumers ?? null,
   ]);
 }
 
@@ -80,6 +81,14 @@ function sameRecord(a: Readonly<Record<string, unknown>>, b: Readonly<Record<str
   return true;
 }
 
+/** Equal consumer lists (both absent, or the same names in the same order: they are sorted). */
+function sameConsumers(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Sufficient (not necessary) condition for equal canonicalEndpoint text: every field the text is
  * built from is `===`. False only means "compare the canonical text".
@@ -109,7 +118,7 @@ function sameEndpointFields(a: Endpoint, b: Endpoint): boolean {
  */
 function sameServiceFields(a: Service, b: Service): boolean {
   if (a.registry !== b.registry || a.registryKind !== b.registryKind || a.namespace !== b.namespace || a.name !== b.name) return false;
-  if (!sameRecord(a.attributes, b.attributes)) return false;
+  if (!sameRecord(a.attributes, b.attributes) || !sameConsumers(a.consumers, b.consumers)) return false;
   for (let i = 0; i < a.ports.length; i++) {
     const pa = a.ports[i] as Port;
     const pb = b.ports[i] as Port;
@@ -133,7 +142,7 @@ export function servicesEqual(a: Service, b: Service): boolean {
   if (sameServiceFields(a, b)) return true;
   if (a.registry !== b.registry || a.registryKind !== b.registryKind || a.namespace !== b.namespace || a.name !== b.name) return false;
   if (!sameRecord(a.attributes, b.attributes) && sortedRecord(a.attributes) !== sortedRecord(b.attributes)) return false;
-  if (portsText(a.ports) !== portsText(b.ports)) return false;
+  if (portsText(a.ports) !== portsText(b.ports) || !sameConsumers(a.consumers, b.consumers)) return false;
   return endpointsPairedByAddress(a.endpoints, b.endpoints) ?? canonicalService(a) === canonicalService(b);
 }
 

@@ -80,4 +80,10 @@ export interface Service {
   readonly attributes: Readonly<Record<string, string>>;
   readonly ports: readonly Port[];
   readonly endpoints: readonly Endpoint[];
+  /**
+   * The applications that consume this service (Dubbo consumers' `application`), sorted and
+   * unique; absent when the registry does not report consumers or consumer watching is off.
+   * Conversion turns them into Sidecar resources (docs/mapping.md#sidecars).
+   */
+  readonly consumers?: readonly string[];
 }

@@ -31,6 +31,7 @@ export const PROTO_FILES = [
   'istio/mcp/v1alpha1/resource.proto',
   'istio/networking/v1alpha3/service_entry.proto',
   'istio/networking/v1alpha3/workload_entry.proto',
+  'istio/networking/v1alpha3/sidecar.proto',
 ] as const;
 
 let cached: protobuf.Root | undefined;

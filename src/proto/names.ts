@@ -6,6 +6,7 @@ export const ProtoName = {
   McpMetadata: 'istio.mcp.v1alpha1.Metadata',
   ServiceEntry: 'istio.networking.v1alpha3.ServiceEntry',
   WorkloadEntry: 'istio.networking.v1alpha3.WorkloadEntry',
+  Sidecar: 'istio.networking.v1alpha3.Sidecar',
   Any: 'google.protobuf.Any',
 } as const;
 
@@ -16,4 +17,5 @@ export const TypeUrl = {
   McpResource: `${PREFIX}${ProtoName.McpResource}`,
   ServiceEntry: `${PREFIX}${ProtoName.ServiceEntry}`,
   WorkloadEntry: `${PREFIX}${ProtoName.WorkloadEntry}`,
+  Sidecar: `${PREFIX}${ProtoName.Sidecar}`,
 } as const;

@@ -25,6 +25,8 @@ export interface AdapterCommon {
   /** Where coded problems go (counted and logged by the caller, never by the adapter). */
   readonly context: RegistryContext;
   readonly logger: Logger;
+  /** The registry has a `sidecars` block: report consumers (Service.consumers) if the kind can. */
+  readonly watchConsumers?: boolean;
 }
 
 /** A loaded adapter: builds one registry from its resolved settings, with no I/O. */
@@ -52,6 +54,8 @@ export interface RegistryKindSpec<Settings> {
   readonly kind: string;
   /** One line for the schema and docs. */
   readonly description: string;
+  /** The kind reports consumers (Service.consumers), so a registry of it may set `sidecars`. */
+  readonly reportsConsumers?: boolean;
   schema(s: SchemaBuilder): JsonSchema;
   check?(block: unknown, add: AddProblem): void;
   resolve(block: unknown, base: string): Settings;

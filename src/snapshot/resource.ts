@@ -5,6 +5,8 @@
 export const ResourceKind = {
   ServiceEntry: 'ServiceEntry',
   WorkloadEntry: 'WorkloadEntry',
+  /** Opt-in, from consumers (docs/mapping.md#sidecars). */
+  Sidecar: 'Sidecar',
 } as const;
 export type ResourceKind = (typeof ResourceKind)[keyof typeof ResourceKind];
 

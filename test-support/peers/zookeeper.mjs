@@ -175,7 +175,9 @@ export async function startZookeeper(opts = {}) {
 
 /**
  * Starts the real Dubbo provider: `services` are `interface[:group[:version]]`; `triPort` 0 = dubbo
- * only. Resolves once every service is exported and registered (interface and application level).
+ * only; `references` (same form) are consumed by the application (Dubbo registers them under
+ * /dubbo/<interface>/consumers). Resolves once every service is exported and registered
+ * (interface and application level) and every reference is referred.
  */
 export async function startDubboProvider(opts) {
   const home = dubboProviderDir();
@@ -186,9 +188,10 @@ export async function startDubboProvider(opts) {
   const triPort = opts.triPort ?? p2;
   const logFile = path.join(dir, 'provider.log');
   const services = (opts.services ?? ['org.apache.dubbo.demo.DemoService']).join(',');
+  const references = (opts.references ?? []).join(',');
   const child = spawnLogged('java', [
     '-Xmx200m', '-XX:TieredStopAtLevel=1', `-Duser.home=${dir}`,
-    `-Dzk=${opts.zk}`, `-Dapp=${opts.app ?? 'meshbridge-demo-provider'}`, `-DdubboPort=${dubboPort}`, `-DtriPort=${triPort}`, `-Dservices=${services}`,
+    `-Dzk=${opts.zk}`, `-Dapp=${opts.app ?? 'meshbridge-demo-provider'}`, `-DdubboPort=${dubboPort}`, `-DtriPort=${triPort}`, `-Dservices=${services}`, `-Dreferences=${references}`,
     '-Ddubbo.application.qos-enable=false',
     '-cp', `${path.join(home, 'dubbo-provider.jar')}:${path.join(home, 'lib')}/*`, 'io.meshbridge.testpeer.DubboProvider',
   ], { cwd: dir, env: { ...process.env, DUBBO_IP_TO_BIND: '::1' }, logFile });

@@ -132,7 +132,9 @@ test('applied for real, the namespaced RBAC lets the ServiceAccount do the sink\
     for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) {
       assert.equal(await access(verb, 'networking.istio.io', 'serviceentries', ns), true, `${verb} serviceentries in ${ns}`);
       assert.equal(await access(verb, 'networking.istio.io', 'workloadentries', ns), true, `${verb} workloadentries in ${ns}`);
+      assert.equal(await access(verb, 'networking.istio.io', 'sidecars', ns), true, `${verb} sidecars in ${ns}`);
     }
+    assert.equal(await access('get', 'networking.istio.io', 'destinationrules', ns), false, 'no other Istio kinds');
     assert.equal(await access('update', 'networking.istio.io', 'serviceentries', ns), false, 'no PUT');
     assert.equal(await access('get', '', 'secrets', ns), false);
   }

@@ -276,6 +276,15 @@ test('RBAC rules equal deploy/rbac.yaml: ClusterRole (default) or one Role per t
   }
   assert.deepEqual(rulesOf(findObject(namespaced, 'Role', 'mb-meshbridge-leader-election', ns)), shipped.lease);
 
+  // A zookeeper registry's Sidecars go to their own namespaces: those get the Role too.
+  const zk = { name: 'zk', kind: 'zookeeper', zookeeper: { servers: 'zk:2181' }, namespace: 'mesh-a', sidecars: { namespace: 'apps', namespaces: { web: 'web-ns' } } };
+  const withSidecars = await renderChart({ ...kubeValues, config: { ...kubeValues.config, registries: [...kubeValues.config.registries, zk] }, rbac: { namespaced: true } }, { namespace: ns });
+  assert.deepEqual(
+    withSidecars.filter((o) => o.kind === 'Role' && o.metadata.name === 'mb-meshbridge').map((o) => o.metadata.namespace).sort(),
+    ['apps', 'mesh-a', 'mesh-b', 'web-ns'],
+    'the Sidecar namespaces are target namespaces',
+  );
+
   const listed = await renderChart({ ...kubeValues, rbac: { namespaced: true, namespaces: ['team-x'] } });
   assert.deepEqual(listed.filter((o) => o.kind === 'RoleBinding' && o.metadata.name === 'mb-meshbridge').map((o) => o.metadata.namespace), ['team-x']);
 

@@ -26,6 +26,8 @@ export interface BuildServiceInput {
   readonly name: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly parts: readonly EndpointPart[];
+  /** Consuming applications, sorted and unique (Service.consumers); absent or empty: none. */
+  readonly consumers?: readonly string[];
 }
 
 function compareParts(a: EndpointPart, b: EndpointPart): number {
@@ -40,6 +42,11 @@ function compareProcessOrder(a: EndpointPart, b: EndpointPart): number {
   const ob = b.order ?? Number.MAX_SAFE_INTEGER;
   if (oa !== ob) return oa - ob;
   return compareParts(a, b);
+}
+
+/** Service.consumers of the input: set only when some application consumes the service. */
+function consumersOf(input: BuildServiceInput): { consumers?: readonly string[] } {
+  return input.consumers !== undefined && input.consumers.length > 0 ? { consumers: input.consumers } : {};
 }
 
 /**
@@ -128,5 +135,5 @@ export function serviceFromParts(input: BuildServiceInput): Parsed<Service> {
     }
   }
   if (endpoints.length === 0) return { value: undefined, problems };
-  return parsed({ registry: input.registry, registryKind: input.kind, name: input.name, attributes: input.attributes, ports, endpoints }, problems);
+  return parsed({ registry: input.registry, registryKind: input.kind, name: input.name, attributes: input.attributes, ports, endpoints, ...consumersOf(input) }, problems);
 }

@@ -34,9 +34,10 @@ export function decodeNodeName(name: string): string | undefined {
 /**
  * Parses one decoded Dubbo URL (`protocol://[user[:pw]@]host:port/path?k=v&...`). Contract: pure;
  * never throws; a URL without protocol, host or a numeric port is invalid (the port range is the
- * caller's check, so the reason can name it).
+ * caller's check, so the reason can name it). With `portOptional` (consumer URLs carry no port)
+ * a missing port reads as 0.
  */
-export function parseDubboUrl(text: string): DubboUrlResult {
+export function parseDubboUrl(text: string, options: { readonly portOptional?: boolean } = {}): DubboUrlResult {
   const invalid = (reason: string): DubboUrlResult => ({ type: 'invalid', reason });
   const sep = text.indexOf('://');
   if (sep <= 0) return invalid('not a URL (no "protocol://")');
@@ -54,21 +55,9 @@ export function parseDubboUrl(text: string): DubboUrlResult {
   const path = slash >= 0 ? rest.slice(slash + 1) : '';
   const at = authority.lastIndexOf('@');
   const hostPort = at >= 0 ? authority.slice(at + 1) : authority;
-  let host: string;
-  let portText: string;
-  if (hostPort.startsWith('[')) {
-    const close = hostPort.indexOf(']');
-    if (close < 0) return invalid(`unterminated IPv6 address in "${clip(hostPort)}"`);
-    host = hostPort.slice(1, close);
-    const after = hostPort.slice(close + 1);
-    if (!after.startsWith(':')) return invalid(`no port in "${clip(hostPort)}"`);
-    portText = after.slice(1);
-  } else {
-    const colon = hostPort.lastIndexOf(':');
-    if (colon < 0) return invalid(`no port in "${clip(hostPort)}"`);
-    host = hostPort.slice(0, colon);
-    portText = hostPort.slice(colon + 1);
-  }
+  const hp = splitHostPort(hostPort, options.portOptional === true);
+  if (typeof hp === 'string') return invalid(hp);
+  const [host, portText] = hp;
   if (host.length === 0) return invalid('no host');
   if (!/^[0-9]{1,6}$/.test(portText)) return invalid(`port "${clip(portText)}" is not a number`);
   const params = new Map<string, string>();
@@ -82,6 +71,21 @@ export function parseDubboUrl(text: string): DubboUrlResult {
     }
   }
   return { type: 'ok', url: { protocol: protocol.toLowerCase(), host, port: Number(portText), path, params } };
+}
+
+/** `host:port` or `[v6]:port` -> [host, port text]; a missing port is '0' when optional; else why not. */
+function splitHostPort(hostPort: string, portOptional: boolean): readonly [string, string] | string {
+  if (hostPort.startsWith('[')) {
+    const close = hostPort.indexOf(']');
+    if (close < 0) return `unterminated IPv6 address in "${clip(hostPort)}"`;
+    const after = hostPort.slice(close + 1);
+    if (after === '' && portOptional) return [hostPort.slice(1, close), '0'];
+    if (!after.startsWith(':')) return `no port in "${clip(hostPort)}"`;
+    return [hostPort.slice(1, close), after.slice(1)];
+  }
+  const colon = hostPort.lastIndexOf(':');
+  if (colon >= 0) return [hostPort.slice(0, colon), hostPort.slice(colon + 1)];
+  return portOptional ? [hostPort, '0'] : `no port in "${clip(hostPort)}"`;
 }
 
 /** Shortens user-supplied text for messages. */

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../errors/index.js';
+import { parseConsumerNode, type ConsumerParse } from './consumers.js';
 import { parseCuratorInstance, type CuratorParse } from './curator-instance.js';
 import { parseProviderNode, type ProviderParse } from './providers.js';
 import { curatorService, interfaceServices, type ServiceParts } from './service-parts.js';
@@ -43,7 +44,9 @@ export interface ListingSink {
  * for the reads it implies (new children) through `hooks.read`, forgets the tasks of children
  * gone, and marks the services it touched dirty; `flush` rebuilds only dirty services and emits
  * them (or their removal) to a ListingSink. Provider node names never change content, so a node
- * is parsed once; instance data is re-parsed only when its text changed.
+ * is parsed once; instance data is re-parsed only when its text changed. With `watchConsumers`,
+ * every interface's consumers folder is listed too (its node names parsed once, like providers)
+ * and each interface service carries the applications consuming it.
  */
 export class Listing {
   private readonly trees: TreeState[] = [];
@@ -52,11 +55,14 @@ export class Listing {
   /** Interface -> the service names last emitted for it. */
   private readonly emittedByInterface = new Map<string, Set<string>>();
   private readonly dirtyInterfaces = new Set<string>();
+  /** Interface -> consumer node name -> its parse (only with watchConsumers). */
+  private readonly consumerNodes = new Map<string, Map<string, ConsumerParse>>();
 
   constructor(
     private readonly make: TaskFactory,
     private readonly interfaceLevel: boolean,
     private readonly hooks: ListingHooks,
+    private readonly watchConsumers = false,
   ) {}
 
   addTree(base: string, level: CuratorTree['level'], defaultProtocol: string): void {
@@ -71,7 +77,10 @@ export class Listing {
     const out: Task[] = [];
     if (this.interfaceLevel) {
       out.push(this.make.dubboRoot());
-      for (const iface of this.interfaces.keys()) out.push(this.make.providers(iface));
+      for (const iface of this.interfaces.keys()) {
+        out.push(this.make.providers(iface));
+        if (this.watchConsumers) out.push(this.make.consumers(iface));
+      }
     }
     for (const tree of this.trees) {
       out.push(this.make.treeRoot(tree));
@@ -89,6 +98,7 @@ export class Listing {
       case 'exists':
         return this.tracked(t.list);
       case 'providers':
+      case 'consumers':
         return this.interfaces.has(t.iface);
       case 'tree-service':
         return this.treeOf(t.tree).services.has(t.name);
@@ -103,6 +113,7 @@ export class Listing {
   applyChildren(t: Task, children: readonly string[]): void {
     if (t.op === 'dubbo-root') this.applyInterfaces(children);
     else if (t.op === 'providers') this.applyProviders(t.iface, children);
+    else if (t.op === 'consumers') this.applyConsumers(t.iface, children);
     else if (t.op === 'tree-root') this.applyTreeServices(this.treeOf(t.tree), children);
     else if (t.op === 'tree-service') this.applyTreeInstances(this.treeOf(t.tree), t.name, children);
   }
@@ -150,12 +161,16 @@ export class Listing {
       if (this.interfaces.has(iface)) continue;
       this.interfaces.set(iface, new Map());
       this.hooks.read(this.make.providers(iface));
+      if (!this.watchConsumers) continue;
+      this.consumerNodes.set(iface, new Map());
+      this.hooks.read(this.make.consumers(iface));
     }
     for (const iface of [...this.interfaces.keys()]) {
       if (now.has(iface)) continue;
       this.interfaces.delete(iface);
       const list = this.make.providers(iface);
       for (const t of [list, this.make.exists(list)]) this.hooks.forget(t);
+      if (this.watchConsumers) this.forgetConsumers(iface);
       this.markInterfaceDirty(iface);
     }
   }
@@ -179,6 +194,34 @@ export class Listing {
       changed = true;
     }
     if (changed) this.markInterfaceDirty(iface);
+  }
+
+  private applyConsumers(iface: string, nodeNames: readonly string[]): void {
+    const nodes = this.consumerNodes.get(iface);
+    if (nodes === undefined) return;
+    const now = new Set(nodeNames);
+    let changed = false;
+    for (const node of now) {
+      if (nodes.has(node)) continue;
+      const parsed = parseConsumerNode(node);
+      nodes.set(node, parsed);
+      changed = true;
+      if (parsed.type === 'invalid') this.hooks.problem(parsed.code, this.make.consumerNodePath(iface, node), parsed.message, { interface: iface });
+    }
+    for (const node of [...nodes.keys()]) {
+      if (now.has(node)) continue;
+      nodes.delete(node);
+      this.hooks.clearProblem(this.make.consumerNodePath(iface, node));
+      changed = true;
+    }
+    if (changed) this.markInterfaceDirty(iface);
+  }
+
+  private forgetConsumers(iface: string): void {
+    const list = this.make.consumers(iface);
+    for (const t of [list, this.make.exists(list)]) this.hooks.forget(t);
+    for (const node of this.consumerNodes.get(iface)?.keys() ?? []) this.hooks.clearProblem(this.make.consumerNodePath(iface, node));
+    this.consumerNodes.delete(iface);
   }
 
   private applyTreeServices(tree: TreeState, names: readonly string[]): void {
@@ -218,7 +261,8 @@ export class Listing {
   private rebuildInterface(iface: string, sink: ListingSink): void {
     const emitted = this.emittedByInterface.get(iface) ?? new Set<string>();
     const now = new Set<string>();
-    for (const s of interfaceServices(iface, this.interfaces.get(iface)?.values() ?? [])) if (sink.apply(s)) now.add(s.name);
+    const consumers = this.watchConsumers ? [...(this.consumerNodes.get(iface)?.values() ?? [])] : undefined;
+    for (const s of interfaceServices(iface, this.interfaces.get(iface)?.values() ?? [], consumers)) if (sink.apply(s)) now.add(s.name);
     for (const name of emitted) if (!now.has(name)) sink.remove(name);
     if (now.size > 0) this.emittedByInterface.set(iface, now);
     else this.emittedByInterface.delete(iface);

@@ -1,4 +1,5 @@
 import type { EndpointPart } from './build-service.js';
+import { consumingApplications, type ConsumerParse } from './consumers.js';
 import type { CuratorParse } from './curator-instance.js';
 import { interfaceServiceName, providerPart, type ProviderParse } from './providers.js';
 
@@ -7,14 +8,18 @@ export interface ServiceParts {
   readonly name: string;
   readonly attributes: Record<string, string>;
   readonly parts: EndpointPart[];
+  /** Applications consuming the service, sorted and unique (only when consumers are watched). */
+  readonly consumers?: readonly string[];
 }
 
 /**
  * The services of one Dubbo interface (pure): one per (group, version) its valid providers
  * register, named by interfaceServiceName, with `interface`, `group` and `version` attributes
- * (empty group or version left out). Invalid provider nodes contribute nothing.
+ * (empty group or version left out). Invalid provider nodes contribute nothing. With
+ * `consumers` (the interface's parsed consumer nodes), each service names the applications
+ * whose consumers match its group and version (consumers.ts `consumes`).
  */
-export function interfaceServices(iface: string, nodes: Iterable<ProviderParse>): ServiceParts[] {
+export function interfaceServices(iface: string, nodes: Iterable<ProviderParse>, consumers?: readonly ConsumerParse[]): ServiceParts[] {
   const groups = new Map<string, { group: string; version: string; parts: EndpointPart[] }>();
   for (const parsed of nodes) {
     if (parsed.type !== 'ok') continue;
@@ -28,7 +33,8 @@ export function interfaceServices(iface: string, nodes: Iterable<ProviderParse>)
     const attributes: Record<string, string> = { interface: iface };
     if (g.group !== '') attributes['group'] = g.group;
     if (g.version !== '') attributes['version'] = g.version;
-    return { name, attributes, parts: g.parts };
+    if (consumers === undefined) return { name, attributes, parts: g.parts };
+    return { name, attributes, parts: g.parts, consumers: consumingApplications(consumers, g.group, g.version) };
   });
 }
 

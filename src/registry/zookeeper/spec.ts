@@ -57,6 +57,7 @@ function pathProblem(p: string): string | undefined {
 export const zookeeperKind: RegistryKindSpec<ZookeeperSourceConfig> = {
   kind: 'zookeeper',
   description: 'Apache ZooKeeper: Dubbo interface- and application-level discovery, optionally Curator service discovery, watched',
+  reportsConsumers: true,
   schema(s: SchemaBuilder): JsonSchema {
     const path = (d: string, dflt?: string): JsonSchema => s.str(d, { pattern: ZK_PATH, ...(dflt !== undefined ? { default: dflt } : {}) });
     return s.object(

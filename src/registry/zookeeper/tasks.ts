@@ -24,6 +24,7 @@ interface Read {
 export type ListTask =
   | (Read & { readonly op: 'dubbo-root' })
   | (Read & { readonly op: 'providers'; readonly iface: string })
+  | (Read & { readonly op: 'consumers'; readonly iface: string })
   | (Read & { readonly op: 'tree-root'; readonly tree: CuratorTree });
 
 export type Task =
@@ -49,6 +50,11 @@ export class TaskFactory {
     return { op: 'providers', key: `providers|${iface}`, path: this.providersPath(iface), iface };
   }
 
+  /** `/dubbo/<iface>/consumers` (read only when consumers are watched). */
+  consumers(iface: string): ListTask {
+    return { op: 'consumers', key: `consumers|${iface}`, path: this.consumersPath(iface), iface };
+  }
+
   treeRoot(tree: CuratorTree): ListTask {
     return { op: 'tree-root', key: `tree-root|${tree.index}`, path: tree.base, tree };
   }
@@ -68,6 +74,14 @@ export class TaskFactory {
 
   providersPath(iface: string): string {
     return joinPath(joinPath(this.root, iface), 'providers');
+  }
+
+  consumersPath(iface: string): string {
+    return joinPath(joinPath(this.root, iface), 'consumers');
+  }
+
+  consumerNodePath(iface: string, node: string): string {
+    return joinPath(this.consumersPath(iface), node);
   }
 
   providerNodePath(iface: string, node: string): string {

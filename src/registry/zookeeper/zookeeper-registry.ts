@@ -50,6 +50,9 @@ const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
  *   session every node is read again, and the result converges to what ZooKeeper holds.
  * - Malformed provider URLs and instance data are reported once (stable MB_ENTRY_* codes, the
  *   node's path) and skipped; the other providers of the same interface still sync.
+ * - With `watchConsumers` (the registry has a `sidecars` block), every interface's consumers
+ *   folder is watched the same way, and its services carry their consuming applications;
+ *   malformed consumer URLs are reported once and skipped like providers.
  */
 export class ZookeeperRegistry extends ServiceSetRegistry {
   private readonly options: ZookeeperRegistryOptions;
@@ -99,7 +102,7 @@ export class ZookeeperRegistry extends ServiceSetRegistry {
       problem: (code, path, message, details) => this.reportEntry(code, path, message, details),
       clearProblem: (path) => this.entryProblems.clear(path),
       changed: () => this.scheduleFlush(),
-    });
+    }, options.watchConsumers === true);
     if (levels === DubboLevels.APPLICATION || levels === DubboLevels.BOTH) this.listing.addTree(options.dubbo.servicesPath, 'application', 'dubbo');
     if (options.curator !== undefined) this.listing.addTree(options.curator.basePath, 'curator', options.curator.protocol);
   }

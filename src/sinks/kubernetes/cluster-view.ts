@@ -23,6 +23,7 @@ type Kind = ObservedObject['kind'];
 export const PLURAL: Record<Kind, string> = {
   ServiceEntry: 'serviceentries',
   WorkloadEntry: 'workloadentries',
+  Sidecar: 'sidecars',
 };
 
 /** The API path of one Istio object (networking.istio.io/v1). */
@@ -37,20 +38,24 @@ export interface ClusterViewOptions {
   /** Namespaces to watch; empty = cluster-wide watch. */
   readonly namespaces: readonly string[];
   readonly cleanupClusterWide?: boolean | undefined;
+  /** Watch Sidecars too (some registry publishes them: `sidecars`); else only the two entry kinds. */
+  readonly sidecars?: boolean | undefined;
   /** Called after every change to any cache. */
   readonly onChange: () => void;
 }
 
 export class ClusterView {
-  private readonly caches: Record<Kind, ObjectCache>;
+  private readonly caches: Partial<Record<Kind, ObjectCache>>;
   /** Cluster-wide caches of this instance's objects (cleanupClusterWide), else undefined. */
-  private readonly wide: Record<Kind, ObjectCache> | undefined;
+  private readonly wide: Partial<Record<Kind, ObjectCache>> | undefined;
   private readonly targeted: ReadonlySet<string>;
 
   constructor(options: ClusterViewOptions) {
     const cache = (kind: Kind, scope: { namespaces: readonly string[]; labelSelector?: string; optional?: boolean }): ObjectCache =>
       new ObjectCache({ client: options.client, kind, plural: PLURAL[kind], logger: options.logger, onChange: options.onChange, ...scope });
-    this.caches = { ServiceEntry: cache('ServiceEntry', { namespaces: options.namespaces }), WorkloadEntry: cache('WorkloadEntry', { namespaces: options.namespaces }) };
+    const kinds: Kind[] = options.sidecars === true ? ['ServiceEntry', 'WorkloadEntry', 'Sidecar'] : ['ServiceEntry', 'WorkloadEntry'];
+    const caches = (scope: Parameters<typeof cache>[1]): Partial<Record<Kind, ObjectCache>> => Object.fromEntries(kinds.map((k) => [k, cache(k, scope)]));
+    this.caches = caches({ namespaces: options.namespaces });
     this.targeted = new Set(options.namespaces);
     const wide = {
       namespaces: [],
@@ -59,27 +64,28 @@ export class ClusterView {
       labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE},${OwnershipLabel.INSTANCE}=${options.instance}`,
       optional: true,
     };
-    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? { ServiceEntry: cache('ServiceEntry', wide), WorkloadEntry: cache('WorkloadEntry', wide) } : undefined;
+    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? caches(wide) : undefined;
   }
 
   start(signal: AbortSignal): void {
-    this.caches.ServiceEntry.start(signal);
-    this.caches.WorkloadEntry.start(signal);
-    this.wide?.ServiceEntry.start(signal);
-    this.wide?.WorkloadEntry.start(signal);
+    for (const c of this.all()) c.start(signal);
   }
 
   synced(): boolean {
-    const wide = this.wide === undefined || (this.wide.ServiceEntry.hasSynced() && this.wide.WorkloadEntry.hasSynced());
-    return wide && this.caches.ServiceEntry.hasSynced() && this.caches.WorkloadEntry.hasSynced();
+    return this.all().every((c) => c.hasSynced());
+  }
+
+  private all(): ObjectCache[] {
+    return [...Object.values(this.caches), ...Object.values(this.wide ?? {})].filter((c): c is ObjectCache => c !== undefined);
   }
 
   /** Every object the reconcile considers: the targeted namespaces, plus ours elsewhere. */
   objects(): Map<string, ObservedObject> {
-    const out = new Map<string, ObservedObject>([...this.caches.ServiceEntry.objects(), ...this.caches.WorkloadEntry.objects()]);
+    const out = new Map<string, ObservedObject>();
+    for (const c of Object.values(this.caches)) for (const [k, o] of c?.objects() ?? []) out.set(k, o);
     if (this.wide !== undefined) {
-      for (const c of [this.wide.ServiceEntry, this.wide.WorkloadEntry]) {
-        for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
+      for (const c of Object.values(this.wide)) {
+        for (const [k, o] of c?.objects() ?? []) if (!this.targeted.has(o.namespace)) out.set(k, o);
       }
     }
     return out;
@@ -87,12 +93,12 @@ export class ClusterView {
 
   /** The API server's answer to our apply. */
   record(o: ObservedObject): void {
-    this.caches[o.kind].record(o);
+    this.caches[o.kind]?.record(o);
   }
 
   /** An object we deleted (or found gone). */
   forget(kind: Kind, key: string): void {
-    this.caches[kind].forget(key);
-    this.wide?.[kind].forget(key);
+    this.caches[kind]?.forget(key);
+    this.wide?.[kind]?.forget(key);
   }
 }

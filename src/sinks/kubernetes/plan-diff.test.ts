@@ -85,8 +85,8 @@ test('planDiff: every action, from the sink\u2019s own plan, in a stable order',
   );
   assert.equal(r.changes, true);
   assert.equal(r.unchanged, 1);
-  assert.deepEqual(r.counts.held, { ServiceEntry: 2, WorkloadEntry: 0 });
-  assert.deepEqual(r.counts.clash, { ServiceEntry: 2, WorkloadEntry: 1 });
+  assert.deepEqual(r.counts.held, { ServiceEntry: 2, WorkloadEntry: 0, Sidecar: 0 });
+  assert.deepEqual(r.counts.clash, { ServiceEntry: 2, WorkloadEntry: 1, Sidecar: 0 });
   assert.deepEqual(r.held, [{ registry: 'zk2', kind: 'ServiceEntry', wouldDelete: 2, owned: 2 }]);
   const byKey = new Map(r.entries.map((e) => [e.key, e]));
   assert.equal(byKey.get('ServiceEntry/ns/d')?.claimedBy, 'ServiceEntry/ns/d');

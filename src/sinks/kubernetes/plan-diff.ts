@@ -36,7 +36,7 @@ export type DiffAction = (typeof DiffAction)[keyof typeof DiffAction];
 
 const ORDER: readonly DiffAction[] = ['create', 'update', 'delete', 'held', 'clash'];
 type Kind = ObservedObject['kind'];
-const KINDS: readonly Kind[] = ['ServiceEntry', 'WorkloadEntry'];
+const KINDS: readonly Kind[] = ['ServiceEntry', 'WorkloadEntry', 'Sidecar'];
 
 export interface DiffEntry {
   readonly action: DiffAction;
@@ -127,12 +127,12 @@ function base(
 
 function parseKey(key: string): Pick<ObservedObject, 'kind' | 'namespace' | 'name' | 'key' | 'labels'> {
   const [kind, namespace = '', name = ''] = key.split('/');
-  return { kind: kind === 'WorkloadEntry' ? 'WorkloadEntry' : 'ServiceEntry', namespace, name, key, labels: {} };
+  return { kind: kind === 'WorkloadEntry' || kind === 'Sidecar' ? kind : 'ServiceEntry', namespace, name, key, labels: {} };
 }
 
 function heldReason(o: ObservedObject, held: readonly HeldDeletion[], percent: number): string {
   const registry = o.labels[OwnershipLabel.REGISTRY] ?? '';
-  const lines = held.filter((h) => h.registry === registry).map((h) => `${h.wouldDelete} of ${h.owned} ${h.kind === 'ServiceEntry' ? 'ServiceEntries' : 'WorkloadEntries'}`);
+  const lines = held.filter((h) => h.registry === registry).map((h) => `${h.wouldDelete} of ${h.owned} ${h.kind === 'ServiceEntry' ? 'ServiceEntries' : `${h.kind}s`}`);
   return `deletion guard: would delete ${lines.join(' and ')} of registry ${registry || '(none)'}, more than maxDeletePercent ${percent}%; none of the registry's deletions happen`;
 }
 

@@ -217,3 +217,18 @@ test('kept lists the objects a held deletion keeps; skipped the WorkloadEntries 
   assert.deepEqual(clash.apply, []);
   assert.deepEqual(clash.kept, []);
 });
+
+test('Sidecars: written and pruned like ServiceEntries; their deletions never trip the guard, but wait when the registry is held', () => {
+  const sidecar = (name: string): ObservedObject => obs(name, 'h', owned, { kind: 'Sidecar', key: `Sidecar/ns/${name}`, hosts: [] });
+  // The only Sidecar of the registry goes (100% of its Sidecars): deleted.
+  const p = plan({ ...base, desired: [se('a', 'h1')], observed: observed(obs('a', 'h1'), sidecar('web')) });
+  assert.deepEqual(p.remove.map((o) => o.key), ['Sidecar/ns/web']);
+  assert.deepEqual(p.held, []);
+  // The registry's only ServiceEntry goes too: everything of the registry waits.
+  const q = plan({ ...base, desired: [], observed: observed(obs('a', 'h1'), sidecar('web')) });
+  assert.deepEqual(q.remove, []);
+  assert.deepEqual(q.held.map((h) => h.kind), ['ServiceEntry']);
+  // A desired Sidecar not in the cluster is applied.
+  const r: IstioResource = { kind: 'Sidecar', namespace: 'ns', name: 'web', key: 'Sidecar/ns/web', labels: owned, annotations: {}, spec: {}, version: 'v' };
+  assert.deepEqual(plan({ ...base, desired: [r], observed: observed() }).apply.map((x) => x.key), ['Sidecar/ns/web']);
+});

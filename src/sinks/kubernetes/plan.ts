@@ -70,7 +70,9 @@ export interface Plan {
  *   rename passes once its new objects exist). A WorkloadEntry deletion counts only when the
  *   ServiceEntry selecting it stays desired in WorkloadEntry form (endpoint loss): those of a
  *   ServiceEntry being deleted go with it (that deletion counts), those of one switching to
- *   inline are listed inline, and those no ServiceEntry selects carry no traffic.
+ *   inline are listed inline, and those no ServiceEntry selects carry no traffic. Sidecar
+ *   deletions never trip the guard (a Sidecar gone only widens what proxies see; the pipeline's
+ *   guard holds the services it lists), but wait with the rest when the registry is held.
  * - `kept` lists the objects of the held registries (every deletion `held` stops), `skipped` the
  *   WorkloadEntries left out with their clashing ServiceEntry: what `meshbridge diff` lists.
  */
@@ -161,7 +163,7 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   const selecting = selectorIndex(input.observed);
   const candidates = new Map<string, ObservedObject[]>();
   const owned = new Map<string, number>();
-  const ownedOfKind = { ServiceEntry: 0, WorkloadEntry: 0 };
+  const ownedOfKind = { ServiceEntry: 0, WorkloadEntry: 0, Sidecar: 0 };
   const counted = new Map<string, number>();
   for (const o of input.observed.values()) {
     if (!isOwned(o, id)) continue;

@@ -38,6 +38,8 @@ export interface KubernetesSinkOptions {
    * Needs cluster-wide list/watch; if refused (403) only the targeted namespaces are cleaned.
    */
   readonly cleanupClusterWide?: boolean | undefined;
+  /** Some registry publishes Sidecars: watch, write and prune them too (else they are not watched). */
+  readonly sidecars?: boolean | undefined;
   readonly maxDeletePercent: number;
   /** Parallel writes (each still passes the client's rate limit). */
   readonly concurrency: number;
@@ -120,6 +122,7 @@ export class KubernetesSink {
       instance: options.instance,
       namespaces: options.namespaces,
       cleanupClusterWide: options.cleanupClusterWide,
+      sidecars: options.sidecars,
       onChange: () => this.request(),
     });
     this.elector =

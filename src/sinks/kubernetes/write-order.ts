@@ -13,9 +13,12 @@ export interface Gated<T> {
 export interface WritePhases {
   /** 1: every WorkloadEntry to apply. */
   readonly applyWorkloadEntries: readonly IstioResource[];
-  /** 2: every ServiceEntry to apply; one switching to WorkloadEntry form waits for its WorkloadEntries. */
+  /**
+   * 2: every ServiceEntry (and Sidecar) to apply; a ServiceEntry switching to WorkloadEntry form
+   * waits for its WorkloadEntries.
+   */
   readonly applyServiceEntries: readonly Gated<IstioResource>[];
-  /** 3: ServiceEntries to delete. */
+  /** 3: ServiceEntries (and Sidecars) to delete. */
   readonly removeServiceEntries: readonly ObservedObject[];
   /** 4: WorkloadEntries to delete; one whose ServiceEntry switches to inline form waits for it. */
   readonly removeWorkloadEntries: readonly Gated<ObservedObject>[];
@@ -63,12 +66,12 @@ export function writePhases(p: Plan, desired: readonly IstioResource[], observed
       list.push(r.key);
     }
   }
-  const applyServiceEntries = p.apply.filter((r) => r.kind === 'ServiceEntry').map((r) => ({ item: r, after: waits.get(r.key) ?? [] }));
+  const applyServiceEntries = p.apply.filter((r) => r.kind !== 'WorkloadEntry').map((r) => ({ item: r, after: waits.get(r.key) ?? [] }));
 
   const goingInline = new Set<string>();
   for (const r of p.apply) if (r.kind === 'ServiceEntry' && selectorOf(r) === undefined && observed.get(r.key)?.selector !== undefined) goingInline.add(r.key);
   const index = selectorIndex(observed);
-  const removeServiceEntries = p.remove.filter((o) => o.kind === 'ServiceEntry');
+  const removeServiceEntries = p.remove.filter((o) => o.kind !== 'WorkloadEntry');
   const removeWorkloadEntries = p.remove
     .filter((o) => o.kind === 'WorkloadEntry')
     .map((o) => {

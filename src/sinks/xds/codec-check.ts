@@ -24,7 +24,7 @@ export function verifyCodec(): void {
     if (back.typeUrl !== 'networking.istio.io/v1/ServiceEntry' || back.node?.id !== 'check') {
       throw new Error(`decoded ${JSON.stringify(back)}`);
     }
-    step = 'encode a ServiceEntry and a WorkloadEntry';
+    step = 'encode a ServiceEntry, a WorkloadEntry and a Sidecar';
     encodeBody(sample(ResourceKind.ServiceEntry, {
       hosts: ['check.meshbridge.internal'],
       ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
@@ -32,6 +32,7 @@ export function verifyCodec(): void {
       endpoints: [{ address: '127.0.0.1', ports: { http: 80 } }],
     }));
     encodeBody(sample(ResourceKind.WorkloadEntry, { address: '127.0.0.1', labels: { app: 'check' } }));
+    encodeBody(sample(ResourceKind.Sidecar, { workloadSelector: { labels: { app: 'check' } }, egress: [{ hosts: ['istio-system/*'] }] }));
   } catch (e) {
     throw new MeshbridgeError(ErrorCode.XDS_PROTO, `the xDS codec does not work (${step}): ${describeError(e)}`, { cause: e });
   }

@@ -15,6 +15,7 @@ function types(): Readonly<Record<ResourceKind, BodyType>> {
   bodyTypes ??= {
     [ResourceKind.ServiceEntry]: { type: messageType(ProtoName.ServiceEntry), typeUrl: TypeUrl.ServiceEntry },
     [ResourceKind.WorkloadEntry]: { type: messageType(ProtoName.WorkloadEntry), typeUrl: TypeUrl.WorkloadEntry },
+    [ResourceKind.Sidecar]: { type: messageType(ProtoName.Sidecar), typeUrl: TypeUrl.Sidecar },
   };
   return bodyTypes;
 }

@@ -15,8 +15,8 @@ export const EMPTY_TYPE_VERSION = 'meshbridge-empty';
 const EMPTY: TypeContent = { version: EMPTY_TYPE_VERSION, frame: EMPTY_FRAME };
 
 /**
- * What a type URL holds in the current snapshot. ServiceEntry and WorkloadEntry (any version of
- * networking.istio.io) carry the snapshot kind's resources and version; everything else is empty.
+ * What a type URL holds in the current snapshot. ServiceEntry, WorkloadEntry and Sidecar (any
+ * version of networking.istio.io) carry the snapshot kind's resources and version; everything else is empty.
  * Contract: called only once a snapshot exists; the returned frames are shared by every stream
  * (their resources bytes never change; see ResponseFrame for the room around them).
  */

@@ -8,6 +8,8 @@ test('group + kind match, any version', () => {
     ['networking.istio.io/v1beta1/ServiceEntry', 'ServiceEntry'],
     ['networking.istio.io/v1/ServiceEntry', 'ServiceEntry'],
     ['networking.istio.io/v1/WorkloadEntry', 'WorkloadEntry'],
+    ['networking.istio.io/v1/Sidecar', 'Sidecar'],
+    ['networking.istio.io/v1alpha3/Sidecar', 'Sidecar'],
     ['networking.istio.io/v1/WorkloadGroup', undefined],
     ['networking.istio.io/v1/DestinationRule', undefined],
     ['core/v1alpha1/MeshConfig', undefined],

@@ -168,6 +168,12 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- range $_, $v := (get $r "namespaceMap" | default dict) -}}
 {{- $ns = append $ns $v -}}
 {{- end -}}
+{{- with (get $r "sidecars") -}}
+{{- $ns = append $ns (get . "namespace" | default "") -}}
+{{- range $_, $v := (get . "namespaces" | default dict) -}}
+{{- $ns = append $ns $v -}}
+{{- end -}}
+{{- end -}}
 {{- range $n := $ns -}}
 {{- if and $n (not (contains "${" $n)) -}}
 {{- $out = append $out $n -}}

@@ -6,6 +6,7 @@ import java.util.concurrent.CountDownLatch;
 
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ProtocolConfig;
+import org.apache.dubbo.config.ReferenceConfig;
 import org.apache.dubbo.config.RegistryConfig;
 import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
@@ -21,7 +22,11 @@ import org.apache.dubbo.rpc.service.GenericService;
  *   app       application name (default meshbridge-demo-provider)
  *   dubboPort port of the dubbo protocol (required)
  *   triPort   port of the tri protocol; absent or 0: dubbo only
- *   services  comma-separated interface[:group[:version]] (default org.apache.dubbo.demo.DemoService)
+ *   services  comma-separated interface[:group[:version]] (default org.apache.dubbo.demo.DemoService;
+ *             empty: export nothing)
+ *   references comma-separated interface[:group[:version]] this application consumes (generic
+ *             references, check=false, referred at start so Dubbo registers them as consumers);
+ *             default none
  *
  * Binds and registers 127.0.0.1 (DUBBO_IP_TO_BIND / DUBBO_IP_TO_REGISTRY set by the starter).
  * Prints "MESHBRIDGE-PROVIDER-READY" once every service is exported and registered; SIGTERM
@@ -36,6 +41,7 @@ public final class DubboProvider {
         int dubboPort = Integer.parseInt(required("dubboPort"));
         int triPort = Integer.parseInt(System.getProperty("triPort", "0"));
         String services = System.getProperty("services", "org.apache.dubbo.demo.DemoService");
+        String references = System.getProperty("references", "");
 
         ApplicationConfig application = new ApplicationConfig(app);
         application.setQosEnable(false);
@@ -60,6 +66,7 @@ public final class DubboProvider {
                 .registry(registry)
                 .protocols(protocols);
         for (String spec : services.split(",")) {
+            if (spec.trim().isEmpty()) continue;
             String[] parts = spec.trim().split(":");
             ServiceConfig<GenericService> service = new ServiceConfig<>();
             service.setInterface(parts[0]);
@@ -69,7 +76,21 @@ public final class DubboProvider {
             if (parts.length > 2 && !parts[2].isEmpty()) service.setVersion(parts[2]);
             bootstrap.service(service);
         }
+        List<ReferenceConfig<GenericService>> refs = new ArrayList<>();
+        for (String spec : references.split(",")) {
+            if (spec.trim().isEmpty()) continue;
+            String[] parts = spec.trim().split(":");
+            ReferenceConfig<GenericService> ref = new ReferenceConfig<>();
+            ref.setInterface(parts[0]);
+            ref.setGeneric("true");
+            ref.setCheck(false);
+            if (parts.length > 1 && !parts[1].isEmpty()) ref.setGroup(parts[1]);
+            if (parts.length > 2 && !parts[2].isEmpty()) ref.setVersion(parts[2]);
+            bootstrap.reference(ref);
+            refs.add(ref);
+        }
         bootstrap.start();
+        for (ReferenceConfig<GenericService> ref : refs) ref.get();
         System.out.println("MESHBRIDGE-PROVIDER-READY");
         System.out.flush();
         new CountDownLatch(1).await();
