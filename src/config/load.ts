@@ -186,6 +186,10 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     protectEndpointPercent: r.protectEndpointPercent ?? d.protectEndpointPercent,
     protectWindowSeconds: r.protectWindowSeconds ?? d.protectWindowSeconds,
     protectHoldMaxSeconds: r.protectHoldMaxSeconds ?? d.protectHoldMaxSeconds,
+    publish: {
+      serviceEntries: r.publish?.serviceEntries ?? d.publish.serviceEntries,
+      kubernetesServices: r.publish?.kubernetesServices ?? d.publish.kubernetesServices,
+    },
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);

@@ -25,6 +25,7 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
     namespaceMap: r.namespaceMap,
     ...(r.network !== undefined ? { network: r.network } : {}),
     extraLabels: r.labels,
+    publish: r.publish,
   };
 }
 
@@ -95,6 +96,7 @@ export function kubernetesSinkSettings(
     cleanupClusterWide: k.cleanupScope === 'cluster',
     maxDeletePercent: k.maxDeletePercent,
     concurrency: k.concurrency,
+    kubernetesServices: c.registries.some((r) => r.publish.kubernetesServices),
     leaderElection:
       le === undefined
         ? undefined

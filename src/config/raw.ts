@@ -50,6 +50,7 @@ export interface RawRegistryCommon {
   readonly protectEndpointPercent?: number;
   readonly protectWindowSeconds?: number;
   readonly protectHoldMaxSeconds?: number;
+  readonly publish?: { readonly serviceEntries?: boolean; readonly kubernetesServices?: boolean };
 }
 
 export interface RawSinks {

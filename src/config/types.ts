@@ -90,6 +90,8 @@ export interface RegistryCommonConfig {
   readonly protectWindowSeconds: number;
   /** A hold is released by time after this many seconds; 0: never by time. */
   readonly protectHoldMaxSeconds: number;
+  /** ServiceEntries, Kubernetes Services (sinks.kubernetes only, ADR 0020), or both. */
+  readonly publish: { readonly serviceEntries: boolean; readonly kubernetesServices: boolean };
 }
 
 /**

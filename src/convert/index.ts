@@ -26,5 +26,15 @@ export { convertPorts, protocolOf, MAX_PORTS, MAX_PORT_NAME } from './ports.js';
 export type { OutPort, PortsResult } from './ports.js';
 export { toManifest } from '../snapshot/index.js';
 export type { IstioManifest } from '../snapshot/index.js';
+export {
+  kubeServiceResources,
+  serviceNameFor,
+  servicePortNames,
+  isServiceName,
+  MAX_SLICE_ENDPOINTS,
+  SERVICE_NAME_LABEL,
+  SLICE_MANAGED_BY_LABEL,
+  MANAGED_BY_CONTROLLER,
+} from './kube-services.js';
 export { EndpointForm, defaultConversionOptions, defaultHostTemplates, defaultHostTemplate } from './options.js';
-export type { ConversionOptions, ConvertInput } from './options.js';
+export type { ConversionOptions, ConvertInput, PublishTargets } from './options.js';

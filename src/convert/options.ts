@@ -54,6 +54,18 @@ export interface ConversionOptions {
    * MAX_INLINE_ENDPOINTS, the CRD's limit; smaller only so tests need fewer objects.
    */
   readonly maxInlineEndpoints?: number;
+  /**
+   * What this registry's hosts become (config `publish`): Istio ServiceEntries/WorkloadEntries,
+   * native Kubernetes Services with EndpointSlices (kube-services.ts, ADR 0020), or both.
+   * Undefined: ServiceEntries only.
+   */
+  readonly publish?: PublishTargets;
+}
+
+/** Which kinds of objects a registry's hosts are published as (config `publish`). */
+export interface PublishTargets {
+  readonly serviceEntries: boolean;
+  readonly kubernetesServices: boolean;
 }
 
 export const defaultConversionOptions: ConversionOptions = {
@@ -116,7 +128,10 @@ export function defaultHostTemplate(kind: string): string {
 
 /** What conversion gives back for one host (convert(); core/pipeline.ts consumes it). */
 export interface ConvertOutput {
-  /** The ServiceEntry first, then WorkloadEntries sorted by name. */
+  /**
+   * The ServiceEntry first, then WorkloadEntries sorted by name, then (publish.kubernetesServices)
+   * the Service and its EndpointSlices; without publish.serviceEntries only the latter.
+   */
   readonly resources: readonly IstioResource[];
   /** What was dropped or rewritten, one error per kind of problem (with counts in details). */
   readonly problems: readonly MeshbridgeError[];

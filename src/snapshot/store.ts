@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { contentHash } from '../util/hash.js';
-import { ResourceKind, type IstioResource } from './resource.js';
+import { ISTIO_KINDS, ResourceKind, type IstioResource } from './resource.js';
 import { compareStrings } from '../util/sort.js';
 
 /**
@@ -279,7 +279,10 @@ export class SnapshotStore {
     }
     for (const [k, st] of next) this.states.set(k, st);
     if (this.snapshot !== undefined && changed.size === 0) return undefined;
-    const version = contentHash(ALL_KINDS.map((k) => kinds.get(k)?.version ?? '').join('/'));
+    // The Istio kinds always, the core kinds only once they hold something: a configuration
+    // without Kubernetes Services keeps the snapshot versions it had before those kinds existed.
+    const parts = ALL_KINDS.filter((k) => ISTIO_KINDS.has(k) || (kinds.get(k)?.resources.size ?? 0) > 0);
+    const version = contentHash(parts.map((k) => (ISTIO_KINDS.has(k) ? '' : `${k}=`) + (kinds.get(k)?.version ?? '')).join('/'));
     this.sequence += 1;
     const snap: Snapshot = { version, sequence: this.sequence, createdAt: new Date(), kinds };
     this.snapshot = snap;

@@ -12,7 +12,7 @@
  *   event), so a reconcile never writes the same thing twice. Nothing is written here.
  */
 import type { Logger } from '../../observability/index.js';
-import { OwnershipLabel } from '../../snapshot/index.js';
+import { OwnershipLabel, ResourceKind, apiVersionOf } from '../../snapshot/index.js';
 import type { KubeClient } from './kube-client.js';
 import { ObjectCache } from './object-cache.js';
 import type { ObservedObject } from './observed.js';
@@ -23,12 +23,29 @@ type Kind = ObservedObject['kind'];
 export const PLURAL: Record<Kind, string> = {
   ServiceEntry: 'serviceentries',
   WorkloadEntry: 'workloadentries',
+  Service: 'services',
+  EndpointSlice: 'endpointslices',
 };
 
-/** The API path of one Istio object (networking.istio.io/v1). */
-export function objectPath(o: { readonly kind: Kind; readonly namespace: string; readonly name: string }): string {
-  return `/apis/networking.istio.io/v1/namespaces/${o.namespace}/${PLURAL[o.kind]}/${o.name}`;
+/** The API group/version path of a kind: /apis/networking.istio.io/v1, /api/v1, /apis/discovery.k8s.io/v1. */
+export function apiBase(kind: Kind): string {
+  const v = apiVersionOf(kind);
+  return v === 'v1' ? '/api/v1' : `/apis/${v}`;
 }
+
+/** The collection path of a kind, in `namespace` or cluster-wide. */
+export function collectionPath(kind: Kind, namespace: string | undefined): string {
+  return namespace === undefined ? `${apiBase(kind)}/${PLURAL[kind]}` : `${apiBase(kind)}/namespaces/${namespace}/${PLURAL[kind]}`;
+}
+
+/** The API path of one object of its kind. */
+export function objectPath(o: { readonly kind: Kind; readonly namespace: string; readonly name: string }): string {
+  return `${collectionPath(o.kind, o.namespace)}/${o.name}`;
+}
+
+/** The kinds the sink always watches; the Kubernetes Services sink adds Service and EndpointSlice. */
+export const ISTIO_WATCHED: readonly Kind[] = [ResourceKind.ServiceEntry, ResourceKind.WorkloadEntry];
+export const SERVICE_KINDS: readonly Kind[] = [ResourceKind.Service, ResourceKind.EndpointSlice];
 
 export interface ClusterViewOptions {
   readonly client: KubeClient;
@@ -37,20 +54,24 @@ export interface ClusterViewOptions {
   /** Namespaces to watch; empty = cluster-wide watch. */
   readonly namespaces: readonly string[];
   readonly cleanupClusterWide?: boolean | undefined;
+  /** Kinds to watch (default ISTIO_WATCHED; with Kubernetes Services also SERVICE_KINDS). */
+  readonly kinds?: readonly Kind[] | undefined;
   /** Called after every change to any cache. */
   readonly onChange: () => void;
 }
 
 export class ClusterView {
-  private readonly caches: Record<Kind, ObjectCache>;
+  private readonly caches: Map<Kind, ObjectCache>;
   /** Cluster-wide caches of this instance's objects (cleanupClusterWide), else undefined. */
-  private readonly wide: Record<Kind, ObjectCache> | undefined;
+  private readonly wide: Map<Kind, ObjectCache> | undefined;
   private readonly targeted: ReadonlySet<string>;
+  readonly kinds: readonly Kind[];
 
   constructor(options: ClusterViewOptions) {
     const cache = (kind: Kind, scope: { namespaces: readonly string[]; labelSelector?: string; optional?: boolean }): ObjectCache =>
       new ObjectCache({ client: options.client, kind, plural: PLURAL[kind], logger: options.logger, onChange: options.onChange, ...scope });
-    this.caches = { ServiceEntry: cache('ServiceEntry', { namespaces: options.namespaces }), WorkloadEntry: cache('WorkloadEntry', { namespaces: options.namespaces }) };
+    this.kinds = options.kinds ?? ISTIO_WATCHED;
+    this.caches = new Map(this.kinds.map((k) => [k, cache(k, { namespaces: options.namespaces })]));
     this.targeted = new Set(options.namespaces);
     const wide = {
       namespaces: [],
@@ -59,40 +80,38 @@ export class ClusterView {
       labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE},${OwnershipLabel.INSTANCE}=${options.instance}`,
       optional: true,
     };
-    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? { ServiceEntry: cache('ServiceEntry', wide), WorkloadEntry: cache('WorkloadEntry', wide) } : undefined;
+    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? new Map(this.kinds.map((k) => [k, cache(k, wide)])) : undefined;
   }
 
   start(signal: AbortSignal): void {
-    this.caches.ServiceEntry.start(signal);
-    this.caches.WorkloadEntry.start(signal);
-    this.wide?.ServiceEntry.start(signal);
-    this.wide?.WorkloadEntry.start(signal);
+    for (const c of this.caches.values()) c.start(signal);
+    for (const c of this.wide?.values() ?? []) c.start(signal);
   }
 
   synced(): boolean {
-    const wide = this.wide === undefined || (this.wide.ServiceEntry.hasSynced() && this.wide.WorkloadEntry.hasSynced());
-    return wide && this.caches.ServiceEntry.hasSynced() && this.caches.WorkloadEntry.hasSynced();
+    for (const c of this.caches.values()) if (!c.hasSynced()) return false;
+    for (const c of this.wide?.values() ?? []) if (!c.hasSynced()) return false;
+    return true;
   }
 
   /** Every object the reconcile considers: the targeted namespaces, plus ours elsewhere. */
   objects(): Map<string, ObservedObject> {
-    const out = new Map<string, ObservedObject>([...this.caches.ServiceEntry.objects(), ...this.caches.WorkloadEntry.objects()]);
-    if (this.wide !== undefined) {
-      for (const c of [this.wide.ServiceEntry, this.wide.WorkloadEntry]) {
-        for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
-      }
+    const out = new Map<string, ObservedObject>();
+    for (const c of this.caches.values()) for (const [k, o] of c.objects()) out.set(k, o);
+    for (const c of this.wide?.values() ?? []) {
+      for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
     }
     return out;
   }
 
   /** The API server's answer to our apply. */
   record(o: ObservedObject): void {
-    this.caches[o.kind].record(o);
+    this.caches.get(o.kind)?.record(o);
   }
 
   /** An object we deleted (or found gone). */
   forget(kind: Kind, key: string): void {
-    this.caches[kind].forget(key);
-    this.wide?.[kind].forget(key);
+    this.caches.get(kind)?.forget(key);
+    this.wide?.get(kind)?.forget(key);
   }
 }

@@ -1,9 +1,11 @@
+import type { ResourceKind } from '../../snapshot/index.js';
+
 /**
  * What the Kubernetes sink remembers of an Istio object in the cluster: enough to decide whether
  * to write, whether it may be deleted, and which hosts it claims.
  */
 export interface ObservedObject {
-  readonly kind: 'ServiceEntry' | 'WorkloadEntry';
+  readonly kind: ResourceKind;
   readonly namespace: string;
   readonly name: string;
   /** `${kind}/${namespace}/${name}`, the same key as snapshot resources. */
