@@ -66,6 +66,7 @@ test('minimal config: defaults applied, paths resolved against the config folder
     protectEndpointPercent: 50,
     protectWindowSeconds: 300,
     protectHoldMaxSeconds: 0,
+    publish: { serviceEntries: true, kubernetesServices: false },
   });
   assert.equal(c.conflictPolicy, 'merge');
   assert.deepEqual(c.startup, { syncTimeoutSeconds: 120 });
@@ -105,6 +106,7 @@ registries:
     protectEndpointPercent: 40
     protectWindowSeconds: 60
     protectHoldMaxSeconds: 900
+    publish: {serviceEntries: true, kubernetesServices: true}
   - name: second
     kind: file
     file: {path: /abs/other.json}
@@ -159,6 +161,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     protectEndpointPercent: 40,
     protectWindowSeconds: 60,
     protectHoldMaxSeconds: 900,
+    publish: { serviceEntries: true, kubernetesServices: true },
   });
   assert.equal(fileOf(b).path, '/abs/other.json');
   assert.equal(c.conflictPolicy, 'precedence');

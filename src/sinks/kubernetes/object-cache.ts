@@ -1,6 +1,6 @@
 import type { Logger } from '../../observability/index.js';
 import { apiError, type KubeClient } from './kube-client.js';
-import { collectionPath } from './cluster-view.js';
+import { collectionPath } from './api-paths.js';
 import { observe, type ObservedObject } from './observed.js';
 
 export interface ObjectCacheOptions {
