@@ -4,6 +4,8 @@ import { ErrorCode } from '../errors/index.js';
 import { Health } from '../model/index.js';
 import { ResourceKind, OwnershipLabel, toObject, type IstioResource } from '../snapshot/index.js';
 import { convert } from './convert.js';
+import { isLabelKey } from './labels.js';
+import { isLabelValue } from './names.js';
 import { isServiceName, MANAGED_BY_CONTROLLER, MAX_SLICE_ENDPOINTS, SERVICE_NAME_LABEL, SLICE_MANAGED_BY_LABEL, serviceNameFor, servicePortNames } from './kube-services.js';
 import type { ConversionOptions } from './options.js';
 import { baseOptions, ep, inputOf, port, service } from './testing/fixtures.js';
@@ -87,6 +89,7 @@ test('IPv4 and IPv6 endpoints go to slices of their own addressType; conditions 
   for (const sl of slices) {
     assert.equal(sl.labels[SERVICE_NAME_LABEL], 'svc');
     assert.equal(sl.labels[SLICE_MANAGED_BY_LABEL], MANAGED_BY_CONTROLLER);
+    for (const [k, v] of Object.entries(sl.labels)) assert.ok(isLabelKey(k) && isLabelValue(v), `${k}=${v} is a valid label`);
     const obj = toObject(sl);
     assert.equal(obj.apiVersion, 'discovery.k8s.io/v1');
     assert.equal(obj.spec, undefined, 'EndpointSlice fields are top-level');

@@ -52,8 +52,11 @@ export const ContentHashAnnotation = 'meshbridge.io/content-hash';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 /** Label naming the controller that manages an EndpointSlice (Kubernetes'). */
 export const SLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
-/** Meshbridge's value of SLICE_MANAGED_BY_LABEL (Kubernetes' own is endpointslice-controller.k8s.io). */
-export const MANAGED_BY_CONTROLLER = 'meshbridge.io/controller';
+/**
+ * Meshbridge's value of SLICE_MANAGED_BY_LABEL, in the form of Kubernetes' own
+ * (`endpointslice-controller.k8s.io`): a label value cannot hold a '/'.
+ */
+export const MANAGED_BY_CONTROLLER = 'controller.meshbridge.io';
 
 export interface IstioResource {
   readonly kind: ResourceKind;
