@@ -5,7 +5,10 @@
  * service as `<name>.<namespace>.svc.cluster.local` (/debug/registryz, registry Kubernetes, not a
  * ServiceEntry), and a client posing as a sidecar gets the cluster
  * `outbound|<port>||<name>.<namespace>.svc.cluster.local` with the EndpointSlices' endpoints,
- * following a change of the registry. Every peer keeps to loopback.
+ * following a change of the registry. With Gateway API's CRDs installed, an HTTPRoute (GAMMA:
+ * its parent is the Service) whose backend is the published Service is Accepted with ResolvedRefs
+ * True by istiod, and one naming a Service that does not exist is not (BackendNotFound). Every
+ * peer keeps to loopback.
  */
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,9 +17,10 @@ import { loadPeers, requirePeers, type Istiod } from '../../test-support/peers.j
 import { eventually, kube, startKubeCluster, type KubeCluster } from '../../test-support/kube.js';
 import { startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from '../../test-support/meshbridge.js';
 import { startSidecar, type SidecarClient, type XdsState } from '../../test-support/dataplane/index.js';
+import { applyGatewayApiCrds, requireGatewayApi } from '../../test-support/gateway-api.js';
 
 const NS = 'mb-kube-services';
-const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds', 'istiod');
+const skip = (await requirePeers('etcd', 'kube-apiserver', 'istio-crds', 'istiod')) ?? requireGatewayApi();
 let cluster: KubeCluster | undefined;
 let istiod: Istiod | undefined;
 let mb: MeshbridgeProcess | undefined;
@@ -43,6 +47,7 @@ before(async () => {
   if (skip !== undefined) return;
   const peers = await loadPeers();
   cluster = await startKubeCluster({ namespaces: [NS] });
+  await applyGatewayApiCrds(cluster.api); // before istiod starts: it looks for them at start
   istiod = await peers.startIstiod({ mode: 'kubernetes', kubeconfig: cluster.api.kubeconfigPath, api: cluster.api, timeoutMs: 90_000 });
   dir = await tempDir('meshbridge-kube-services-');
   const [adminPort] = (await peers.freePorts(1)) as [number];
@@ -111,4 +116,45 @@ test('istiod lists the published Service as a Kubernetes service; a sidecar gets
   state = await sidecar.waitFor((s) => edsOf(s, http).join(',') === '10.20.0.2:8080,10.20.0.3:8080', 60_000);
   assert.deepEqual(edsOf(state, grpc), ['10.20.0.2:9090', '10.20.0.3:9090']);
   assert.deepEqual(sidecar.errors, [], 'every response decoded');
+});
+
+interface RouteStatus {
+  status?: { parents?: Array<{ parentRef?: { name?: string }; conditions?: Array<{ type: string; status: string; reason?: string }> }> };
+}
+
+function httpRoute(name: string, backend: string): unknown {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: NS },
+    spec: {
+      parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 8080 }],
+      rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/${name}` } }], backendRefs: [{ name: backend, port: 8080 }] }],
+    },
+  };
+}
+
+/** The conditions istiod wrote on the route for its parent, as `type=status(reason)`, sorted. */
+async function routeConditions(name: string): Promise<string[] | undefined> {
+  const r = await kube<RouteStatus>(cluster!.api, 'GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/${name}`);
+  const conds = r.body.status?.parents?.[0]?.conditions;
+  if (conds === undefined || conds.length === 0) return undefined;
+  return conds.map((c) => `${c.type}=${c.status}(${c.reason ?? ''})`).sort();
+}
+
+test('Gateway API: an HTTPRoute whose backend is the published Service is accepted with its refs resolved; a missing backend is not', { skip }, async (t) => {
+  await eventually(async () => ((await kube(cluster!.api, 'GET', `/api/v1/namespaces/${NS}/services/cart`)).status === 200 ? true : undefined), 30_000, 'Service cart written');
+  for (const [name, backend] of [['to-cart', 'cart'], ['to-nowhere', 'nowhere']] as const) {
+    const r = await kube(cluster!.api, 'POST', `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes`, httpRoute(name, backend));
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const good = await eventually(async () => {
+    const c = await routeConditions('to-cart');
+    return c?.includes('ResolvedRefs=True(ResolvedRefs)') === true ? c : undefined;
+  }, 60_000, 'istiod resolves the route to the published Service');
+  assert.ok(good.includes('Accepted=True(Accepted)'), good.join(', '));
+  t.diagnostic(`to-cart: ${good.join(', ')}`);
+  const bad = await eventually(() => routeConditions('to-nowhere'), 60_000, 'istiod writes the status of the route to nowhere');
+  assert.ok(bad.some((c) => c.startsWith('ResolvedRefs=False(BackendNotFound)')), bad.join(', '));
+  t.diagnostic(`to-nowhere: ${bad.join(', ')}`);
 });
