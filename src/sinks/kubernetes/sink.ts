@@ -9,7 +9,7 @@ import { fieldManagerFor, ownershipOf } from './ownership.js';
 import { PendingWrites } from './pending.js';
 import { PlanReporter, type ProblemReporter } from './plan-report.js';
 import { plan, type HeldDeletion, type HostClash } from './plan.js';
-import { writePhases, type Gated } from './write-order.js';
+import { writePhases, type Gated, type WritePhases } from './write-order.js';
 
 /** Field manager of the default instance `meshbridge` (benchmarks write as it). */
 export const FIELD_MANAGER = fieldManagerFor('meshbridge');
@@ -253,18 +253,7 @@ export class KubernetesSink {
       if (!preempted && this.options.store.current() !== snap && Date.now() - started >= minPassMs) preempted = true;
       return preempted;
     };
-    const raw = writePhases(p, desired, observed);
-    const owed = this.pending;
-    const phases = {
-      applyWorkloadEntries: owed.order(raw.applyWorkloadEntries, (r) => r.key),
-      applyServiceEntries: owed.order(raw.applyServiceEntries, (g) => g.item.key),
-      removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
-      removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
-      applyServices: owed.order(raw.applyServices, (r) => r.key),
-      applyEndpointSlices: owed.order(raw.applyEndpointSlices, (r) => r.key),
-      removeServices: owed.order(raw.removeServices, (o) => o.key),
-      removeEndpointSlices: owed.order(raw.removeEndpointSlices, (o) => o.key),
-    };
+    const phases = this.owedPhases(writePhases(p, desired, observed));
     const id = { instance: this.options.instance, registries: new Set(this.registries) };
     const legacy = (key: string): boolean => {
       const o = observed.get(key);
@@ -316,6 +305,21 @@ export class KubernetesSink {
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
     if (retry) setTimeout(() => this.request(), 2000).unref();
+  }
+
+  /** Each phase in owed order: oldest-owed first (pending.ts). */
+  private owedPhases(raw: WritePhases): WritePhases {
+    const owed = this.pending;
+    return {
+      applyWorkloadEntries: owed.order(raw.applyWorkloadEntries, (r) => r.key),
+      applyServiceEntries: owed.order(raw.applyServiceEntries, (g) => g.item.key),
+      removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
+      removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
+      applyServices: owed.order(raw.applyServices, (r) => r.key),
+      applyEndpointSlices: owed.order(raw.applyEndpointSlices, (r) => r.key),
+      removeServices: owed.order(raw.removeServices, (o) => o.key),
+      removeEndpointSlices: owed.order(raw.removeEndpointSlices, (o) => o.key),
+    };
   }
 
   private showPending(now: number): void {
