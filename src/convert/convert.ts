@@ -171,7 +171,7 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
   const publish = options.publish ?? { serviceEntries: true, kubernetesServices: false };
   if (!publish.serviceEntries) resources.length = 0;
   if (publish.kubernetesServices) {
-    resources.push(...kubeServiceResources({ primaryName: input.primary.name, namespace: ns, ports, endpoints, labels: owner.labels, annotations }, p));
+    resources.push(...kubeServiceResources({ primaryName: input.primary.name, namespace: ns, ports, endpoints, labels: owner.labels, annotations, exportTo }, p));
   }
   return { resources, problems: p.done(), droppedLabels };
 }

@@ -131,3 +131,10 @@ test('equal input gives equal Services and slices, whatever the input order', ()
   const b = service('svc', [port(81, 'grpc', 'GRPC'), port(80, 'http', 'HTTP')], [ep('10.0.0.1'), ep('10.0.0.2')]);
   assert.deepEqual(convert(inputOf(a, 'svc.local'), only), convert(inputOf(b, 'svc.local'), only));
 });
+
+test("the registry's exportTo becomes the Service's networking.istio.io/exportTo annotation", () => {
+  const s = service('svc', [port(80, 'http', 'HTTP')], [ep('10.0.0.1')]);
+  const svc = (o: ConversionOptions): IstioResource | undefined => ofKind(convert(inputOf(s, 'svc.local'), o).resources, ResourceKind.Service)[0];
+  assert.equal(svc({ ...only, exportTo: ['istio-system', '.'] })?.annotations['networking.istio.io/exportTo'], '.,istio-system');
+  assert.equal(svc(only)?.annotations['networking.istio.io/exportTo'], undefined);
+});

@@ -7,6 +7,9 @@
  * - Service name: serviceNameFor(primary.name): a DNS-1035 label (<= 63, starts with a letter);
  *   shortened with a hash of the registry name when too long. Two hosts that give one name in one
  *   namespace are a clash the pipeline resolves (core/service-clashes.ts), never conversion.
+ * - The registry's exportTo (if any) is the Service's `networking.istio.io/exportTo` annotation,
+ *   which istiod reads as the ServiceEntry field. Weights, endpoint labels and networks have no
+ *   place in an EndpointSlice (istiod takes those from Pods, which these endpoints have none of).
  * - Ports: one per ServiceEntry port, named `<protocol>-<name>` (the prefix Istio reads the
  *   protocol from; not doubled when the name has it already), `appProtocol` set, Kubernetes
  *   `protocol` UDP for UDP else TCP, `targetPort` the ServiceEntry's targetPort or number. Names
@@ -130,7 +133,12 @@ export interface KubeServiceInput {
   /** Ownership labels (and extraLabels) of every object. */
   readonly labels: Record<string, string>;
   readonly annotations: Record<string, string>;
+  /** ServiceEntry exportTo (sorted, unique); on the Service as istiod's exportTo annotation. */
+  readonly exportTo: readonly string[];
 }
+
+/** The annotation istiod reads a Service's visibility from (Istio's exportTo for Services). */
+export const EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
 
 /** The Service and its EndpointSlices (see the module contract). */
 export function kubeServiceResources(input: KubeServiceInput, p: Problems): IstioResource[] {
@@ -146,7 +154,8 @@ export function kubeServiceResources(input: KubeServiceInput, p: Problems): Isti
       targetPort: x.targetPort ?? x.number,
     })),
   };
-  const out: IstioResource[] = [buildResource(ResourceKind.Service, input.namespace, name, input.labels, input.annotations, spec)];
+  const svcAnnotations = input.exportTo.length > 0 ? sortedRecordWith(input.annotations, EXPORT_TO_ANNOTATION, input.exportTo.join(',')) : input.annotations;
+  const out: IstioResource[] = [buildResource(ResourceKind.Service, input.namespace, name, input.labels, svcAnnotations, spec)];
   const sliceLabels = sortedRecordWith(sortedRecordWith(input.labels, SERVICE_NAME_LABEL, name), SLICE_MANAGED_BY_LABEL, MANAGED_BY_CONTROLLER);
   for (const family of ['IPv4', 'IPv6'] as const) {
     const groups = new Map<string, { ports: SlicePort[]; endpoints: OutEndpoint[] }>();
