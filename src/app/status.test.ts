@@ -127,7 +127,7 @@ test('buildStatus: sinks (kubernetes clashes cut, xDS ACKs and NACKs per type), 
   const store = new SnapshotStore();
   store.publish([serviceEntry('ns', 'a'), serviceEntry('ns', 'b'), workloadEntry('ns', 'w')]);
   const s = buildStatus(sources({ registries: [], problems, store, kubernetes: { debugState: () => kube(MAX_LISTED + 5) }, xds: { debugState: xds } }));
-  assert.deepEqual(s.snapshot?.resources, { ServiceEntry: 2, WorkloadEntry: 1, Sidecar: 0 });
+  assert.deepEqual(s.snapshot?.resources, { ServiceEntry: 2, WorkloadEntry: 1, Sidecar: 0, Service: 0, EndpointSlice: 0 });
   assert.equal(s.sinks.kubernetes?.clashes, MAX_LISTED + 5);
   assert.equal(s.sinks.kubernetes?.clashList.length, MAX_LISTED);
   assert.equal(s.sinks.kubernetes?.pendingWrites, 2);

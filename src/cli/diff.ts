@@ -18,7 +18,7 @@ import { kubeClientSettings, kubernetesSinkSettings } from '../config/index.js';
 import { App } from '../app/app.js';
 import { ErrorCode, MeshbridgeError } from '../errors/index.js';
 import { redactSecrets, type Logger } from '../observability/index.js';
-import type { IstioResource } from '../snapshot/index.js';
+import { ISTIO_KINDS, type IstioResource } from '../snapshot/index.js';
 import { ReadOnlyKubeClient, readClusterView, readLive } from '../sinks/kubernetes/cluster-read.js';
 import { plan } from '../sinks/kubernetes/plan.js';
 import { planDiff, type DiffReport } from '../sinks/kubernetes/plan-diff.js';
@@ -76,7 +76,8 @@ async function desiredResources(config: Config, logger: Logger, io: CliIO, signa
     const snap = app.store.current();
     if (snap === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, 'ready without a snapshot');
     const out: IstioResource[] = [];
-    for (const ks of snap.kinds.values()) for (const r of ks.resources.values()) out.push(r);
+    // The diff covers the Istio kinds; Kubernetes Services (ADR 0020) are not compared yet.
+    for (const ks of snap.kinds.values()) if (ISTIO_KINDS.has(ks.kind)) for (const r of ks.resources.values()) out.push(r);
     return out;
   } finally {
     appStop.abort();

@@ -83,3 +83,17 @@ test('changedPaths: nested objects by key, arrays and scalars whole', () => {
   assert.deepEqual(changedPaths({ a: 1 }, { a: 1 }, 'top'), []);
   assert.deepEqual(changedPaths(undefined, { a: 1 }, 'top'), ['top']);
 });
+
+test('publish is a mapping field; with the Kubernetes sink, turning Kubernetes Services on for the first registry needs a restart', () => {
+  const kube = 'kubernetes: {}';
+  const on = '{name: a, kind: file, file: {path: a.yaml}, namespace: ns-a, publish: {kubernetesServices: true}}';
+  const first = diffConfig(config([A, B], '', kube), config([on, B], '', kube));
+  assert.deepEqual(first.changed, [{ name: 'a', fields: ['publish.kubernetesServices'], restart: false }]);
+  assert.equal(first.needsRestart.length, 1);
+  assert.match(first.needsRestart[0] ?? '', /publish\.kubernetesServices/);
+  // Another registry opting in while one already has: applied live.
+  const onB = '{name: b, kind: file, file: {path: b.yaml}, namespace: ns-b, publish: {kubernetesServices: true}}';
+  assert.deepEqual(diffConfig(config([on, B], '', kube), config([on, onB], '', kube)).needsRestart, []);
+  // MCP only: nothing watches Services, nothing to restart.
+  assert.deepEqual(diffConfig(config([A, B]), config([on, B])).needsRestart, []);
+});

@@ -11,7 +11,8 @@
  * Needs a restart (with any of these changed, nothing of the reload is applied): everything
  * else, e.g. instance, vipCidr, startup, checkpoint, debounce, sinks.*, admin, log.format, and,
  * with the Kubernetes sink, a change of the namespaces the registries write (the sink watches a
- * fixed set of namespaces).
+ * fixed set of namespaces) and turning `publish.kubernetesServices` on for the first registry or
+ * off for the last (the sink decides at start whether it watches Services and EndpointSlices).
  */
 import { stableStringify } from '../util/hash.js';
 import type { Config, RegistryConfig } from './types.js';
@@ -50,6 +51,7 @@ const CONVERSION_FIELDS: ReadonlySet<string> = new Set([
   'labels',
   'select',
   'identity',
+  'publish',
 ]);
 
 /** Registry fields of its deletion guard. */
@@ -117,6 +119,8 @@ function needsRestart(prev: Config, next: Config): string[] {
     if (a !== b) out.push(`the namespaces the registries write (the Kubernetes sink watches a fixed set: ${a} -> ${b})`);
     const sidecars = (c: Config): boolean => c.registries.some((r) => r.sidecars !== undefined);
     if (sidecars(next) && !sidecars(prev)) out.push('sidecars on a first registry (the Kubernetes sink watches Sidecars only when some registry has sidecars)');
+    const services = (c: Config): boolean => c.registries.some((r) => r.publish.kubernetesServices);
+    if (services(prev) !== services(next)) out.push('publish.kubernetesServices turned on or off for the last registry (the Kubernetes sink decides at start whether it watches Services)');
   }
   return out;
 }

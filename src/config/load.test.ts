@@ -67,6 +67,7 @@ test('minimal config: defaults applied, paths resolved against the config folder
     protectWindowSeconds: 300,
     protectHoldMaxSeconds: 0,
     sidecars: undefined,
+    publish: { serviceEntries: true, kubernetesServices: false },
   });
   assert.equal(c.conflictPolicy, 'merge');
   assert.deepEqual(c.startup, { syncTimeoutSeconds: 120 });
@@ -106,6 +107,7 @@ registries:
     protectEndpointPercent: 40
     protectWindowSeconds: 60
     protectHoldMaxSeconds: 900
+    publish: {serviceEntries: true, kubernetesServices: true}
   - name: second
     kind: file
     file: {path: /abs/other.json}
@@ -161,6 +163,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     protectWindowSeconds: 60,
     protectHoldMaxSeconds: 900,
     sidecars: undefined,
+    publish: { serviceEntries: true, kubernetesServices: true },
   });
   assert.equal(fileOf(b).path, '/abs/other.json');
   assert.equal(c.conflictPolicy, 'precedence');

@@ -217,6 +217,10 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     ...(r.select !== undefined ? { select: resolveSelect(r.select) } : {}),
     ...(r.identity !== undefined ? { identity: structuredClone(r.identity) } : {}),
     sidecars: r.sidecars === undefined ? undefined : resolveSidecars(r.sidecars),
+    publish: {
+      serviceEntries: r.publish?.serviceEntries ?? d.publish.serviceEntries,
+      kubernetesServices: r.publish?.kubernetesServices ?? d.publish.kubernetesServices,
+    },
   };
   const block = r[r.kind];
   if (block === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${r.kind} registry without its ${r.kind} block passed validation`);

@@ -40,6 +40,7 @@ test('conversionOptionsFor maps a registry (network only when set)', () => {
     namespaceMap: {},
     network: 'n1',
     extraLabels: { team: 'x' },
+    publish: { serviceEntries: true, kubernetesServices: false },
   });
   const oa = conversionOptionsFor(a!);
   assert.equal('network' in oa, false);
@@ -75,6 +76,7 @@ test('kubernetes settings: client, sink, leader election in ms, default identity
     namespaces: ['alpha', 'shop-prod', 'zeta'],
     maxDeletePercent: 50,
     concurrency: 8,
+    kubernetesServices: false,
     leaderElection: { namespace: 'mb', name: 'meshbridge', identity: 'host-1', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
   });
 });

@@ -28,6 +28,7 @@ export function conversionOptionsFor(r: RegistryConfig): ConversionOptions {
     ...(r.select !== undefined ? { selection: r.select } : {}),
     ...(r.identity !== undefined ? { identity: r.identity } : {}),
     ...(r.sidecars !== undefined ? { sidecars: r.sidecars } : {}),
+    publish: r.publish,
   };
 }
 
@@ -105,6 +106,7 @@ export function kubernetesSinkSettings(
     sidecars: c.registries.some((r) => r.sidecars !== undefined),
     maxDeletePercent: k.maxDeletePercent,
     concurrency: k.concurrency,
+    kubernetesServices: c.registries.some((r) => r.publish.kubernetesServices),
     leaderElection:
       le === undefined
         ? undefined

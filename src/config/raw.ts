@@ -60,6 +60,7 @@ export interface RawRegistryCommon {
     readonly workloadLabels?: Readonly<Record<string, string>>;
     readonly alwaysInclude?: readonly string[];
   };
+  readonly publish?: { readonly serviceEntries?: boolean; readonly kubernetesServices?: boolean };
 }
 
 export interface RawSinks {

@@ -114,6 +114,17 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
         }),
         select: selectSchema(s),
         identity: identitySchema(s),
+        publish: s.object(
+          'What this registry\'s services are published as (docs/configuration.md#publish, ADR 0020): Istio ServiceEntries (and WorkloadEntries), native Kubernetes Services with EndpointSlices (written by sinks.kubernetes only; istiod sees them as <name>.<namespace>.svc.cluster.local), or both.',
+          {
+            serviceEntries: { type: 'boolean', description: 'Publish ServiceEntries/WorkloadEntries (every sink).', default: Defaults.registry.publish.serviceEntries },
+            kubernetesServices: {
+              type: 'boolean',
+              description: 'Also publish a selector-less Service plus EndpointSlices per service (sinks.kubernetes only; MCP cannot carry them). Endpoints with DNS names stay in the ServiceEntry only.',
+              default: Defaults.registry.publish.kubernetesServices,
+            },
+          },
+        ),
         protectHoldMaxSeconds: s.int('A hold of the deletion guard is released by time after this many seconds; 0: only when the registry recovers or an operator releases it (POST /debug/release?registry=NAME).', {
           minimum: 0,
           default: Defaults.registry.protectHoldMaxSeconds,

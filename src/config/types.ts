@@ -98,6 +98,8 @@ export interface RegistryCommonConfig {
   readonly identity?: IdentityRules | undefined;
   /** Opt-in Sidecars per consumer application (docs/mapping.md#sidecars); undefined: off. */
   readonly sidecars: SidecarOptions | undefined;
+  /** ServiceEntries, Kubernetes Services (sinks.kubernetes only, ADR 0020), or both. */
+  readonly publish: { readonly serviceEntries: boolean; readonly kubernetesServices: boolean };
 }
 
 /**

@@ -130,7 +130,12 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
     ports.push({ number: p.number, protocol, name: p.name, fallback: typeof p.targetPort === 'number' ? p.targetPort : p.number });
   }
   const endpoints: SpecEndpoint[] = spec.endpoints ?? [];
-  if (spec.endpoints === undefined) for (let i = 1; i < resources.length; i++) endpoints.push((resources[i] as IstioResource).spec);
+  if (spec.endpoints === undefined) {
+    for (let i = 1; i < resources.length; i++) {
+      const r = resources[i] as IstioResource;
+      if (r.kind === ResourceKind.WorkloadEntry) endpoints.push(r.spec);
+    }
+  }
   const keys = new Set<string>();
   const meta = new Map<string, KeyMeta>();
   for (const e of endpoints) {

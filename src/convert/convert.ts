@@ -16,6 +16,7 @@ import { formFor, MAX_INLINE_ENDPOINTS } from './form.js';
 import { sanitizeLabels, MAX_ENDPOINT_LABELS } from './labels.js';
 import { isDnsSubdomain, isValidHost, labelValueFor, objectName, withHashSuffix } from './names.js';
 import { EndpointForm, type ConversionOptions, type ConvertInput, type ConvertOutput } from './options.js';
+import { kubeServiceResources } from './kube-services.js';
 import { convertPorts } from './ports.js';
 import { Problems } from './problems.js';
 import { buildResource, sortedRecord, sortedRecordWith } from './resource.js';
@@ -114,6 +115,8 @@ function addressSlug(address: string): string {
  * - With `options.identity`, each endpoint (inline or WorkloadEntry) carries the `serviceAccount`
  *   its rules give (identity.ts; the primary service's attributes, the endpoint's metadata); an
  *   invalid one is left out and reported (MB_IDENTITY_INVALID). Without it nothing changes.
+ * - With `options.publish.kubernetesServices` the host's Kubernetes Service and EndpointSlices
+ *   follow (kube-services.ts); without `publish.serviceEntries` they are all there is.
  * - Names: the ServiceEntry is `objectName(host)`; a WorkloadEntry is
  *   `<host>-<address>-<hash of host, address and effective ports>`, shortened to 253 characters
  *   with the hash kept: unique per endpoint and stable across runs.
@@ -186,6 +189,11 @@ export function convert(input: ConvertInput, options: ConversionOptions): Conver
   }
   if (!isDnsSubdomain(seName)) {
     p.add(new MeshbridgeError(ErrorCode.INTERNAL, `object name "${seName}" is not DNS-1123`, { path: where }));
+  }
+  const publish = options.publish ?? { serviceEntries: true, kubernetesServices: false };
+  if (!publish.serviceEntries) resources.length = 0;
+  if (publish.kubernetesServices) {
+    resources.push(...kubeServiceResources({ primaryName: input.primary.name, namespace: ns, ports, endpoints, labels: owner.labels, annotations, exportTo }, p));
   }
   return { resources, problems: p.done(), droppedLabels };
 }

@@ -3,7 +3,7 @@
  * endpoint. Pure functions; the hysteresis around the inline limit is decided from the previous
  * form the caller passes in (the pipeline remembers it), so conversion stays pure.
  */
-import type { IstioResource } from '../snapshot/index.js';
+import { ResourceKind, type IstioResource } from '../snapshot/index.js';
 import { EndpointForm } from './options.js';
 
 /** CRD limit: ServiceEntry.spec.endpoints maxItems. More endpoints switch to WorkloadEntry form. */
@@ -31,6 +31,6 @@ export function formFor(endpoints: number, configured: EndpointForm, previous: E
 /** The form `resources` (one host's conversion output) are in. */
 export function formOf(resources: readonly IstioResource[]): EndpointForm | undefined {
   const se = resources[0];
-  if (se === undefined) return undefined;
+  if (se === undefined || se.kind !== ResourceKind.ServiceEntry) return undefined;
   return se.spec['workloadSelector'] !== undefined ? EndpointForm.WORKLOAD_ENTRY : EndpointForm.INLINE;
 }

@@ -26,8 +26,18 @@ export { convertPorts, protocolOf, MAX_PORTS, MAX_PORT_NAME } from './ports.js';
 export type { OutPort, PortsResult } from './ports.js';
 export { toManifest } from '../snapshot/index.js';
 export type { IstioManifest } from '../snapshot/index.js';
+export {
+  kubeServiceResources,
+  serviceNameFor,
+  servicePortNames,
+  isServiceName,
+  MAX_SLICE_ENDPOINTS,
+  SERVICE_NAME_LABEL,
+  SLICE_MANAGED_BY_LABEL,
+  MANAGED_BY_CONTROLLER,
+} from './kube-services.js';
 export { EndpointForm, defaultConversionOptions, defaultHostTemplates, defaultHostTemplate } from './options.js';
-export type { ConversionOptions, ConvertInput } from './options.js';
+export type { ConversionOptions, ConvertInput, PublishTargets } from './options.js';
 export { compileSelection, compilePattern, patternProblem, EndpointScope } from './selection.js';
 export type { SelectionRules, SelectionOutcome, PatternList, CompiledSelection } from './selection.js';
 export { serviceAccountOf, renderIdentity, identityTemplateProblem, isServiceAccountName } from './identity.js';

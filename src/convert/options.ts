@@ -68,6 +68,18 @@ export interface ConversionOptions {
   readonly identity?: IdentityRules | undefined;
   /** Opt-in: a Sidecar per consumer application (docs/mapping.md#sidecars); undefined: none. */
   readonly sidecars?: SidecarOptions;
+  /**
+   * What this registry's hosts become (config `publish`): Istio ServiceEntries/WorkloadEntries,
+   * native Kubernetes Services with EndpointSlices (kube-services.ts, ADR 0020), or both.
+   * Undefined: ServiceEntries only.
+   */
+  readonly publish?: PublishTargets;
+}
+
+/** Which kinds of objects a registry's hosts are published as (config `publish`). */
+export interface PublishTargets {
+  readonly serviceEntries: boolean;
+  readonly kubernetesServices: boolean;
 }
 
 /**
@@ -164,7 +176,10 @@ export function defaultHostTemplate(kind: string): string {
 
 /** What conversion gives back for one host (convert(); core/pipeline.ts consumes it). */
 export interface ConvertOutput {
-  /** The ServiceEntry first, then WorkloadEntries sorted by name. */
+  /**
+   * The ServiceEntry first, then WorkloadEntries sorted by name, then (publish.kubernetesServices)
+   * the Service and its EndpointSlices; without publish.serviceEntries only the latter.
+   */
   readonly resources: readonly IstioResource[];
   /** What was dropped or rewritten, one error per kind of problem (with counts in details). */
   readonly problems: readonly MeshbridgeError[];

@@ -18,7 +18,7 @@
 import type { ConversionOptions, ConvertInput } from '../convert/options.js';
 import { formOf } from '../convert/form.js';
 import { claimOf, withAddresses, type ListenerClaim } from '../convert/addresses.js';
-import type { IstioResource } from '../snapshot/index.js';
+import { ResourceKind, type IstioResource } from '../snapshot/index.js';
 import { AddressIndex, NO_ADDRESSES } from './address-index.js';
 import { ListenerConflicts, type ListenerConflict } from './listener-conflicts.js';
 import { VipPool } from './vip-pool.js';
@@ -90,7 +90,9 @@ export class ConvertedHosts {
       entry.addresses = addrs;
       entry.addressed = withAddresses(entry.output.resources, addrs);
     }
-    const se = entry.addressed[0];
+    // Only a ServiceEntry takes part in the listener conflicts (a host may publish Services only).
+    const first = entry.addressed[0];
+    const se = first?.kind === ResourceKind.ServiceEntry ? first : undefined;
     let touched = false;
     if (entry.noted !== se) {
       if (entry.noted !== undefined && entry.noted.key !== se?.key) this.listeners.update(entry.noted.key, undefined);

@@ -34,6 +34,7 @@ import type { PipelineReport } from './pipeline-report.js';
 import type { RegistryViews } from './registry-views.js';
 import { ServiceSelection, type SelectionRecord, type SelectionStats } from './service-selection.js';
 import { SidecarPass } from './sidecar-pass.js';
+import { dropServiceClashes } from './service-clashes.js';
 
 /** Hosts prepared per slice of a prewarm (see FlushPasses.prewarm). */
 const PREWARM_SLICE = 250;
@@ -204,7 +205,11 @@ export class FlushPasses {
         this.ledger.record(host, rs.resources);
         for (const r of rs.resources) all.push(r);
       }
-      out = { all };
+      // Two hosts wanting one Kubernetes Service: the ledger saw the key twice (no delta is
+      // exact), so every flush comes here until the clash is gone.
+      const { kept, clashes } = dropServiceClashes(all);
+      this.o.report.serviceClashes(clashes);
+      out = { all: kept === all ? all : [...kept] };
     }
     if (sharedChanged) touched = true;
     const sidecars = this.sidecars.resources((host) => hosts.serviceEntryOf(host));

@@ -12,6 +12,7 @@ import type { Snapshot } from '../snapshot/index.js';
 import type { GuardState, ProtectResult } from './protect.js';
 import type { HostCollision, HostConflict } from './aggregate.js';
 import type { ListenerConflict } from './listener-conflicts.js';
+import type { ServiceClash } from './service-clashes.js';
 import type { AddressIndex } from './address-index.js';
 import type { ConvertOutput } from './pipeline-options.js';
 import type { SelectionStats } from './service-selection.js';
@@ -134,6 +135,25 @@ export class PipelineReport {
       );
       this.metrics.registryErrors.inc({ registry: c.registry, code: err.code });
       this.logger.warn({ registry: c.registry, code: err.code, host: c.host, services: c.services }, err.message);
+    }
+  }
+
+  /** Reports each distinct Kubernetes Service clash once (core/service-clashes.ts). */
+  serviceClashes(clashes: readonly ServiceClash[]): void {
+    for (const c of clashes) {
+      const key = `service|${c.service}|${c.kept}|${c.dropped.join(',')}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      for (const source of c.dropped) {
+        const registry = source.split('/')[0] ?? '';
+        const err = new MeshbridgeError(
+          ErrorCode.KUBE_SERVICE_CLASH,
+          `${source} and ${c.kept} both want Kubernetes ${c.service}; ${c.kept} keeps it, ${source} gets no Service`,
+          { path: registry, details: { ...c } },
+        );
+        this.metrics.registryErrors.inc({ registry, code: err.code });
+        this.logger.warn({ registry, code: err.code, clash: c }, err.message);
+      }
     }
   }
 

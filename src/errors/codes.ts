@@ -37,6 +37,8 @@ export const ErrorCode = {
   CHECKPOINT_WRITE: 'MB_CHECKPOINT_WRITE',
   // serving
   KUBE_FENCED: 'MB_KUBE_FENCED',
+  KUBE_SERVICE_CLASH: 'MB_KUBE_SERVICE_CLASH',
+  KUBE_SERVICE_DNS_ENDPOINT: 'MB_KUBE_SERVICE_DNS_ENDPOINT',
   XDS_BAD_REQUEST: 'MB_XDS_BAD_REQUEST',
   XDS_LISTEN: 'MB_XDS_LISTEN',
   XDS_PROTO: 'MB_XDS_PROTO',
@@ -80,6 +82,8 @@ export const errorSummaries: Readonly<Record<ErrorCode, string>> = {
   MB_CHECKPOINT_READ: 'The checkpoint file could not be read or is not a checkpoint; start-up goes on without it.',
   MB_CHECKPOINT_WRITE: 'The checkpoint file could not be written; retried at the next interval, publishing goes on.',
   MB_KUBE_FENCED: 'A Kubernetes write was not sent because this replica stopped being the leader while it waited.',
+  MB_KUBE_SERVICE_CLASH: 'Two hosts would publish the same Kubernetes Service name in one namespace; the first (by source) keeps it, the other gets no Service.',
+  MB_KUBE_SERVICE_DNS_ENDPOINT: 'An endpoint with a DNS-name address cannot be held by an EndpointSlice; it is left out of the Kubernetes Service (its ServiceEntry keeps it).',
   MB_XDS_BAD_REQUEST: 'An xDS client sent a request that cannot be answered (no type URL, not a DiscoveryRequest); that stream is ended with INVALID_ARGUMENT.',
   MB_XDS_LISTEN: 'The MCP/xDS server could not listen on its address.',
   MB_XDS_PROTO: 'The xDS codec does not work in this install (proto files missing or broken); the server does not start.',

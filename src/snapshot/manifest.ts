@@ -1,8 +1,9 @@
-import { ISTIO_API_VERSION, type IstioResource } from './resource.js';
+import { SPECLESS_KINDS, apiVersionOf, type IstioResource } from './resource.js';
 
 /** A resource as the complete Kubernetes object `kubectl apply -f` takes. */
 export interface IstioManifest {
-  readonly apiVersion: typeof ISTIO_API_VERSION;
+  /** networking.istio.io/v1, or v1 / discovery.k8s.io/v1 for the core kinds (apiVersionOf). */
+  readonly apiVersion: string;
   readonly kind: string;
   readonly metadata: {
     readonly name: string;
@@ -12,6 +13,9 @@ export interface IstioManifest {
   };
   readonly spec: Readonly<Record<string, unknown>>;
 }
+
+/** Any kind's Kubernetes object: an EndpointSlice has its fields at the top level, no spec. */
+export type KubeObject = Omit<IstioManifest, 'spec'> & { readonly spec?: Readonly<Record<string, unknown>>; readonly [field: string]: unknown };
 
 /** A copy with sorted keys, so equal content renders to equal text. */
 function sortedRecord(r: Readonly<Record<string, string>>): Record<string, string> {
@@ -24,14 +28,18 @@ function sortedRecord(r: Readonly<Record<string, string>>): Record<string, strin
 }
 
 /**
- * The Kubernetes object of a resource (`networking.istio.io/v1`), labels and annotations with
- * sorted keys. Pure. The one definition the renderer, the golden tests and the CRD schema test share.
+ * The Kubernetes object of a resource (apiVersionOf its kind), labels and annotations with
+ * sorted keys (see toObject for an EndpointSlice). Pure. The one definition the renderer, the golden tests and the CRD schema test share.
  */
 export function toManifest(r: IstioResource): IstioManifest {
-  return {
-    apiVersion: ISTIO_API_VERSION,
-    kind: r.kind,
-    metadata: { name: r.name, namespace: r.namespace, labels: sortedRecord(r.labels), annotations: sortedRecord(r.annotations) },
-    spec: r.spec,
-  };
+  const metadata = { name: r.name, namespace: r.namespace, labels: sortedRecord(r.labels), annotations: sortedRecord(r.annotations) };
+  return { apiVersion: apiVersionOf(r.kind), kind: r.kind, metadata, spec: r.spec };
+}
+
+/** toManifest, with an EndpointSlice's fields at the top level (what `kubectl apply -f` takes for every kind). */
+export function toObject(r: IstioResource): KubeObject {
+  const m = toManifest(r);
+  if (!SPECLESS_KINDS.has(r.kind)) return { ...m };
+  const { spec, ...rest } = m;
+  return { ...rest, ...spec };
 }

@@ -62,7 +62,7 @@ test('the first publish reports every kind changed, even when empty', () => {
   let changed: string[] = [];
   store.subscribe((_s, kinds) => (changed = [...kinds]));
   store.publish([]);
-  assert.deepEqual(changed.sort(), ['ServiceEntry', 'Sidecar', 'WorkloadEntry']);
+  assert.deepEqual(changed.sort(), ['EndpointSlice', 'Service', 'ServiceEntry', 'Sidecar', 'WorkloadEntry']);
   assert.equal(store.publish([]), undefined);
 });
 

@@ -44,6 +44,8 @@ export interface KindDelta {
 export type SnapshotListener = (snapshot: Snapshot, changedKinds: ReadonlySet<ResourceKind>) => void;
 
 const ALL_KINDS: readonly ResourceKind[] = Object.values(ResourceKind);
+/** Kinds always part of the snapshot version; the opt-in kinds count only when they hold something (versions of configs without them stay as they were). */
+const ENTRY_KINDS: ReadonlySet<ResourceKind> = new Set([ResourceKind.ServiceEntry, ResourceKind.WorkloadEntry]);
 const MASK_128 = (1n << 128n) - 1n;
 
 /** 128 bits of SHA-256 of `key@version`, as a BigInt. */
@@ -279,7 +281,10 @@ export class SnapshotStore {
     }
     for (const [k, st] of next) this.states.set(k, st);
     if (this.snapshot !== undefined && changed.size === 0) return undefined;
-    const version = contentHash(ALL_KINDS.map((k) => kinds.get(k)?.version ?? '').join('/'));
+    // The Istio kinds always, the core kinds only once they hold something: a configuration
+    // without Kubernetes Services keeps the snapshot versions it had before those kinds existed.
+    const parts = ALL_KINDS.filter((k) => ENTRY_KINDS.has(k) || (kinds.get(k)?.resources.size ?? 0) > 0);
+    const version = contentHash(parts.map((k) => (ENTRY_KINDS.has(k) ? '' : `${k}=`) + (kinds.get(k)?.version ?? '')).join('/'));
     this.sequence += 1;
     const snap: Snapshot = { version, sequence: this.sequence, createdAt: new Date(), kinds };
     this.snapshot = snap;

@@ -292,6 +292,23 @@ test('RBAC rules equal deploy/rbac.yaml: ClusterRole (default) or one Role per t
   assert.equal(none.some((o) => o.kind.includes('Role')), false);
 });
 
+test('publish.kubernetesServices: the chart role adds the rules of deploy/rbac-kubernetes-services.yaml (cluster-wide and namespaced), only then', { skip }, async () => {
+  const shipped = rbacYamlRules();
+  const extra = parseAllDocuments(readFileSync(join(REPO, 'deploy', 'rbac-kubernetes-services.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject);
+  const serviceRules = rulesOf(findObject(extra, 'ClusterRole', 'meshbridge-kubernetes-services'));
+  assert.deepEqual(serviceRules.map((r) => r.resources).flat().sort(), ['endpointslices', 'services']);
+  const registry = kubeValues.config.registries[0]!;
+  const withServices = { ...kubeValues, config: { ...kubeValues.config, registries: [{ ...registry, publish: { kubernetesServices: true } }] } };
+  const cluster = await renderChart(withServices);
+  assert.deepEqual(rulesOf(findObject(cluster, 'ClusterRole')), [...shipped.cluster, ...serviceRules]);
+  const namespaced = await renderChart({ ...withServices, rbac: { namespaced: true } });
+  for (const r of namespaced.filter((o) => o.kind === 'Role' && o.metadata.name === 'mb-meshbridge')) assert.deepEqual(rulesOf(r), [...shipped.cluster, ...serviceRules]);
+  const off = await renderChart({ ...kubeValues, config: { ...kubeValues.config, registries: [{ ...registry, publish: { kubernetesServices: false } }] } });
+  assert.deepEqual(rulesOf(findObject(off, 'ClusterRole')), shipped.cluster, 'no Service rights without the opt-in');
+  // The config the chart renders is one Meshbridge accepts, with the opt-in.
+  assert.equal(configOf(cluster).registries[0]?.publish.kubernetesServices, true);
+});
+
 test('a changed config rolls the pods (checksum annotation); other values do not change it', { skip }, async () => {
   const checksum = (objects: readonly K8sObject[]): string | undefined => deploymentOf(objects).spec.template.metadata.annotations?.['checksum/config'];
   const base = checksum(await renderChart(kubeValues));

@@ -13,7 +13,7 @@
  */
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
-import { ClusterView, PLURAL, objectPath } from './cluster-view.js';
+import { ClusterView, ISTIO_WATCHED, PLURAL, collectionPath, objectPath } from './cluster-view.js';
 import { apiError, KubeClient, type RequestArgs } from './kube-client.js';
 import type { ObservedObject } from './observed.js';
 
@@ -63,8 +63,9 @@ export async function readClusterView(o: ClusterReadOptions): Promise<Map<string
 async function probe(o: ClusterReadOptions): Promise<void> {
   const scopes = o.namespaces.length === 0 ? [undefined] : o.namespaces;
   for (const ns of scopes) {
-    for (const plural of Object.values(PLURAL)) {
-      const path = `/apis/networking.istio.io/v1/${ns === undefined ? '' : `namespaces/${ns}/`}${plural}`;
+    for (const kind of ISTIO_WATCHED) {
+      const plural = PLURAL[kind];
+      const path = collectionPath(kind, ns);
       try {
         await o.client.request({ method: 'GET', path, query: { limit: 1 }, signal: o.signal });
       } catch (e) {

@@ -13,23 +13,14 @@
  */
 import type { Logger } from '../../observability/index.js';
 import { OwnershipLabel } from '../../snapshot/index.js';
+import { ISTIO_WATCHED, PLURAL } from './api-paths.js';
 import type { KubeClient } from './kube-client.js';
 import { ObjectCache } from './object-cache.js';
 import type { ObservedObject } from './observed.js';
 
 type Kind = ObservedObject['kind'];
 
-/** The plural resource name of each kind (API paths). */
-export const PLURAL: Record<Kind, string> = {
-  ServiceEntry: 'serviceentries',
-  WorkloadEntry: 'workloadentries',
-  Sidecar: 'sidecars',
-};
-
-/** The API path of one Istio object (networking.istio.io/v1). */
-export function objectPath(o: { readonly kind: Kind; readonly namespace: string; readonly name: string }): string {
-  return `/apis/networking.istio.io/v1/namespaces/${o.namespace}/${PLURAL[o.kind]}/${o.name}`;
-}
+export { PLURAL, apiBase, collectionPath, objectPath, ISTIO_WATCHED, SERVICE_KINDS } from './api-paths.js';
 
 export interface ClusterViewOptions {
   readonly client: KubeClient;
@@ -38,24 +29,24 @@ export interface ClusterViewOptions {
   /** Namespaces to watch; empty = cluster-wide watch. */
   readonly namespaces: readonly string[];
   readonly cleanupClusterWide?: boolean | undefined;
-  /** Watch Sidecars too (some registry publishes them: `sidecars`); else only the two entry kinds. */
-  readonly sidecars?: boolean | undefined;
+  /** Kinds to watch (default ISTIO_WATCHED; with Kubernetes Services also SERVICE_KINDS). */
+  readonly kinds?: readonly Kind[] | undefined;
   /** Called after every change to any cache. */
   readonly onChange: () => void;
 }
 
 export class ClusterView {
-  private readonly caches: Partial<Record<Kind, ObjectCache>>;
+  private readonly caches: Map<Kind, ObjectCache>;
   /** Cluster-wide caches of this instance's objects (cleanupClusterWide), else undefined. */
-  private readonly wide: Partial<Record<Kind, ObjectCache>> | undefined;
+  private readonly wide: Map<Kind, ObjectCache> | undefined;
   private readonly targeted: ReadonlySet<string>;
+  readonly kinds: readonly Kind[];
 
   constructor(options: ClusterViewOptions) {
     const cache = (kind: Kind, scope: { namespaces: readonly string[]; labelSelector?: string; optional?: boolean }): ObjectCache =>
       new ObjectCache({ client: options.client, kind, plural: PLURAL[kind], logger: options.logger, onChange: options.onChange, ...scope });
-    const kinds: Kind[] = options.sidecars === true ? ['ServiceEntry', 'WorkloadEntry', 'Sidecar'] : ['ServiceEntry', 'WorkloadEntry'];
-    const caches = (scope: Parameters<typeof cache>[1]): Partial<Record<Kind, ObjectCache>> => Object.fromEntries(kinds.map((k) => [k, cache(k, scope)]));
-    this.caches = caches({ namespaces: options.namespaces });
+    this.kinds = options.kinds ?? ISTIO_WATCHED;
+    this.caches = new Map(this.kinds.map((k) => [k, cache(k, { namespaces: options.namespaces })]));
     this.targeted = new Set(options.namespaces);
     const wide = {
       namespaces: [],
@@ -64,41 +55,38 @@ export class ClusterView {
       labelSelector: `${OwnershipLabel.MANAGED_BY}=${OwnershipLabel.MANAGED_BY_VALUE},${OwnershipLabel.INSTANCE}=${options.instance}`,
       optional: true,
     };
-    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? caches(wide) : undefined;
+    this.wide = options.cleanupClusterWide === true && options.namespaces.length > 0 ? new Map(this.kinds.map((k) => [k, cache(k, wide)])) : undefined;
   }
 
   start(signal: AbortSignal): void {
-    for (const c of this.all()) c.start(signal);
+    for (const c of this.caches.values()) c.start(signal);
+    for (const c of this.wide?.values() ?? []) c.start(signal);
   }
 
   synced(): boolean {
-    return this.all().every((c) => c.hasSynced());
-  }
-
-  private all(): ObjectCache[] {
-    return [...Object.values(this.caches), ...Object.values(this.wide ?? {})].filter((c): c is ObjectCache => c !== undefined);
+    for (const c of this.caches.values()) if (!c.hasSynced()) return false;
+    for (const c of this.wide?.values() ?? []) if (!c.hasSynced()) return false;
+    return true;
   }
 
   /** Every object the reconcile considers: the targeted namespaces, plus ours elsewhere. */
   objects(): Map<string, ObservedObject> {
     const out = new Map<string, ObservedObject>();
-    for (const c of Object.values(this.caches)) for (const [k, o] of c?.objects() ?? []) out.set(k, o);
-    if (this.wide !== undefined) {
-      for (const c of Object.values(this.wide)) {
-        for (const [k, o] of c?.objects() ?? []) if (!this.targeted.has(o.namespace)) out.set(k, o);
-      }
+    for (const c of this.caches.values()) for (const [k, o] of c.objects()) out.set(k, o);
+    for (const c of this.wide?.values() ?? []) {
+      for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
     }
     return out;
   }
 
   /** The API server's answer to our apply. */
   record(o: ObservedObject): void {
-    this.caches[o.kind]?.record(o);
+    this.caches.get(o.kind)?.record(o);
   }
 
   /** An object we deleted (or found gone). */
   forget(kind: Kind, key: string): void {
-    this.caches[kind]?.forget(key);
-    this.wide?.[kind]?.forget(key);
+    this.caches.get(kind)?.forget(key);
+    this.wide?.get(kind)?.forget(key);
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../../observability/index.js';
 import { apiError, type KubeClient } from './kube-client.js';
+import { collectionPath } from './api-paths.js';
 import { observe, type ObservedObject } from './observed.js';
 
 export interface ObjectCacheOptions {
@@ -80,8 +81,7 @@ export class ObjectCache {
   }
 
   private path(ns: string | undefined): string {
-    const base = '/apis/networking.istio.io/v1';
-    return ns === undefined ? `${base}/${this.options.plural}` : `${base}/namespaces/${ns}/${this.options.plural}`;
+    return collectionPath(this.options.kind, ns);
   }
 
   private async loop(ns: string | undefined, signal: AbortSignal): Promise<void> {

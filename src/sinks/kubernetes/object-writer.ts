@@ -15,7 +15,7 @@
  */
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
-import { ISTIO_API_VERSION, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
+import { apiVersionOf, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
 import { applyBody } from './apply-body.js';
 import { objectPath, type ClusterView } from './cluster-view.js';
 import { apiError, type KubeClient } from './kube-client.js';
@@ -97,7 +97,7 @@ export class ObjectWriter {
         method: 'PATCH',
         path: objectPath(r),
         query: { fieldManager: LEGACY_FIELD_MANAGER },
-        body: { apiVersion: ISTIO_API_VERSION, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } },
+        body: { apiVersion: apiVersionOf(r.kind), kind: r.kind, metadata: { name: r.name, namespace: r.namespace } },
         contentType: 'application/apply-patch+yaml',
         ...this.fencing(),
       });

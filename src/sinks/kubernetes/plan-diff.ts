@@ -35,7 +35,8 @@ export const DiffAction = {
 export type DiffAction = (typeof DiffAction)[keyof typeof DiffAction];
 
 const ORDER: readonly DiffAction[] = ['create', 'update', 'delete', 'held', 'clash'];
-type Kind = ObservedObject['kind'];
+/** `meshbridge diff` compares the Istio kinds (the Kubernetes Services kinds are left out). */
+type Kind = 'ServiceEntry' | 'WorkloadEntry' | 'Sidecar';
 const KINDS: readonly Kind[] = ['ServiceEntry', 'WorkloadEntry', 'Sidecar'];
 
 export interface DiffEntry {
@@ -122,7 +123,8 @@ function base(
   action: DiffAction,
   o: Pick<ObservedObject, 'kind' | 'namespace' | 'name' | 'key' | 'labels'>,
 ): Pick<DiffEntry, 'action' | 'kind' | 'namespace' | 'name' | 'key' | 'registry'> {
-  return { action, kind: o.kind, namespace: o.namespace, name: o.name, key: o.key, registry: o.labels[OwnershipLabel.REGISTRY] ?? '' };
+  // Only Istio kinds reach a diff (cli/diff.ts leaves the Kubernetes Services kinds out).
+  return { action, kind: o.kind as Kind, namespace: o.namespace, name: o.name, key: o.key, registry: o.labels[OwnershipLabel.REGISTRY] ?? '' };
 }
 
 function parseKey(key: string): Pick<ObservedObject, 'kind' | 'namespace' | 'name' | 'key' | 'labels'> {

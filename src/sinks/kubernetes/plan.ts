@@ -1,4 +1,4 @@
-import { OwnershipLabel, type IstioResource } from '../../snapshot/index.js';
+import { OwnershipLabel, SERVICE_NAME_LABEL, type IstioResource } from '../../snapshot/index.js';
 import type { ObservedObject } from './observed.js';
 import { isOwned, ownershipOf, type OwnerIdentity } from './ownership.js';
 
@@ -61,6 +61,10 @@ export interface Plan {
  * - A desired object whose name is taken by an unowned object, or whose host an unowned
  *   ServiceEntry claims, is skipped (with its WorkloadEntries) and reported in `clashes`; if we
  *   had written it earlier it stays.
+ * - Kubernetes Services (ADR 0020): a desired Service whose name an unowned object holds is
+ *   skipped with its EndpointSlices (label kubernetes.io/service-name) and reported in `clashes`
+ *   (host `<name>.<namespace>.svc`). The guard weighs Services like ServiceEntries; EndpointSlice
+ *   deletions are never weighed (they are re-cut as endpoints change).
  * - Owned objects not desired are removed: also those of registries no longer configured and
  *   those in namespaces no longer targeted (when the sink sees them). Guard, per registry label
  *   and kind: if the deletions exceed `maxDeletePercent` of that registry's owned objects of the
@@ -84,9 +88,14 @@ export function plan(input: PlanInput): Plan {
   return { apply, remove, clashes, held, kept, skipped: skippedWith, unchanged };
 }
 
+/** The kinds the deletion guard weighs (EndpointSlices are not: see planRemove). */
+const GUARDED_KINDS: readonly ObservedObject['kind'][] = ['ServiceEntry', 'WorkloadEntry', 'Service'];
+
 interface Selector {
   readonly namespace: string;
   readonly labels: Record<string, string>;
+  /** Matches metadata labels of EndpointSlices (else spec labels of WorkloadEntries). */
+  readonly metadata?: boolean;
 }
 
 function findClashes(input: PlanInput, id: OwnerIdentity): { clashes: HostClash[]; skipped: Set<string>; skippedSelectors: Selector[] } {
@@ -101,6 +110,16 @@ function findClashes(input: PlanInput, id: OwnerIdentity): { clashes: HostClash[
   // Selectors of skipped ServiceEntries: their WorkloadEntries are skipped too.
   const skippedSelectors: Selector[] = [];
   for (const r of input.desired) {
+    if (r.kind === 'Service') {
+      // A Service whose name a foreign Service holds: its EndpointSlices would feed that Service.
+      const other = observed.get(r.key);
+      if (other !== undefined && !isOwned(other, id)) {
+        skipped.add(r.key);
+        clashes.push({ host: `${r.name}.${r.namespace}.svc`, resource: r.key, claimedBy: other.key });
+        skippedSelectors.push({ namespace: r.namespace, labels: { [SERVICE_NAME_LABEL]: r.name }, metadata: true });
+      }
+      continue;
+    }
     if (r.kind !== 'ServiceEntry') continue;
     const hosts = Array.isArray(r.spec['hosts']) ? (r.spec['hosts'] as string[]) : [];
     const byName = observed.get(r.key);
@@ -136,7 +155,7 @@ function planApply(
   for (const r of input.desired) {
     desiredKeys.add(r.key);
     if (skipped.has(r.key)) continue;
-    if (r.kind === 'WorkloadEntry' && selectedBy(r, skippedSelectors)) {
+    if ((r.kind === 'WorkloadEntry' || r.kind === 'EndpointSlice') && selectedBy(r, skippedSelectors)) {
       skippedWith.push(r.key);
       continue;
     }
@@ -163,19 +182,22 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   const selecting = selectorIndex(input.observed);
   const candidates = new Map<string, ObservedObject[]>();
   const owned = new Map<string, number>();
-  const ownedOfKind = { ServiceEntry: 0, WorkloadEntry: 0, Sidecar: 0 };
+  const ownedOfKind = new Map<ObservedObject['kind'], number>();
   const counted = new Map<string, number>();
   for (const o of input.observed.values()) {
     if (!isOwned(o, id)) continue;
     const reg = o.labels[OwnershipLabel.REGISTRY] ?? '';
     owned.set(`${reg}|${o.kind}`, (owned.get(`${reg}|${o.kind}`) ?? 0) + 1);
-    ownedOfKind[o.kind]++;
+    ownedOfKind.set(o.kind, (ownedOfKind.get(o.kind) ?? 0) + 1);
     if (desiredKeys.has(o.key)) continue;
     let list = candidates.get(reg);
     if (list === undefined) candidates.set(reg, (list = []));
     list.push(o);
     // A WorkloadEntry counts only when the ServiceEntry selecting it stays in WorkloadEntry form.
     if (o.kind === 'WorkloadEntry' && !staying.has(selectingSe(o, selecting) ?? '')) continue;
+    // EndpointSlices never count: they are re-cut as endpoints change (the pipeline's endpoint
+    // guard weighs endpoint loss); their Service counts like a ServiceEntry.
+    if (o.kind === 'EndpointSlice') continue;
     counted.set(`${reg}|${o.kind}`, (counted.get(`${reg}|${o.kind}`) ?? 0) + 1);
   }
   const remove: ObservedObject[] = [];
@@ -183,9 +205,9 @@ function planRemove(input: PlanInput, id: OwnerIdentity, desiredKeys: ReadonlySe
   const kept: ObservedObject[] = [];
   for (const [registry, list] of candidates) {
     const over: HeldDeletion[] = [];
-    for (const kind of ['ServiceEntry', 'WorkloadEntry'] as const) {
+    for (const kind of GUARDED_KINDS) {
       const wouldDelete = counted.get(`${registry}|${kind}`) ?? 0;
-      const base = input.registries.has(registry) ? (owned.get(`${registry}|${kind}`) ?? 0) : ownedOfKind[kind];
+      const base = input.registries.has(registry) ? (owned.get(`${registry}|${kind}`) ?? 0) : (ownedOfKind.get(kind) ?? 0);
       if (wouldDelete > 0 && wouldDelete * 100 > input.maxDeletePercent * base) over.push({ registry, kind, wouldDelete, owned: base });
     }
     if (over.length > 0) {
@@ -229,6 +251,7 @@ export function selectorOf(r: IstioResource): Record<string, string> | undefined
 }
 
 function selectedBy(r: IstioResource, selectors: readonly Selector[]): boolean {
-  const labels = (r.spec['labels'] as Record<string, string> | undefined) ?? {};
-  return selectors.some((s) => s.namespace === r.namespace && Object.entries(s.labels).every(([k, v]) => labels[k] === v));
+  const slice = r.kind === 'EndpointSlice';
+  const labels = slice ? r.labels : ((r.spec['labels'] as Record<string, string> | undefined) ?? {});
+  return selectors.some((s) => (s.metadata === true) === slice && s.namespace === r.namespace && Object.entries(s.labels).every(([k, v]) => labels[k] === v));
 }

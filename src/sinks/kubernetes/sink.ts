@@ -1,7 +1,7 @@
 import type { Logger, Metrics } from '../../observability/index.js';
-import { OwnershipLabel, type IstioResource, type SnapshotStore } from '../../snapshot/index.js';
+import { OwnershipLabel, ResourceKind, type IstioResource, type SnapshotStore } from '../../snapshot/index.js';
 import { runPool } from '../../util/pool.js';
-import { ClusterView } from './cluster-view.js';
+import { ClusterView, ISTIO_WATCHED, SERVICE_KINDS } from './cluster-view.js';
 import type { KubeClient } from './kube-client.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ObjectWriter } from './object-writer.js';
@@ -9,7 +9,7 @@ import { fieldManagerFor, ownershipOf } from './ownership.js';
 import { PendingWrites } from './pending.js';
 import { PlanReporter, type ProblemReporter } from './plan-report.js';
 import { plan, type HeldDeletion, type HostClash } from './plan.js';
-import { writePhases, type Gated } from './write-order.js';
+import { writePhases, type Gated, type WritePhases } from './write-order.js';
 
 /** Field manager of the default instance `meshbridge` (benchmarks write as it). */
 export const FIELD_MANAGER = fieldManagerFor('meshbridge');
@@ -41,6 +41,12 @@ export interface KubernetesSinkOptions {
   /** Some registry publishes Sidecars: watch, write and prune them too (else they are not watched). */
   readonly sidecars?: boolean | undefined;
   readonly maxDeletePercent: number;
+  /**
+   * Also watch and write Kubernetes Services and EndpointSlices (some registry has
+   * `publish.kubernetesServices`, ADR 0020). Fixed at start: a reload that turns them on for the
+   * first time needs a restart (without it the snapshot's Services are not written).
+   */
+  readonly kubernetesServices?: boolean | undefined;
   /** Parallel writes (each still passes the client's rate limit). */
   readonly concurrency: number;
   /** Pre-emption grace of a write pass (default MIN_PASS_MS; tests shorten it). */
@@ -122,7 +128,7 @@ export class KubernetesSink {
       instance: options.instance,
       namespaces: options.namespaces,
       cleanupClusterWide: options.cleanupClusterWide,
-      sidecars: options.sidecars,
+      kinds: [...ISTIO_WATCHED, ...(options.sidecars === true ? [ResourceKind.Sidecar] : []), ...(options.kubernetesServices === true ? SERVICE_KINDS : [])],
       onChange: () => this.request(),
     });
     this.elector =
@@ -227,7 +233,9 @@ export class KubernetesSink {
     const snap = this.options.store.current();
     if (snap === undefined || !this.cachesSynced() || !this.isLeader() || this.signal?.aborted === true) return;
     const desired: IstioResource[] = [];
-    for (const ks of snap.kinds.values()) for (const r of ks.resources.values()) desired.push(r);
+    // Only kinds the view watches: what it cannot see it could neither compare nor prune.
+    const watched = new Set(this.view.kinds);
+    for (const ks of snap.kinds.values()) if (watched.has(ks.kind)) for (const r of ks.resources.values()) desired.push(r);
     const observed = this.view.objects();
     const p = plan({
       desired,
@@ -247,14 +255,7 @@ export class KubernetesSink {
       if (!preempted && this.options.store.current() !== snap && Date.now() - started >= minPassMs) preempted = true;
       return preempted;
     };
-    const raw = writePhases(p, desired, observed);
-    const owed = this.pending;
-    const phases = {
-      applyWorkloadEntries: owed.order(raw.applyWorkloadEntries, (r) => r.key),
-      applyServiceEntries: owed.order(raw.applyServiceEntries, (g) => g.item.key),
-      removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
-      removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
-    };
+    const phases = this.owedPhases(writePhases(p, desired, observed));
     const id = { instance: this.options.instance, registries: new Set(this.registries) };
     const legacy = (key: string): boolean => {
       const o = observed.get(key);
@@ -286,6 +287,12 @@ export class KubernetesSink {
         }, stop),
       () => runPool(phases.removeServiceEntries, this.options.concurrency, (o) => this.writer.remove(o), stop),
       () => runPool(phases.removeWorkloadEntries.filter(gated), this.options.concurrency, (g) => this.writer.remove(g.item), stop),
+      ...[phases.applyServices, phases.applyEndpointSlices].map((list) => () =>
+        runPool(list, this.options.concurrency, async (r) => {
+          if (await this.writer.apply(r, legacy(r.key), snap)) ok.add(r.key);
+        }, stop),
+      ),
+      ...[phases.removeServices, phases.removeEndpointSlices].map((list) => () => runPool(list, this.options.concurrency, (o) => this.writer.remove(o), stop)),
     ];
     for (const step of steps) if (!stop()) await step();
     this.showPending(Date.now());
@@ -300,6 +307,21 @@ export class KubernetesSink {
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
     if (retry) setTimeout(() => this.request(), 2000).unref();
+  }
+
+  /** Each phase in owed order: oldest-owed first (pending.ts). */
+  private owedPhases(raw: WritePhases): WritePhases {
+    const owed = this.pending;
+    return {
+      applyWorkloadEntries: owed.order(raw.applyWorkloadEntries, (r) => r.key),
+      applyServiceEntries: owed.order(raw.applyServiceEntries, (g) => g.item.key),
+      removeServiceEntries: owed.order(raw.removeServiceEntries, (o) => o.key),
+      removeWorkloadEntries: owed.order(raw.removeWorkloadEntries, (g) => g.item.key),
+      applyServices: owed.order(raw.applyServices, (r) => r.key),
+      applyEndpointSlices: owed.order(raw.applyEndpointSlices, (r) => r.key),
+      removeServices: owed.order(raw.removeServices, (o) => o.key),
+      removeEndpointSlices: owed.order(raw.removeEndpointSlices, (o) => o.key),
+    };
   }
 
   private showPending(now: number): void {

@@ -22,6 +22,12 @@ export interface WritePhases {
   readonly removeServiceEntries: readonly ObservedObject[];
   /** 4: WorkloadEntries to delete; one whose ServiceEntry switches to inline form waits for it. */
   readonly removeWorkloadEntries: readonly Gated<ObservedObject>[];
+  /** 5: Kubernetes Services to apply, then 6: their EndpointSlices (ADR 0020). */
+  readonly applyServices: readonly IstioResource[];
+  readonly applyEndpointSlices: readonly IstioResource[];
+  /** 7: Kubernetes Services to delete, then 8: EndpointSlices (a slice without its Service is inert). */
+  readonly removeServices: readonly ObservedObject[];
+  readonly removeEndpointSlices: readonly ObservedObject[];
 }
 
 /**
@@ -37,6 +43,8 @@ export interface WritePhases {
  *   after every desired WorkloadEntry it selects is in the cluster: each is either up to date
  *   already or in `after` (its apply must succeed this pass; one that cannot be applied at all,
  *   e.g. its name is taken, keeps the ServiceEntry inline). Otherwise the old form stays.
+ * - Kubernetes Services (ADR 0020) after the Istio kinds: a Service before its EndpointSlices
+ *   on apply and on delete (istiod reads slices only for a Service it knows).
  * - A WorkloadEntry selected (in the cluster) by a ServiceEntry that is desired inline and is
  *   being applied is deleted only after that apply succeeded.
  */
@@ -78,5 +86,14 @@ export function writePhases(p: Plan, desired: readonly IstioResource[], observed
       const se = selectingSe(o, index);
       return { item: o, after: se !== undefined && goingInline.has(se) ? [se] : [] };
     });
-  return { applyWorkloadEntries, applyServiceEntries, removeServiceEntries, removeWorkloadEntries };
+  return {
+    applyWorkloadEntries,
+    applyServiceEntries,
+    removeServiceEntries,
+    removeWorkloadEntries,
+    applyServices: p.apply.filter((r) => r.kind === 'Service'),
+    applyEndpointSlices: p.apply.filter((r) => r.kind === 'EndpointSlice'),
+    removeServices: p.remove.filter((o) => o.kind === 'Service'),
+    removeEndpointSlices: p.remove.filter((o) => o.kind === 'EndpointSlice'),
+  };
 }

@@ -4,6 +4,8 @@ import { parseAllDocuments } from 'yaml';
 import { resource, serviceEntry, snapshotOf, workloadEntry } from './fixtures.js';
 import { renderYaml } from './yaml.js';
 import { toManifest } from '../../snapshot/index.js';
+import { convert } from '../../convert/convert.js';
+import { baseOptions, ep, inputOf, port, service } from '../../convert/testing/fixtures.js';
 
 interface Obj {
   apiVersion: string;
@@ -64,4 +66,15 @@ test('labels and annotations are rendered with sorted keys', () => {
   const r = res('ServiceEntry', 'ns', 'a', { hosts: ['a'] }, { zz: '1', aa: '2' });
   const o = toManifest(r);
   assert.deepEqual(Object.keys(o.metadata.labels), ['aa', 'app.kubernetes.io/managed-by', 'meshbridge.io/registry', 'zz']);
+});
+
+test('renderYaml: a Kubernetes Service is a v1 object; an EndpointSlice has its fields at the top level', () => {
+  const out = convert(inputOf(service('cart', [port(8080, 'api', 'HTTP')], [ep('10.0.0.1')]), 'cart.local'), { ...baseOptions, publish: { serviceEntries: false, kubernetesServices: true } });
+  const objs = parseAllDocuments(renderYaml(snapshotOf([...out.resources]))).map((d) => d.toJS() as Record<string, unknown>);
+  assert.deepEqual(objs.map((o) => [o['apiVersion'], o['kind']]), [
+    ['discovery.k8s.io/v1', 'EndpointSlice'],
+    ['v1', 'Service'],
+  ]);
+  assert.deepEqual(Object.keys(objs[0] ?? {}), ['apiVersion', 'kind', 'metadata', 'addressType', 'endpoints', 'ports']);
+  assert.deepEqual(Object.keys(objs[1] ?? {}), ['apiVersion', 'kind', 'metadata', 'spec']);
 });

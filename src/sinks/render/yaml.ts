@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { toManifest, type IstioResource, type Snapshot } from '../../snapshot/index.js';
+import { toObject, type IstioResource, type Snapshot } from '../../snapshot/index.js';
 import { compareStrings } from '../../util/sort.js';
 
 
@@ -20,7 +20,7 @@ export function orderedResources(snapshot: Snapshot): IstioResource[] {
  * strings that would read as other types ("1.0", "true") are quoted.
  */
 export function renderDocument(r: IstioResource): string {
-  return `---\n${stringify(toManifest(r), { aliasDuplicateObjects: false, lineWidth: 0 })}`;
+  return `---\n${stringify(toObject(r), { aliasDuplicateObjects: false, lineWidth: 0 })}`;
 }
 
 /**

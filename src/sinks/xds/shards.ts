@@ -1,5 +1,5 @@
 import { labelValueFor } from '../../convert/index.js';
-import { OwnershipLabel, ResourceKind, SnapshotStore, type IstioResource, type Snapshot } from '../../snapshot/index.js';
+import { ISTIO_KINDS, OwnershipLabel, ResourceKind, SnapshotStore, type IstioResource, type Snapshot } from '../../snapshot/index.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Sink } from '../types.js';
 import { whenAborted } from '../../util/abort.js';
@@ -71,6 +71,7 @@ export class ShardedStores {
     const dirty = new Set<number>();
     const n = this.stores.length;
     for (const ks of snapshot.kinds.values()) {
+      if (!ISTIO_KINDS.has(ks.kind)) continue; // core Kubernetes kinds are not served over MCP
       const last = this.seen.get(ks.kind);
       if (last === ks.version) continue;
       if (last !== undefined && ks.delta?.fromVersion === last) {

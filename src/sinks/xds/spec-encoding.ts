@@ -9,9 +9,9 @@ interface BodyType {
   readonly typeUrl: string;
 }
 
-let bodyTypes: Readonly<Record<ResourceKind, BodyType>> | undefined;
+let bodyTypes: Readonly<Partial<Record<ResourceKind, BodyType>>> | undefined;
 
-function types(): Readonly<Record<ResourceKind, BodyType>> {
+function types(): Readonly<Partial<Record<ResourceKind, BodyType>>> {
   bodyTypes ??= {
     [ResourceKind.ServiceEntry]: { type: messageType(ProtoName.ServiceEntry), typeUrl: TypeUrl.ServiceEntry },
     [ResourceKind.WorkloadEntry]: { type: messageType(ProtoName.WorkloadEntry), typeUrl: TypeUrl.WorkloadEntry },
@@ -22,7 +22,14 @@ function types(): Readonly<Record<ResourceKind, BodyType>> {
 
 /** The Any type URL of a kind's body (always the v1alpha3 message name). */
 export function bodyTypeUrl(kind: ResourceKind): string {
-  return types()[kind].typeUrl;
+  return typeOf(kind).typeUrl;
+}
+
+/** The body type of an Istio kind; the core Kubernetes kinds have none (never served over MCP). */
+function typeOf(kind: ResourceKind): BodyType {
+  const t = types()[kind];
+  if (t === undefined) throw new MeshbridgeError(ErrorCode.INTERNAL, `${kind} is not an Istio kind; it is not served over MCP`);
+  return t;
 }
 
 /**
@@ -33,7 +40,7 @@ export function bodyTypeUrl(kind: ResourceKind): string {
  * string where a list is expected): protobufjs alone would turn an unknown enum name into 0.
  */
 export function encodeBody(resource: IstioResource): Uint8Array {
-  const t = types()[resource.kind].type;
+  const t = typeOf(resource.kind).type;
   try {
     checkEnums(t, resource.spec, '');
     return t.encode(t.fromObject(resource.spec)).finish();

@@ -1,4 +1,4 @@
-import { ISTIO_GROUP, ResourceKind } from '../../snapshot/index.js';
+import { ISTIO_GROUP, ISTIO_KINDS, type ResourceKind } from '../../snapshot/index.js';
 
 /** An MCP collection type URL, `<group>/<version>/<Kind>` (e.g. networking.istio.io/v1/ServiceEntry). */
 export interface CollectionType {
@@ -20,7 +20,8 @@ export function parseTypeUrl(typeUrl: string): CollectionType | undefined {
   return { group, version, kind };
 }
 
-const KINDS: ReadonlySet<string> = new Set(Object.values(ResourceKind));
+/** Only the Istio kinds: the core Kubernetes kinds in a snapshot are never served over MCP. */
+const KINDS: ReadonlySet<string> = ISTIO_KINDS;
 
 function isResourceKind(kind: string): kind is ResourceKind {
   return KINDS.has(kind);

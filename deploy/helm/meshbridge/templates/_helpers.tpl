@@ -156,6 +156,14 @@ additions (admin and xds addresses, leader election). Used through "meshbridge.c
 {{- if hasKey (get $c "sinks" | default dict) "kubernetes" -}}true{{- end -}}
 {{- end -}}
 
+{{/* "true" when a registry of the config sets publish.kubernetesServices (ADR 0020). */}}
+{{- define "meshbridge.kubeServices" -}}
+{{- $c := fromYaml (include "meshbridge.configDict" .) -}}
+{{- range $r := (get $c "registries" | default list) -}}
+{{- if (get (get $r "publish" | default dict) "kubernetesServices") -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The target namespaces of the namespaced RBAC, one per line. */}}
 {{- define "meshbridge.targetNamespaces" -}}
 {{- $out := list -}}
