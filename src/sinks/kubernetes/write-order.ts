@@ -2,6 +2,9 @@ import { OwnershipLabel, type IstioResource } from '../../snapshot/index.js';
 import type { ObservedObject } from './observed.js';
 import { selectingSe, selectorIndex, selectorOf, type Plan } from './plan.js';
 
+/** The kinds applied and deleted in the ServiceEntry phases (2 and 3). */
+const ENTRY_PHASE: ReadonlySet<string> = new Set(['ServiceEntry', 'Sidecar']);
+
 /** A write that may only run once every key in `after` was written successfully this pass. */
 export interface Gated<T> {
   readonly item: T;
@@ -74,12 +77,12 @@ export function writePhases(p: Plan, desired: readonly IstioResource[], observed
       list.push(r.key);
     }
   }
-  const applyServiceEntries = p.apply.filter((r) => r.kind !== 'WorkloadEntry').map((r) => ({ item: r, after: waits.get(r.key) ?? [] }));
+  const applyServiceEntries = p.apply.filter((r) => ENTRY_PHASE.has(r.kind)).map((r) => ({ item: r, after: waits.get(r.key) ?? [] }));
 
   const goingInline = new Set<string>();
   for (const r of p.apply) if (r.kind === 'ServiceEntry' && selectorOf(r) === undefined && observed.get(r.key)?.selector !== undefined) goingInline.add(r.key);
   const index = selectorIndex(observed);
-  const removeServiceEntries = p.remove.filter((o) => o.kind !== 'WorkloadEntry');
+  const removeServiceEntries = p.remove.filter((o) => ENTRY_PHASE.has(o.kind));
   const removeWorkloadEntries = p.remove
     .filter((o) => o.kind === 'WorkloadEntry')
     .map((o) => {
