@@ -35,6 +35,10 @@ export interface CatalogueServerOptions {
   /** Send `event: changed` instead of the catalogue on a change. */
   readonly notify?: boolean;
   readonly token?: string;
+  /** false: no event stream offered (the catalogue answers JSON whatever the Accept). */
+  readonly sse?: boolean;
+  /** false: long polls are answered at once (a server without long polls). */
+  readonly hold?: boolean;
 }
 
 export const HTTP_REGISTRY_EXAMPLE = join(REPO, 'examples', 'http-registry');

@@ -9,7 +9,7 @@ import { ServiceSetRegistry } from '../service-set.js';
 import { readPemFiles } from '../shared/pem-files.js';
 import { sleep } from '../shared/sleep.js';
 import { whenAborted } from '../../util/abort.js';
-import { HttpClient, redact, unreachable } from './client.js';
+import { HttpClient, redact, StreamNotOffered, unreachable } from './client.js';
 import { HTTP_REGISTRY_KIND, mapCatalogue } from './mapping.js';
 import { HttpMode, type HttpSourceConfig } from './spec.js';
 import { SseParser, type SseEvent } from './sse.js';
@@ -53,6 +53,9 @@ const HELD_MS = 1000;
  *   for a conditional GET. Other events are ignored. A lost stream is reopened with backoff; while
  *   it is open a conditional GET every intervalMs catches what a silent stream would miss.
  *
+ * - auto (the default): sse when `url` answers Accept: text/event-stream with an event stream,
+ *   else (any other answer below 500) longPoll, which itself polls a server that does not hold.
+ *
  * Contract: the constructor does no I/O. `start(signal)` reads the TLS files and the token file,
  * makes the first attempt and resolves after it (synced or failed); it follows until `signal`
  * aborts and then closes every socket and timer. A failure (unreachable, a non-200/304 status,
@@ -92,12 +95,11 @@ export class HttpRegistry extends ServiceSetRegistry {
     if (!this.claimStart(signal)) return;
     signal.addEventListener('abort', () => this.client?.close(), { once: true });
     await this.superviseUntilFirst(signal, (e) => this.o.context.report(e), (firstDone) =>
-      this.o.mode === HttpMode.SSE ? this.followEvents(signal, firstDone) : this.poll(signal, firstDone),
+      this.o.mode === HttpMode.SSE || this.o.mode === HttpMode.AUTO ? this.followEvents(signal, firstDone) : this.poll(signal, firstDone, this.o.mode === HttpMode.LONG_POLL),
     );
   }
 
-  private async poll(signal: AbortSignal, firstDone: () => void): Promise<void> {
-    const long = this.o.mode === HttpMode.LONG_POLL;
+  private async poll(signal: AbortSignal, firstDone: () => void, long: boolean): Promise<void> {
     while (!signal.aborted) {
       const began = Date.now();
       const got = await this.read(signal, long ? this.o.waitSeconds : undefined);
@@ -144,6 +146,12 @@ export class HttpRegistry extends ServiceSetRegistry {
         unlink();
         await queue;
         if (signal.aborted) return;
+        if (this.o.mode === HttpMode.AUTO && e instanceof StreamNotOffered) {
+          this.log.info({ url: redact(this.url), answer: e.reason }, 'http registry offers no event stream; long polling');
+          return this.poll(signal, firstDone, true);
+        }
+        const status = e instanceof MeshbridgeError ? (e.details as { status?: number } | undefined)?.status : undefined;
+        if (status === 401 || status === 403) this.tokenStale = this.o.bearerTokenFile !== undefined;
         this.failed(e);
         firstDone();
       }
