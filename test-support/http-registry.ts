@@ -23,6 +23,8 @@ export interface CatalogueServer {
   readonly counts: CatalogueCounts;
   set(doc: unknown): void;
   setRaw(text: string): void;
+  /** Ends every open event stream cleanly. */
+  endStreams(): void;
   /** Open event streams stay open but hear nothing more. */
   silence(): void;
   close(): Promise<void>;

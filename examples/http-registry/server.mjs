@@ -109,6 +109,10 @@ export async function startCatalogueServer({ doc = { services: [] }, port = 0, n
       body = text;
       changed();
     },
+    /** Ends every open event stream cleanly (what a server rotating its streams does). */
+    endStreams() {
+      for (const res of streams) res.end();
+    },
     /** Open event streams stay open but hear nothing more (what a stalled proxy does). */
     silence() {
       silent = true;

@@ -50,7 +50,9 @@ const HELD_MS = 1000;
  * - sse: an event stream (eventsUrl, default url with Accept: text/event-stream). Once it is
  *   open the catalogue is read with a GET (so nothing between connect and the first event is
  *   missed); then each `message` event carries the whole catalogue, and a `changed` event asks
- *   for a conditional GET. Other events are ignored. A lost stream is reopened with backoff; while
+ *   for a conditional GET. Other events are ignored. A stream that ran for a second or more and ends is reopened at once, quietly
+ *   (servers and proxies rotate streams); one that fails to open is a failure, retried with
+ *   backoff. While
  *   it is open a conditional GET every intervalMs catches what a silent stream would miss.
  *
  * - auto (the default): sse when `url` answers Accept: text/event-stream with an event stream,
@@ -126,12 +128,14 @@ export class HttpRegistry extends ServiceSetRegistry {
       // Ends the safety reads of this stream when it ends (or at shutdown).
       const open = new AbortController();
       const unlink = whenAborted(signal, () => open.abort());
+      let openedAt: number | undefined;
       try {
         const client = await this.ready();
         await client.stream(
           eventsUrl,
           signal,
           () => {
+            openedAt = Date.now();
             this.backoff.reset();
             enqueue(async () => {
               await this.read(signal, undefined);
@@ -149,6 +153,12 @@ export class HttpRegistry extends ServiceSetRegistry {
         if (this.o.mode === HttpMode.AUTO && e instanceof StreamNotOffered) {
           this.log.info({ url: redact(this.url), answer: e.reason }, 'http registry offers no event stream; long polling');
           return this.poll(signal, firstDone, true);
+        }
+        if (openedAt !== undefined && Date.now() - openedAt >= HELD_MS) {
+          // A stream that ran a while and ended (a server or proxy rotating streams): reopen at
+          // once, quietly; only a reopen that fails is a failure (reported, stale).
+          this.log.debug({ url: redact(eventsUrl), openMs: Date.now() - openedAt, why: e instanceof Error ? e.message : String(e) }, 'event stream ended; reopening');
+          continue;
         }
         const status = e instanceof MeshbridgeError ? (e.details as { status?: number } | undefined)?.status : undefined;
         if (status === 401 || status === 403) this.tokenStale = this.o.bearerTokenFile !== undefined;
