@@ -23,6 +23,8 @@ export interface CatalogueServer {
   readonly counts: CatalogueCounts;
   set(doc: unknown): void;
   setRaw(text: string): void;
+  /** Ends every open event stream cleanly. */
+  endStreams(): void;
   /** Open event streams stay open but hear nothing more. */
   silence(): void;
   close(): Promise<void>;
@@ -35,6 +37,10 @@ export interface CatalogueServerOptions {
   /** Send `event: changed` instead of the catalogue on a change. */
   readonly notify?: boolean;
   readonly token?: string;
+  /** false: no event stream offered (the catalogue answers JSON whatever the Accept). */
+  readonly sse?: boolean;
+  /** false: long polls are answered at once (a server without long polls). */
+  readonly hold?: boolean;
 }
 
 export const HTTP_REGISTRY_EXAMPLE = join(REPO, 'examples', 'http-registry');

@@ -17,9 +17,10 @@ import { fileURLToPath } from 'node:url';
 /**
  * Starts the server on 127.0.0.1:`port` (0: a free one). `notify: true` sends `event: changed`
  * on a change instead of the catalogue. `token`: requests must carry `Authorization: Bearer token`.
+ * `sse: false`: no event stream is offered; `hold: false`: long polls are answered at once.
  * Returns { port, url, set(doc), setRaw(text), counts, close(), listen() }.
  */
-export async function startCatalogueServer({ doc = { services: [] }, port = 0, notify = false, token } = {}) {
+export async function startCatalogueServer({ doc = { services: [] }, port = 0, notify = false, token, sse: offerSse = true, hold = true } = {}) {
   let body = JSON.stringify(doc);
   let version = 1;
   const counts = { requests: 0, ok: 0, notModified: 0, held: 0, streams: 0, unauthorized: 0 };
@@ -37,11 +38,11 @@ export async function startCatalogueServer({ doc = { services: [] }, port = 0, n
       return;
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const sse = path === '/events' || String(req.headers.accept ?? '').includes('text/event-stream');
+    const sse = offerSse && (path === '/events' || String(req.headers.accept ?? '').includes('text/event-stream'));
     if (sse) return stream(res);
     if (path !== '/catalog') return void res.writeHead(404).end();
     const wait = /wait=(\d+)/.exec(String(req.headers.prefer ?? ''));
-    if (req.headers['if-none-match'] === etag() && wait !== null) {
+    if (req.headers['if-none-match'] === etag() && wait !== null && hold) {
       counts.held++;
       const seen = version;
       const answer = () => {
@@ -107,6 +108,10 @@ export async function startCatalogueServer({ doc = { services: [] }, port = 0, n
     setRaw(text) {
       body = text;
       changed();
+    },
+    /** Ends every open event stream cleanly (what a server rotating its streams does). */
+    endStreams() {
+      for (const res of streams) res.end();
     },
     /** Open event streams stay open but hear nothing more (what a stalled proxy does). */
     silence() {

@@ -15,7 +15,7 @@ test('render: the example http registry, in every mode', async (t) => {
   const srv = await startCatalogueServer({ doc });
   t.after(() => srv.close());
   const example = (await readFile(join(HTTP_REGISTRY_EXAMPLE, 'meshbridge.yaml'), 'utf8')).replaceAll('127.0.0.1:18500', `127.0.0.1:${srv.port}`);
-  for (const mode of ['sse', 'poll', 'longPoll']) {
+  for (const mode of ['sse', 'auto', 'poll', 'longPoll']) {
     const text = mode === 'sse' ? example : example.replace('mode: sse ', `mode: ${mode} `).replace(/^\s+eventsUrl:.*\n/m, '');
     const dir = await tempDir('meshbridge-http-');
     const p = cli(['render', '--config', await writeConfig(dir, text)]);

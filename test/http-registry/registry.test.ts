@@ -36,7 +36,7 @@ async function start(srv: CatalogueServer, block: object): Promise<{ reg: HttpRe
 
 test('poll: conditional GETs; a 304 parses nothing, a change is picked up', async (t) => {
   const srv = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }) });
-  const { reg, rec, ac } = await start(srv, {});
+  const { reg, rec, ac } = await start(srv, { mode: 'poll' });
   t.after(async () => {
     ac.abort();
     await srv.close();
@@ -108,16 +108,72 @@ test('sse: a stream that goes silent without closing still gets changes, by the 
   assert.equal(srv.counts.streams, 1, 'the stream was never reopened');
 });
 
+test('auto: server-sent events when the url offers them, else long polls, else polling (never a tight loop)', async (t) => {
+  const offered = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }) });
+  const a = await start(offered, { intervalMs: 10_000 });
+  t.after(async () => {
+    a.ac.abort();
+    await offered.close();
+  });
+  assert.equal(offered.counts.streams, 1, 'the url offered a stream: sse');
+  offered.set(catalogue({ web: ['10.0.0.2'] }));
+  await until('pushed', () => addressesOf(a.reg, 'home//web')[0] === '10.0.0.2', 3000);
+  assert.equal(a.reg.stats().events, 1);
+
+  const noSse = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }), sse: false });
+  const b = await start(noSse, { intervalMs: 10_000, waitSeconds: 30 });
+  t.after(async () => {
+    b.ac.abort();
+    await noSse.close();
+  });
+  assert.equal(b.reg.hasSynced(), true);
+  await until('a held long poll', () => noSse.counts.held >= 1, 3000);
+  noSse.set(catalogue({ web: ['10.0.0.3'] }));
+  await until('answered at the change', () => addressesOf(b.reg, 'home//web')[0] === '10.0.0.3', 2000);
+
+  const plain = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }), sse: false, hold: false });
+  const c = await start(plain, { intervalMs: 300, waitSeconds: 30 });
+  t.after(async () => {
+    c.ac.abort();
+    await plain.close();
+  });
+  const asked = plain.counts.requests;
+  await new Promise((r) => setTimeout(r, 1000));
+  const n = plain.counts.requests - asked;
+  assert.ok(n >= 2 && n <= 5, `a server that does not hold requests is polled every intervalMs: ${n} requests in 1 s`);
+  plain.set(catalogue({ web: ['10.0.0.4'] }));
+  await until('polled change', () => addressesOf(c.reg, 'home//web')[0] === '10.0.0.4', 2000);
+});
+
+test('sse: a stream the server ends after a while is reopened at once, without turning stale or reporting', async (t) => {
+  const srv = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }) });
+  const { reg, rec, ac } = await start(srv, { mode: 'sse', eventsUrl: srv.eventsUrl, intervalMs: 10_000 });
+  t.after(async () => {
+    ac.abort();
+    await srv.close();
+  });
+  let stale = false;
+  reg.onEvent((e) => (stale ||= e.type === 'status' && reg.status().stale));
+  await new Promise((r) => setTimeout(r, 1100));
+  srv.endStreams();
+  await until('reopened', () => srv.counts.streams === 2, 3000);
+  srv.set(catalogue({ web: ['10.0.0.5'] }));
+  await until('pushed on the new stream', () => addressesOf(reg, 'home//web')[0] === '10.0.0.5', 3000);
+  assert.equal(stale, false);
+  assert.deepEqual(rec.problems, []);
+});
+
 test('server down: services kept and stale, reported once; back: fresh again and changes apply', async (t) => {
   for (const mode of ['poll', 'sse']) {
     const srv = await startCatalogueServer({ doc: catalogue({ web: ['10.0.0.1'] }) });
     const { reg, rec, ac } = await start(srv, { mode, ...(mode === 'sse' ? { eventsUrl: srv.eventsUrl } : {}) });
     t.after(() => ac.abort());
+    if (mode === 'sse') await new Promise((r) => setTimeout(r, 1100)); // a stream that ran a while
     await srv.close();
     await until(`${mode}: stale`, () => reg.status().stale, 5000);
     await new Promise((r) => setTimeout(r, 600)); // several refused retries
-    // sse: the cut stream, then the refused reconnects (each distinct failure once)
-    assert.equal(rec.count(ErrorCode.REGISTRY_UNREACHABLE), mode === 'sse' ? 2 : 1, rec.problems.map((p) => p.message).join('\n'));
+    // sse: the cut stream is reopened at once, quietly; the refused reopen is the one failure
+    assert.equal(rec.count(ErrorCode.REGISTRY_UNREACHABLE), 1, rec.problems.map((p) => p.message).join('\n'));
     assert.deepEqual(addressesOf(reg, 'home//web'), ['10.0.0.1'], 'kept while unreachable');
     assert.equal(reg.status().lastError?.code, ErrorCode.REGISTRY_UNREACHABLE);
     srv.set(catalogue({ web: ['10.0.0.9'] }));
@@ -134,7 +190,7 @@ test('malformed entries are skipped with codes, once; neighbours sync; a non-JSO
   const srv = await startCatalogueServer({
     doc: { services: [good, { service: 'bad', nodes: [{ ip: 'not an ip', port: 1 }, { ip: '10.0.0.2', port: 0 }] }, { nodes: [] }, { service: 'half', nodes: [{ ip: '10.0.0.3', port: 81 }, 'x'] }] },
   });
-  const { reg, rec, ac } = await start(srv, {});
+  const { reg, rec, ac } = await start(srv, { mode: 'poll' });
   t.after(async () => {
     ac.abort();
     await srv.close();

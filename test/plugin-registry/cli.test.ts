@@ -6,34 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { cli, REPO, renderedObjects, tempDir, writeConfig } from '../../test-support/cli.js';
+import { cli, REPO, renderedObjects, writeConfig } from '../../test-support/cli.js';
+import { installPluginExample, pluginRegistry, PLUGIN_PACKAGE } from '../../test-support/plugin.js';
 
 const run = promisify(execFile);
-const EXAMPLE = join(REPO, 'examples', 'plugin-registry');
-const PACKAGE = '@acme/meshbridge-registry-lines';
 
-const config = (settings: string, pkg = PACKAGE): string =>
-  `registries:\n  - name: legacy\n    kind: plugin\n    namespace: shop\n    plugin:\n      package: "${pkg}"\n      settings: ${settings}\nsinks:\n  render: {}\n`;
-
-/** A folder with the example plug-in installed from its packed tarball, and its directory file. */
-async function installed(): Promise<string> {
-  const dir = await tempDir('meshbridge-plugin-');
-  const npm = { cwd: dir, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } };
-  await run('npm', ['pack', EXAMPLE, '--pack-destination', dir, '--silent'], npm);
-  const tarball = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
-  assert.ok(tarball !== undefined, 'npm pack wrote a tarball');
-  await run('npm', ['init', '-y'], npm);
-  await run('npm', ['install', '--offline', '--no-save', join(dir, tarball)], npm);
-  await copyFile(join(EXAMPLE, 'directory.txt'), join(dir, 'directory.txt'));
-  return dir;
-}
+const config = (settings: string, pkg = PLUGIN_PACKAGE): string => `registries:\n${pluginRegistry('legacy', settings, pkg)}\nsinks:\n  render: {}\n`;
 
 test('render: a plug-in installed with npm, loaded by name from the config', async () => {
-  const dir = await installed();
+  const dir = await installPluginExample();
   const path = await writeConfig(dir, config('{ path: directory.txt, intervalMs: 500 }'));
   const p = cli(['render', '--config', path]);
   assert.equal(await p.exit, 0, p.stderr());
@@ -50,7 +34,7 @@ test('render: a plug-in installed with npm, loaded by name from the config', asy
 });
 
 test('render: a bad plug-in setting is MB_CONFIG_INVALID at its key path; a missing package says how to install it', async () => {
-  const dir = await installed();
+  const dir = await installPluginExample();
   const bad = cli(['render', '--config', await writeConfig(dir, config('{ path: directory.txt, intervalMs: 5, colour: red }'))]);
   assert.equal(await bad.exit, 2);
   assert.match(bad.stderr(), /MB_CONFIG_INVALID/);

@@ -23,6 +23,16 @@ export function unreachable(message: string, cause?: unknown): MeshbridgeError {
   return new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, message, cause !== undefined ? { cause } : {});
 }
 
+/** Answers that mean "no event stream here" (not found, method or media type not accepted). */
+const NOT_OFFERED: ReadonlySet<number> = new Set([404, 405, 406, 415, 501]);
+
+/** The URL answered, but not with an event stream: it offers none (mode auto then long-polls). */
+export class StreamNotOffered extends MeshbridgeError {
+  constructor(message: string) {
+    super(ErrorCode.REGISTRY_UNREACHABLE, message);
+  }
+}
+
 /** The URL for messages: origin-less path and query, never credentials. */
 export function redact(u: URL): string {
   return `${u.pathname}${u.search}`;
@@ -83,7 +93,10 @@ export class HttpClient {
         if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
           res.resume();
           finish();
-          reject(unreachable(`GET ${redact(url)} for events: HTTP ${res.statusCode ?? 0} ${type || 'no content type'} (expected 200 text/event-stream)`));
+          const what = `GET ${redact(url)} for events: HTTP ${res.statusCode ?? 0} ${type || 'no content type'} (expected 200 text/event-stream)`;
+          const status = res.statusCode ?? 0;
+          if ((status === 200 || NOT_OFFERED.has(status)) && status !== 0) reject(new StreamNotOffered(what));
+          else reject(new MeshbridgeError(ErrorCode.REGISTRY_UNREACHABLE, what, { details: { status } }));
           return;
         }
         res.setEncoding('utf8');

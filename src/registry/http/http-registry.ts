@@ -9,7 +9,7 @@ import { ServiceSetRegistry } from '../service-set.js';
 import { readPemFiles } from '../shared/pem-files.js';
 import { sleep } from '../shared/sleep.js';
 import { whenAborted } from '../../util/abort.js';
-import { HttpClient, redact, unreachable } from './client.js';
+import { HttpClient, redact, StreamNotOffered, unreachable } from './client.js';
 import { HTTP_REGISTRY_KIND, mapCatalogue } from './mapping.js';
 import { HttpMode, type HttpSourceConfig } from './spec.js';
 import { SseParser, type SseEvent } from './sse.js';
@@ -50,8 +50,13 @@ const HELD_MS = 1000;
  * - sse: an event stream (eventsUrl, default url with Accept: text/event-stream). Once it is
  *   open the catalogue is read with a GET (so nothing between connect and the first event is
  *   missed); then each `message` event carries the whole catalogue, and a `changed` event asks
- *   for a conditional GET. Other events are ignored. A lost stream is reopened with backoff; while
+ *   for a conditional GET. Other events are ignored. A stream that ran for a second or more and ends is reopened at once, quietly
+ *   (servers and proxies rotate streams); one that fails to open is a failure, retried with
+ *   backoff. While
  *   it is open a conditional GET every intervalMs catches what a silent stream would miss.
+ *
+ * - auto (the default): sse when `url` answers Accept: text/event-stream with an event stream,
+ *   else (any other answer below 500) longPoll, which itself polls a server that does not hold.
  *
  * Contract: the constructor does no I/O. `start(signal)` reads the TLS files and the token file,
  * makes the first attempt and resolves after it (synced or failed); it follows until `signal`
@@ -92,12 +97,11 @@ export class HttpRegistry extends ServiceSetRegistry {
     if (!this.claimStart(signal)) return;
     signal.addEventListener('abort', () => this.client?.close(), { once: true });
     await this.superviseUntilFirst(signal, (e) => this.o.context.report(e), (firstDone) =>
-      this.o.mode === HttpMode.SSE ? this.followEvents(signal, firstDone) : this.poll(signal, firstDone),
+      this.o.mode === HttpMode.SSE || this.o.mode === HttpMode.AUTO ? this.followEvents(signal, firstDone) : this.poll(signal, firstDone, this.o.mode === HttpMode.LONG_POLL),
     );
   }
 
-  private async poll(signal: AbortSignal, firstDone: () => void): Promise<void> {
-    const long = this.o.mode === HttpMode.LONG_POLL;
+  private async poll(signal: AbortSignal, firstDone: () => void, long: boolean): Promise<void> {
     while (!signal.aborted) {
       const began = Date.now();
       const got = await this.read(signal, long ? this.o.waitSeconds : undefined);
@@ -124,12 +128,14 @@ export class HttpRegistry extends ServiceSetRegistry {
       // Ends the safety reads of this stream when it ends (or at shutdown).
       const open = new AbortController();
       const unlink = whenAborted(signal, () => open.abort());
+      let openedAt: number | undefined;
       try {
         const client = await this.ready();
         await client.stream(
           eventsUrl,
           signal,
           () => {
+            openedAt = Date.now();
             this.backoff.reset();
             enqueue(async () => {
               await this.read(signal, undefined);
@@ -144,6 +150,18 @@ export class HttpRegistry extends ServiceSetRegistry {
         unlink();
         await queue;
         if (signal.aborted) return;
+        if (this.o.mode === HttpMode.AUTO && e instanceof StreamNotOffered) {
+          this.log.info({ url: redact(this.url), answer: e.reason }, 'http registry offers no event stream; long polling');
+          return this.poll(signal, firstDone, true);
+        }
+        if (openedAt !== undefined && Date.now() - openedAt >= HELD_MS) {
+          // A stream that ran a while and ended (a server or proxy rotating streams): reopen at
+          // once, quietly; only a reopen that fails is a failure (reported, stale).
+          this.log.debug({ url: redact(eventsUrl), openMs: Date.now() - openedAt, why: e instanceof Error ? e.message : String(e) }, 'event stream ended; reopening');
+          continue;
+        }
+        const status = e instanceof MeshbridgeError ? (e.details as { status?: number } | undefined)?.status : undefined;
+        if (status === 401 || status === 403) this.tokenStale = this.o.bearerTokenFile !== undefined;
         this.failed(e);
         firstDone();
       }

@@ -33,7 +33,7 @@ test('an http block resolves with every default and absolute paths', () => {
   const r = c.registries[0];
   assert.equal(r?.kind, 'http');
   if (r?.kind !== 'http') return;
-  assert.equal(r.http.mode, 'poll');
+  assert.equal(r.http.mode, 'auto');
   assert.equal(r.http.intervalMs, 5000);
   assert.equal(r.http.bearerTokenFile, '/etc/mb/token');
   assert.deepEqual(r.http.tls, { caFile: '/etc/mb/ca.pem' });
@@ -43,7 +43,7 @@ test('an http block resolves with every default and absolute paths', () => {
 test('bad http blocks are refused with key paths', () => {
   assert.deepEqual(problems('url: ftp://x/\ntls: {certFile: c.pem}\nbearerToken: abcd\nbearerTokenFile: t\nheaders: { If-None-Match: x, Authorization: y }\neventsUrl: http://x/e\nmap: { name: "/a~2" }'), [
     'registries[0].http.url: is not an http:// or https:// URL',
-    'registries[0].http.eventsUrl: is used with mode: sse only',
+    'registries[0].http.eventsUrl: is used with mode: sse only (auto asks the url itself)',
     'registries[0].http.bearerTokenFile: set either bearerToken or bearerTokenFile, not both',
     'registries[0].http.tls: certFile and keyFile go together',
     'registries[0].http.headers["If-None-Match"]: is set by Meshbridge itself',
@@ -51,7 +51,7 @@ test('bad http blocks are refused with key paths', () => {
     'registries[0].http.map.name: "/a~2" is not a JSON pointer (~ must be followed by 0 or 1)',
   ]);
   assert.deepEqual(problems('url: http://x/\nmode: push\nmap: { items: services }'), [
-    'registries[0].http.mode: must be one of: poll, longPoll, sse; got string "push"',
+    'registries[0].http.mode: must be one of: auto, poll, longPoll, sse; got string "push"',
     'registries[0].http.map.items: must be a string matching ^(/.*)?$; got string "services"',
   ]);
 });

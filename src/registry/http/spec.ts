@@ -4,6 +4,8 @@ import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '..
 
 /** How the catalogue is followed (docs/configuration.md, "http"). */
 export const HttpMode = {
+  /** Server-sent events when the URL offers them, else long poll (which falls back to polling). */
+  AUTO: 'auto',
   /** Conditional GET (If-None-Match) every intervalMs; a 304 costs no parsing. */
   POLL: 'poll',
   /** Conditional GET with `Prefer: wait=<waitSeconds>`: the server answers when something changed. */
@@ -15,7 +17,7 @@ export type HttpMode = (typeof HttpMode)[keyof typeof HttpMode];
 
 /** Defaults of the `http:` block (the only place they are stated). */
 export const HttpDefaults = {
-  mode: HttpMode.POLL,
+  mode: HttpMode.AUTO,
   intervalMs: 5000,
   waitSeconds: 30,
   timeoutMs: 10_000,
@@ -101,7 +103,7 @@ export const httpKind: RegistryKindSpec<HttpSourceConfig> = {
       'Settings of an `http` registry: a JSON catalogue at a URL, followed by conditional GETs, long polls or server-sent events, its fields found by JSON pointers (docs/configuration.md, "http").',
       {
         url: s.str('The catalogue: http:// or https:// URL answering GET with JSON.', { minLength: 1 }),
-        mode: s.str('poll: conditional GET (ETag) every intervalMs; longPoll: conditional GET with Prefer: wait=waitSeconds; sse: server-sent events.', {
+        mode: s.str('auto: server-sent events when the url offers them, else longPoll; poll: conditional GET (ETag) every intervalMs; longPoll: conditional GET with Prefer: wait=waitSeconds (a server that does not hold requests is polled); sse: server-sent events.', {
           enum: Object.values(HttpMode),
           default: HttpDefaults.mode,
         }),
@@ -138,7 +140,7 @@ export const httpKind: RegistryKindSpec<HttpSourceConfig> = {
     const scheme = urlScheme(b.url);
     if (scheme === undefined) add(['url'], 'is not an http:// or https:// URL');
     if (b.eventsUrl !== undefined && urlScheme(b.eventsUrl) === undefined) add(['eventsUrl'], 'is not an http:// or https:// URL');
-    if (b.eventsUrl !== undefined && (b.mode ?? HttpDefaults.mode) !== HttpMode.SSE) add(['eventsUrl'], 'is used with mode: sse only');
+    if (b.eventsUrl !== undefined && (b.mode ?? HttpDefaults.mode) !== HttpMode.SSE) add(['eventsUrl'], 'is used with mode: sse only (auto asks the url itself)');
     if (b.bearerToken !== undefined && b.bearerTokenFile !== undefined) add(['bearerTokenFile'], 'set either bearerToken or bearerTokenFile, not both');
     if (b.tls !== undefined && scheme === 'http:') add(['tls'], 'tls is set but the url uses http://: write https://');
     if (b.tls !== undefined && (b.tls.certFile === undefined) !== (b.tls.keyFile === undefined)) add(['tls'], 'certFile and keyFile go together');
