@@ -78,6 +78,8 @@ export class HttpRegistry extends ServiceSetRegistry {
   private etag: string | undefined;
   private token: string | undefined;
   private tokenStale = true;
+  /** The code of the failure reported for the current outage (undefined while reachable). */
+  private outageCode: string | undefined;
   private entryProblems = new Set<string>();
 
   constructor(options: HttpRegistryOptions) {
@@ -275,11 +277,22 @@ export class HttpRegistry extends ServiceSetRegistry {
   }
 
   private recovered(): void {
+    this.outageCode = undefined;
     if (this.sourceRecovered()) this.log.info({ url: redact(this.url) }, 'http registry reachable again');
   }
 
+  /**
+   * One report per outage and code: in SSE mode the event stream and the catalogue GET fail
+   * side by side with different texts (a hang-up, a refused reconnect); the first is reported,
+   * the rest only logged at debug, until the registry is reachable again.
+   */
   private failed(e: unknown): void {
     const error = e instanceof MeshbridgeError ? e : unreachable(`http registry: ${describeError(e)}`, e);
+    if (this.outageCode === error.code && !this.status().connected) {
+      this.log.debug({ code: error.code, url: redact(this.url) }, error.message);
+      return;
+    }
+    this.outageCode = error.code;
     this.sourceFailed(
       new MeshbridgeError(error.code, error.reason, { cause: error, details: { registry: this.name }, ...(error.path !== undefined ? { path: error.path } : {}) }),
       (x) => this.o.context.report(x),
