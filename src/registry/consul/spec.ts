@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { HealthFilter } from './entries.js';
 import { TagsAsLabels } from './labels.js';
 import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
+import { resolveClientTls } from '../shared/pem-files.js';
 
 /** Defaults of the `consul:` block (the only place they are stated). */
 export const ConsulDefaults = {
@@ -141,22 +142,12 @@ export const consulKind: RegistryKindSpec<ConsulSourceConfig> = {
   },
   resolve(block: unknown, base: string): ConsulSourceConfig {
     const b = block as RawConsulBlock; // schema-validated and checked
-    const t = b.tls;
     return {
       address: b.address,
       datacenters: [...(b.datacenters ?? [])],
       token: b.token,
       tokenFile: b.tokenFile !== undefined ? resolve(base, b.tokenFile) : undefined,
-      tls:
-        t === undefined
-          ? undefined
-          : {
-              ...(t.caFile !== undefined ? { caFile: resolve(base, t.caFile) } : {}),
-              ...(t.certFile !== undefined ? { certFile: resolve(base, t.certFile) } : {}),
-              ...(t.keyFile !== undefined ? { keyFile: resolve(base, t.keyFile) } : {}),
-              ...(t.serverName !== undefined ? { serverName: t.serverName } : {}),
-              ...(t.insecureSkipVerify !== undefined ? { insecureSkipVerify: t.insecureSkipVerify } : {}),
-            },
+      tls: resolveClientTls(b.tls, base),
       namespace: b.namespace,
       partition: b.partition,
       healthFilter: b.healthFilter ?? ConsulDefaults.healthFilter,

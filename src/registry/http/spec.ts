@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parsePointer } from './pointer.js';
 import type { AddProblem, JsonSchema, RegistryKindSpec, SchemaBuilder } from '../kind.js';
+import { resolveClientTls, type ClientTls } from '../shared/pem-files.js';
 
 /** How the catalogue is followed (docs/configuration.md, "http"). */
 export const HttpMode = {
@@ -64,13 +65,7 @@ export interface HttpSourceConfig {
   readonly map: HttpMapping;
 }
 
-export interface HttpTls {
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  readonly serverName?: string;
-  readonly insecureSkipVerify?: boolean;
-}
+export type HttpTls = ClientTls;
 
 type RawHttpBlock = Partial<Omit<HttpSourceConfig, 'map' | 'url'>> & { readonly url: string; readonly map?: Partial<HttpMapping> };
 
@@ -155,7 +150,6 @@ export const httpKind: RegistryKindSpec<HttpSourceConfig> = {
   },
   resolve(block: unknown, base: string): HttpSourceConfig {
     const b = block as RawHttpBlock; // schema-validated and checked
-    const t = b.tls;
     const m = b.map ?? {};
     return {
       url: b.url,
@@ -167,16 +161,7 @@ export const httpKind: RegistryKindSpec<HttpSourceConfig> = {
       headers: { ...b.headers },
       bearerToken: b.bearerToken,
       bearerTokenFile: b.bearerTokenFile !== undefined ? resolve(base, b.bearerTokenFile) : undefined,
-      tls:
-        t === undefined
-          ? undefined
-          : {
-              ...(t.caFile !== undefined ? { caFile: resolve(base, t.caFile) } : {}),
-              ...(t.certFile !== undefined ? { certFile: resolve(base, t.certFile) } : {}),
-              ...(t.keyFile !== undefined ? { keyFile: resolve(base, t.keyFile) } : {}),
-              ...(t.serverName !== undefined ? { serverName: t.serverName } : {}),
-              ...(t.insecureSkipVerify !== undefined ? { insecureSkipVerify: t.insecureSkipVerify } : {}),
-            },
+      tls: resolveClientTls(b.tls, base),
       map: {
         items: m.items ?? HttpDefaults.map.items,
         name: m.name ?? HttpDefaults.map.name,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { describeError, ErrorCode, MeshbridgeError } from '../../errors/index.js';
 
 /** PEM file paths of a TLS client: CA bundle, client certificate and key (each optional). */
@@ -31,4 +32,28 @@ export async function readPemFiles(files: PemFiles, what: string): Promise<PemMa
   };
   const [ca, cert, key] = await Promise.all([read(files.caFile, 'caFile'), read(files.certFile, 'certFile'), read(files.keyFile, 'keyFile')]);
   return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+}
+
+/** A registry's TLS client settings as configured (paths relative to the config file). */
+export interface ClientTls {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly serverName?: string;
+  readonly insecureSkipVerify?: boolean;
+}
+
+/**
+ * The `tls:` block of a kind's settings resolved: file paths made absolute against `base` (the
+ * config file's folder), keys not given left absent. Pure.
+ */
+export function resolveClientTls(t: ClientTls | undefined, base: string): ClientTls | undefined {
+  if (t === undefined) return undefined;
+  return {
+    ...(t.caFile !== undefined ? { caFile: resolve(base, t.caFile) } : {}),
+    ...(t.certFile !== undefined ? { certFile: resolve(base, t.certFile) } : {}),
+    ...(t.keyFile !== undefined ? { keyFile: resolve(base, t.keyFile) } : {}),
+    ...(t.serverName !== undefined ? { serverName: t.serverName } : {}),
+    ...(t.insecureSkipVerify !== undefined ? { insecureSkipVerify: t.insecureSkipVerify } : {}),
+  };
 }
