@@ -27,7 +27,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPeers, requirePeers, type KubeApi, type Istiod } from './peers.js';
 import { startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
-import { explain, resolve, startSidecar, type Connection, type SidecarClient, type XdsState } from './dataplane/index.js';
+import { edsNames, explain, rdsNames, resolve, startSidecar, type Connection, type SidecarClient, type XdsState } from './dataplane/index.js';
+import { claAddresses, LeanSidecar } from './dataplane/lean-sidecar.js';
 import { loadEureka, type EurekaServer } from './eureka.js';
 
 const DEADLINE = 90_000;
@@ -258,4 +259,28 @@ export async function routingSuite(options: RoutingSuiteOptions): Promise<void> 
   };
   sidecarCase('without DNS capture', false, '10.10.0.5');
   sidecarCase('with DNS capture and auto-allocation', true, '10.10.0.6');
+
+  // The benches' LeanSidecar reads only a few fields off the wire; it must subscribe to and hold
+  // what the full client (and Envoy) does, or every bench figure through istiod is wrong.
+  test(`${mode} route: the benches' lean sidecar client subscribes to and holds what the full client decodes`, { skip }, async () => {
+    const id = { address: istiod!.grpcAddress, ip: '10.10.0.7', pod: 'client-lean', namespace: `${NS}-client` };
+    const full = startSidecar(id);
+    sidecars.push(full);
+    const lean = new LeanSidecar(id).start();
+    try {
+      const state = await full.waitFor((s) => complete(s, full), DEADLINE);
+      await lean.waitFor(() => lean.edsNames().length === edsNames(state.clusters).length, DEADLINE);
+      assert.deepEqual(lean.errors, []);
+      assert.deepEqual(lean.edsNames(), edsNames(state.clusters), 'EDS subscription');
+      assert.deepEqual(lean.rdsNames(), rdsNames(state.listeners), 'RDS subscription');
+      assert.ok(lean.edsNames().length >= published.length, `${lean.edsNames().length} EDS clusters`);
+      for (const cla of state.endpoints) {
+        const want = (cla.endpoints ?? []).flatMap((l) => (l.lb_endpoints ?? []).map((e) => e.endpoint?.address?.socket_address?.address ?? '')).sort();
+        assert.deepEqual(lean.addresses(cla.cluster_name).sort(), want, `endpoints of ${cla.cluster_name}`);
+      }
+      assert.deepEqual(claAddresses(Buffer.alloc(0)), []);
+    } finally {
+      lean.close();
+    }
+  });
 }

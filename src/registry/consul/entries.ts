@@ -3,6 +3,7 @@ import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import { Health, Protocol, type Endpoint, type Port, type Service } from '../../model/index.js';
 import { instanceLabels, type LabelOptions } from './labels.js';
 import { normaliseAddress } from '../shared/address.js';
+import { internLocality } from '../shared/instance-fields.js';
 
 export const CONSUL_REGISTRY_KIND = 'consul';
 
@@ -148,7 +149,7 @@ export function serviceFromHealth(name: string, body: unknown, o: BuildOptions):
     ports: { [portName]: x.port },
     labels: x.labels,
     ...(x.weight !== undefined ? { weight: x.weight } : {}),
-    locality: { region: o.datacenter, ...(x.zone !== undefined ? { zone: x.zone } : {}) },
+    locality: internLocality(o.datacenter, x.zone, undefined) ?? { region: o.datacenter },
     health: x.health,
     origin: o.registry,
     instanceId: x.id,

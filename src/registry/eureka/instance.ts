@@ -2,6 +2,7 @@ import { parsed, refused, type Parsed } from '../shared/parsed.js';
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Locality } from '../../model/index.js';
 import { normaliseAddress } from '../shared/address.js';
+import { internLocality } from '../shared/instance-fields.js';
 import { isObject, text, type JsonObject, type WireInstance } from './wire.js';
 
 /** Port names the adapter publishes: Eureka's `port` and `securePort`. */
@@ -97,7 +98,7 @@ function localityOf(labels: Readonly<Record<string, string>>, dc: unknown): Loca
     }
   }
   if (zone === undefined && region === undefined) return undefined;
-  return { ...(region !== undefined ? { region } : {}), ...(zone !== undefined ? { zone } : {}) };
+  return internLocality(region, zone, undefined);
 }
 
 /**

@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode, MeshbridgeError, describeError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
+import { contentHash } from '../../util/hash.js';
 import { ServiceSetRegistry } from '../service-set.js';
 import type { AdapterCommon } from '../kind.js';
 import type { FileSourceConfig } from './spec.js';
@@ -46,7 +47,7 @@ export class FileRegistry extends ServiceSetRegistry {
   private readonly log: Logger;
   private signal: AbortSignal | undefined;
   /** Text of the last successfully applied read; equal text skips parsing and reporting. */
-  private lastText: string | undefined;
+  private lastDigest: string | undefined;
   /** Key of the last reported source failure, so a persisting failure is reported once. */
   private dirty = false;
   private loop: Promise<void> | undefined;
@@ -106,7 +107,9 @@ export class FileRegistry extends ServiceSetRegistry {
       return;
     }
     if (this.signal?.aborted !== false) return;
-    if (text === this.lastText) {
+    // A digest, not the text: a 25 MB file would otherwise stay on the heap between reloads.
+    const digest = contentHash(text);
+    if (digest === this.lastDigest) {
       this.succeeded();
       return;
     }
@@ -127,7 +130,7 @@ export class FileRegistry extends ServiceSetRegistry {
       return;
     }
     for (const problem of result.problems) this.options.context.report(problem);
-    this.lastText = text;
+    this.lastDigest = digest;
     this.sourceRecovered();
     this.replaceAll(result.services);
     const st = this.status();
