@@ -66,6 +66,8 @@ interface Row {
   readonly istiodCpuMs: number;
   readonly mcpKiB: number;
   readonly istiodRssMiB: readonly [number, number];
+  /** Sidecar streams istiod dropped during the scenario (the client re-opens, as Envoy does). */
+  readonly reconnects: number;
 }
 
 const clusterOf = (s: Service): string => `outbound|${s.ports[0]?.number ?? 0}||${hostFor(s, options) ?? ''}`;
@@ -128,6 +130,7 @@ async function runCase(peers: PeersModule, api: KubeApi, id: CaseId, scenarios: 
   try {
     const want = services.map(clusterOf);
     await sidecar.waitFor(() => want.every((c) => sidecar.addresses(c).length > 0), 900_000);
+    if (sidecar.reconnects.length > 0) process.stdout.write(`  istiod-path: ${id}: istiod dropped the sidecar's stream ${sidecar.reconnects.length}x while it synced (${sidecar.reconnects.join('; ')})\n`);
     if (id === 'kube floor') {
       await sink?.idle();
       sinkAbort.abort(); // from here the ServiceEntries are edited by hand; nothing reverts them
@@ -150,6 +153,7 @@ async function runCase(peers: PeersModule, api: KubeApi, id: CaseId, scenarios: 
       const rss0 = rssMiB(pid);
       const t0 = performance.now();
       const tracker = new ChangeTracker(sidecar);
+      const drops0 = sidecar.reconnects.length;
       const seq = indexes(scenario.length * 7919);
       let made = 0;
       if (scenario === 'isolated') {
@@ -181,7 +185,7 @@ async function runCase(peers: PeersModule, api: KubeApi, id: CaseId, scenarios: 
       rows.push({
         id, scenario, n: made, lost,
         p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(0, ...latencies),
-        seconds, istiodCpuMs: cpuMs(pid) - cpu0, mcpKiB: bytes / 1024, istiodRssMiB: [rss0, rssMiB(pid)],
+        seconds, istiodCpuMs: cpuMs(pid) - cpu0, mcpKiB: bytes / 1024, istiodRssMiB: [rss0, rssMiB(pid)], reconnects: sidecar.reconnects.length - drops0,
       });
       process.stdout.write(`  istiod-path: ${id} / ${scenario}: ${JSON.stringify(rows[rows.length - 1])}\n`);
     }

@@ -111,7 +111,9 @@ export class LeanSidecar {
   private rdsWant = new Set<string>();
   private readonly routes = new Set<string>();
   private listeners: EndpointsListener[] = [];
-  private ended: string | undefined;
+  private closed = false;
+  /** Why each re-opened stream ended (a real proxy reconnects too). */
+  readonly reconnects: string[] = [];
 
   constructor(options: SidecarClientOptions) {
     this.options = options;
@@ -119,20 +121,48 @@ export class LeanSidecar {
   }
 
   start(): this {
-    if (this.call !== undefined) return this;
+    if (this.client !== undefined) return this;
     this.client = new Client(this.options.address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': 1024 * 1024 * 1024,
       // Envoy and istiod grow their HTTP/2 windows; grpc-js keeps 64 KiB unless told.
       'grpc-node.flow_control_window': 16 * 1024 * 1024,
     });
-    this.call = this.client.makeBidiStreamRequest('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', passThrough, passThrough);
-    this.call.on('data', (b: Buffer) => this.onResponse(b, performance.now()));
-    this.call.on('error', (e: Error) => {
-      this.ended = e.message;
-    });
-    this.subscribe(TYPE_URL.cluster, []);
-    this.subscribe(TYPE_URL.listener, []);
+    this.open();
     return this;
+  }
+
+  /**
+   * Opens a stream and (re)subscribes. Like Envoy, a stream that ends is re-opened after 200 ms
+   * with the versions and names held, so a dropped connection costs a resync, not the run.
+   */
+  private open(): void {
+    const call = this.client!.makeBidiStreamRequest('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', passThrough, passThrough);
+    this.call = call;
+    this.sentNode = false;
+    call.on('data', (b: Buffer) => this.onResponse(b, performance.now()));
+    let ended = false;
+    const reopen = (why: string): void => {
+      if (ended) return;
+      ended = true;
+      if (this.closed) return;
+      this.reconnects.push(why);
+      setTimeout(() => {
+        if (!this.closed) this.open();
+      }, 200).unref();
+    };
+    call.on('error', (e: Error) => reopen(e.message));
+    call.on('end', () => reopen('stream ended'));
+    const types = [...this.types.keys()];
+    if (types.length === 0) {
+      this.subscribe(TYPE_URL.cluster, []);
+      this.subscribe(TYPE_URL.listener, []);
+    } else {
+      for (const t of types) {
+        const st = this.types.get(t)!;
+        st.nonce = '';
+        this.send(t, st);
+      }
+    }
   }
 
   /** CDS and LDS answered, and every subscribed EDS and RDS name received. */
@@ -149,7 +179,6 @@ export class LeanSidecar {
   async waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
     const end = performance.now() + timeoutMs;
     while (!(this.warm() && cond())) {
-      if (this.ended !== undefined) throw new Error(`lean sidecar ${this.nodeId}: stream ended: ${this.ended}`);
       if (performance.now() > end) throw new Error(`lean sidecar ${this.nodeId}: not warm within ${timeoutMs} ms: ${JSON.stringify(this.stats())}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -187,10 +216,12 @@ export class LeanSidecar {
   stats(): Record<string, LeanStats> {
     const out: Record<string, LeanStats> = {};
     for (const [t, s] of this.types) out[t.slice(t.lastIndexOf('.') + 1)] = { responses: s.responses, bytes: s.bytes, version: s.version, names: s.count };
+    out['reconnects'] = { responses: this.reconnects.length, bytes: 0, version: this.reconnects.slice(-1)[0] ?? '', names: 0 };
     return out;
   }
 
   close(): void {
+    this.closed = true;
     this.call?.cancel();
     this.client?.close();
   }
