@@ -141,7 +141,11 @@ export function killGroup(child, signal) {
 export function logTail(file, lines = 60) {
   try {
     const text = fs.readFileSync(file, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n');
+    const all = text.split('\n');
+    const tail = all.slice(-lines - 1);
+    // The cause of an exit is often far above a long shutdown log: show the first errors too.
+    const first = all.slice(0, -lines - 1).filter((l) => /\b(ERROR|FATAL|Exception|Caused by)\b/.test(l)).slice(0, 12);
+    return first.length > 0 ? `first errors:\n${first.join('\n')}\n...\n${tail.join('\n')}` : tail.join('\n');
   } catch (e) {
     return `(no log at ${file}: ${e instanceof Error ? e.message : String(e)})`;
   }

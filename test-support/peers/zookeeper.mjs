@@ -182,6 +182,19 @@ export async function startZookeeper(opts = {}) {
 export async function startDubboProvider(opts) {
   const home = dubboProviderDir();
   if (home === undefined) throw new Error('Dubbo provider not built: run test-support/peers/peers.d/dubbo-provider.sh');
+  try {
+    return await startDubboProviderOnce(opts, home);
+  } catch (e) {
+    // Ports come from freePorts(): on a busy machine another process can take one before the JVM
+    // binds it, and the provider exits 1. With ports of our own choosing, try once more.
+    const msg = e instanceof Error ? e.message : String(e);
+    if (opts.dubboPort !== undefined || opts.triPort !== undefined || !msg.startsWith('Dubbo provider exited')) throw e;
+    process.stderr.write(`startDubboProvider: retrying once after: ${msg.split('\n')[0]}\n`);
+    return startDubboProviderOnce(opts, home);
+  }
+}
+
+async function startDubboProviderOnce(opts, home) {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'mb-dubbo-'));
   const [p1, p2] = await freePorts(2);
   const dubboPort = opts.dubboPort ?? p1;
