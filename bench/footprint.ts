@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { javaUrlEncode, loadZookeeperPeers, ZkWriter, type ZookeeperServer } from '../test-support/zookeeper.js';
 import { loadPeers, type KubeApi } from '../test-support/peers.js';
 import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test-support/xds/adsc.js';
-import { Compare, type Bench, type TableResult } from './harness.js';
+import { Compare, percentile, type Bench, type TableResult } from './harness.js';
 
 const IDLE_S = Number(process.env['BENCH_FOOTPRINT_IDLE_S'] ?? 60);
 const SIZES = (process.env['BENCH_FOOTPRINT_SIZES'] ?? '5,100').split(',').map(Number);
@@ -327,9 +327,9 @@ async function freePort(): Promise<number> {
 
 let last: Row[] | undefined;
 
-function percentile(s: readonly number[], p: number): number {
-  const a = [...s].sort((x, y) => x - y);
-  return a[Math.min(a.length - 1, Math.max(0, Math.ceil((p / 100) * a.length) - 1))] ?? 0;
+/** Nearest-rank percentile of unsorted samples (the harness's), 0 when there are none. */
+function pct(s: readonly number[], p: number): number {
+  return s.length === 0 ? 0 : percentile([...s].sort((x, y) => x - y), p);
 }
 
 function changeTable(rows: readonly Row[]): { title: string; header: string[]; rows: string[][] }[] {
@@ -341,7 +341,7 @@ function changeTable(rows: readonly Row[]): { title: string; header: string[]; r
       header: ['case', 'services', 'n', 'p50 ms', 'p99 ms', 'max ms', 'over 300 ms'],
       rows: measured.map((r) => {
         const c = r.changes ?? [];
-        return [r.case, String(r.services), String(c.length), percentile(c, 50).toFixed(0), percentile(c, 99).toFixed(0), Math.max(...c).toFixed(0), String(c.filter((x) => x > 300).length)];
+        return [r.case, String(r.services), String(c.length), pct(c, 50).toFixed(0), pct(c, 99).toFixed(0), Math.max(...c).toFixed(0), String(c.filter((x) => x > 300).length)];
       }),
     },
   ];

@@ -38,8 +38,8 @@ import { ISTIO_API_VERSION } from '../src/snapshot/index.js';
 import { LeanSidecar } from '../test-support/dataplane/lean-sidecar.js';
 import { loadPeers, type KubeApi, type PeersModule } from '../test-support/peers.js';
 import { benchService, options, REGISTRY } from './data.js';
-import { Compare, type Bench, type TableResult } from './harness.js';
-import { cpuMs, percentile, pidOf, rssMiB, waitQuiet } from './istiod-path/proc.js';
+import { Compare, percentile, type Bench, type TableResult } from './harness.js';
+import { cpuMs, pidOf, rssMiB, waitQuiet } from './istiod-path/proc.js';
 import { ChangeTracker } from './istiod-path/track.js';
 
 const SERVICES = Number(process.env['BENCH_ISTIOD_SERVICES'] ?? 1000);
@@ -80,6 +80,9 @@ function* indexes(seed: number): Generator<number> {
     yield x % SERVICES;
   }
 }
+
+/** Nearest-rank percentile of unsorted samples, 0 when there are none. */
+const pct = (s: readonly number[], p: number): number => (s.length === 0 ? 0 : percentile([...s].sort((a, b) => a - b), p));
 
 /** One case: its own Meshbridge (or floor), istiod and sidecar; every scenario in order. */
 async function runCase(peers: PeersModule, api: KubeApi, id: CaseId, scenarios: readonly ScenarioId[]): Promise<Row[]> {
@@ -184,7 +187,7 @@ async function runCase(peers: PeersModule, api: KubeApi, id: CaseId, scenarios: 
       const bytes = ((await metrics.xdsPushBytes.get()).values[0]?.value ?? 0) - bytes0;
       rows.push({
         id, scenario, n: made, lost,
-        p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(0, ...latencies),
+        p50: pct(latencies, 50), p99: pct(latencies, 99), max: Math.max(0, ...latencies),
         seconds, istiodCpuMs: cpuMs(pid) - cpu0, mcpKiB: bytes / 1024, istiodRssMiB: [rss0, rssMiB(pid)], reconnects: sidecar.reconnects.length - drops0,
       });
       process.stdout.write(`  istiod-path: ${id} / ${scenario}: ${JSON.stringify(rows[rows.length - 1])}\n`);

@@ -29,8 +29,3 @@ export async function waitQuiet(pid: number, budgetMs: number, seconds: number, 
     quiet = cpuMs(pid) - c0 < budgetMs ? quiet + 1 : 0;
   }
 }
-
-export function percentile(s: readonly number[], p: number): number {
-  const a = [...s].sort((x, y) => x - y);
-  return a[Math.min(a.length - 1, Math.max(0, Math.ceil((p / 100) * a.length) - 1))] ?? 0;
-}

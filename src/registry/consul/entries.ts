@@ -149,7 +149,7 @@ export function serviceFromHealth(name: string, body: unknown, o: BuildOptions):
     ports: { [portName]: x.port },
     labels: x.labels,
     ...(x.weight !== undefined ? { weight: x.weight } : {}),
-    locality: internLocality(o.datacenter, x.zone, undefined) ?? { region: o.datacenter },
+    locality: internLocality(o.datacenter, x.zone, undefined),
     health: x.health,
     origin: o.registry,
     instanceId: x.id,

@@ -91,6 +91,8 @@ const MAX_LOCALITIES = 4096;
  * ~30 MB (built by spreads, each got its own hidden class: measured in a heap snapshot). The
  * table is bounded; past MAX_LOCALITIES it is cleared (objects handed out stay valid).
  */
+export function internLocality(region: string, zone: string | undefined, subzone: string | undefined): Locality;
+export function internLocality(region: string | undefined, zone: string | undefined, subzone: string | undefined): Locality | undefined;
 export function internLocality(region: string | undefined, zone: string | undefined, subzone: string | undefined): Locality | undefined {
   if (region === undefined && zone === undefined && subzone === undefined) return undefined;
   const key = `${region ?? ''}\0${zone ?? ''}\0${subzone ?? ''}`;
