@@ -79,7 +79,7 @@ test('buildStatus: one state word per registry, worst first, with counts, times,
   stale.disconnect();
   down.disconnect();
   const guard: GuardState[] = [
-    { registry: 'held', baselineServices: 10, baselineEndpoints: 10, windowPeakServices: 10, windowPeakEndpoints: 10, hold: { since: '2026-01-01T00:00:00.000Z', reasons: [HoldReason.SERVICES], heldServices: 9, heldEndpoints: 9, releaseAt: undefined } },
+    { registry: 'held', baselineServices: 10, baselineEndpoints: 10, windowPeakServices: 10, windowPeakEndpoints: 10, hold: { since: '2026-01-01T00:00:00.000Z', reasons: [HoldReason.SERVICES], heldServices: 9, heldEndpoints: 9, releaseAt: undefined, backSince: undefined } },
   ];
   const s = buildStatus(sources({ registries: [ok, stale, held, syncing, down], pipeline: { guardState: () => guard } }));
   assert.deepEqual(

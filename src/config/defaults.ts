@@ -14,6 +14,7 @@ export const Defaults = {
     protectEndpointPercent: 50,
     protectWindowSeconds: 300,
     protectHoldMaxSeconds: 0,
+    protectSettleSeconds: 30,
     publish: { serviceEntries: true, kubernetesServices: false },
   },
   startup: { syncTimeoutSeconds: 120 },

@@ -55,7 +55,7 @@ const CONVERSION_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /** Registry fields of its deletion guard. */
-const GUARD_FIELDS: ReadonlySet<string> = new Set(['protectPercent', 'protectEndpointPercent', 'protectWindowSeconds', 'protectHoldMaxSeconds']);
+const GUARD_FIELDS: ReadonlySet<string> = new Set(['protectPercent', 'protectEndpointPercent', 'protectWindowSeconds', 'protectHoldMaxSeconds', 'protectSettleSeconds']);
 
 /** Top-level fields applied live (the rest needs a restart); `source` is where it came from. */
 const LIVE_TOP: ReadonlySet<string> = new Set(['registries', 'conflictPolicy', 'log', 'source']);

@@ -66,6 +66,7 @@ test('minimal config: defaults applied, paths resolved against the config folder
     protectEndpointPercent: 50,
     protectWindowSeconds: 300,
     protectHoldMaxSeconds: 0,
+    protectSettleSeconds: 30,
     sidecars: undefined,
     publish: { serviceEntries: true, kubernetesServices: false },
   });
@@ -107,6 +108,7 @@ registries:
     protectEndpointPercent: 40
     protectWindowSeconds: 60
     protectHoldMaxSeconds: 900
+    protectSettleSeconds: 10
     publish: {serviceEntries: true, kubernetesServices: true}
   - name: second
     kind: file
@@ -162,6 +164,7 @@ test('full config: every key read, relative paths resolved, absolute kept', () =
     protectEndpointPercent: 40,
     protectWindowSeconds: 60,
     protectHoldMaxSeconds: 900,
+    protectSettleSeconds: 10,
     sidecars: undefined,
     publish: { serviceEntries: true, kubernetesServices: true },
   });

@@ -213,6 +213,7 @@ function resolveRegistry(r: RawRegistry, base: string): RegistryConfig {
     protectEndpointPercent: r.protectEndpointPercent ?? d.protectEndpointPercent,
     protectWindowSeconds: r.protectWindowSeconds ?? d.protectWindowSeconds,
     protectHoldMaxSeconds: r.protectHoldMaxSeconds ?? d.protectHoldMaxSeconds,
+    protectSettleSeconds: r.protectSettleSeconds ?? d.protectSettleSeconds,
     // Absent when not configured (not undefined-valued): configs without them resolve as before.
     ...(r.select !== undefined ? { select: resolveSelect(r.select) } : {}),
     ...(r.identity !== undefined ? { identity: structuredClone(r.identity) } : {}),

@@ -53,6 +53,7 @@ export function pipelineSettings(
           endpointPercent: r.protectEndpointPercent,
           windowMs: r.protectWindowSeconds * 1000,
           holdMaxMs: r.protectHoldMaxSeconds * 1000,
+          settleMs: r.protectSettleSeconds * 1000,
         },
       ]),
     ),

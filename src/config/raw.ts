@@ -52,6 +52,7 @@ export interface RawRegistryCommon {
   readonly protectEndpointPercent?: number;
   readonly protectWindowSeconds?: number;
   readonly protectHoldMaxSeconds?: number;
+  readonly protectSettleSeconds?: number;
   readonly select?: SelectionRules;
   readonly identity?: IdentityRules;
   readonly sidecars?: {

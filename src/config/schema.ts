@@ -129,6 +129,10 @@ export function buildSchema(flavour: SchemaFlavour): JsonSchema {
           minimum: 0,
           default: Defaults.registry.protectHoldMaxSeconds,
         }),
+        protectSettleSeconds: s.int(
+          'A hold of the deletion guard whose registry is back to its healthy numbers of services and endpoints, but with some of the healthy services or endpoints still missing, is released after the numbers held this many seconds without interruption (the missing ones are then removed); 0: at once. A registry back complete is released at once.',
+          { minimum: 0, default: Defaults.registry.protectSettleSeconds },
+        ),
         sidecars: s.object(
           'Opt-in: one Istio Sidecar per consumer application, limiting its proxies to the services it consumes (docs/mapping.md#sidecars). Only kinds that report consumers (zookeeper: /dubbo/<interface>/consumers) accept it; setting it makes the registry watch consumers.',
           {

@@ -92,6 +92,8 @@ export interface RegistryCommonConfig {
   readonly protectWindowSeconds: number;
   /** A hold is released by time after this many seconds; 0: never by time. */
   readonly protectHoldMaxSeconds: number;
+  /** A hold whose registry is back to its healthy numbers but not complete is released after this many seconds. */
+  readonly protectSettleSeconds: number;
   /** Which services and endpoints are published (docs/mapping.md#selection); undefined: all. */
   readonly select?: SelectionRules | undefined;
   /** Service accounts of the endpoints (docs/identity.md); undefined: none set. */

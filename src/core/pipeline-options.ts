@@ -65,7 +65,7 @@ export function protectSettingsOf(o: Pick<PipelineOptions, 'protectPercent' | 'p
 }
 
 /** Guard settings a registry gets when the config says nothing (docs/safety.md). */
-export const DEFAULT_PROTECT: ProtectSettings = { servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0 };
+export const DEFAULT_PROTECT: ProtectSettings = { servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0, settleMs: 30_000 };
 
 /** Default VIP range: class E next to the 240.240.0.0/16 istiod allocates from itself. */
 export const DEFAULT_VIP_CIDR = '240.241.0.0/16';

@@ -82,7 +82,12 @@ export class PipelineReport {
     m.protectHeldEndpoints.set({ registry }, res.heldEndpoints);
     if (res.released !== undefined) {
       m.protectReleases.inc({ registry, cause: res.released });
-      this.logger.warn({ registry, cause: res.released }, `deletion guard: hold of registry ${registry} released (${res.released}); its current view is published`);
+      // What the hold still kept at its last pass leaves now (none when it recovered complete).
+      const gone = before?.services ?? [];
+      this.logger.warn(
+        { registry, cause: res.released, removedServices: gone.length, removed: gone.slice(0, 20) },
+        `deletion guard: hold of registry ${registry} released (${res.released}); its current view is published`,
+      );
     }
     if (!res.holding) {
       this.heldBy.delete(registry);
@@ -96,7 +101,7 @@ export class PipelineReport {
         ErrorCode.PROTECT_HELD,
         `registry ${registry} lost more than its guard allows (${st?.hold?.reasons.join(' and ') ?? 'services'}): ` +
           `${res.held.length} services and ${res.heldEndpoints} endpoints are held back and stay published ` +
-          `until the registry recovers, an operator releases it (POST /debug/release?registry=${registry}) or its protectHoldMaxSeconds pass`,
+          `until the registry recovers (complete, or back to its numbers for protectSettleSeconds), an operator releases it (POST /debug/release?registry=${registry}) or its protectHoldMaxSeconds pass`,
         { details: { held: res.held.slice(0, 20) } },
       );
       this.logger.error(

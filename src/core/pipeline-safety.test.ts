@@ -102,6 +102,21 @@ test('case 10: a registry that never syncs blocks publishing only until startup.
   ac.abort();
 });
 
+test('a hold back to its numbers but not complete settles after protectSettleSeconds, without any registry event', async () => {
+  const { all, a, p, store, metrics, ac } = await started(10, { protect: new Map([['a', { settleMs: 150 }]]) });
+  a.set([]);
+  await p.flushNow();
+  // Back with the same numbers, one service replaced by a new one: the old one stays for now.
+  a.set([...all.slice(0, 9), svc('a', 'renamed', ['10.1.0.1'])]);
+  await p.flushNow();
+  assert.equal(published(store).services, 11, 'the newcomer is added, s9 is still held');
+  await new Promise((r) => setTimeout(r, 350));
+  assert.equal(published(store).services, 10, 'settled: s9 is removed');
+  const rel = await metrics.protectReleases.get();
+  assert.equal(rel.values.find((v) => v.labels.cause === 'settled')?.value, 1);
+  ac.abort();
+});
+
 test('a hold with protectHoldMaxSeconds is released by time, without any registry event', async () => {
   const { a, p, store, metrics, ac } = await started(10, { protect: new Map([['a', { holdMaxMs: 150 }]]) });
   a.set([]);

@@ -54,6 +54,8 @@ class Model {
   baseline: View | undefined;
   seeded = false;
   holding: number | undefined;
+  /** While holding: since when the view has had at least the baseline's numbers. */
+  backSince: number | undefined;
   releaseAsked = false;
   /** Released sizes since the window last restarted: [time, services, endpoints]. */
   history: Array<[number, number, number]> = [];
@@ -91,8 +93,15 @@ class Model {
     }
     if (this.holding !== undefined) {
       const byTime = this.cfg.holdMaxMs > 0 && now - this.holding >= this.cfg.holdMaxMs;
-      const recovered = current.size >= base.size && eps(current) >= eps(base);
-      if (this.releaseAsked || byTime || recovered) {
+      const complete = [...base].every(([k, b]) => {
+        const c = current.get(k);
+        const have = new Set(c?.endpoints.map(endpointKey));
+        return c !== undefined && b.endpoints.every((e) => have.has(endpointKey(e)));
+      });
+      const numbersBack = current.size >= base.size && eps(current) >= eps(base);
+      this.backSince = numbersBack ? (this.backSince ?? now) : undefined;
+      const settled = this.backSince !== undefined && now - this.backSince >= this.cfg.settleMs;
+      if (this.releaseAsked || byTime || complete || settled) {
         this.accept(current, now, true);
         return out(current, false);
       }
@@ -107,6 +116,7 @@ class Model {
     const tripE = this.cfg.endpointPercent < 100 && refE > 0 && lostE > 0 && lostE * 100 > this.cfg.endpointPercent * refE;
     if (tripS || tripE) {
       this.holding = now;
+      this.backSince = current.size >= base.size && eps(current) >= eps(base) ? now : undefined;
       this.seeded = false;
       return this.held(base, current, out);
     }
@@ -145,6 +155,7 @@ const settings = fc.record({
   endpointPercent: fc.constantFrom(0, 50, 100),
   windowMs: fc.constantFrom(0, WINDOW),
   holdMaxMs: fc.constantFrom(0, 3 * WINDOW),
+  settleMs: fc.constantFrom(0, WINDOW / 2),
 });
 
 /** Small steps between views: a service or an endpoint set flips, as registries really change. */

@@ -9,7 +9,7 @@ function mapOf(services: readonly Service[]): Map<string, Service> {
 }
 const hundred = Array.from({ length: 100 }, (_, i) => svc('r', `s${i}`, [`10.0.${i >> 8}.${i & 255}`]));
 const ten = hundred.slice(0, 10);
-const S = (over: Partial<ProtectSettings> = {}): (() => ProtectSettings) => () => ({ servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0, ...over });
+const S = (over: Partial<ProtectSettings> = {}): (() => ProtectSettings) => () => ({ servicePercent: 50, endpointPercent: 50, windowMs: 300_000, holdMaxMs: 0, settleMs: 30_000, ...over });
 const endpointsOf = (view: readonly Service[]): number => view.reduce((n, s) => n + s.endpoints.length, 0);
 
 test('first view is released as is; an empty answer is held; a full recovery releases', () => {
@@ -39,6 +39,48 @@ test('a registry restarting empty: partial re-registration keeps every missing s
   assert.equal(all.released, 'recovered');
   // After recovery a legitimate small deletion goes through.
   assert.equal(g.apply('r', mapOf(hundred.slice(0, 90)), 6000).view.length, 90);
+});
+
+// The fault matrix's Nacos restart (CI, stop 24): services register again one by one and the
+// subscriptions answer in any order, so a newcomer brought the numbers back to the baseline's
+// while one old service was still missing, and the release by numbers removed it.
+test('a newcomer filling the numbers does not release a hold while an old service is missing', () => {
+  const g = new ProtectGuard(S());
+  const twenty = hundred.slice(0, 20);
+  const newcomer = svc('r', 'after-restart', ['10.7.0.1']);
+  g.apply('r', mapOf(twenty), 0);
+  assert.equal(g.apply('r', new Map(), 1000).holding, true);
+  const early = g.apply('r', mapOf([...twenty.slice(0, 7), ...twenty.slice(8), newcomer]), 2000);
+  assert.equal(early.holding, true, '20 services and 20 endpoints, but s7 is not back');
+  assert.deepEqual(early.held, [serviceKey(twenty[7]!)]);
+  assert.equal(early.view.length, 21, 's7 stays published beside the newcomer');
+  assert.equal(g.nextTimedRelease(), 2000 + 30_000, 'the numbers are back: settles in 30 s');
+  const all = g.apply('r', mapOf([...twenty, newcomer]), 2100);
+  assert.equal(all.released, 'recovered', 'back complete: released at once');
+  assert.equal(g.nextTimedRelease(), undefined);
+});
+
+test('a hold back to its numbers but not complete settles: the numbers must hold settleMs without interruption', () => {
+  const g = new ProtectGuard(S({ settleMs: 10_000 }));
+  const twenty = hundred.slice(0, 20);
+  const replaced = [...twenty.slice(0, 19), svc('r', 'renamed', ['10.7.0.2'])];
+  g.apply('r', mapOf(twenty), 0);
+  g.apply('r', new Map(), 1000);
+  assert.equal(g.apply('r', mapOf(replaced), 2000).holding, true, 's19 really left during the outage: held for now');
+  assert.equal(g.state(2000)[0]?.hold?.backSince, new Date(2000).toISOString());
+  assert.equal(g.apply('r', mapOf(replaced.slice(0, 15)), 5000).holding, true, 'numbers dropped again');
+  assert.equal(g.nextTimedRelease(), undefined, 'the clock stopped');
+  assert.equal(g.apply('r', mapOf(replaced), 6000).holding, true, 'back: the clock starts over');
+  assert.equal(g.nextTimedRelease(), 16_000);
+  assert.equal(g.apply('r', mapOf(replaced), 15_999).holding, true);
+  const settled = g.apply('r', mapOf(replaced), 16_000);
+  assert.equal(settled.released, 'settled');
+  assert.deepEqual(settled.view.map((x) => x.name).sort(), replaced.map((x) => x.name).sort(), 's19 is removed now');
+  // settleMs 0: the numbers release at once (the rule before settling existed).
+  const g0 = new ProtectGuard(S({ settleMs: 0 }));
+  g0.apply('r', mapOf(twenty), 0);
+  g0.apply('r', new Map(), 1000);
+  assert.equal(g0.apply('r', mapOf(replaced), 2000).released, 'settled');
 });
 
 // Issue 10 case 2: sessions expiring one by one, a flush every second: 100 -> 70 -> 49 -> 25.

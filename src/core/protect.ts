@@ -17,9 +17,15 @@ import { PeakWindow } from './peak-window.js';
  * - While *holding*, nothing is removed: services missing from the registry stay as in the
  *   baseline, and each service keeps its baseline endpoints that are gone besides its current
  *   ones. Additions and changes always go through.
- * - A hold ends (the current view becomes the baseline) when the registry is back to its
- *   baseline size in services and endpoints (recovery), when an operator releases it
- *   (`requestRelease`), or `holdMaxMs` after it began (0: never by time).
+ * - A hold ends (the current view becomes the baseline):
+ *   - at once when the registry is back *complete*: every baseline service present with every
+ *     baseline endpoint (recovery; nothing is removed by the release);
+ *   - when it has been back to its baseline size in services and endpoints for `settleMs`
+ *     without interruption, with some baseline services or endpoints still missing (settled:
+ *     counts alone are not trusted at once, as services coming back one by one in any order
+ *     reach the baseline's numbers with a newcomer before the last old one is back);
+ *   - when an operator releases it (`requestRelease`), or `holdMaxMs` after it began (0: never
+ *     by time).
  * - The first view of a registry is released as is, unless a baseline was seeded (a checkpoint
  *   from before a restart): then it is judged against that baseline like any other pass.
  *
@@ -34,6 +40,11 @@ export interface ProtectSettings {
   readonly windowMs: number;
   /** A hold is released this long after it began (ms); 0: only by recovery or an operator. */
   readonly holdMaxMs: number;
+  /**
+   * A hold whose registry is back to its baseline numbers, but not complete, is released after
+   * the numbers held this long (ms); 0: at once.
+   */
+  readonly settleMs: number;
 }
 
 export const HoldReason = {
@@ -44,6 +55,7 @@ export type HoldReason = (typeof HoldReason)[keyof typeof HoldReason];
 
 export const ReleaseCause = {
   RECOVERED: 'recovered',
+  SETTLED: 'settled',
   OPERATOR: 'operator',
   TIME: 'time',
 } as const;
@@ -76,6 +88,8 @@ export interface GuardState {
         readonly heldEndpoints: number;
         /** When the hold will be released by time; undefined: never by time. */
         readonly releaseAt: string | undefined;
+        /** Since when the registry is back to its baseline numbers (not complete); undefined: it is not. */
+        readonly backSince: string | undefined;
       }
     | undefined;
 }
@@ -85,6 +99,8 @@ interface Hold {
   readonly reasons: readonly HoldReason[];
   heldServices: number;
   heldEndpoints: number;
+  /** Since when the registry has been back to the baseline's numbers, without interruption. */
+  backSince: number | undefined;
 }
 
 interface RegistryGuard {
@@ -133,14 +149,17 @@ export class ProtectGuard {
     return false;
   }
 
-  /** The earliest time (ms) a hold is due to be released by time; undefined: none. */
+  /** The earliest time (ms) a hold is due to be released by time or by settling; undefined: none. */
   nextTimedRelease(): number | undefined {
     let next: number | undefined;
-    for (const [name, st] of this.registries) {
-      const max = this.settings(name).holdMaxMs;
-      if (st.hold === undefined || max <= 0) continue;
-      const at = st.hold.since + max;
+    const consider = (at: number) => {
       if (next === undefined || at < next) next = at;
+    };
+    for (const [name, st] of this.registries) {
+      if (st.hold === undefined) continue;
+      const cfg = this.settings(name);
+      if (cfg.holdMaxMs > 0) consider(st.hold.since + cfg.holdMaxMs);
+      if (st.hold.backSince !== undefined) consider(st.hold.backSince + cfg.settleMs);
     }
     return next;
   }
@@ -168,6 +187,7 @@ export class ProtectGuard {
                 heldServices: st.hold.heldServices,
                 heldEndpoints: st.hold.heldEndpoints,
                 releaseAt: max > 0 ? new Date(st.hold.since + max).toISOString() : undefined,
+                backSince: st.hold.backSince === undefined ? undefined : new Date(st.hold.backSince).toISOString(),
               },
       };
     });
@@ -183,23 +203,31 @@ export class ProtectGuard {
     const cfg = this.settings(registry);
     const endpoints = countEndpoints(current);
     if (st.hold !== undefined) {
-      const cause = st.releaseRequested
-        ? ReleaseCause.OPERATOR
-        : cfg.holdMaxMs > 0 && now - st.hold.since >= cfg.holdMaxMs
-          ? ReleaseCause.TIME
-          : current.size >= st.baseline.size && endpoints >= st.baselineEndpoints
-            ? ReleaseCause.RECOVERED
-            : undefined;
+      const byTime = cfg.holdMaxMs > 0 && now - st.hold.since >= cfg.holdMaxMs;
+      const cause = st.releaseRequested ? ReleaseCause.OPERATOR : byTime ? ReleaseCause.TIME : undefined;
       if (cause !== undefined) {
         this.release(st, current, endpoints, now, true);
         return released(current, cause);
       }
-      return this.heldView(st, current);
+      const view = this.heldView(st, current);
+      if (view.held.length === 0 && view.heldEndpoints === 0) {
+        this.release(st, current, endpoints, now, true);
+        return released(current, ReleaseCause.RECOVERED);
+      }
+      if (!backToBaseline(st, current, endpoints)) {
+        st.hold.backSince = undefined;
+        return view;
+      }
+      st.hold.backSince ??= now;
+      if (now - st.hold.backSince < cfg.settleMs) return view;
+      this.release(st, current, endpoints, now, true);
+      return released(current, ReleaseCause.SETTLED);
     }
     const reasons = this.trips(st, cfg, current, endpoints, now);
     if (reasons.length > 0) {
-      st.hold = { since: now, reasons, heldServices: 0, heldEndpoints: 0 };
+      st.hold = { since: now, reasons, heldServices: 0, heldEndpoints: 0, backSince: undefined };
       st.seeded = false;
+      if (backToBaseline(st, current, endpoints)) st.hold.backSince = now;
       return this.heldView(st, current);
     }
     this.release(st, current, endpoints, now, st.seeded);
@@ -343,6 +371,11 @@ function exceeds(missing: number, baseline: number, windowPeak: number, now: num
   if (ref === 0) return false;
   const lost = Math.max(missing, ref - now);
   return lost > 0 && lost * 100 > percent * ref;
+}
+
+/** The registry has at least the baseline's numbers of services and endpoints (maybe not the same ones). */
+function backToBaseline(st: RegistryGuard, current: ReadonlyMap<string, Service>, endpoints: number): boolean {
+  return current.size >= st.baseline.size && endpoints >= st.baselineEndpoints;
 }
 
 function countEndpoints(services: ReadonlyMap<string, Service>): number {

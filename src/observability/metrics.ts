@@ -126,7 +126,7 @@ export class Metrics {
   });
   readonly protectReleases = new Counter({
     name: 'meshbridge_protect_releases_total',
-    help: 'Holds ended, by cause: recovered, operator, time.',
+    help: 'Holds ended, by cause: recovered (back complete), settled (back to its numbers for protectSettleSeconds), operator, time.',
     labelNames: ['registry', 'cause'] as const,
     registers: [this.registry],
   });
