@@ -73,8 +73,8 @@ export interface ListenerClaim {
   readonly namespace: string;
   readonly ports: readonly ClaimPort[];
   readonly keys: readonly string[];
-  /** Only keys whose endpoint has a network or locality. */
-  readonly meta: ReadonlyMap<string, KeyMeta>;
+  /** What a shared entry copies for each key (undefined: its endpoint has none of those fields). */
+  readonly meta: KeyMetas;
   /** A port istiod proxies at L4 (gets a listener per address, or the wildcard one). */
   readonly hasTcpPort: boolean;
   readonly exportTo: readonly string[] | undefined;
@@ -106,13 +106,58 @@ interface SpecEndpoint {
   serviceAccount?: unknown;
 }
 
-/** What a shared entry copies of endpoint `e` (undefined: nothing). */
+/**
+ * The metadata of a claim's keys, aligned with its sorted `keys` (a lookup is a binary search).
+ * An array of shared objects rather than a Map per claim: at 10,000 hosts x 10 endpoints the
+ * Maps and their entries cost ~10 MB of heap, the arrays ~1 MB.
+ */
+export class KeyMetas {
+  private readonly keys: readonly string[];
+  private readonly metas: readonly (KeyMeta | undefined)[];
+
+  /** `metas[i]` belongs to `keys[i]`; `keys` sorted; `metas` empty when no key has any. */
+  constructor(keys: readonly string[], metas: readonly (KeyMeta | undefined)[]) {
+    this.keys = keys;
+    this.metas = metas;
+  }
+
+  get(key: string): KeyMeta | undefined {
+    if (this.metas.length === 0) return undefined;
+    let lo = 0;
+    let hi = this.keys.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const k = this.keys[mid] as string;
+      if (k === key) return this.metas[mid];
+      if (k < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+}
+
+/** Interned metadata: 100,000 endpoints in a few zones share a few frozen objects. */
+const keyMetaTable = new Map<string, KeyMeta>();
+const KEY_META_TABLE_MAX = 65_536;
+
+/** What a shared entry copies of endpoint `e` (undefined: nothing); one shared object per combination. */
 function keyMetaOf(e: SpecEndpoint): KeyMeta | undefined {
-  const m: { network?: string; locality?: string; serviceAccount?: string } = {};
-  if (typeof e.network === 'string') m.network = e.network;
-  if (typeof e.locality === 'string') m.locality = e.locality;
-  if (typeof e.serviceAccount === 'string') m.serviceAccount = e.serviceAccount;
-  return m.network !== undefined || m.locality !== undefined || m.serviceAccount !== undefined ? m : undefined;
+  const network = typeof e.network === 'string' ? e.network : undefined;
+  const locality = typeof e.locality === 'string' ? e.locality : undefined;
+  const serviceAccount = typeof e.serviceAccount === 'string' ? e.serviceAccount : undefined;
+  if (network === undefined && locality === undefined && serviceAccount === undefined) return undefined;
+  const id = `${network ?? ''}\0${locality ?? ''}\0${serviceAccount ?? ''}`;
+  let m = keyMetaTable.get(id);
+  if (m === undefined) {
+    m = Object.freeze({
+      ...(network !== undefined ? { network } : {}),
+      ...(locality !== undefined ? { locality } : {}),
+      ...(serviceAccount !== undefined ? { serviceAccount } : {}),
+    });
+    // A bound, not a cache policy: past it (a fleet of unusual shapes) objects are not shared.
+    if (keyMetaTable.size < KEY_META_TABLE_MAX) keyMetaTable.set(id, m);
+  }
+  return m;
 }
 
 /**
@@ -137,7 +182,7 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
     }
   }
   const keys = new Set<string>();
-  const meta = new Map<string, KeyMeta>();
+  let meta: Map<string, KeyMeta> | undefined;
   for (const e of endpoints) {
     if (typeof e.address !== 'string' || isIP(e.address) === 0) continue;
     for (const p of ports) {
@@ -148,15 +193,16 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
       if (keys.has(key)) continue;
       keys.add(key);
       const m = keyMetaOf(e);
-      if (m !== undefined) meta.set(key, m);
+      if (m !== undefined) (meta ??= new Map()).set(key, m);
     }
   }
+  const sorted = [...keys].sort();
   return {
     host,
     namespace: se.namespace,
     ports: ports.map((p) => ({ number: p.number, protocol: p.protocol })),
-    keys: [...keys].sort(),
-    meta,
+    keys: sorted,
+    meta: new KeyMetas(sorted, meta === undefined ? [] : sorted.map((k) => meta.get(k))),
     hasTcpPort: ports.some((p) => !isHttpProtocol(p.protocol)),
     exportTo: spec.exportTo,
     labels: se.labels,
@@ -207,7 +253,7 @@ export interface SharedGroupInput {
   readonly exportTo: readonly string[] | undefined;
   /** Labels of the first owner's ServiceEntry (ownership and extra labels). */
   readonly labels: Readonly<Record<string, string>>;
-  readonly meta: ReadonlyMap<string, KeyMeta>;
+  readonly meta: KeyMetas;
 }
 
 /** Host of a shared ServiceEntry: `p<port>-<hash of the signature>[-<chunk>].shared.meshbridge.internal`. */
