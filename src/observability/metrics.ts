@@ -238,6 +238,12 @@ export class Metrics {
     help: 'Kubernetes writes not sent because this replica lost leadership while they waited (rate limiter, backoff).',
     registers: [this.registry],
   });
+  readonly kubeReconciles = new Counter({
+    name: 'meshbridge_kube_reconciles_total',
+    help: 'Planning passes of the Kubernetes sink, by plan: full (every desired object against the cluster view) or changes (only what the snapshot added or replaced since a pass that left nothing to do). One per new snapshot or plan-relevant change in the cluster, not per status write.',
+    labelNames: ['plan'] as const,
+    registers: [this.registry],
+  });
   readonly kubePendingWrites = new Gauge({
     name: 'meshbridge_kube_pending_writes',
     help: 'Objects whose write (apply or delete) the Kubernetes sink still owes: one per object, however many snapshots changed it.',

@@ -12,13 +12,14 @@ import { hashOf } from '../../src/util/hash.js';
 const NS = 'mb-sink';
 const NS_STATUS = 'mb-sink-status';
 const NS_BACKLOG = 'mb-sink-backlog';
+const NS_DELTA = 'mb-sink-delta';
 const skip = await requirePeers('etcd', 'kube-apiserver', 'istio-crds');
 let cluster: KubeCluster | undefined;
 let api: KubeApi | undefined;
 
 before(async () => {
   if (skip !== undefined) return;
-  cluster = await startKubeCluster({ namespaces: [NS, NS_STATUS, NS_BACKLOG, 'meshbridge'] });
+  cluster = await startKubeCluster({ namespaces: [NS, NS_STATUS, NS_BACKLOG, NS_DELTA, 'meshbridge'] });
   api = cluster.api;
 });
 
@@ -185,15 +186,20 @@ test('leader election: only the leader writes; the standby takes over after the 
   acB.abort();
 });
 
-test('status written by istiod (auto-allocated addresses) causes no write back', { skip }, async () => {
+test('status written by istiod (auto-allocated addresses) causes no write back, nor a new plan', { skip }, async () => {
   const store = new SnapshotStore();
   const ac = new AbortController();
-  const { sink, client } = makeSink(store, { namespaces: [NS_STATUS] });
+  const { sink, client, metrics } = makeSink(store, { namespaces: [NS_STATUS] });
   await sink.start(ac.signal);
   store.publish([se('st-a', ['10.0.3.1'], 'files', NS_STATUS), se('st-b', ['10.0.3.2'], 'files', NS_STATUS)]);
   await settle(sink);
   const before = writes(client);
   assert.equal(before, 2);
+  // The watch echoes of our own two writes arrive too; wait for them before counting passes.
+  await new Promise((r) => setTimeout(r, 500));
+  await sink.idle();
+  const reconciles = async (): Promise<number> => (await metrics.kubeReconciles.get()).values.reduce((n, v) => n + v.value, 0);
+  const passes = await reconciles();
   // What istiod's IP autoallocate controller writes: the status subresource only.
   for (const [name, value] of [['st-a', '240.240.0.1'], ['st-b', '240.240.0.2']] as const) {
     const res = await kube(
@@ -205,7 +211,7 @@ test('status written by istiod (auto-allocated addresses) causes no write back',
     );
     assert.equal(res.status, 200, JSON.stringify(res.body));
   }
-  // The watch delivers both status changes; the sink re-plans and finds nothing to write.
+  // The watch delivers both status changes; they change nothing a plan reads.
   await eventually(async () => {
     const items = await listIstio(api!, 'serviceentries', NS_STATUS);
     const withStatus = items.filter((i) => ['st-a', 'st-b'].includes(i.metadata.name) && (i as { status?: { addresses?: unknown[] } }).status?.addresses?.length === 1);
@@ -214,6 +220,65 @@ test('status written by istiod (auto-allocated addresses) causes no write back',
   await new Promise((r) => setTimeout(r, 500));
   await sink.idle();
   assert.equal(writes(client), before, 'a status-only change must not be written back');
+  assert.equal(await reconciles(), passes, 'status writes (and the echoes of our own writes) start no plan: at 10,000 entries each costs ~25 ms');
+  // A change someone else makes to what a plan reads still starts one (and is written back).
+  const res = await kube(api!, 'PATCH', `/apis/networking.istio.io/v1/namespaces/${NS_STATUS}/serviceentries/st-a`, { spec: { resolution: 'DNS' } }, 'application/merge-patch+json');
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  await eventually(async () => ((await reconciles()) > passes && writes(client) > before ? true : undefined), 10000, 'a spec edit by hand is planned and reverted');
+  ac.abort();
+});
+
+test('after a pass that left nothing to do, a change is planned from the snapshot delta; removals and cluster edits plan in full', { skip }, async () => {
+  const store = new SnapshotStore();
+  const ac = new AbortController();
+  const { sink, client, metrics } = makeSink(store, { namespaces: [NS_DELTA] });
+  const passes = async (): Promise<{ full: number; changes: number }> => {
+    const v = (await metrics.kubeReconciles.get()).values;
+    return { full: v.find((x) => x.labels.plan === 'full')?.value ?? 0, changes: v.find((x) => x.labels.plan === 'changes')?.value ?? 0 };
+  };
+  const spec = async (name: string): Promise<string> => JSON.stringify((await listIstio(api!, 'serviceentries', NS_DELTA)).find((i) => i.metadata.name === name)?.['spec']);
+  await sink.start(ac.signal);
+  const all = Array.from({ length: 5 }, (_, i) => se(`d${i}`, [`10.0.5.${i + 1}`], 'files', NS_DELTA));
+  store.publish(all);
+  await settle(sink);
+  await new Promise((r) => setTimeout(r, 300)); // the echoes of the five writes
+  await sink.idle();
+  const p0 = await passes();
+  // One endpoint changes: one pass over that one resource, one write.
+  const w0 = writes(client);
+  all[2] = se('d2', ['10.0.5.99'], 'files', NS_DELTA);
+  store.publish(all);
+  await eventually(async () => ((await spec('d2')).includes('10.0.5.99') ? true : undefined), 10000, 'the change written');
+  await sink.idle();
+  const p1 = await passes();
+  assert.equal(p1.changes - p0.changes, 1, 'planned from the delta');
+  assert.equal(p1.full, p0.full, 'no full pass');
+  assert.equal(writes(client) - w0, 1);
+  // A new entry too (an upsert).
+  all.push(se('d5', ['10.0.5.6'], 'files', NS_DELTA));
+  store.publish(all);
+  await eventually(async () => ((await spec('d5')).includes('10.0.5.6') ? true : undefined), 10000, 'the new entry written');
+  await sink.idle();
+  const p2 = await passes();
+  assert.equal(p2.changes - p1.changes, 1);
+  assert.equal(p2.full, p1.full);
+  // A removal goes through the deletion guard's full pass.
+  store.publish(all.filter((r) => r.name !== 'd0'));
+  await eventually(async () => ((await listIstio(api!, 'serviceentries', NS_DELTA)).some((i) => i.metadata.name === 'd0') ? undefined : true), 10000, 'd0 deleted');
+  await sink.idle();
+  const p3 = await passes();
+  assert.ok(p3.full > p2.full, 'a removal plans in full');
+  // Someone edits an entry by hand: the cluster changed, the next plan is full and reverts it.
+  await new Promise((r) => setTimeout(r, 300));
+  await sink.idle();
+  const p4 = await passes();
+  const res = await kube(api!, 'PATCH', `/apis/networking.istio.io/v1/namespaces/${NS_DELTA}/serviceentries/d1`, { spec: { endpoints: [{ address: '10.9.9.9' }] } }, 'application/merge-patch+json');
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  await eventually(async () => ((await spec('d1')).includes('10.0.5.2') ? true : undefined), 10000, 'the hand edit reverted');
+  await sink.idle();
+  const p5 = await passes();
+  assert.ok(p5.full > p4.full, 'a cluster edit plans in full');
+  assert.equal(p5.changes, p4.changes);
   ac.abort();
 });
 

@@ -15,7 +15,7 @@ import type { Logger } from '../../observability/index.js';
 import { OwnershipLabel } from '../../snapshot/index.js';
 import { ISTIO_WATCHED, PLURAL } from './api-paths.js';
 import type { KubeClient } from './kube-client.js';
-import { ObjectCache } from './object-cache.js';
+import { GONE, ObjectCache } from './object-cache.js';
 import type { ObservedObject } from './observed.js';
 
 type Kind = ObservedObject['kind'];
@@ -41,10 +41,16 @@ export class ClusterView {
   private readonly wide: Map<Kind, ObjectCache> | undefined;
   private readonly targeted: ReadonlySet<string>;
   readonly kinds: readonly Kind[];
+  private changes = 0;
+  private readonly expected = new Map<string, string>();
 
   constructor(options: ClusterViewOptions) {
+    const onChange = (): void => {
+      this.changes++;
+      options.onChange();
+    };
     const cache = (kind: Kind, scope: { namespaces: readonly string[]; labelSelector?: string; optional?: boolean }): ObjectCache =>
-      new ObjectCache({ client: options.client, kind, plural: PLURAL[kind], logger: options.logger, onChange: options.onChange, ...scope });
+      new ObjectCache({ client: options.client, kind, plural: PLURAL[kind], logger: options.logger, onChange, expected: this.expected, ...scope });
     this.kinds = options.kinds ?? ISTIO_WATCHED;
     this.caches = new Map(this.kinds.map((k) => [k, cache(k, { namespaces: options.namespaces })]));
     this.targeted = new Set(options.namespaces);
@@ -69,6 +75,15 @@ export class ClusterView {
     return true;
   }
 
+  /**
+   * Counts the cluster's changes a plan can see (each onChange: a list, a watch event that
+   * changed a field plans read). Our own writes' outcomes (`record`, `forget`) do not count:
+   * they are what a plan decided.
+   */
+  epoch(): number {
+    return this.changes;
+  }
+
   /** Every object the reconcile considers: the targeted namespaces, plus ours elsewhere. */
   objects(): Map<string, ObservedObject> {
     const out = new Map<string, ObservedObject>();
@@ -77,6 +92,19 @@ export class ClusterView {
       for (const [k, o] of c.objects()) if (!this.targeted.has(o.namespace)) out.set(k, o);
     }
     return out;
+  }
+
+  /**
+   * A write of ours is about to be sent: `contentHash` for an apply, undefined for a delete. Its
+   * watch echo, should it come before the answer, is not a change (epoch). `settled` ends it.
+   */
+  expect(key: string, contentHash: string | undefined): void {
+    this.expected.set(key, contentHash ?? GONE);
+  }
+
+  /** The write of `key` was answered (or failed). */
+  settled(key: string): void {
+    this.expected.delete(key);
   }
 
   /** The API server's answer to our apply. */

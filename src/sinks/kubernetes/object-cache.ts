@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/index.js';
 import { apiError, type KubeClient } from './kube-client.js';
 import { collectionPath } from './api-paths.js';
-import { observe, type ObservedObject } from './observed.js';
+import { observe, samePlanFields, type ObservedObject } from './observed.js';
 
 export interface ObjectCacheOptions {
   readonly client: KubeClient;
@@ -20,9 +20,21 @@ export interface ObjectCacheOptions {
   readonly logger: Logger;
   /** Objects per list page (default LIST_PAGE). */
   readonly listPage?: number | undefined;
-  /** Called after every change to the cache (after the initial list too). */
+  /**
+   * Called after every change to the cache a plan can see (after the initial list too): not for
+   * events that change none of the fields plans read (observed.ts samePlanFields).
+   */
   readonly onChange: () => void;
+  /**
+   * Writes of ours in flight, by key: the content hash sent, or GONE for a delete. A watch event
+   * that is their echo arriving before the API server's answer is no change (it is what a plan
+   * decided); shared by every cache of a view.
+   */
+  readonly expected?: ReadonlyMap<string, string> | undefined;
 }
+
+/** `expected` value of a delete in flight. */
+export const GONE = '\u0000gone';
 
 /**
  * A list+watch cache of one Istio kind, fed by the API server (the informer pattern: list, then
@@ -101,9 +113,19 @@ export class ObjectCache {
             const obj = observe(this.options.kind, ev.object);
             if (obj === undefined) return;
             const old = this.items.get(obj.key);
-            if (ev.type === 'DELETED') this.items.delete(obj.key);
-            else if (old === undefined || !newer(old.resourceVersion, obj.resourceVersion)) this.items.set(obj.key, obj);
-            this.options.onChange();
+            // onChange only for what can change a plan: not a status write, the echo of our
+            // own write (record() put it here already) or an event older than what we hold.
+            let changed: boolean;
+            if (ev.type === 'DELETED') {
+              changed = old !== undefined;
+              this.items.delete(obj.key);
+            } else if (old === undefined || !newer(old.resourceVersion, obj.resourceVersion)) {
+              changed = old === undefined || !samePlanFields(old, obj);
+              this.items.set(obj.key, obj);
+            } else changed = false;
+            const mine = this.options.expected?.get(obj.key);
+            if (mine !== undefined && (ev.type === 'DELETED' ? mine === GONE : obj.contentHash === mine)) changed = false;
+            if (changed) this.options.onChange();
           },
           signal,
         );

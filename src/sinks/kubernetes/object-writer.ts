@@ -15,7 +15,7 @@
  */
 import { ErrorCode, MeshbridgeError } from '../../errors/index.js';
 import type { Logger, Metrics } from '../../observability/index.js';
-import { apiVersionOf, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
+import { apiVersionOf, ContentHashAnnotation, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
 import { applyBody } from './apply-body.js';
 import { objectPath, type ClusterView } from './cluster-view.js';
 import { apiError, type KubeClient } from './kube-client.js';
@@ -55,6 +55,7 @@ export class ObjectWriter {
     const r = newestContent(planned, snap, this.options.store.current());
     if (r === undefined) return false;
     const body = applyBody(r, this.options.instance);
+    this.options.view.expect(r.key, r.annotations[ContentHashAnnotation] ?? r.version);
     try {
       const res = await client.request({
         method: 'PATCH',
@@ -82,6 +83,8 @@ export class ObjectWriter {
       metrics.kubeWrites.inc({ op: 'apply', kind: r.kind, result: 'error' });
       this.options.logger.error({ resource: r.key, err: e instanceof Error ? e.message : String(e) }, 'server-side apply failed');
       return false;
+    } finally {
+      this.options.view.settled(r.key);
     }
   }
 
@@ -110,6 +113,7 @@ export class ObjectWriter {
   async remove(o: ObservedObject): Promise<void> {
     const { metrics, pending, view } = this.options;
     if (!this.options.isLeader()) return;
+    view.expect(o.key, undefined);
     try {
       await this.options.client.request({
         method: 'DELETE',
@@ -135,6 +139,8 @@ export class ObjectWriter {
       this.counts.failed++;
       metrics.kubeWrites.inc({ op: 'delete', kind: o.kind, result: 'error' });
       this.options.logger.warn({ resource: o.key, status, err: e instanceof Error ? e.message : String(e) }, 'delete failed');
+    } finally {
+      view.settled(o.key);
     }
   }
 

@@ -24,6 +24,29 @@ export interface ObservedObject {
   readonly selector: Readonly<Record<string, string>> | undefined;
 }
 
+/**
+ * True when `a` and `b` agree on every field a plan reads (labels, content hash, generation,
+ * hosts, selector): a status write (istiod's auto-allocated addresses), the echo of our own
+ * write, or a bare resourceVersion bump is no reason to plan again.
+ */
+export function samePlanFields(a: ObservedObject, b: ObservedObject): boolean {
+  return (
+    a.contentHash === b.contentHash &&
+    a.generation === b.generation &&
+    sameRecord(a.labels, b.labels) &&
+    a.hosts.length === b.hosts.length &&
+    a.hosts.every((h, i) => h === b.hosts[i]) &&
+    (a.selector === undefined ? b.selector === undefined : b.selector !== undefined && sameRecord(a.selector, b.selector))
+  );
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
 interface RawObject {
   metadata?: {
     name?: string;

@@ -17,6 +17,12 @@ export interface PlanInput {
   readonly written: ReadonlyMap<string, number>;
   /** Refuse to delete more than this share of a registry's owned objects of a kind in one pass. */
   readonly maxDeletePercent: number;
+  /**
+   * `desired` holds only the resources added or replaced since a pass that left nothing to do,
+   * and nothing was removed since (sink.ts decides when): the plan writes what of them differs
+   * and removes nothing. Absent: `desired` is the whole desired state.
+   */
+  readonly changesOnly?: boolean;
 }
 
 export interface HostClash {
@@ -84,7 +90,7 @@ export function plan(input: PlanInput): Plan {
   const id: OwnerIdentity = { instance: input.instance, registries: input.registries };
   const { clashes, skipped, skippedSelectors } = findClashes(input, id);
   const { apply, unchanged, desiredKeys, skippedWith } = planApply(input, id, clashes, skipped, skippedSelectors);
-  const { remove, held, kept } = planRemove(input, id, desiredKeys);
+  const { remove, held, kept } = input.changesOnly === true ? { remove: [], held: [], kept: [] } : planRemove(input, id, desiredKeys);
   return { apply, remove, clashes, held, kept, skipped: skippedWith, unchanged };
 }
 

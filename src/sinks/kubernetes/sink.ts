@@ -1,5 +1,5 @@
 import type { Logger, Metrics } from '../../observability/index.js';
-import { OwnershipLabel, ResourceKind, type IstioResource, type SnapshotStore } from '../../snapshot/index.js';
+import { OwnershipLabel, ResourceKind, type IstioResource, type Snapshot, type SnapshotStore } from '../../snapshot/index.js';
 import { runPool } from '../../util/pool.js';
 import { ClusterView, ISTIO_WATCHED, SERVICE_KINDS } from './cluster-view.js';
 import type { KubeClient } from './kube-client.js';
@@ -117,6 +117,12 @@ export class KubernetesSink {
   private readonly reporter: PlanReporter;
   /** The configured registries' names (options.registries, then what a reload set). */
   private registries: readonly string[];
+  /**
+   * Set after a pass that left nothing owed, held, clashing or deferred, with no cluster change
+   * during it: the kind versions it planned and the view's epoch. The next pass then plans only
+   * what the snapshot's deltas added or replaced since (changesSinceClean).
+   */
+  private clean: { readonly versions: ReadonlyMap<string, string>; readonly epoch: number } | undefined;
 
   constructor(options: KubernetesSinkOptions) {
     this.options = options;
@@ -139,6 +145,7 @@ export class KubernetesSink {
             client: options.client,
             logger: options.logger,
             onChange: (leader) => {
+              this.clean = undefined;
               options.metrics.kubeLeader.set(leader ? 1 : 0);
               if (leader) this.request();
             },
@@ -177,6 +184,7 @@ export class KubernetesSink {
    */
   setRegistries(names: readonly string[]): void {
     this.registries = [...names];
+    this.clean = undefined;
     this.request();
   }
 
@@ -232,10 +240,14 @@ export class KubernetesSink {
   private async reconcile(): Promise<void> {
     const snap = this.options.store.current();
     if (snap === undefined || !this.cachesSynced() || !this.isLeader() || this.signal?.aborted === true) return;
-    const desired: IstioResource[] = [];
+    const epoch = this.view.epoch();
     // Only kinds the view watches: what it cannot see it could neither compare nor prune.
     const watched = new Set(this.view.kinds);
-    for (const ks of snap.kinds.values()) if (watched.has(ks.kind)) for (const r of ks.resources.values()) desired.push(r);
+    const changes = this.changesSinceClean(snap, epoch, watched);
+    this.clean = undefined;
+    this.options.metrics.kubeReconciles.inc({ plan: changes === undefined ? 'full' : 'changes' });
+    const desired: IstioResource[] = changes ?? [];
+    if (changes === undefined) for (const ks of snap.kinds.values()) if (watched.has(ks.kind)) for (const r of ks.resources.values()) desired.push(r);
     const observed = this.view.objects();
     const p = plan({
       desired,
@@ -244,6 +256,7 @@ export class KubernetesSink {
       registries: new Set(this.registries),
       written: this.written,
       maxDeletePercent: this.options.maxDeletePercent,
+      changesOnly: changes !== undefined,
     });
     this.reporter.report(p.clashes, p.held, (key) => registryOf(desired, key));
     const started = Date.now();
@@ -307,6 +320,32 @@ export class KubernetesSink {
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
     if (retry) setTimeout(() => this.request(), 2000).unref();
+    const settled = !preempted && !retry && deferred === 0 && p.clashes.length === 0 && p.held.length === 0 && p.skipped.length === 0;
+    if (settled && this.pending.size === 0 && this.view.epoch() === epoch) {
+      this.clean = { versions: new Map([...snap.kinds].map(([k, ks]) => [k, ks.version])), epoch };
+    }
+  }
+
+  /**
+   * What the snapshot added or replaced since the last clean pass (watched kinds only), when
+   * that can be known in O(changes): the cluster view saw no change a plan reads since (epoch),
+   * and every kind is either at the clean pass's version or one delta from it with nothing
+   * removed. Undefined: plan everything (removals always take a full pass: the deletion guard
+   * weighs them against every owned object).
+   */
+  private changesSinceClean(snap: Snapshot, epoch: number, watched: ReadonlySet<string>): IstioResource[] | undefined {
+    const c = this.clean;
+    if (c === undefined || c.epoch !== epoch || c.versions.size !== snap.kinds.size) return undefined;
+    const out: IstioResource[] = [];
+    for (const [kind, ks] of snap.kinds) {
+      const was = c.versions.get(kind);
+      if (was === undefined) return undefined;
+      if (ks.version === was) continue;
+      const d = ks.delta;
+      if (d === undefined || d.fromVersion !== was || d.removed.length > 0) return undefined;
+      if (watched.has(kind)) out.push(...d.upserted);
+    }
+    return out;
   }
 
   /** Each phase in owed order: oldest-owed first (pending.ts). */
