@@ -8,7 +8,7 @@ import { ObjectWriter } from './object-writer.js';
 import { fieldManagerFor, ownershipOf } from './ownership.js';
 import { PendingWrites } from './pending.js';
 import { PlanReporter, type ProblemReporter } from './plan-report.js';
-import { plan, type HeldDeletion, type HostClash } from './plan.js';
+import { plan, type HeldDeletion, type HostClash, type Plan } from './plan.js';
 import { writePhases, type Gated, type WritePhases } from './write-order.js';
 
 /** Field manager of the default instance `meshbridge` (benchmarks write as it). */
@@ -320,8 +320,7 @@ export class KubernetesSink {
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
     if (retry) setTimeout(() => this.request(), 2000).unref();
-    const settled = !preempted && !retry && deferred === 0 && p.clashes.length === 0 && p.held.length === 0 && p.skipped.length === 0;
-    if (settled && this.pending.size === 0 && this.view.epoch() === epoch) {
+    if (leftNothing(p, { preempted, retry, deferred }) && this.pending.size === 0 && this.view.epoch() === epoch) {
       this.clean = { versions: new Map([...snap.kinds].map(([k, ks]) => [k, ks.version])), epoch };
     }
   }
@@ -367,6 +366,11 @@ export class KubernetesSink {
     this.options.metrics.kubePendingWrites.set(this.pending.size);
     this.options.metrics.kubePendingOldest.set(this.pending.oldestAgeMs(now) / 1000);
   }
+}
+
+/** A pass that finished everything it planned: nothing clashing, held, skipped, deferred or cut short. */
+function leftNothing(p: Plan, pass: { readonly preempted: boolean; readonly retry: boolean; readonly deferred: number }): boolean {
+  return !pass.preempted && !pass.retry && pass.deferred === 0 && p.clashes.length === 0 && p.held.length === 0 && p.skipped.length === 0;
 }
 
 /** The registry label of the desired resource `key` ('' when none). */
