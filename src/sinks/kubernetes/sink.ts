@@ -260,6 +260,7 @@ export class KubernetesSink {
     });
     this.reporter.report(p.clashes, p.held, (key) => registryOf(desired, key));
     const started = Date.now();
+    const writesBefore = this.writer.counts.apply + this.writer.counts.delete;
     this.pending.plan([...p.apply.map((r) => r.key), ...p.remove.map((o) => o.key)], started);
     this.showPending(started);
     const minPassMs = this.options.minPassMs ?? MIN_PASS_MS;
@@ -320,6 +321,9 @@ export class KubernetesSink {
     }
     // Writes kept back because what they wait for failed: try again (the failures are retried too).
     if (retry) setTimeout(() => this.request(), 2000).unref();
+    // Deletions the guard held are weighed against what we own: this pass's writes (new objects
+    // of a renamed registry, say) change that, and their echoes start no pass. Plan once more.
+    if (p.held.length > 0 && this.writer.counts.apply + this.writer.counts.delete > writesBefore) this.request();
     if (leftNothing(p, { preempted, retry, deferred }) && this.pending.size === 0 && this.view.epoch() === epoch) {
       this.clean = { versions: new Map([...snap.kinds].map(([k, ks]) => [k, ks.version])), epoch };
     }
