@@ -110,11 +110,13 @@ test('the API server holds only the selected services and endpoints, each with t
   const byAddress: Record<string, string | null> = Object.fromEntries(wes.map((w) => [w.spec.address ?? '', w.spec.serviceAccount ?? null]));
   const accountOf = new Map(Object.entries(byAddress));
   assert.deepEqual(byAddress, { '127.0.0.81': 'cart', '127.0.0.83': 'mesh-default', '127.0.0.84': null }, 'env=test left out; CartApp mapped; no application: the fallback; Bad_Name: none');
-  // Two registries sync independently: wait for the second one's entry too, not only the WorkloadEntries.
+  // Two registries sync independently, and one pass writes its entries concurrently: wait for the
+  // second registry's entry and for cart's entries of their own, not only the WorkloadEntries.
   const all = await eventually<Listed[]>(async () => {
     const l = (await listIstio(api!, 'serviceentries', NS)) as unknown as Listed[];
-    return l.some((s) => s.spec.hosts?.[0] === PAYMENTS) ? l : undefined;
-  }, 30_000, 'the inl registry\'s ServiceEntry written');
+    const sharedWritten = l.some((s) => s.metadata.labels?.['meshbridge.io/shared'] === 'true');
+    return sharedWritten && l.some((s) => s.spec.hosts?.[0] === PAYMENTS) ? l : undefined;
+  }, 30_000, 'the inl registry\'s ServiceEntry and cart\'s entries of their own written');
   const shared = all.filter((s) => s.metadata.labels?.['meshbridge.io/shared'] === 'true');
   const ses = all.filter((s) => !shared.includes(s));
   assert.deepEqual(ses.map((s) => s.spec.hosts?.[0]).sort(), [CART, PAYMENTS], 'audit-internal is excluded');

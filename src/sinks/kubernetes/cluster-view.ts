@@ -15,7 +15,7 @@ import type { Logger } from '../../observability/index.js';
 import { OwnershipLabel } from '../../snapshot/index.js';
 import { ISTIO_WATCHED, PLURAL } from './api-paths.js';
 import type { KubeClient } from './kube-client.js';
-import { GONE, ObjectCache } from './object-cache.js';
+import { GONE, ObjectCache, type ExpectedWrite } from './object-cache.js';
 import type { ObservedObject } from './observed.js';
 
 type Kind = ObservedObject['kind'];
@@ -42,7 +42,7 @@ export class ClusterView {
   private readonly targeted: ReadonlySet<string>;
   readonly kinds: readonly Kind[];
   private changes = 0;
-  private readonly expected = new Map<string, string>();
+  private readonly expected = new Map<string, ExpectedWrite>();
 
   constructor(options: ClusterViewOptions) {
     const onChange = (): void => {
@@ -95,11 +95,12 @@ export class ClusterView {
   }
 
   /**
-   * A write of ours is about to be sent: `contentHash` for an apply, undefined for a delete. Its
-   * watch echo, should it come before the answer, is not a change (epoch). `settled` ends it.
+   * A write of ours is about to be sent: what an apply sends (content hash, labels), or undefined
+   * for a delete. Its watch echo, should it come before the answer, is not a change (epoch).
+   * `settled` ends it.
    */
-  expect(key: string, contentHash: string | undefined): void {
-    this.expected.set(key, contentHash ?? GONE);
+  expect(key: string, sent: { readonly contentHash: string | undefined; readonly labels: Readonly<Record<string, string>> } | undefined): void {
+    this.expected.set(key, sent ?? GONE);
   }
 
   /** The write of `key` was answered (or failed). */

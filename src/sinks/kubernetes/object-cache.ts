@@ -26,15 +26,18 @@ export interface ObjectCacheOptions {
    */
   readonly onChange: () => void;
   /**
-   * Writes of ours in flight, by key: the content hash sent, or GONE for a delete. A watch event
-   * that is their echo arriving before the API server's answer is no change (it is what a plan
-   * decided); shared by every cache of a view.
+   * Writes of ours in flight, by key: what an apply sent (content hash and labels), or GONE for
+   * a delete. A watch event that is their echo arriving before the API server's answer is no
+   * change (it is what a plan decided); shared by every cache of a view.
    */
-  readonly expected?: ReadonlyMap<string, string> | undefined;
+  readonly expected?: ReadonlyMap<string, ExpectedWrite> | undefined;
 }
 
+/** A write of ours in flight (object-cache's `expected`). */
+export type ExpectedWrite = { readonly contentHash: string | undefined; readonly labels: Readonly<Record<string, string>> } | typeof GONE;
+
 /** `expected` value of a delete in flight. */
-export const GONE = '\u0000gone';
+export const GONE = 'gone';
 
 /**
  * A list+watch cache of one Istio kind, fed by the API server (the informer pattern: list, then
@@ -124,7 +127,7 @@ export class ObjectCache {
               this.items.set(obj.key, obj);
             } else changed = false;
             const mine = this.options.expected?.get(obj.key);
-            if (mine !== undefined && (ev.type === 'DELETED' ? mine === GONE : obj.contentHash === mine)) changed = false;
+            if (mine !== undefined && (ev.type === 'DELETED' ? mine === GONE : mine !== GONE && isEcho(obj, mine))) changed = false;
             if (changed) this.options.onChange();
           },
           signal,
@@ -190,6 +193,13 @@ export const LIST_PAGE = 500;
 interface ListPage {
   readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
   readonly items?: unknown[];
+}
+
+/** The event carries what our apply in flight sent: same content hash, same labels. */
+function isEcho(obj: ObservedObject, sent: { readonly contentHash: string | undefined; readonly labels: Readonly<Record<string, string>> }): boolean {
+  if (obj.contentHash !== sent.contentHash) return false;
+  const keys = Object.keys(sent.labels);
+  return keys.length === Object.keys(obj.labels).length && keys.every((k) => obj.labels[k] === sent.labels[k]);
 }
 
 /** True when resourceVersion `a` is known to be newer than `b` (both numeric, as etcd's are). */

@@ -55,7 +55,7 @@ export class ObjectWriter {
     const r = newestContent(planned, snap, this.options.store.current());
     if (r === undefined) return false;
     const body = applyBody(r, this.options.instance);
-    this.options.view.expect(r.key, r.annotations[ContentHashAnnotation] ?? r.version);
+    this.options.view.expect(r.key, { contentHash: body.metadata.annotations[ContentHashAnnotation], labels: body.metadata.labels });
     try {
       const res = await client.request({
         method: 'PATCH',
