@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/index.js';
 import { apiError, type KubeClient } from './kube-client.js';
 import { collectionPath } from './api-paths.js';
-import { observe, samePlanFields, type ObservedObject } from './observed.js';
+import { observe, sameRecord, samePlanFields, type ObservedObject } from './observed.js';
 
 export interface ObjectCacheOptions {
   readonly client: KubeClient;
@@ -197,9 +197,7 @@ interface ListPage {
 
 /** The event carries what our apply in flight sent: same content hash, same labels. */
 function isEcho(obj: ObservedObject, sent: { readonly contentHash: string | undefined; readonly labels: Readonly<Record<string, string>> }): boolean {
-  if (obj.contentHash !== sent.contentHash) return false;
-  const keys = Object.keys(sent.labels);
-  return keys.length === Object.keys(obj.labels).length && keys.every((k) => obj.labels[k] === sent.labels[k]);
+  return obj.contentHash === sent.contentHash && sameRecord(obj.labels, sent.labels);
 }
 
 /** True when resourceVersion `a` is known to be newer than `b` (both numeric, as etcd's are). */

@@ -40,7 +40,8 @@ export function samePlanFields(a: ObservedObject, b: ObservedObject): boolean {
   );
 }
 
-function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+/** Same keys, same values. */
+export function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   if (a === b) return true;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
