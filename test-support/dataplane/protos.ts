@@ -31,6 +31,8 @@ const FILES = [
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  // What envoy/secret-server.ts serves over SDS.
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
 ];
 
 let root: protobuf.Root | undefined;
