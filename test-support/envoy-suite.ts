@@ -5,8 +5,10 @@
  * cluster and endpoint from istiod, so what it accepts and where it sends requests is what a
  * proxy in the mesh really gets from Meshbridge's config.
  *
- * Shapes: two HTTP services on one port P, told apart by Host only (orders on 127.0.0.21:P and
- * 127.0.0.22:P, users on 127.0.0.31:P); a TCP service on its own port Q (ledger, 127.0.0.41:Q).
+ * Shapes: three HTTP services on one port P, told apart by Host only (orders on 127.0.0.21:P and
+ * 127.0.0.22:P, users on 127.0.0.31:P, payments on 127.0.0.61:P with weight 1 and 127.0.0.62:P
+ * with weight 3); a TCP service on its own port Q (ledger, 127.0.0.41:Q); a gRPC service on its
+ * own port G (greeter, 127.0.0.51:G and 127.0.0.52:G: HTTP/2 upstream).
  * Backends answer with their name, so a request reaching another service's backend shows. A
  * provider removed from the registry keeps its backend running: only the proxy's config can stop
  * its traffic.
@@ -23,6 +25,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPeers, requirePeers, type KubeApi, type Istiod, type PeersModule } from './peers.js';
 import { startMeshbridge, tempDir, writeRunConfig, writeServices, type FileService, type MeshbridgeProcess } from './meshbridge.js';
+import { echoClient, startEchoServer, type EchoServer } from './grpc-echo.js';
 import { requireEnvoy, startEnvoy, type EnvoyProxy } from './envoy/proxy.js';
 import { startSecretServer, type SecretServer } from './envoy/secret-server.js';
 import {
@@ -37,6 +40,14 @@ const HTTP_BACKENDS = [
   ['orders-2', '127.0.0.22'],
   ['orders-3', '127.0.0.23'],
   ['users-1', '127.0.0.31'],
+  ['payments-1', '127.0.0.61'],
+  ['payments-2', '127.0.0.62'],
+] as const;
+/** payments' registry weights: payments-2 should take 3 of every 4 requests. */
+const PAYMENT_WEIGHTS: Readonly<Record<string, number>> = { 'payments-1': 1, 'payments-2': 3 };
+const GRPC_BACKENDS = [
+  ['greeter-1', '127.0.0.51'],
+  ['greeter-2', '127.0.0.52'],
 ] as const;
 const TCP_BACKEND = ['ledger-1', '127.0.0.41'] as const;
 
@@ -78,14 +89,16 @@ export async function envoySuite(options: EnvoySuiteOptions): Promise<void> {
   let adminPort = 0;
   let httpPort = 0;
   let tcpPort = 0;
+  let grpcPort = 0;
   const backends = new Map<string, Backend>();
-  const hosts = { orders: '', users: '', ledger: '' };
+  const grpcServers: EchoServer[] = [];
+  const hosts = { orders: '', users: '', ledger: '', payments: '', greeter: '' };
 
   const httpService = (name: string, members: readonly string[]): FileService => ({
     name,
     namespace: 'shop',
     ports: [{ number: httpPort, name: 'http', protocol: 'HTTP' }],
-    instances: members.map((id) => ({ address: backends.get(id)!.ip, weight: 1, labels: { app: name, instance: id } })),
+    instances: members.map((id) => ({ address: backends.get(id)!.ip, weight: PAYMENT_WEIGHTS[id] ?? 1, labels: { app: name, instance: id } })),
   });
   const services = (orders: readonly string[]): FileService[] => [
     httpService('orders', orders),
@@ -95,6 +108,13 @@ export async function envoySuite(options: EnvoySuiteOptions): Promise<void> {
       namespace: 'shop',
       ports: [{ number: tcpPort, name: 'tcp', protocol: 'TCP' }],
       instances: [{ address: TCP_BACKEND[1], weight: 1, labels: { app: 'ledger', instance: TCP_BACKEND[0] } }],
+    },
+    httpService('payments', ['payments-1', 'payments-2']),
+    {
+      name: 'greeter',
+      namespace: 'shop',
+      ports: [{ number: grpcPort, name: 'grpc', protocol: 'GRPC' }],
+      instances: GRPC_BACKENDS.map(([id, address]) => ({ address, weight: 1, labels: { app: 'greeter', instance: id } })),
     },
   ];
   const writeRegistry = (svcs: readonly FileService[]): Promise<void> => writeServices(join(dir, 'services.yaml'), svcs);
@@ -113,10 +133,11 @@ export async function envoySuite(options: EnvoySuiteOptions): Promise<void> {
   before(async () => {
     if (skip !== undefined) return;
     peers = await loadPeers();
-    [adminPort, httpPort, tcpPort] = (await peers.freePorts(3)) as [number, number, number];
+    [adminPort, httpPort, tcpPort, grpcPort] = (await peers.freePorts(4)) as [number, number, number, number];
     // Backends on the service ports of their own loopback IPs (Envoy's listeners take 127.0.0.1).
     for (const [name, ip] of HTTP_BACKENDS) backends.set(name, await startHttpBackend(name, ip, httpPort));
     backends.set(TCP_BACKEND[0], await startTcpBackend(TCP_BACKEND[0], TCP_BACKEND[1], tcpPort));
+    for (const [identity, host] of GRPC_BACKENDS) grpcServers.push(await startEchoServer({ identity, host, port: grpcPort }));
     api = await peers.startKubeApiserver({ authorization: 'AlwaysAllow' });
     dir = await tempDir(`meshbridge-envoy-${mode}-`);
     await writeRegistry(services(['orders-1', 'orders-2']));
@@ -139,7 +160,7 @@ export async function envoySuite(options: EnvoySuiteOptions): Promise<void> {
     const snap = (await mb.debug('snapshot')) as { kinds?: { ServiceEntry?: { resources: Array<{ spec: { hosts: string[] } }> } } };
     for (const e of snap.kinds?.ServiceEntry?.resources ?? []) {
       const h = e.spec.hosts[0] ?? '';
-      for (const k of ['orders', 'users', 'ledger'] as const) if (h.startsWith(`${k}.`)) hosts[k] = h;
+      for (const k of ['orders', 'users', 'ledger', 'payments', 'greeter'] as const) if (h.startsWith(`${k}.`)) hosts[k] = h;
     }
     sds = await startSecretServer(dir);
     envoy = await startEnvoy({ istiod: istiod.grpcAddress, sds: sds.address, dir, identity: { ip: '127.0.0.250', pod: 'probe', namespace: `${NS}-client` } });
@@ -152,17 +173,18 @@ export async function envoySuite(options: EnvoySuiteOptions): Promise<void> {
     await istiod?.stop();
     await api?.stop();
     for (const b of backends.values()) await b.close();
+    for (const g of grpcServers) await g.stop();
   });
 
   test(`${mode} route: a real Envoy accepts every listener, route, cluster and endpoint istiod builds from Meshbridge's config`, { skip }, async (t) => {
-    assert.ok(hosts.orders !== '' && hosts.users !== '' && hosts.ledger !== '', `published hosts: ${JSON.stringify(hosts)}`);
+    assert.ok(Object.values(hosts).every((h) => h !== ''), `published hosts: ${JSON.stringify(hosts)}`);
     await until('Envoy holds both orders endpoints', async () => {
       const e = await ordersEndpoints();
       return e.join(' ') === expectEndpoints(['orders-1', 'orders-2']).join(' ') ? e : undefined;
     }, DEADLINE, envoyState);
     const listeners = await until('Envoy listens on the HTTP and the TCP service port', async () => {
       const l = listenerStates(await envoy!.configDump());
-      return l.active.includes(`127.0.0.1_${httpPort}`) && l.active.includes(`127.0.0.1_${tcpPort}`) && l.warming.length === 0 ? l : undefined;
+      return [httpPort, tcpPort, grpcPort].every((p) => l.active.includes(`127.0.0.1_${p}`)) && l.warming.length === 0 ? l : undefined;
     }, DEADLINE, envoyState);
     const stats = await envoy!.stats();
     t.diagnostic(`listeners: ${listeners.active.join(' ')}; ${stats.get('cluster_manager.active_clusters')} clusters; SDS secrets asked for: ${sds!.requested.join(' ')}`);
@@ -191,6 +213,32 @@ export async function envoySuite(options: EnvoySuiteOptions): Promise<void> {
     assert.match(users.body, new RegExp(`^users-1 ${hosts.users.replace(/\./g, '\\.')}`), 'users by its Host reaches users-1, with the Host kept');
     const tcp = await tcpVia(tcpPort, 'ping-through-envoy');
     assert.deepEqual(tcp, { greeting: 'ledger-1', echo: 'ping-through-envoy' }, 'the TCP service is proxied to its backend');
+  });
+
+  test(`${mode} route: registry weights split the traffic as weighted, and gRPC is carried over HTTP/2 to the service's servers`, { skip }, async (t) => {
+    const payments: Outcome[] = [];
+    for (let i = 0; i < 200; i++) {
+      const r = await httpVia(httpPort, hosts.payments);
+      payments.push(r.status === 200 ? { at: 0, backend: r.body.split(' ')[0] ?? '' } : { at: 0, failure: `HTTP ${r.status} ${r.body}` });
+    }
+    const j = JSON.parse(await envoy!.admin('/clusters?format=json')) as { cluster_statuses?: Array<{ name: string; host_statuses?: Array<{ weight?: number; address?: { socket_address?: { address: string } } }> }> };
+    const weights = (j.cluster_statuses ?? []).find((c) => c.name === `outbound|${httpPort}||${hosts.payments}`)?.host_statuses?.map((h) => `${h.address?.socket_address?.address ?? '?'}=${h.weight ?? '?'}`);
+    const counts = backendCounts(payments);
+    const share = (counts['payments-2'] ?? 0) / payments.length;
+    const client = echoClient(`127.0.0.1:${grpcPort}`, { 'grpc.default_authority': hosts.greeter });
+    const replies = new Map<string, number>();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const who = await client.who(5000);
+        replies.set(who, (replies.get(who) ?? 0) + 1);
+      }
+    } finally {
+      client.close();
+    }
+    t.diagnostic(`payments: ${JSON.stringify(counts)} (payments-2 ${(share * 100).toFixed(1)} %; Envoy's weights ${weights?.join(' ') ?? '?'}); greeter over gRPC: ${JSON.stringify(Object.fromEntries(replies))}`);
+    assert.deepEqual(failureSummary(payments), []);
+    assert.ok(share >= 0.65 && share <= 0.85, `payments-2 (weight 3 of 4) took ${(share * 100).toFixed(1)} % of the requests`);
+    assert.deepEqual([...replies.keys()].sort(), ['greeter-1', 'greeter-2'], 'every gRPC call reached a greeter server, and both served');
   });
 
   test(`${mode} route: a provider added and one removed in the registry reach the traffic, with no request failing`, { skip }, async (t) => {

@@ -66,9 +66,12 @@ export interface EchoClient {
   close(): void;
 }
 
-/** A plaintext client of `target` (`xds:///host:port`, or `host:port` for a direct channel). */
-export function echoClient(target: string): EchoClient {
-  const client = new grpc.Client(target, grpc.credentials.createInsecure());
+/**
+ * A plaintext client of `target` (`xds:///host:port`, or `host:port` for a direct channel);
+ * `options` are channel options (e.g. `grpc.default_authority`: the :authority a proxy routes by).
+ */
+export function echoClient(target: string, options?: grpc.ChannelOptions): EchoClient {
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), options);
   return {
     target,
     who: (deadlineMs = 10_000) =>
