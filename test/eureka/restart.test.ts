@@ -45,7 +45,10 @@ describe('eureka registry: outage and restart of a real Eureka server', { skip }
     await mod.register(u, { app: 'shop', id: 's1', ip: '10.7.0.1' });
     await mod.register(u, { app: 'shop', id: 's2', ip: '10.7.0.2' });
     await mod.register(u, { app: 'cart', id: 'c1', ip: '10.7.1.1' });
-    const { reg, rec, start } = follow({ emptyHoldMs: 4000 });
+    // emptyHoldMs runs from the restarted server's first empty answer; it must outlast the
+    // re-registrations below reaching the listing (seconds on a loaded 2-core CI machine: 4 s was
+    // too short once), or s2 is rightly dropped before the refill is seen.
+    const { reg, rec, start } = follow({ emptyHoldMs: 10_000 });
     await start();
     assert.deepEqual(eps(reg.services().get('eu//shop')), ['10.7.0.1', '10.7.0.2']);
     const before = rec.changes().length;
@@ -74,7 +77,7 @@ describe('eureka registry: outage and restart of a real Eureka server', { skip }
     await mod.register(server.url, { app: 'cart', id: 'c1', ip: '10.7.1.1' });
     await until(() => eps(reg.services().get('eu//shop')).join() === '10.7.0.1,10.7.0.2,10.7.0.3', () => `refilling (${eps(reg.services().get('eu//shop')).join()})`);
     await until(() => reg.status().connected && !reg.status().stale, 'connected again');
-    await until(() => eps(reg.services().get('eu//shop')).join() === '10.7.0.1,10.7.0.3', () => `converged (${eps(reg.services().get('eu//shop')).join()})`);
+    await until(() => eps(reg.services().get('eu//shop')).join() === '10.7.0.1,10.7.0.3', () => `converged (${eps(reg.services().get('eu//shop')).join()})`, 30_000);
     assert.deepEqual(eps(reg.services().get('eu//cart')), ['10.7.1.1']);
     assert.ok(!rec.changes().some((c) => c.startsWith('delete')), `no deletes: ${rec.changes().join(', ')}`);
     assert.equal(reg.status().lastError, undefined);
