@@ -23,8 +23,9 @@ import { scaleBench } from './scale/scale.js';
 import { istiodPath } from './istiod-path.js';
 import { footprint } from './footprint.js';
 import { selectionBench } from './selection.js';
+import { restMemory } from './rest-memory.js';
 
-const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, selectionBench, scaleBench, istiodPath, footprint];
+const BENCHES: readonly Bench[] = [xdsPush, convertBench, pipelineFlush, memoryBench, selectionBench, scaleBench, istiodPath, footprint, restMemory];
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const DATA_DIR = new URL('../../docs/bench/', import.meta.url);

@@ -16,12 +16,21 @@ export interface Problem {
   readonly message: string;
 }
 
-let compiled: ValidateFunction<RawConfig> | undefined;
+let held: WeakRef<ValidateFunction<RawConfig>> | undefined;
 
-/** The runtime validator, loaded once on first use (not at import: imports do no work); validator-code.ts. */
+/**
+ * The runtime validator (validator-code.ts), loaded on first use (not at import: imports do no
+ * work) and held only weakly: a process validates at start and on a reload, and in between the
+ * precompiled module (its source, schema constants and bytecode, ~1.5 MiB of heap) is left to
+ * the next full GC. Validations in a row share one load.
+ */
 function validator(): ValidateFunction<RawConfig> {
-  compiled ??= loadValidator().validate;
-  return compiled;
+  let v = held?.deref();
+  if (v === undefined) {
+    v = loadValidator().validate;
+    held = new WeakRef(v);
+  }
+  return v;
 }
 
 /**

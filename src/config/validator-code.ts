@@ -26,14 +26,17 @@ export function precompiledSource(): string {
 }
 
 /**
- * The runtime validator: the one precompiled at build time when it matches the schema in code
+ * The runtime validator, loaded afresh on each call: the one precompiled at build time when it matches the schema in code
  * (no ajv compiler loaded: compiling cost ~60 ms and ~12 MB of RSS at start, measured in
  * bench/footprint), else compiled here with the same options (a stale or missing file, e.g. a
  * build that skipped the generation step). Both validate identically (schema.test.ts).
  */
 export function loadValidator(): { validate: ValidateFunction<RawConfig>; precompiled: boolean } {
   try {
-    const mod = require(`./${PRECOMPILED_FILE}`) as ValidateFunction<RawConfig> & { schemaHash?: string };
+    const file = require.resolve(`./${PRECOMPILED_FILE}`);
+    const mod = require(file) as ValidateFunction<RawConfig> & { schemaHash?: string };
+    // Not kept in the module cache: the caller decides how long the validator lives (validate.ts).
+    Reflect.deleteProperty(require.cache, file);
     if (mod.schemaHash === runtimeSchemaHash()) return { validate: mod, precompiled: true };
   } catch {
     /* not built: compile below */

@@ -73,7 +73,7 @@ export interface ListenerClaim {
   readonly namespace: string;
   readonly ports: readonly ClaimPort[];
   readonly keys: readonly string[];
-  /** What a shared entry copies for each key (undefined: its endpoint has none of those fields). */
+  /** Per key: what a shared entry copies (undefined: its endpoint has none of those fields) and the endpoint's IP string. */
   readonly meta: KeyMetas;
   /** A port istiod proxies at L4 (gets a listener per address, or the wildcard one). */
   readonly hasTcpPort: boolean;
@@ -107,32 +107,56 @@ interface SpecEndpoint {
 }
 
 /**
- * The metadata of a claim's keys, aligned with its sorted `keys` (a lookup is a binary search).
- * An array of shared objects rather than a Map per claim: at 10,000 hosts x 10 endpoints the
- * Maps and their entries cost ~10 MB of heap, the arrays ~1 MB.
+ * What a claim knows of each of its keys, aligned with its sorted `keys` (a lookup is a binary
+ * search): the endpoint's metadata a shared entry copies, and the key's IP as the endpoint's own
+ * address string. Arrays of shared objects rather than a Map per claim: at 10,000 hosts x 10
+ * endpoints the Maps and their entries cost ~10 MB of heap, the arrays ~1 MB. The IPs are the
+ * endpoints' strings so that the address index and the ServiceEntries built from it hold no copies
+ * (an IP sliced out of `ip|port` is a fresh string: ~6 MB for 200,000 of them).
  */
 export class KeyMetas {
   private readonly keys: readonly string[];
   private readonly metas: readonly (KeyMeta | undefined)[];
+  private readonly ips: readonly string[];
 
-  /** `metas[i]` belongs to `keys[i]`; `keys` sorted; `metas` empty when no key has any. */
-  constructor(keys: readonly string[], metas: readonly (KeyMeta | undefined)[]) {
+  /**
+   * `metas[i]` and `ips[i]` belong to `keys[i]`; `keys` sorted; `metas` empty when no key has any;
+   * `ips` empty when the IPs are to be read from the keys.
+   */
+  constructor(keys: readonly string[], metas: readonly (KeyMeta | undefined)[], ips: readonly string[] = []) {
     this.keys = keys;
     this.metas = metas;
+    this.ips = ips;
   }
 
   get(key: string): KeyMeta | undefined {
     if (this.metas.length === 0) return undefined;
+    const i = this.indexOf(key);
+    return i < 0 ? undefined : this.metas[i];
+  }
+
+  /** The IP of `keys[i]` (the endpoint's string when known). */
+  ipAt(i: number): string {
+    return this.ips[i] ?? splitKey(this.keys[i] as string).ip;
+  }
+
+  /** The IP of `key` (the endpoint's string when `key` is one of the keys). */
+  ip(key: string): string {
+    const i = this.ips.length === 0 ? -1 : this.indexOf(key);
+    return i < 0 ? splitKey(key).ip : (this.ips[i] as string);
+  }
+
+  private indexOf(key: string): number {
     let lo = 0;
     let hi = this.keys.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const k = this.keys[mid] as string;
-      if (k === key) return this.metas[mid];
+      if (k === key) return mid;
       if (k < key) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return -1;
   }
 }
 
@@ -181,8 +205,9 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
       if (r.kind === ResourceKind.WorkloadEntry) endpoints.push(r.spec);
     }
   }
-  const keys = new Set<string>();
-  let meta: Map<string, KeyMeta> | undefined;
+  // key -> the endpoint's address string and its metadata (the first endpoint at that key).
+  const found = new Map<string, { readonly ip: string; readonly meta: KeyMeta | undefined }>();
+  let anyMeta = false;
   for (const e of endpoints) {
     if (typeof e.address !== 'string' || isIP(e.address) === 0) continue;
     for (const p of ports) {
@@ -190,19 +215,20 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
       const effective = typeof override === 'number' ? override : p.fallback;
       if (effective !== p.number) continue;
       const key = listenerKey(e.address, p.number);
-      if (keys.has(key)) continue;
-      keys.add(key);
+      if (found.has(key)) continue;
       const m = keyMetaOf(e);
-      if (m !== undefined) (meta ??= new Map()).set(key, m);
+      if (m !== undefined) anyMeta = true;
+      found.set(key, { ip: e.address, meta: m });
     }
   }
-  const sorted = [...keys].sort();
+  const sorted = [...found.keys()].sort();
+  const at = (k: string): { readonly ip: string; readonly meta: KeyMeta | undefined } => found.get(k) as { readonly ip: string; readonly meta: KeyMeta | undefined };
   return {
     host,
     namespace: se.namespace,
     ports: ports.map((p) => ({ number: p.number, protocol: p.protocol })),
     keys: sorted,
-    meta: new KeyMetas(sorted, meta === undefined ? [] : sorted.map((k) => meta.get(k))),
+    meta: new KeyMetas(sorted, anyMeta ? sorted.map((k) => at(k).meta) : [], sorted.map((k) => at(k).ip)),
     hasTcpPort: ports.some((p) => !isHttpProtocol(p.protocol)),
     exportTo: spec.exportTo,
     labels: se.labels,
@@ -253,6 +279,7 @@ export interface SharedGroupInput {
   readonly exportTo: readonly string[] | undefined;
   /** Labels of the first owner's ServiceEntry (ownership and extra labels). */
   readonly labels: Readonly<Record<string, string>>;
+  /** The first owner's key facts (every key of the group is one of its keys). */
   readonly meta: KeyMetas;
 }
 
@@ -268,9 +295,9 @@ export function sharedHost(signature: string, port: number, chunk: number): stri
  */
 export function sharedServiceEntry(g: SharedGroupInput): IstioResource {
   const host = sharedHost(g.signature, g.port, g.chunk);
-  const ips = g.keys.map((k) => splitKey(k).ip);
-  const endpoints = g.keys.map((k) => {
-    const { ip } = splitKey(k);
+  const ips = g.keys.map((k) => g.meta.ip(k));
+  const endpoints = g.keys.map((k, i) => {
+    const ip = ips[i] as string;
     const m = g.meta.get(k);
     const e: Record<string, unknown> = { address: ip };
     if (m?.network !== undefined) e['network'] = m.network;
@@ -296,31 +323,43 @@ export function sharedServiceEntry(g: SharedGroupInput): IstioResource {
   return buildResource(ResourceKind.ServiceEntry, g.namespace, objectName(host), sorted, { [SERVES_ANNOTATION]: serves }, spec);
 }
 
+/** One place on a sidecar's outbound side a ServiceEntry takes (footprintOf). */
+export interface Footprint {
+  /** a: a listener (TCP) or virtual-host domain (HTTP) for an address; d: an HTTP virtual-host domain for a host; w: the wildcard listener of the port. */
+  readonly kind: 'a' | 'd' | 'w';
+  readonly port: number;
+  /** The address (a) or host (d), as the entry spells it (the same string object); absent for w. */
+  readonly what?: string;
+  /** w only: a TCP service without addresses (the wildcard 0.0.0.0 listener). */
+  readonly tcpWildcard?: boolean;
+  /** w only: an HTTP service (the wildcard HTTP listener, which HTTP services share). */
+  readonly httpWildcard?: boolean;
+}
+
 /**
  * What one ServiceEntry takes on a sidecar's outbound side, as istiod builds it (the parts two
- * entries can fight over). Entries:
- * - `a|<address>|<port>`: a listener (TCP) or virtual-host domain (HTTP) for that address;
- * - `d|<host>|<port>`: an HTTP virtual-host domain for the host;
- * - `w|<port>` with `T` (a TCP service without addresses: the wildcard 0.0.0.0 listener) or `H`
- *   (an HTTP service: the wildcard HTTP listener, which HTTP services share).
- * Two entries of different ServiceEntries on one `a|` or `d|` key, two `T` on one `w|` key, or a
- * `T` and an `H` on one `w|` key are conflicts: istiod keeps one (oldest first) and drops the rest.
+ * entries can fight over): per port, an `a` footprint for every address, for an HTTP port a `d`
+ * footprint for every host and an HTTP `w`, for a TCP port without addresses a TCP `w`.
+ * Two footprints of different ServiceEntries on one `a` or `d` (kind, port, what), two TCP `w` on
+ * one port, or a TCP and an HTTP `w` on one port are conflicts: istiod keeps one (oldest first)
+ * and drops the rest. No strings are built: at 100,000 addresses `a|ip|port` keys cost ~7 MB.
  */
-export function footprintOf(se: IstioResource): Array<{ readonly key: string; readonly tcpWildcard?: boolean; readonly httpWildcard?: boolean }> {
+export function footprintOf(se: IstioResource): Footprint[] {
   if (se.kind !== ResourceKind.ServiceEntry) return [];
   const spec = se.spec as { hosts?: unknown[]; addresses?: unknown[]; ports?: SpecPort[] };
   const addresses = (spec.addresses ?? []).filter((a): a is string => typeof a === 'string');
   const hosts = (spec.hosts ?? []).filter((h): h is string => typeof h === 'string');
-  const out: Array<{ key: string; tcpWildcard?: boolean; httpWildcard?: boolean }> = [];
+  const out: Footprint[] = [];
   for (const p of spec.ports ?? []) {
     if (typeof p.number !== 'number') continue;
+    const port = p.number;
     const protocol = typeof p.protocol === 'string' ? p.protocol : 'TCP';
     if (protocol.toUpperCase() === 'UDP') continue;
-    for (const a of addresses) out.push({ key: `a|${a}|${p.number}` });
+    for (const a of addresses) out.push({ kind: 'a', port, what: a });
     if (isHttpProtocol(protocol)) {
-      for (const h of hosts) out.push({ key: `d|${h}|${p.number}` });
-      out.push({ key: `w|${p.number}`, httpWildcard: true });
-    } else if (addresses.length === 0) out.push({ key: `w|${p.number}`, tcpWildcard: true });
+      for (const h of hosts) out.push({ kind: 'd', port, what: h });
+      out.push({ kind: 'w', port, httpWildcard: true });
+    } else if (addresses.length === 0) out.push({ kind: 'w', port, tcpWildcard: true });
   }
   return out;
 }

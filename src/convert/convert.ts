@@ -20,7 +20,7 @@ import { kubeServiceResources } from './kube-services.js';
 import { convertPorts } from './ports.js';
 import { Problems } from './problems.js';
 import { buildResource, sortedRecord, sortedRecordWith } from './resource.js';
-import { SharedRecords } from './shared-records.js';
+import { SharedRecords } from '../util/shared-records.js';
 
 export { formFor, formOf, INLINE_RETURN_RATIO, MAX_INLINE_ENDPOINTS } from './form.js';
 export { localityString, endpointAddress, MAX_ENDPOINT_PORTS, MAX_WEIGHT } from './endpoints.js';

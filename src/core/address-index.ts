@@ -41,8 +41,8 @@ export class AddressIndex {
   private readonly owners = new Map<string, string | string[]>();
   /** ip -> the providers-mode hosts with a key at that ip (on any port). */
   private readonly byIp = new Map<string, string | string[]>();
+  /** host -> its addresses: at most entryAddressLimit() (8), so a membership test is a scan. */
   private readonly addrs = new Map<string, readonly string[]>();
-  private readonly addrSets = new Map<string, ReadonlySet<string>>();
   /** Uncovered key -> its group signature. */
   private readonly keyGroup = new Map<string, string>();
   private readonly groups = new Map<string, { readonly port: number; readonly keys: Set<string> }>();
@@ -101,7 +101,6 @@ export class AddressIndex {
       if (want !== undefined) next.set(h, want);
       else if (this.addrs.has(h)) {
         this.addrs.delete(h);
-        this.addrSets.delete(h);
         changed.add(h);
       }
     }
@@ -116,13 +115,8 @@ export class AddressIndex {
       } else list = want;
       const before = this.addrs.get(h) ?? [];
       if (!sameList(before, list)) {
-        if (list.length === 0) {
-          this.addrs.delete(h);
-          this.addrSets.delete(h);
-        } else {
-          this.addrs.set(h, list);
-          this.addrSets.set(h, new Set(list));
-        }
+        if (list.length === 0) this.addrs.delete(h);
+        else this.addrs.set(h, list);
         changed.add(h);
       }
       const entry = this.claims.get(h);
@@ -181,8 +175,8 @@ export class AddressIndex {
     if (mode === AddressMode.VIP) return 'vip';
     const ips: string[] = [];
     const seen = new Set<string>();
-    for (const k of claim.keys) {
-      const { ip } = splitKey(k);
+    for (let i = 0; i < claim.keys.length; i++) {
+      const ip = claim.meta.ipAt(i);
       if (seen.has(ip)) continue;
       seen.add(ip);
       if (claim.ports.every((p) => this.soleOwner(listenerKey(ip, p.number), host))) ips.push(ip);
@@ -207,7 +201,7 @@ export class AddressIndex {
     if (o !== undefined) {
       const { ip, port } = splitKey(key);
       if (typeof o === 'string') {
-        if (this.addrSets.get(o)?.has(ip) !== true) sig = `${port}|${o}`;
+        if (this.addrs.get(o)?.includes(ip) !== true) sig = `${port}|${o}`;
       } else sig = `${port}|${[...o].sort().join(',')}`;
     }
     if (before !== undefined && before !== sig) {
@@ -287,10 +281,10 @@ function remove(m: Map<string, string | string[]>, key: string, host: string): v
   }
 }
 
-/** The distinct IPs of a claim's keys. */
+/** The distinct IPs of a claim's keys (the endpoints' own strings, so byIp holds no copies). */
 function ipsOf(claim: ListenerClaim): Set<string> {
   const out = new Set<string>();
-  for (const k of claim.keys) out.add(splitKey(k).ip);
+  for (let i = 0; i < claim.keys.length; i++) out.add(claim.meta.ipAt(i));
   return out;
 }
 

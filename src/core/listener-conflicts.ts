@@ -1,4 +1,4 @@
-import { footprintOf } from '../convert/addresses.js';
+import { footprintOf, type Footprint } from '../convert/addresses.js';
 import type { IstioResource } from '../snapshot/index.js';
 import { compareStrings } from '../util/sort.js';
 
@@ -18,24 +18,28 @@ export interface ListenerConflict {
  * changed resource), so a flush pays only for what changed. See footprintOf for what conflicts.
  */
 export class ListenerConflicts {
-  /** `a|`/`d|` footprint key -> the resource key, or the keys when several (most keys have one). */
-  private readonly claims = new Map<string, string | Set<string>>();
-  /** `w|port` -> resource keys of TCP services without addresses, and of HTTP services. */
-  private readonly wildcards = new Map<string, { readonly tcp: Set<string>; readonly http: Set<string> }>();
+  /**
+   * `a|port` / `d|port` -> address or host -> the resource key, or the keys when several (most
+   * have one). Keyed by the entries' own strings: no `a|ip|port` string per address.
+   */
+  private readonly claims = new Map<string, Map<string, string | Set<string>>>();
+  /** port -> resource keys of TCP services without addresses, and of HTTP services. */
+  private readonly wildcards = new Map<number, { readonly tcp: Set<string>; readonly http: Set<string> }>();
   /** The resource recorded per key (its footprint is recomputed on removal rather than held). */
   private readonly footprints = new Map<string, IstioResource>();
+  /** Conflicts: `a|<what>|<port>`, `d|<what>|<port>` or `w|<port>` (rare: built only for them). */
   private readonly conflicting = new Set<string>();
 
   /** Records `r` (a published resource) or, with undefined, the removal of the resource `key`. */
   update(key: string, r: IstioResource | undefined): void {
     const old = this.footprints.get(key);
     if (old === r) return;
-    if (old !== undefined) for (const f of footprintOf(old)) this.set(tagged(f), key, false);
+    if (old !== undefined) for (const f of footprintOf(old)) this.set(f, key, false);
     if (r === undefined) {
       this.footprints.delete(key);
       return;
     }
-    for (const f of footprintOf(r)) this.set(tagged(f), key, true);
+    for (const f of footprintOf(r)) this.set(f, key, true);
     this.footprints.set(key, r);
   }
 
@@ -49,12 +53,15 @@ export class ListenerConflicts {
     for (const k of this.conflicting) {
       const parts = k.split('|');
       if (parts[0] === 'w') {
-        const w = this.wildcards.get(k);
-        out.push({ kind: 'wildcard', port: Number(parts[1]), resources: [...(w?.tcp ?? []), ...(w?.http ?? [])].sort() });
+        const port = Number(parts[1]);
+        const w = this.wildcards.get(port);
+        out.push({ kind: 'wildcard', port, resources: [...(w?.tcp ?? []), ...(w?.http ?? [])].sort() });
       } else {
-        const c = this.claims.get(k);
+        const port = Number(parts[parts.length - 1]);
+        const what = parts.slice(1, -1).join('|');
+        const c = this.claims.get(`${parts[0]}|${port}`)?.get(what);
         const resources = c === undefined ? [] : typeof c === 'string' ? [c] : [...c];
-        out.push({ kind: parts[0] === 'a' ? 'address' : 'domain', port: Number(parts[2]), what: parts[1] as string, resources: resources.sort() });
+        out.push({ kind: parts[0] === 'a' ? 'address' : 'domain', port, what, resources: resources.sort() });
       }
     }
     return out.sort((a, b) => a.port - b.port || compareStrings(a.kind, b.kind) || compareStrings(a.what ?? '', b.what ?? '') || compareStrings(a.resources.join(), b.resources.join()));
@@ -64,32 +71,40 @@ export class ListenerConflicts {
     return this.conflicting.size;
   }
 
-  /** Adds (on) or removes `resource` under the footprint key `k` (`T`/`H` prefixed for wildcards). */
-  private set(k: string, resource: string, on: boolean): void {
-    if (k.startsWith('T') || k.startsWith('H')) {
-      const wk = k.slice(1);
-      let w = this.wildcards.get(wk);
-      if (w === undefined) this.wildcards.set(wk, (w = { tcp: new Set(), http: new Set() }));
-      const side = k.startsWith('T') ? w.tcp : w.http;
+  /** Adds (on) or removes `resource` under footprint `f`. */
+  private set(f: Footprint, resource: string, on: boolean): void {
+    if (f.kind === 'w') {
+      let w = this.wildcards.get(f.port);
+      if (w === undefined) this.wildcards.set(f.port, (w = { tcp: new Set(), http: new Set() }));
+      const side = f.tcpWildcard === true ? w.tcp : w.http;
       if (on) side.add(resource);
       else side.delete(resource);
-      if (w.tcp.size === 0 && w.http.size === 0) this.wildcards.delete(wk);
-      this.mark(wk, w.tcp.size >= 2 || (w.tcp.size >= 1 && w.http.size >= 1));
+      if (w.tcp.size === 0 && w.http.size === 0) this.wildcards.delete(f.port);
+      this.mark(`w|${f.port}`, w.tcp.size >= 2 || (w.tcp.size >= 1 && w.http.size >= 1));
       return;
     }
-    const c = this.claims.get(k);
+    const what = f.what ?? '';
+    const slot = `${f.kind}|${f.port}`;
+    let m = this.claims.get(slot);
+    if (m === undefined) {
+      if (!on) return;
+      this.claims.set(slot, (m = new Map<string, string | Set<string>>()));
+    }
+    const c = m.get(what);
     if (on) {
-      if (c === undefined) this.claims.set(k, resource);
+      if (c === undefined) m.set(what, resource);
       else if (typeof c === 'string') {
-        if (c !== resource) this.claims.set(k, new Set([c, resource]));
+        if (c !== resource) m.set(what, new Set([c, resource]));
       } else c.add(resource);
-    } else if (c === resource) this.claims.delete(k);
+    } else if (c === resource) m.delete(what);
     else if (typeof c !== 'string' && c !== undefined) {
       c.delete(resource);
-      if (c.size === 1) this.claims.set(k, [...c][0] as string);
+      if (c.size === 1) m.set(what, [...c][0] as string);
     }
-    const now = this.claims.get(k);
-    this.mark(k, now !== undefined && typeof now !== 'string');
+    const now = m.get(what);
+    if (m.size === 0) this.claims.delete(slot);
+    // A conflict was marked under this name before, or is one now: only then is the name built.
+    if ((now !== undefined && typeof now !== 'string') || this.conflicting.size > 0) this.mark(`${f.kind}|${what}|${f.port}`, now !== undefined && typeof now !== 'string');
   }
 
   private mark(k: string, bad: boolean): void {
@@ -97,8 +112,3 @@ export class ListenerConflicts {
     else this.conflicting.delete(k);
   }
 }
-
-function tagged(f: { readonly key: string; readonly tcpWildcard?: boolean; readonly httpWildcard?: boolean }): string {
-  return f.tcpWildcard === true ? `T${f.key}` : f.httpWildcard === true ? `H${f.key}` : f.key;
-}
-

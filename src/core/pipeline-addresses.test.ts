@@ -112,3 +112,23 @@ test('ListenerConflicts: address, domain and wildcard conflicts come and go with
   c.update('ServiceEntry/ns/h3', undefined);
   assert.equal(c.size, 0);
 });
+
+test('ListenerConflicts: an IPv6 address conflict is listed with its address, and goes when one entry moves away', () => {
+  const se = (name: string, addresses: string[]): IstioResource => ({
+    kind: 'ServiceEntry',
+    namespace: 'ns',
+    name,
+    key: `ServiceEntry/ns/${name}`,
+    labels: {},
+    annotations: {},
+    spec: { hosts: [`${name}.x`], ports: [{ number: 53, name: 'tcp', protocol: 'TCP' }, { number: 54, name: 'udp', protocol: 'UDP' }], addresses },
+    version: name,
+  });
+  const c = new ListenerConflicts();
+  c.update('ServiceEntry/ns/a', se('a', ['fd00::1', '10.0.0.1']));
+  c.update('ServiceEntry/ns/b', se('b', ['fd00::1']));
+  assert.deepEqual(c.list(), [{ kind: 'address', port: 53, what: 'fd00::1', resources: ['ServiceEntry/ns/a', 'ServiceEntry/ns/b'] }], 'UDP ports take no listener');
+  c.update('ServiceEntry/ns/b', se('b', ['fd00::2']));
+  assert.equal(c.size, 0);
+  assert.deepEqual([...c.keys()].sort(), ['ServiceEntry/ns/a', 'ServiceEntry/ns/b']);
+});

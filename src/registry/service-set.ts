@@ -1,5 +1,6 @@
 import { servicesEqual, serviceKey, type Service } from '../model/index.js';
 import { describeError, ErrorCode, MeshbridgeError } from '../errors/index.js';
+import { shareEndpointRecords } from './shared/endpoint-records.js';
 import type { ListingProgress, Registry, RegistryEvent, RegistryStatus } from './types.js';
 
 /**
@@ -109,11 +110,15 @@ export abstract class ServiceSetRegistry implements Registry {
     this.markSyncedNow();
   }
 
-  /** Add or replace one service; emits nothing when it is equal to what is held. */
-  protected upsert(service: Service): void {
-    const key = serviceKey(service);
+  /**
+   * Add or replace one service; emits nothing when it is equal to what is held. What is held and
+   * emitted has its endpoints' equal label and port records shared (shareEndpointRecords).
+   */
+  protected upsert(given: Service): void {
+    const key = serviceKey(given);
     const old = this.current.get(key);
-    if (old !== undefined && servicesEqual(old, service)) return;
+    if (old !== undefined && servicesEqual(old, given)) return;
+    const service = shareEndpointRecords(given);
     this.current.set(key, service);
     this.endpointCount += service.endpoints.length - (old?.endpoints.length ?? 0);
     this.emit({ type: 'upsert', registry: this.name, service });
