@@ -18,7 +18,6 @@
  * BENCH_FOOTPRINT_CHANGES (default 30).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { javaUrlEncode, loadZookeeperPeers, ZkWriter, type ZookeeperServer } from '../test-support/zookeeper.js';
 import { loadPeers, type KubeApi } from '../test-support/peers.js';
 import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test-support/xds/adsc.js';
+import { freePort } from '../test-support/cli.js';
+import { cpuS, procStatus, sleep, stopChild } from './process-stats.js';
 import { Compare, percentile, type Bench, type TableResult } from './harness.js';
 
 const IDLE_S = Number(process.env['BENCH_FOOTPRINT_IDLE_S'] ?? 60);
@@ -88,19 +89,8 @@ async function isolatedChanges(zk: ZookeeperServer, seen: (port: number, present
   return lat;
 }
 
-function procStatus(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
 
-/** utime + stime of a process, seconds (Linux /proc, 100 Hz ticks). */
-function cpuS(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Interface-level Dubbo providers as persistent nodes, as a Dubbo 3 provider writes them (ephemeral there). */
 async function populate(zk: ZookeeperServer, from: number, to: number): Promise<void> {
@@ -162,13 +152,6 @@ function spawnCli(config: string): Started {
   return s;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -313,17 +296,6 @@ async function floorCase(): Promise<Row> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 let last: Row[] | undefined;
 

@@ -16,14 +16,14 @@
  * Env: BENCH_REST_SERVICES (default 10000), BENCH_REST_ENDPOINTS (default 10),
  * BENCH_REST_SAMPLES_S (default "15,30,60"), BENCH_REST_BASELINE (optional).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdsClient, ISTIOD_TYPE_URLS_V1 } from '../test-support/xds/adsc.js';
+import { freePort } from '../test-support/cli.js';
+import { cpuS, procStatus, sleep, stopChild } from './process-stats.js';
 import { Compare, type Bench, type TableResult } from './harness.js';
 
 const SERVICES = Number(process.env['BENCH_REST_SERVICES'] ?? 10_000);
@@ -72,29 +72,9 @@ function registryFile(): string {
   return JSON.stringify({ services });
 }
 
-function procStatus(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
 
-function cpuS(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 async function heapUsedMiB(adminPort: number): Promise<number | undefined> {
   try {
@@ -106,13 +86,6 @@ async function heapUsedMiB(adminPort: number): Promise<number | undefined> {
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
 
 /** Samples `pid` at SAMPLES_S seconds after `t0` (ms, performance.now()). */
 async function sample(pid: number, t0: number, heap: () => Promise<number | undefined>): Promise<Sample[]> {

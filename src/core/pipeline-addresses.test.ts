@@ -79,17 +79,19 @@ test('a change moves addresses: when b stops sharing 127.0.0.13, a gets it back 
   ac.abort();
 });
 
+/** A ServiceEntry `name` in ns with host `<name>.x` and `spec` over it. */
+const se = (name: string, spec: Record<string, unknown>): IstioResource => ({
+  kind: 'ServiceEntry',
+  namespace: 'ns',
+  name,
+  key: `ServiceEntry/ns/${name}`,
+  labels: {},
+  annotations: {},
+  spec: { hosts: [`${name}.x`], ...spec },
+  version: name,
+});
+
 test('ListenerConflicts: address, domain and wildcard conflicts come and go with the entries', () => {
-  const se = (name: string, spec: Record<string, unknown>): IstioResource => ({
-    kind: 'ServiceEntry',
-    namespace: 'ns',
-    name,
-    key: `ServiceEntry/ns/${name}`,
-    labels: {},
-    annotations: {},
-    spec: { hosts: [`${name}.x`], ...spec },
-    version: name,
-  });
   const c = new ListenerConflicts();
   const tcp = [{ number: 9000, name: 'tcp', protocol: 'TCP' }];
   const http = [{ number: 9000, name: 'http', protocol: 'HTTP' }];
@@ -114,21 +116,13 @@ test('ListenerConflicts: address, domain and wildcard conflicts come and go with
 });
 
 test('ListenerConflicts: an IPv6 address conflict is listed with its address, and goes when one entry moves away', () => {
-  const se = (name: string, addresses: string[]): IstioResource => ({
-    kind: 'ServiceEntry',
-    namespace: 'ns',
-    name,
-    key: `ServiceEntry/ns/${name}`,
-    labels: {},
-    annotations: {},
-    spec: { hosts: [`${name}.x`], ports: [{ number: 53, name: 'tcp', protocol: 'TCP' }, { number: 54, name: 'udp', protocol: 'UDP' }], addresses },
-    version: name,
-  });
+  const ports = [{ number: 53, name: 'tcp', protocol: 'TCP' }, { number: 54, name: 'udp', protocol: 'UDP' }];
+  const at = (name: string, addresses: string[]): IstioResource => se(name, { ports, addresses });
   const c = new ListenerConflicts();
-  c.update('ServiceEntry/ns/a', se('a', ['fd00::1', '10.0.0.1']));
-  c.update('ServiceEntry/ns/b', se('b', ['fd00::1']));
+  c.update('ServiceEntry/ns/a', at('a', ['fd00::1', '10.0.0.1']));
+  c.update('ServiceEntry/ns/b', at('b', ['fd00::1']));
   assert.deepEqual(c.list(), [{ kind: 'address', port: 53, what: 'fd00::1', resources: ['ServiceEntry/ns/a', 'ServiceEntry/ns/b'] }], 'UDP ports take no listener');
-  c.update('ServiceEntry/ns/b', se('b', ['fd00::2']));
+  c.update('ServiceEntry/ns/b', at('b', ['fd00::2']));
   assert.equal(c.size, 0);
   assert.deepEqual([...c.keys()].sort(), ['ServiceEntry/ns/a', 'ServiceEntry/ns/b']);
 });
