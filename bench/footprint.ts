@@ -107,7 +107,7 @@ async function populate(zk: ZookeeperServer, from: number, to: number): Promise<
 }
 
 /** Streams a watch on ServiceEntries in `namespace`; calls `onAdded` per ADDED event and `onEvent` with every event line. */
-function watchServiceEntries(api: KubeApi, namespace: string, onAdded: () => void, onEvent: (line: string) => void = () => undefined): () => void {
+export function watchServiceEntries(api: KubeApi, namespace: string, onAdded: () => void, onEvent: (line: string) => void = () => undefined): () => void {
   const req = request(new URL(`/apis/networking.istio.io/v1/namespaces/${namespace}/serviceentries?watch=1`, api.url), {
     ca: api.ca,
     headers: { authorization: `Bearer ${api.token}`, accept: 'application/json' },
