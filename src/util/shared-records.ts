@@ -1,4 +1,4 @@
-/** How many distinct records one host keeps for sharing (endpoints of a service rarely differ more). */
+/** How many distinct records one SharedRecords keeps for sharing (endpoints of a service rarely differ more). */
 const MAX_CANDIDATES = 8;
 
 /**

@@ -41,3 +41,18 @@ test('samePlanFields: labels, content hash, generation, hosts and selector each 
   for (const [i, r] of differ.entries()) assert.equal(samePlanFields(base, obs(r)), false, `variant ${i}`);
   assert.equal(samePlanFields(obs(raw()), base), false, 'no selector vs a selector');
 });
+
+test('observe: equal label sets of different objects are one shared record; different ones stay apart', () => {
+  const object = (name: string, labels?: Record<string, string>): unknown => ({ metadata: { name, namespace: 'ns', ...(labels !== undefined ? { labels } : {}), generation: 1, resourceVersion: '1' }, spec: { hosts: [`${name}.x`] } });
+  const own = { 'app.kubernetes.io/managed-by': 'meshbridge', 'meshbridge.io/registry': 'zk' };
+  const a = observe('ServiceEntry', object('a', { ...own }));
+  const b = observe('ServiceEntry', object('b', { ...own }));
+  const c = observe('ServiceEntry', object('c', { ...own, 'meshbridge.io/shared': 'true' }));
+  const d = observe('ServiceEntry', object('d'));
+  assert.ok(a !== undefined && b !== undefined && c !== undefined && d !== undefined);
+  assert.equal(a.labels, b.labels);
+  assert.deepEqual(a.labels, own);
+  assert.notEqual(c.labels, a.labels);
+  assert.deepEqual(c.labels, { ...own, 'meshbridge.io/shared': 'true' });
+  assert.deepEqual(d.labels, {});
+});
