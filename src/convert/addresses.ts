@@ -184,6 +184,12 @@ function keyMetaOf(e: SpecEndpoint): KeyMeta | undefined {
   return m;
 }
 
+/** What claimOf learns of one key: its endpoint's address string and metadata. */
+interface KeyFact {
+  readonly ip: string;
+  readonly meta: KeyMeta | undefined;
+}
+
 /**
  * The claim of one host's converted resources (the ServiceEntry first, then its WorkloadEntries,
  * as convert() returns them); undefined when there is no ServiceEntry.
@@ -206,7 +212,7 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
     }
   }
   // key -> the endpoint's address string and its metadata (the first endpoint at that key).
-  const found = new Map<string, { readonly ip: string; readonly meta: KeyMeta | undefined }>();
+  const found = new Map<string, KeyFact>();
   let anyMeta = false;
   for (const e of endpoints) {
     if (typeof e.address !== 'string' || isIP(e.address) === 0) continue;
@@ -222,13 +228,13 @@ export function claimOf(host: string, resources: readonly IstioResource[]): List
     }
   }
   const sorted = [...found.keys()].sort();
-  const at = (k: string): { readonly ip: string; readonly meta: KeyMeta | undefined } => found.get(k) as { readonly ip: string; readonly meta: KeyMeta | undefined };
+  const facts = sorted.map((k) => found.get(k) as KeyFact);
   return {
     host,
     namespace: se.namespace,
     ports: ports.map((p) => ({ number: p.number, protocol: p.protocol })),
     keys: sorted,
-    meta: new KeyMetas(sorted, anyMeta ? sorted.map((k) => at(k).meta) : [], sorted.map((k) => at(k).ip)),
+    meta: new KeyMetas(sorted, anyMeta ? facts.map((f) => f.meta) : [], facts.map((f) => f.ip)),
     hasTcpPort: ports.some((p) => !isHttpProtocol(p.protocol)),
     exportTo: spec.exportTo,
     labels: se.labels,

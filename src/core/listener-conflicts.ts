@@ -103,8 +103,9 @@ export class ListenerConflicts {
     }
     const now = m.get(what);
     if (m.size === 0) this.claims.delete(slot);
-    // A conflict was marked under this name before, or is one now: only then is the name built.
-    if ((now !== undefined && typeof now !== 'string') || this.conflicting.size > 0) this.mark(`${f.kind}|${what}|${f.port}`, now !== undefined && typeof now !== 'string');
+    const bad = now !== undefined && typeof now !== 'string';
+    // The name is built only when it is a conflict now, or when one may have been marked before.
+    if (bad || this.conflicting.size > 0) this.mark(`${f.kind}|${what}|${f.port}`, bad);
   }
 
   private mark(k: string, bad: boolean): void {
