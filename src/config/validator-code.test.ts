@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { compileValidator, loadValidator } from './validator-code.js';
 
 test('the build precompiled the validator for the schema in code (no ajv compiler at start)', () => {
@@ -24,4 +26,18 @@ test('the precompiled and the compiled validator accept and reject the same docu
     const strip = (errs: typeof pre.errors): unknown => (errs ?? []).map((e) => ({ ...e, schema: JSON.stringify(e.schema), parentSchema: JSON.stringify(e.parentSchema) }));
     assert.deepEqual(strip(pre.errors), strip(fresh.errors), JSON.stringify(doc));
   }
+});
+
+test('a loaded validator is garbage once its caller lets go (nothing in the module graph holds it)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  let v: unknown = loadValidator().validate;
+  const ref = new WeakRef(v as object);
+  v = undefined;
+  // A WeakRef target stays alive until the end of the current job: collect in a later turn.
+  for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  assert.equal(ref.deref(), undefined, 'the precompiled validator is still reachable');
 });

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
+import { compileFunction } from 'node:vm';
 import type { Ajv as AjvClass, Options, ValidateFunction } from 'ajv';
 import type { RawConfig } from './raw.js';
 import { buildSchema } from './schema.js';
@@ -33,15 +36,26 @@ export function precompiledSource(): string {
  */
 export function loadValidator(): { validate: ValidateFunction<RawConfig>; precompiled: boolean } {
   try {
-    const file = require.resolve(`./${PRECOMPILED_FILE}`);
-    const mod = require(file) as ValidateFunction<RawConfig> & { schemaHash?: string };
-    // Not kept in the module cache: the caller decides how long the validator lives (validate.ts).
-    Reflect.deleteProperty(require.cache, file);
+    const mod = evaluateDetached(require.resolve(`./${PRECOMPILED_FILE}`)) as ValidateFunction<RawConfig> & { schemaHash?: string };
     if (mod.schemaHash === runtimeSchemaHash()) return { validate: mod, precompiled: true };
   } catch {
     /* not built: compile below */
   }
   return { validate: compileValidator(), precompiled: false };
+}
+
+/**
+ * Runs a CommonJS file and returns its exports without registering it as a module: `require()`
+ * would keep it reachable for the life of the process (the module cache, and the
+ * `module_parent` link of every module it requires, such as ajv's runtime helpers), so the
+ * caller could not let it go. Its own requires resolve from the file's folder and are cached as
+ * usual; they point at a throwaway parent, not at these exports.
+ */
+function evaluateDetached(file: string): unknown {
+  const fn = compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+  const module = { exports: {} as unknown };
+  fn(module.exports, createRequire(file), module, file, dirname(file));
+  return module.exports;
 }
 
 /** Compiles the runtime schema with ajv (what the precompiled file holds). */
