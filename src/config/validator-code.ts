@@ -52,7 +52,8 @@ export function loadValidator(): { validate: ValidateFunction<RawConfig>; precom
  * usual; they point at a throwaway parent, not at these exports.
  */
 function evaluateDetached(file: string): unknown {
-  const fn: (...args: unknown[]) => unknown = compileFunction(readFileSync(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+  const params = ['exports', 'require', 'module', '__filename', '__dirname'];
+  const fn = compileFunction(readFileSync(file, 'utf8'), params, { filename: file }) as unknown as (...args: unknown[]) => unknown;
   const module = { exports: {} as unknown };
   fn(module.exports, createRequire(file), module, file, dirname(file));
   return module.exports;
