@@ -135,6 +135,11 @@ export class KeyMetas {
     return i < 0 ? undefined : this.metas[i];
   }
 
+  /** True when `key` is one of the keys. */
+  has(key: string): boolean {
+    return this.indexOf(key) >= 0;
+  }
+
   /** The IP of `keys[i]` (the endpoint's string when known). */
   ipAt(i: number): string {
     return this.ips[i] ?? splitKey(this.keys[i] as string).ip;

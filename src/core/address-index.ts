@@ -37,9 +37,10 @@ export const NO_ADDRESSES: readonly string[] = Object.freeze([]);
  */
 export class AddressIndex {
   private readonly claims = new Map<string, { readonly claim: ListenerClaim; readonly mode: AddressMode }>();
-  /** ip|port -> the providers-mode hosts listening there (one host, or several). */
-  private readonly owners = new Map<string, string | string[]>();
-  /** ip -> the providers-mode hosts with a key at that ip (on any port). */
+  /**
+   * ip -> the providers-mode hosts with a key at that ip (on any port). Who listens on an
+   * ip:port is read from it and the hosts' claims (ownersOf): no map of every ip:port.
+   */
   private readonly byIp = new Map<string, string | string[]>();
   /** host -> its addresses: at most entryAddressLimit() (8), so a membership test is a scan. */
   private readonly addrs = new Map<string, readonly string[]>();
@@ -59,20 +60,14 @@ export class AddressIndex {
     const old = this.claims.get(host);
     if (old !== undefined && old.claim === claim && old.mode === mode) return;
     if (old !== undefined && old.mode === AddressMode.PROVIDERS) {
-      for (const k of old.claim.keys) {
-        remove(this.owners, k, host);
-        this.dirtyKeys.add(k);
-      }
+      for (const k of old.claim.keys) this.dirtyKeys.add(k);
       for (const ip of ipsOf(old.claim)) remove(this.byIp, ip, host);
     }
     if (claim === undefined) this.claims.delete(host);
     else {
       this.claims.set(host, { claim, mode });
       if (mode === AddressMode.PROVIDERS) {
-        for (const k of claim.keys) {
-          add(this.owners, k, host);
-          this.dirtyKeys.add(k);
-        }
+        for (const k of claim.keys) this.dirtyKeys.add(k);
         for (const ip of ipsOf(claim)) add(this.byIp, ip, host);
       }
     }
@@ -179,7 +174,7 @@ export class AddressIndex {
       const ip = claim.meta.ipAt(i);
       if (seen.has(ip)) continue;
       seen.add(ip);
-      if (claim.ports.every((p) => this.soleOwner(listenerKey(ip, p.number), host))) ips.push(ip);
+      if (this.soleOwnerAt(ip, claim, host)) ips.push(ip);
     }
     if (ips.length === 0) return claim.hasTcpPort ? 'vip' : [];
     ips.sort();
@@ -187,23 +182,35 @@ export class AddressIndex {
     return ips.length > limit ? ips.slice(0, limit) : ips;
   }
 
-  /** True when no host but (maybe) `host` listens on `key`. */
-  private soleOwner(key: string, host: string): boolean {
-    const o = this.owners.get(key);
-    return o === undefined || o === host;
+  /** True when no providers-mode host but `host` listens at `ip` on any of `claim`'s ports. */
+  private soleOwnerAt(ip: string, claim: ListenerClaim, host: string): boolean {
+    const at = members(this.byIp, ip);
+    if (at.length === 1 && at[0] === host) return true;
+    for (const h of at) {
+      if (h === host) continue;
+      const other = this.claims.get(h)?.claim;
+      if (other !== undefined && claim.ports.some((p) => other.meta.has(listenerKey(ip, p.number)))) return false;
+    }
+    return true;
+  }
+
+  /** The providers-mode hosts listening on `key` (ip|port), in no particular order. */
+  private ownersOf(key: string, ip: string): string[] {
+    const out: string[] = [];
+    for (const h of members(this.byIp, ip)) if (this.claims.get(h)?.claim.meta.has(key) === true) out.push(h);
+    return out;
   }
 
   /** Moves `key` into the group it now belongs to (or out of every group when covered). */
   private placeKey(key: string, affected: ReadonlySet<string>, dirtyGroups: Set<string>): void {
-    const o = this.owners.get(key);
+    const { ip, port } = splitKey(key);
+    const o = this.ownersOf(key, ip);
     const before = this.keyGroup.get(key);
     let sig: string | undefined;
-    if (o !== undefined) {
-      const { ip, port } = splitKey(key);
-      if (typeof o === 'string') {
-        if (this.addrs.get(o)?.includes(ip) !== true) sig = `${port}|${o}`;
-      } else sig = `${port}|${[...o].sort().join(',')}`;
-    }
+    if (o.length === 1) {
+      const only = o[0] as string;
+      if (this.addrs.get(only)?.includes(ip) !== true) sig = `${port}|${only}`;
+    } else if (o.length > 1) sig = `${port}|${o.sort().join(',')}`;
     if (before !== undefined && before !== sig) {
       this.groups.get(before)?.keys.delete(key);
       dirtyGroups.add(before);
@@ -212,7 +219,7 @@ export class AddressIndex {
     if (sig === undefined) return;
     if (before !== sig) {
       let g = this.groups.get(sig);
-      if (g === undefined) this.groups.set(sig, (g = { port: splitKey(key).port, keys: new Set() }));
+      if (g === undefined) this.groups.set(sig, (g = { port, keys: new Set() }));
       g.keys.add(key);
       this.keyGroup.set(key, sig);
       dirtyGroups.add(sig);
